@@ -1,0 +1,295 @@
+//! Runs trials: creates each trial's ledger, starts its worker processes, waits for them and collects outcomes. Never prints.
+
+use std::fs::File;
+use std::os::fd::AsRawFd;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use rustix::event::{PollFd, PollFlags};
+use rustix::fd::OwnedFd;
+use rustix::process::{Pid, Signal};
+
+use crate::ledger::{Job, Ledger};
+use crate::outcome::{ModeOutcomes, TrialOutcome, TrialStatus};
+use crate::plan::{Mode, Plan};
+
+/// Where a run is, for a progress display.
+#[derive(Debug, Clone, Copy)]
+pub struct Progress {
+    pub mode: Mode,
+    /// Trials finished in this mode so far.
+    pub done: u32,
+}
+
+/// Runs every mode of `plan`, one trial after another, and returns their
+/// outcomes. `progress` is called after each trial.
+pub fn run(plan: &Plan, progress: &mut dyn FnMut(Progress)) -> Result<Vec<ModeOutcomes>> {
+    let exe = own_executable()?;
+    let mut all = Vec::with_capacity(plan.modes.len());
+    for &mode in &plan.modes {
+        let mut trials = Vec::with_capacity(plan.trials as usize);
+        for trial in 1..=plan.trials {
+            trials.push(run_trial(plan, mode, trial, &exe)?);
+            progress(Progress { mode, done: trial });
+        }
+        all.push(ModeOutcomes { mode, trials });
+    }
+    Ok(all)
+}
+
+/// The binary to re-execute for workers: `/proc/self/exe` names exactly the
+/// file this process runs, even if its path was changed since.
+fn own_executable() -> Result<PathBuf> {
+    let proc_exe = Path::new("/proc/self/exe");
+    if proc_exe.exists() {
+        return Ok(proc_exe.to_path_buf());
+    }
+    std::env::current_exe().context("cannot find the bankrace executable to start workers")
+}
+
+fn run_trial(plan: &Plan, mode: Mode, trial: u32, exe: &Path) -> Result<TrialOutcome> {
+    let started = Instant::now();
+    let file = ledger_file(&plan.tmpdir)?;
+    let job = Job {
+        scenario: plan.scenario.code(),
+        strategy: mode.code(),
+        ops: plan.ops,
+        amount: plan.amount,
+        initial: plan.initial,
+        pause_ns: plan.pause.as_nanos() as u64,
+        window_ns: plan.window.as_nanos() as u64,
+    };
+    let workers = plan.workers();
+    let ledger = Ledger::create(&file, workers, &job).context("cannot create the ledger")?;
+    for w in 0..workers {
+        ledger.configure_slot(w, plan.is_depositor(w), plan.worker_seed(trial, w));
+    }
+
+    let mut group = WorkerGroup::spawn(exe, &file, workers)?;
+    // The workers hold the descriptor now; ours is no longer needed, and the
+    // mapping keeps the memory alive.
+    drop(file);
+    let status = match group.wait(started + plan.timeout())? {
+        Wait::AllExited => TrialStatus::Ok,
+        Wait::Failed(index, status) => TrialStatus::Failed(describe(index, status)),
+        Wait::TimedOut => TrialStatus::Failed(format!(
+            "timed out after {}",
+            crate::duration::human(plan.timeout())
+        )),
+    };
+    drop(group); // ends and reaps any worker still running
+    Ok(collect(plan, &ledger, trial, status, started.elapsed()))
+}
+
+/// A fresh, unnamed ledger file. It is created in a private directory
+/// (mode 0700) as an unnamed temporary file (mode 0600, `O_TMPFILE` where the
+/// file system supports it), and the directory is removed before any worker
+/// starts: from then on the file exists only as open descriptors and
+/// mappings, so nothing can be left on disk, even if the coordinator is
+/// killed with SIGKILL.
+fn ledger_file(tmpdir: &Path) -> Result<File> {
+    let dir = tempfile::Builder::new()
+        .prefix("bankrace-")
+        .tempdir_in(tmpdir)
+        .with_context(|| format!("cannot create a private directory in {}", tmpdir.display()))?;
+    let file = tempfile::tempfile_in(dir.path())
+        .with_context(|| format!("cannot create the ledger file in {}", tmpdir.display()))?;
+    dir.close().with_context(|| {
+        format!(
+            "cannot remove the private directory in {}",
+            tmpdir.display()
+        )
+    })?;
+    Ok(file)
+}
+
+fn collect(
+    plan: &Plan,
+    ledger: &Ledger,
+    trial: u32,
+    status: TrialStatus,
+    elapsed: Duration,
+) -> TrialOutcome {
+    let mut out = TrialOutcome {
+        trial,
+        status,
+        final_balance: ledger.balance().load(Relaxed),
+        deposits: 0,
+        withdrawals: 0,
+        withdrawals_succeeded: 0,
+        withdrawals_refused: 0,
+        overdrafts: 0,
+        elapsed,
+        busy: Duration::ZERO,
+    };
+    let (mut first, mut last) = (u64::MAX, 0);
+    for w in 0..plan.workers() {
+        let slot = ledger.slot(w);
+        let done = slot.ops_done.load(Relaxed);
+        if plan.is_depositor(w) {
+            out.deposits += done;
+        } else {
+            out.withdrawals += done;
+        }
+        out.withdrawals_succeeded += slot.succeeded.load(Relaxed);
+        out.withdrawals_refused += slot.refused.load(Relaxed);
+        out.overdrafts += slot.overdrew.load(Relaxed);
+        let (s, f) = (
+            slot.started_ns.load(Relaxed),
+            slot.finished_ns.load(Relaxed),
+        );
+        if s != 0 && f != 0 {
+            first = first.min(s);
+            last = last.max(f);
+        }
+    }
+    if last > first {
+        out.busy = Duration::from_nanos(last - first);
+    }
+    out
+}
+
+/// "worker 2 exited with status 1", "worker 0 killed by SIGKILL".
+fn describe(index: u32, status: ExitStatus) -> String {
+    match (status.code(), status.signal()) {
+        (Some(code), _) => format!("worker {index} exited with status {code}"),
+        (None, Some(sig)) => {
+            let name =
+                Signal::from_named_raw(sig).map_or_else(|| format!("signal {sig}"), signal_name);
+            format!("worker {index} killed by {name}")
+        }
+        _ => format!("worker {index} ended abnormally"),
+    }
+}
+
+fn signal_name(sig: Signal) -> String {
+    let name = match sig {
+        Signal::KILL => "SIGKILL",
+        Signal::TERM => "SIGTERM",
+        Signal::INT => "SIGINT",
+        Signal::HUP => "SIGHUP",
+        Signal::SEGV => "SIGSEGV",
+        Signal::BUS => "SIGBUS",
+        Signal::ABORT => "SIGABRT",
+        _ => return format!("signal {}", sig.as_raw()),
+    };
+    name.to_string()
+}
+
+/// How waiting for a trial's workers ended.
+enum Wait {
+    AllExited,
+    /// The first worker that did not exit with status 0.
+    Failed(u32, ExitStatus),
+    TimedOut,
+}
+
+/// The worker processes of one trial, in a process group of their own.
+/// Dropping the group kills whatever still runs and reaps every child, also
+/// when the coordinator unwinds from an error.
+struct WorkerGroup {
+    children: Vec<Child>,
+    /// A pidfd per child, to wait for several children with one `poll`.
+    pidfds: Vec<OwnedFd>,
+    exited: Vec<Option<ExitStatus>>,
+    pgid: Option<Pid>,
+}
+
+impl WorkerGroup {
+    fn spawn(exe: &Path, ledger: &File, workers: u32) -> Result<WorkerGroup> {
+        // The workers inherit the ledger's descriptor across exec.
+        rustix::io::fcntl_setfd(ledger, rustix::io::FdFlags::empty())?;
+        let parent = std::process::id().to_string();
+        let fd = ledger.as_raw_fd().to_string();
+        let mut group = WorkerGroup {
+            children: Vec::with_capacity(workers as usize),
+            pidfds: Vec::with_capacity(workers as usize),
+            exited: vec![None; workers as usize],
+            pgid: None,
+        };
+        for index in 0..workers {
+            let child = Command::new(exe)
+                .args(["worker", "--fd", &fd, "--parent", &parent, "--index"])
+                .arg(index.to_string())
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .process_group(group.pgid.map_or(0, |p| p.as_raw_nonzero().get()))
+                .spawn()
+                .context("cannot start a worker process")?;
+            let pid = Pid::from_child(&child);
+            group.pgid.get_or_insert(pid);
+            group.children.push(child);
+            group.pidfds.push(
+                rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty())
+                    .context("cannot watch a worker process (pidfd_open)")?,
+            );
+        }
+        Ok(group)
+    }
+
+    /// Waits until every worker exited, one failed, or `deadline` passed.
+    fn wait(&mut self, deadline: Instant) -> Result<Wait> {
+        loop {
+            let pending: Vec<usize> = (0..self.children.len())
+                .filter(|&i| self.exited[i].is_none())
+                .collect();
+            if pending.is_empty() {
+                return Ok(Wait::AllExited);
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Ok(Wait::TimedOut);
+            }
+            let mut fds: Vec<PollFd> = pending
+                .iter()
+                .map(|&i| PollFd::new(&self.pidfds[i], PollFlags::IN))
+                .collect();
+            let timeout = rustix::time::Timespec {
+                tv_sec: left.as_secs() as i64,
+                tv_nsec: i64::from(left.subsec_nanos()),
+            };
+            match rustix::event::poll(&mut fds, Some(&timeout)) {
+                Ok(_) => {}
+                Err(rustix::io::Errno::INTR) => continue,
+                Err(e) => return Err(e).context("cannot wait for workers"),
+            }
+            let ready: Vec<usize> = pending
+                .iter()
+                .zip(&fds)
+                .filter(|(_, fd)| !fd.revents().is_empty())
+                .map(|(&i, _)| i)
+                .collect();
+            drop(fds);
+            for i in ready {
+                if let Some(status) = self.children[i].try_wait()? {
+                    self.exited[i] = Some(status);
+                    if !status.success() {
+                        return Ok(Wait::Failed(i as u32, status));
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Drop for WorkerGroup {
+    fn drop(&mut self) {
+        if self.exited.iter().any(Option::is_none) {
+            if let Some(pgid) = self.pgid {
+                let _ = rustix::process::kill_process_group(pgid, Signal::KILL);
+            }
+            for child in &mut self.children {
+                let _ = child.kill();
+            }
+        }
+        for (i, child) in self.children.iter_mut().enumerate() {
+            if self.exited.get(i).is_none_or(Option::is_none) {
+                let _ = child.wait();
+            }
+        }
+    }
+}

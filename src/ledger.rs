@@ -1,0 +1,567 @@
+//! The shared account: the layout of the memory-mapped ledger, its validation, and every `unsafe` block of the crate.
+//!
+//! One ledger file backs one trial. The coordinator creates it, writes the job
+//! description and initialises the locks; each worker process maps the same
+//! file, validates it and then touches it only through the safe accessors here.
+//!
+//! # Layout
+//!
+//! ```text
+//! offset  size        what
+//! 0       128         Header: magic, version, worker count, layout size, the job
+//! 128     64          balance (AtomicI64), alone on its cache line
+//! 192     64          start barrier: arrived, released (AtomicU32 each)
+//! 256     64          spin lock word (AtomicU32)
+//! 320     64          robust, process-shared pthread mutex
+//! 384     64 × n      one Slot per worker: its role, seed and results
+//! ```
+//!
+//! # Why structs of atomics
+//!
+//! The design brief asks for fields reached through `AtomicI64::from_ptr` on
+//! aligned offsets. We go one step further: the layout is a `#[repr(C)]` struct
+//! whose every field is an atomic (or, for the pthread mutex, an `UnsafeCell`
+//! that is only ever handed to libc as a raw pointer). A `&Shared` is then the
+//! same thing as a bundle of `from_ptr` results: every byte another process
+//! writes is reached through an atomic, never through a plain `&u8` or
+//! `&mut [u8]`, and the offsets are computed and checked by the compiler
+//! instead of by hand. Volatile accesses are never used: they would be a data
+//! race, and undefined behaviour, when two processes touch the same word.
+#![allow(unsafe_code)]
+
+use std::cell::UnsafeCell;
+use std::fs::File;
+use std::io;
+use std::mem::{align_of, size_of};
+use std::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, Ordering};
+
+use memmap2::{MmapOptions, MmapRaw};
+use rustix::thread::futex;
+
+/// `b"BANKRACE"` read as a little-endian `u64`.
+pub const MAGIC: u64 = u64::from_le_bytes(*b"BANKRACE");
+/// Bumped whenever the layout below changes.
+pub const VERSION: u32 = 1;
+/// The most workers one ledger holds; the plan enforces it before anything starts.
+pub const MAX_WORKERS: u32 = 1024;
+
+/// What went wrong when a worker checked a ledger it was handed.
+#[derive(Debug, PartialEq, Eq)]
+pub enum LedgerError {
+    /// The file is shorter or longer than a ledger for its worker count.
+    Size { actual: u64, expected: u64 },
+    /// The first eight bytes are not `BANKRACE`.
+    Magic,
+    /// A ledger of another format version.
+    Version(u32),
+    /// The header's own fields do not agree with each other.
+    Layout(&'static str),
+}
+
+impl std::fmt::Display for LedgerError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LedgerError::Size { actual, expected } => {
+                write!(f, "ledger is {actual} bytes, expected {expected}")
+            }
+            LedgerError::Magic => write!(f, "not a bankrace ledger (bad magic bytes)"),
+            LedgerError::Version(v) => {
+                write!(f, "ledger format version {v}, this build reads {VERSION}")
+            }
+            LedgerError::Layout(why) => write!(f, "ledger header is inconsistent: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for LedgerError {}
+
+/// The job every worker of a trial runs, written by the coordinator before any
+/// worker starts and read-only afterwards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Job {
+    /// `Scenario` as a number (see `plan::Scenario::code`).
+    pub scenario: u32,
+    /// `StrategyKind` as a number, 0 for no lock (see `plan::StrategyKind::code`).
+    pub strategy: u32,
+    pub ops: u64,
+    pub amount: i64,
+    pub initial: i64,
+    pub pause_ns: u64,
+    pub window_ns: u64,
+}
+
+/// The fixed header. Every field is written once by the coordinator.
+#[repr(C, align(64))]
+struct Header {
+    /// [`MAGIC`]; stored last, with `Release`, so a worker that sees it sees the rest.
+    magic: AtomicU64,
+    version: AtomicU32,
+    workers: AtomicU32,
+    /// Total size of the mapping in bytes, checked against the file size.
+    layout_size: AtomicU64,
+    scenario: AtomicU32,
+    strategy: AtomicU32,
+    ops: AtomicU64,
+    amount: AtomicI64,
+    initial: AtomicI64,
+    pause_ns: AtomicU64,
+    window_ns: AtomicU64,
+}
+
+/// One value alone on a 64-byte cache line, so that the balance, the barrier
+/// and the lock words do not share a line by accident.
+#[repr(C, align(64))]
+struct Line<T>(T);
+
+/// The start barrier: workers count themselves in, the last one releases all.
+#[repr(C)]
+struct BarrierWords {
+    /// How many workers have arrived.
+    arrived: AtomicU32,
+    /// 0 while workers gather, 1 once the last one arrived. Futex word.
+    released: AtomicU32,
+}
+
+/// The fixed part of the mapping. Slots follow it.
+#[repr(C)]
+struct Shared {
+    header: Header,
+    balance: Line<AtomicI64>,
+    barrier: Line<BarrierWords>,
+    /// 0 = free, 1 = held. Only `strategy::spin` touches it.
+    spin: Line<AtomicU32>,
+    /// A robust, process-shared `pthread_mutex_t`; only ever passed to libc by pointer.
+    mutex: Line<UnsafeCell<libc::pthread_mutex_t>>,
+}
+
+/// One worker's corner of the ledger: its configuration (written by the
+/// coordinator before the worker starts) and its results (written by the worker).
+#[repr(C, align(64))]
+pub struct Slot {
+    /// 0 = depositor, 1 = withdrawer.
+    role: AtomicU32,
+    /// [`SlotState`] as a number.
+    state: AtomicU32,
+    /// Seed of this worker's private RNG (pause jitter).
+    seed: AtomicU64,
+    /// Operations finished so far, updated after each one.
+    pub ops_done: AtomicU64,
+    /// Withdrawals that went through (overdraft scenario).
+    pub succeeded: AtomicU64,
+    /// Withdrawals refused for lack of funds (overdraft scenario).
+    pub refused: AtomicU64,
+    /// Withdrawals that took the balance below zero.
+    pub overdrew: AtomicU64,
+    /// CLOCK_MONOTONIC nanoseconds when the worker passed the barrier.
+    pub started_ns: AtomicU64,
+    /// CLOCK_MONOTONIC nanoseconds when it finished its last operation.
+    pub finished_ns: AtomicU64,
+}
+
+/// Where a worker is in its life, as seen through its slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SlotState {
+    Idle = 0,
+    Arrived = 1,
+    Done = 2,
+}
+
+const _: () = {
+    assert!(size_of::<Header>() == 128);
+    assert!(size_of::<Slot>() == 64);
+    assert!(align_of::<Slot>() == 64);
+    assert!(size_of::<Shared>() == 128 + 64 * 4);
+    assert!(size_of::<libc::pthread_mutex_t>() <= 64);
+    assert!(align_of::<Shared>() <= 4096, "mappings are page aligned");
+};
+
+impl Slot {
+    /// The worker's role: `true` for a depositor.
+    pub fn is_depositor(&self) -> bool {
+        self.role.load(Ordering::Relaxed) == 0
+    }
+
+    pub fn seed(&self) -> u64 {
+        self.seed.load(Ordering::Relaxed)
+    }
+
+    pub fn state(&self) -> SlotState {
+        match self.state.load(Ordering::Acquire) {
+            1 => SlotState::Arrived,
+            2 => SlotState::Done,
+            _ => SlotState::Idle,
+        }
+    }
+
+    /// Marks the slot done; `Release` publishes every result written before.
+    pub fn mark_done(&self) {
+        self.state.store(SlotState::Done as u32, Ordering::Release);
+    }
+}
+
+/// A mapped ledger. Dropping it unmaps the memory.
+pub struct Ledger {
+    map: MmapRaw,
+    workers: u32,
+}
+
+// SAFETY (for the two impls below):
+// - every byte of the mapping is reached through atomics, or through the
+//   pthread mutex, which is designed for concurrent use from many threads and
+//   processes; nothing in `Ledger` is tied to the thread that created it.
+unsafe impl Send for Ledger {}
+unsafe impl Sync for Ledger {}
+
+impl Ledger {
+    /// Size in bytes of a ledger for `workers` workers.
+    pub fn size_for(workers: u32) -> u64 {
+        (size_of::<Shared>() + size_of::<Slot>() * workers as usize) as u64
+    }
+
+    /// Sizes `file` for `workers`, maps it, writes `job` and initialises the
+    /// locks. The coordinator's side.
+    pub fn create(file: &File, workers: u32, job: &Job) -> io::Result<Ledger> {
+        assert!(
+            (1..=MAX_WORKERS).contains(&workers),
+            "the plan bounds workers"
+        );
+        let size = Self::size_for(workers);
+        file.set_len(size)?;
+        // Reserve the blocks now: on a full tmpfs, touching a page of a sparse
+        // file would raise SIGBUS; fallocate turns that into ENOSPC here.
+        rustix::fs::fallocate(file, rustix::fs::FallocateFlags::empty(), 0, size)?;
+        let map = MmapOptions::new().len(size as usize).map_raw(file)?;
+        let ledger = Ledger { map, workers };
+        ledger.initialise(size, job)?;
+        Ok(ledger)
+    }
+
+    /// An anonymous, private-to-this-process ledger, for unit tests and
+    /// benchmarks that run strategies on threads.
+    pub fn anonymous(workers: u32, job: &Job) -> io::Result<Ledger> {
+        assert!(
+            (1..=MAX_WORKERS).contains(&workers),
+            "the plan bounds workers"
+        );
+        let size = Self::size_for(workers);
+        let map = MmapRaw::from(MmapOptions::new().len(size as usize).map_anon()?);
+        let ledger = Ledger { map, workers };
+        ledger.initialise(size, job)?;
+        Ok(ledger)
+    }
+
+    /// Maps a ledger someone else created and checks it before trusting it:
+    /// size, magic, version and layout. The worker's side.
+    pub fn open(file: &File) -> anyhow::Result<Ledger> {
+        let meta = file.metadata()?;
+        let actual = meta.len();
+        let min = size_of::<Shared>() as u64;
+        if actual < Self::size_for(1) || actual > Self::size_for(MAX_WORKERS) {
+            return Err(LedgerError::Size {
+                actual,
+                expected: min,
+            }
+            .into());
+        }
+        let map = MmapOptions::new().len(actual as usize).map_raw(file)?;
+        let ledger = Ledger { map, workers: 0 };
+        let workers = ledger.validate(actual)?;
+        Ok(Ledger { workers, ..ledger })
+    }
+
+    /// Checks the header of a mapping of `actual` bytes and returns its worker count.
+    fn validate(&self, actual: u64) -> Result<u32, LedgerError> {
+        let h = &self.shared().header;
+        if h.magic.load(Ordering::Acquire) != MAGIC {
+            return Err(LedgerError::Magic);
+        }
+        let version = h.version.load(Ordering::Relaxed);
+        if version != VERSION {
+            return Err(LedgerError::Version(version));
+        }
+        let workers = h.workers.load(Ordering::Relaxed);
+        if !(1..=MAX_WORKERS).contains(&workers) {
+            return Err(LedgerError::Layout("worker count out of range"));
+        }
+        let expected = Self::size_for(workers);
+        if h.layout_size.load(Ordering::Relaxed) != expected {
+            return Err(LedgerError::Layout(
+                "layout size does not match worker count",
+            ));
+        }
+        if actual != expected {
+            return Err(LedgerError::Size { actual, expected });
+        }
+        Ok(workers)
+    }
+
+    fn initialise(&self, size: u64, job: &Job) -> io::Result<()> {
+        let h = &self.shared().header;
+        h.version.store(VERSION, Ordering::Relaxed);
+        h.workers.store(self.workers, Ordering::Relaxed);
+        h.layout_size.store(size, Ordering::Relaxed);
+        h.scenario.store(job.scenario, Ordering::Relaxed);
+        h.strategy.store(job.strategy, Ordering::Relaxed);
+        h.ops.store(job.ops, Ordering::Relaxed);
+        h.amount.store(job.amount, Ordering::Relaxed);
+        h.initial.store(job.initial, Ordering::Relaxed);
+        h.pause_ns.store(job.pause_ns, Ordering::Relaxed);
+        h.window_ns.store(job.window_ns, Ordering::Relaxed);
+        self.balance().store(job.initial, Ordering::Relaxed);
+        self.init_mutex()?;
+        h.magic.store(MAGIC, Ordering::Release);
+        Ok(())
+    }
+
+    fn shared(&self) -> &Shared {
+        // SAFETY:
+        // - the mapping is at least `size_of::<Shared>()` bytes (checked in
+        //   `create`, `anonymous` and `open`) and page aligned, which satisfies
+        //   `Shared`'s 64-byte alignment;
+        // - every field of `Shared` is an atomic or an `UnsafeCell`, so shared
+        //   access from other processes is interior mutability, not a data race;
+        // - the reference borrows `self`, so it cannot outlive the mapping.
+        unsafe { &*(self.map.as_ptr() as *const Shared) }
+    }
+
+    /// The worker count recorded in the header.
+    pub fn workers(&self) -> u32 {
+        self.workers
+    }
+
+    /// The job written by the coordinator.
+    pub fn job(&self) -> Job {
+        let h = &self.shared().header;
+        Job {
+            scenario: h.scenario.load(Ordering::Relaxed),
+            strategy: h.strategy.load(Ordering::Relaxed),
+            ops: h.ops.load(Ordering::Relaxed),
+            amount: h.amount.load(Ordering::Relaxed),
+            initial: h.initial.load(Ordering::Relaxed),
+            pause_ns: h.pause_ns.load(Ordering::Relaxed),
+            window_ns: h.window_ns.load(Ordering::Relaxed),
+        }
+    }
+
+    /// The account balance every worker races on.
+    pub fn balance(&self) -> &AtomicI64 {
+        &self.shared().balance.0
+    }
+
+    /// The spin lock word: 0 free, 1 held.
+    pub fn spin_word(&self) -> &AtomicU32 {
+        &self.shared().spin.0
+    }
+
+    /// Worker `index`'s slot. Panics if `index` is out of range: callers
+    /// check indices against [`Ledger::workers`] first.
+    pub fn slot(&self, index: u32) -> &Slot {
+        assert!(index < self.workers, "slot index out of range");
+        let offset = size_of::<Shared>() + size_of::<Slot>() * index as usize;
+        // SAFETY:
+        // - `offset + size_of::<Slot>()` is within the mapping, whose size was
+        //   checked to be `size_for(self.workers)`;
+        // - `offset` is a multiple of 64 from a page-aligned base, as `Slot` needs;
+        // - `Slot`'s fields are all atomics; the reference borrows `self`.
+        unsafe { &*(self.map.as_ptr().add(offset) as *const Slot) }
+    }
+
+    /// Writes a worker's configuration into its slot. Coordinator only, before
+    /// the worker is started.
+    pub fn configure_slot(&self, index: u32, depositor: bool, seed: u64) {
+        let slot = self.slot(index);
+        slot.role.store(u32::from(!depositor), Ordering::Relaxed);
+        slot.seed.store(seed, Ordering::Relaxed);
+    }
+
+    /// Counts this worker in at the start barrier and blocks until every
+    /// worker of the trial has arrived, so that they start together instead
+    /// of in the order they happened to be spawned.
+    pub fn wait_at_barrier(&self, index: u32) -> io::Result<()> {
+        self.slot(index)
+            .state
+            .store(SlotState::Arrived as u32, Ordering::Release);
+        let b = &self.shared().barrier.0;
+        if b.arrived.fetch_add(1, Ordering::AcqRel) + 1 == self.workers {
+            b.released.store(1, Ordering::Release);
+            // A shared (not PRIVATE) futex: the waiters are other processes.
+            // The count is an `int` in the kernel: `i32::MAX` means "everyone".
+            futex::wake(&b.released, futex::Flags::empty(), i32::MAX as u32)?;
+            return Ok(());
+        }
+        while b.released.load(Ordering::Acquire) == 0 {
+            match futex::wait(&b.released, futex::Flags::empty(), 0, None) {
+                Ok(()) => {}
+                Err(e) if e == rustix::io::Errno::AGAIN || e == rustix::io::Errno::INTR => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
+    }
+
+    fn mutex_ptr(&self) -> *mut libc::pthread_mutex_t {
+        self.shared().mutex.0.get()
+    }
+
+    fn init_mutex(&self) -> io::Result<()> {
+        // SAFETY:
+        // - `attr` is a local that lives until after `pthread_mutexattr_destroy`;
+        // - the mutex pointer points into the mapping, is suitably aligned
+        //   (its line is 64-byte aligned) and no other process has been started
+        //   yet, so nothing else can be using the mutex while it is initialised.
+        unsafe {
+            let mut attr: libc::pthread_mutexattr_t = std::mem::zeroed();
+            check(libc::pthread_mutexattr_init(&mut attr))?;
+            let set = check(libc::pthread_mutexattr_setpshared(
+                &mut attr,
+                libc::PTHREAD_PROCESS_SHARED,
+            ))
+            .and_then(|()| {
+                check(libc::pthread_mutexattr_setrobust(
+                    &mut attr,
+                    libc::PTHREAD_MUTEX_ROBUST,
+                ))
+            })
+            .and_then(|()| check(libc::pthread_mutex_init(self.mutex_ptr(), &attr)));
+            libc::pthread_mutexattr_destroy(&mut attr);
+            set
+        }
+    }
+
+    /// Locks the robust mutex. If its previous holder died while holding it,
+    /// marks it consistent again and reports that in the guard.
+    pub fn lock_mutex(&self) -> io::Result<MutexGuard<'_>> {
+        // SAFETY:
+        // - the mutex was initialised by `init_mutex` before the magic number
+        //   was published, and `open` refuses a ledger without it;
+        // - it lives in the mapping, which outlives the returned guard.
+        let rc = unsafe { libc::pthread_mutex_lock(self.mutex_ptr()) };
+        let recovered = match rc {
+            0 => false,
+            libc::EOWNERDEAD => {
+                // SAFETY: we own the mutex now (EOWNERDEAD means the lock was
+                // acquired), which is what `pthread_mutex_consistent` requires.
+                check(unsafe { libc::pthread_mutex_consistent(self.mutex_ptr()) })?;
+                true
+            }
+            e => return Err(io::Error::from_raw_os_error(e)),
+        };
+        Ok(MutexGuard {
+            ledger: self,
+            recovered,
+        })
+    }
+}
+
+/// Holds the robust mutex; unlocks it when dropped.
+pub struct MutexGuard<'a> {
+    ledger: &'a Ledger,
+    /// The previous holder died while holding the lock.
+    pub recovered: bool,
+}
+
+impl Drop for MutexGuard<'_> {
+    fn drop(&mut self) {
+        // SAFETY: this guard exists only while this thread holds the mutex.
+        unsafe {
+            libc::pthread_mutex_unlock(self.ledger.mutex_ptr());
+        }
+    }
+}
+
+fn check(rc: libc::c_int) -> io::Result<()> {
+    match rc {
+        0 => Ok(()),
+        e => Err(io::Error::from_raw_os_error(e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Seek, Write};
+
+    fn job() -> Job {
+        Job {
+            scenario: 0,
+            strategy: 0,
+            ops: 5,
+            amount: 1,
+            initial: 200,
+            pause_ns: 0,
+            window_ns: 0,
+        }
+    }
+
+    #[test]
+    fn create_then_open_round_trips_the_job() {
+        let file = tempfile::tempfile().unwrap();
+        let created = Ledger::create(&file, 3, &job()).unwrap();
+        created.configure_slot(2, false, 42);
+        let opened = Ledger::open(&file).unwrap();
+        assert_eq!(opened.workers(), 3);
+        assert_eq!(opened.job(), job());
+        assert_eq!(opened.balance().load(Ordering::Relaxed), 200);
+        assert!(!opened.slot(2).is_depositor());
+        assert_eq!(opened.slot(2).seed(), 42);
+    }
+
+    #[test]
+    fn open_rejects_bad_magic_version_and_size() {
+        let file = tempfile::tempfile().unwrap();
+        drop(Ledger::create(&file, 2, &job()).unwrap());
+        let mut f = file.try_clone().unwrap();
+
+        f.write_all_at_start(b"NOTBANKR");
+        assert_eq!(err(&file), LedgerError::Magic);
+        f.write_all_at_start(b"BANKRACE\x09\0\0\0");
+        assert_eq!(err(&file), LedgerError::Version(9));
+        f.write_all_at_start(b"BANKRACE\x01\0\0\0");
+        Ledger::open(&file).unwrap();
+
+        file.set_len(Ledger::size_for(2) + 64).unwrap();
+        assert!(matches!(err(&file), LedgerError::Size { .. }));
+        file.set_len(10).unwrap();
+        assert!(matches!(err(&file), LedgerError::Size { .. }));
+    }
+
+    fn err(file: &File) -> LedgerError {
+        match Ledger::open(file) {
+            Ok(_) => panic!("a bad ledger was accepted"),
+            Err(e) => e.downcast::<LedgerError>().unwrap(),
+        }
+    }
+
+    trait WriteAtStart {
+        fn write_all_at_start(&mut self, bytes: &[u8]);
+    }
+    impl WriteAtStart for File {
+        fn write_all_at_start(&mut self, bytes: &[u8]) {
+            self.rewind().unwrap();
+            self.write_all(bytes).unwrap();
+        }
+    }
+
+    #[test]
+    fn robust_mutex_locks_and_unlocks() {
+        let ledger = Ledger::anonymous(1, &job()).unwrap();
+        for _ in 0..3 {
+            let g = ledger.lock_mutex().unwrap();
+            assert!(!g.recovered);
+        }
+    }
+
+    #[test]
+    fn barrier_releases_when_all_arrived() {
+        let ledger = Ledger::anonymous(4, &job()).unwrap();
+        std::thread::scope(|s| {
+            for i in 0..4 {
+                let ledger = &ledger;
+                s.spawn(move || ledger.wait_at_barrier(i).unwrap());
+            }
+        });
+        for i in 0..4 {
+            assert_eq!(ledger.slot(i).state(), SlotState::Arrived);
+        }
+    }
+}

@@ -1,0 +1,46 @@
+//! What the coordinator hands back: plain values describing how each trial ended. No statistics here.
+
+use std::time::Duration;
+
+use crate::plan::Mode;
+
+/// How a trial ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TrialStatus {
+    /// Every worker finished its operations.
+    Ok,
+    /// A worker failed, was killed or timed out; the cause in words.
+    Failed(String),
+}
+
+/// Everything measured about one trial.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrialOutcome {
+    /// 1-based trial number.
+    pub trial: u32,
+    pub status: TrialStatus,
+    /// The balance in the ledger when the last worker was gone.
+    pub final_balance: i64,
+    /// Operations completed by depositors.
+    pub deposits: u64,
+    /// Operations (attempts) completed by withdrawers.
+    pub withdrawals: u64,
+    /// Overdraft scenario: withdrawals paid out.
+    pub withdrawals_succeeded: u64,
+    /// Overdraft scenario: withdrawals refused for lack of funds.
+    pub withdrawals_refused: u64,
+    /// Overdraft scenario: payments that took the balance below zero.
+    pub overdrafts: u64,
+    /// Wall time of the whole trial: ledger, spawning, operations, reaping.
+    pub elapsed: Duration,
+    /// From the first worker passing the barrier to the last one finishing:
+    /// the time spent on the operations themselves.
+    pub busy: Duration,
+}
+
+/// The trials of one mode, in order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModeOutcomes {
+    pub mode: Mode,
+    pub trials: Vec<TrialOutcome>,
+}

@@ -1,0 +1,544 @@
+//! The validated plan of a run: scenario, parameters, modes, seed. Pure; every check on a user's value lives here.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::duration;
+
+/// The most workers (depositors plus withdrawers) in one trial.
+pub const MAX_WORKERS: u32 = 256;
+/// The most trials per mode.
+pub const MAX_TRIALS: u32 = 1_000_000;
+/// The most operations per worker.
+pub const MAX_OPS: u64 = 100_000_000;
+/// The largest amount moved by one operation.
+pub const MAX_AMOUNT: i64 = 1_000_000_000_000;
+/// The longest pause or race window.
+pub const MAX_DELAY: Duration = Duration::from_secs(10);
+
+/// Which race a run demonstrates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Scenario {
+    /// Read-modify-write: deposits and withdrawals overwrite each other.
+    LostUpdate,
+    /// Check-then-act: two withdrawals both see enough money.
+    Overdraft,
+}
+
+impl Scenario {
+    pub fn name(self) -> &'static str {
+        match self {
+            Scenario::LostUpdate => "lost-update",
+            Scenario::Overdraft => "overdraft",
+        }
+    }
+
+    /// The number stored in the ledger header.
+    pub fn code(self) -> u32 {
+        self as u32
+    }
+
+    pub fn from_code(code: u32) -> Option<Scenario> {
+        [Scenario::LostUpdate, Scenario::Overdraft]
+            .into_iter()
+            .find(|s| s.code() == code)
+    }
+
+    /// Defaults chosen so that the race shows in nearly every unlocked trial,
+    /// on two cores and on one, and a run of 50 trials per mode stays short.
+    /// The README's "Defaults" section has the measurements behind them.
+    pub fn defaults(self) -> Defaults {
+        match self {
+            Scenario::LostUpdate => Defaults {
+                initial: 200,
+                depositors: 1,
+                withdrawers: 1,
+                ops: 50,
+                amount: 1,
+                pause: Duration::from_micros(100),
+                window: Duration::from_micros(100),
+            },
+            Scenario::Overdraft => Defaults {
+                initial: 15_000,
+                depositors: 0,
+                withdrawers: 2,
+                ops: 1,
+                amount: 10_000,
+                pause: Duration::ZERO,
+                window: Duration::from_millis(2),
+            },
+        }
+    }
+}
+
+/// A scenario's default parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Defaults {
+    pub initial: i64,
+    pub depositors: u32,
+    pub withdrawers: u32,
+    pub ops: u64,
+    pub amount: i64,
+    pub pause: Duration,
+    pub window: Duration,
+}
+
+/// How the workers of a mode make their updates safe, if at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StrategyKind {
+    /// Robust, process-shared pthread mutex in the mapping.
+    Mutex,
+    /// `flock(2)` on the ledger file, through each worker's own open file.
+    Flock,
+    /// Compare-and-swap spin lock in the mapping.
+    Spin,
+    /// No lock: atomic read-modify-write instructions.
+    Atomic,
+}
+
+impl StrategyKind {
+    pub const ALL: [StrategyKind; 4] = [
+        StrategyKind::Mutex,
+        StrategyKind::Flock,
+        StrategyKind::Spin,
+        StrategyKind::Atomic,
+    ];
+
+    /// What bare `--lock` means: the robust mutex, the fastest real lock
+    /// that recovers when its holder dies.
+    pub const DEFAULT: StrategyKind = StrategyKind::Mutex;
+
+    pub fn name(self) -> &'static str {
+        match self {
+            StrategyKind::Mutex => "mutex",
+            StrategyKind::Flock => "flock",
+            StrategyKind::Spin => "spin",
+            StrategyKind::Atomic => "atomic",
+        }
+    }
+
+    /// The number stored in the ledger header (0 is "no lock").
+    pub fn code(self) -> u32 {
+        self as u32 + 1
+    }
+}
+
+/// One column of the side-by-side comparison.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Mode {
+    NoLock,
+    Lock(StrategyKind),
+}
+
+impl Mode {
+    /// The name used in reports: `no lock`, `mutex`, `flock`, ...
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::NoLock => "no lock",
+            Mode::Lock(kind) => kind.name(),
+        }
+    }
+
+    /// The strategy, or `None` for the unlocked mode (JSON's `lock: null`).
+    pub fn strategy(self) -> Option<StrategyKind> {
+        match self {
+            Mode::NoLock => None,
+            Mode::Lock(kind) => Some(kind),
+        }
+    }
+
+    /// The number stored in the ledger header.
+    pub fn code(self) -> u32 {
+        self.strategy().map_or(0, StrategyKind::code)
+    }
+
+    pub fn from_code(code: u32) -> Option<Mode> {
+        if code == 0 {
+            return Some(Mode::NoLock);
+        }
+        StrategyKind::ALL
+            .into_iter()
+            .find(|k| k.code() == code)
+            .map(Mode::Lock)
+    }
+}
+
+/// A value a user gave that cannot be run, with a sentence saying how to fix it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageError(pub String);
+
+impl fmt::Display for UsageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+/// What the user asked for, before defaults and checks. Built by the CLI layer.
+#[derive(Debug, Clone, Default)]
+pub struct Request {
+    pub scenario: Option<Scenario>,
+    pub trials: u32,
+    pub initial: Option<i64>,
+    pub depositors: Option<u32>,
+    pub withdrawers: Option<u32>,
+    pub ops: Option<u64>,
+    pub amount: Option<i64>,
+    pub pause: Option<Duration>,
+    pub window: Option<Duration>,
+    pub seed: Option<u64>,
+    /// Strategies named with `--lock`, in order; may repeat.
+    pub locks: Vec<StrategyKind>,
+    pub no_lock: bool,
+    pub tmpdir: PathBuf,
+}
+
+/// A run that has passed every check and can be executed as it is.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Plan {
+    pub scenario: Scenario,
+    pub trials: u32,
+    pub initial: i64,
+    pub depositors: u32,
+    pub withdrawers: u32,
+    pub ops: u64,
+    pub amount: i64,
+    #[serde(serialize_with = "serialize_duration")]
+    pub pause: Duration,
+    #[serde(serialize_with = "serialize_duration")]
+    pub window: Duration,
+    pub seed: u64,
+    #[serde(skip)]
+    pub modes: Vec<Mode>,
+    #[serde(skip)]
+    pub tmpdir: PathBuf,
+}
+
+fn serialize_duration<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&duration::format(*d))
+}
+
+impl Plan {
+    /// Applies the scenario's defaults and checks every value. `draw_seed` is
+    /// called only when the user gave no seed.
+    pub fn build(req: Request, draw_seed: impl FnOnce() -> u64) -> Result<Plan, UsageError> {
+        let scenario = req.scenario.unwrap_or(Scenario::LostUpdate);
+        let d = scenario.defaults();
+        let plan = Plan {
+            scenario,
+            trials: req.trials,
+            initial: req.initial.unwrap_or(d.initial),
+            depositors: req.depositors.unwrap_or(d.depositors),
+            withdrawers: req.withdrawers.unwrap_or(d.withdrawers),
+            ops: req.ops.unwrap_or(d.ops),
+            amount: req.amount.unwrap_or(d.amount),
+            pause: req.pause.unwrap_or(d.pause),
+            window: req.window.unwrap_or(d.window),
+            seed: req.seed.unwrap_or_else(draw_seed),
+            modes: modes(req.no_lock, &req.locks),
+            tmpdir: req.tmpdir,
+        };
+        plan.check()?;
+        Ok(plan)
+    }
+
+    fn check(&self) -> Result<(), UsageError> {
+        let fail = |msg: String| Err(UsageError(msg));
+        if !(1..=MAX_TRIALS).contains(&self.trials) {
+            return fail(format!(
+                "--trials must be between 1 and {MAX_TRIALS} (got {})",
+                self.trials
+            ));
+        }
+        for (flag, n) in [
+            ("--depositors", self.depositors),
+            ("--withdrawers", self.withdrawers),
+        ] {
+            if n > MAX_WORKERS {
+                return fail(format!("{flag} must be at most {MAX_WORKERS} (got {n})"));
+            }
+        }
+        let workers = self.workers();
+        if workers == 0 {
+            return fail(
+                "a trial needs at least one worker: set --depositors or --withdrawers to 1 or more"
+                    .into(),
+            );
+        }
+        if workers > MAX_WORKERS {
+            return fail(format!(
+                "--depositors plus --withdrawers must be at most {MAX_WORKERS} (got {workers})"
+            ));
+        }
+        if self.ops > MAX_OPS {
+            return fail(format!(
+                "--ops must be between 0 and {MAX_OPS} (got {})",
+                self.ops
+            ));
+        }
+        if !(1..=MAX_AMOUNT).contains(&self.amount) {
+            return fail(format!(
+                "--amount must be between 1 and {MAX_AMOUNT} (got {})",
+                self.amount
+            ));
+        }
+        for (flag, d) in [("--pause", self.pause), ("--window", self.window)] {
+            if d > MAX_DELAY {
+                return fail(format!(
+                    "{flag} must be at most {} (got {})",
+                    duration::format(MAX_DELAY),
+                    duration::format(d)
+                ));
+            }
+        }
+        // Whatever the interleaving, the balance stays between these bounds:
+        // every deposit applied and no withdrawal, or the other way round.
+        let moved = |n: u32| i128::from(n) * i128::from(self.ops) * i128::from(self.amount);
+        let highest = i128::from(self.initial) + moved(self.depositors);
+        let lowest = i128::from(self.initial) - moved(self.withdrawers);
+        if highest > i128::from(i64::MAX) || lowest < i128::from(i64::MIN) {
+            return fail(format!(
+                "the balance could reach {} which does not fit in a 64-bit account: \
+                 lower --initial, --ops, --amount or the number of workers",
+                if highest > i128::from(i64::MAX) {
+                    highest
+                } else {
+                    lowest
+                }
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn workers(&self) -> u32 {
+        self.depositors + self.withdrawers
+    }
+
+    /// Operations of one trial, all workers together.
+    pub fn ops_per_trial(&self) -> u64 {
+        u64::from(self.workers()) * self.ops
+    }
+
+    /// The final balance a correct bank ends at. For `lost-update` it is
+    /// exact: initial + (depositors − withdrawers) · ops · amount. For
+    /// `overdraft`, withdrawals are refused when funds are short, so the final
+    /// balance depends on the order deposits and withdrawals arrive in; this is
+    /// the balance of the serial order with every deposit first.
+    pub fn expected_balance(&self) -> i64 {
+        let ops = self.ops as i64;
+        match self.scenario {
+            Scenario::LostUpdate => {
+                self.initial
+                    + (i64::from(self.depositors) - i64::from(self.withdrawers)) * ops * self.amount
+            }
+            Scenario::Overdraft => {
+                let funds = self.initial + i64::from(self.depositors) * ops * self.amount;
+                let affordable = if funds > 0 { funds / self.amount } else { 0 };
+                let paid = affordable.min(i64::from(self.withdrawers) * ops);
+                funds - paid * self.amount
+            }
+        }
+    }
+
+    /// How long one trial may run before its workers are killed: ten times
+    /// the slowest honest schedule (every operation one after another, at an
+    /// assumed microsecond each plus its pause and window), and at least 10s.
+    pub fn timeout(&self) -> Duration {
+        let per_op = self.pause + self.window + Duration::from_micros(1);
+        let ops = u32::try_from(self.ops_per_trial()).unwrap_or(u32::MAX);
+        per_op
+            .saturating_mul(ops)
+            .saturating_mul(10)
+            .max(Duration::from_secs(10))
+    }
+
+    /// Worker `index`'s role: depositors come first.
+    pub fn is_depositor(&self, index: u32) -> bool {
+        index < self.depositors
+    }
+
+    /// The seed of worker `worker`'s private RNG in trial `trial`. The same
+    /// in every mode, so modes compared side by side get the same jitter.
+    pub fn worker_seed(&self, trial: u32, worker: u32) -> u64 {
+        splitmix64(splitmix64(self.seed ^ u64::from(trial)) ^ u64::from(worker) << 32)
+    }
+}
+
+/// Which modes run, in the order they are shown: the unlocked one first, then
+/// each named strategy once. With neither flag, both sides of the comparison.
+fn modes(no_lock: bool, locks: &[StrategyKind]) -> Vec<Mode> {
+    let mut modes = Vec::new();
+    if no_lock || locks.is_empty() {
+        modes.push(Mode::NoLock);
+    }
+    if !no_lock && locks.is_empty() {
+        modes.push(Mode::Lock(StrategyKind::DEFAULT));
+    }
+    for &kind in locks {
+        if !modes.contains(&Mode::Lock(kind)) {
+            modes.push(Mode::Lock(kind));
+        }
+    }
+    modes
+}
+
+/// A fast, well-mixing hash of a 64-bit value (SplitMix64's finaliser).
+fn splitmix64(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request() -> Request {
+        Request {
+            trials: 10,
+            ..Request::default()
+        }
+    }
+
+    fn build(req: Request) -> Result<Plan, UsageError> {
+        Plan::build(req, || 7)
+    }
+
+    #[test]
+    fn defaults_fill_in_and_seed_is_drawn_only_when_missing() {
+        let plan = build(request()).unwrap();
+        assert_eq!(plan.scenario, Scenario::LostUpdate);
+        assert_eq!(plan.initial, 200);
+        assert_eq!(plan.seed, 7);
+        let plan = build(Request {
+            seed: Some(99),
+            ..request()
+        })
+        .unwrap();
+        assert_eq!(plan.seed, 99);
+    }
+
+    #[test]
+    fn modes_follow_the_flags() {
+        use StrategyKind::*;
+        assert_eq!(modes(false, &[]), [Mode::NoLock, Mode::Lock(Mutex)]);
+        assert_eq!(modes(true, &[]), [Mode::NoLock]);
+        assert_eq!(modes(false, &[Flock]), [Mode::Lock(Flock)]);
+        assert_eq!(
+            modes(true, &[Spin, Atomic, Spin]),
+            [Mode::NoLock, Mode::Lock(Spin), Mode::Lock(Atomic)]
+        );
+    }
+
+    #[test]
+    fn expected_balance_per_scenario() {
+        let plan = build(Request {
+            depositors: Some(3),
+            withdrawers: Some(1),
+            ops: Some(10),
+            amount: Some(5),
+            ..request()
+        })
+        .unwrap();
+        assert_eq!(plan.expected_balance(), 200 + 2 * 10 * 5);
+
+        let atm = build(Request {
+            scenario: Some(Scenario::Overdraft),
+            ..request()
+        })
+        .unwrap();
+        assert_eq!(atm.expected_balance(), 5_000);
+
+        let more = build(Request {
+            scenario: Some(Scenario::Overdraft),
+            depositors: Some(1),
+            ops: Some(2),
+            ..request()
+        })
+        .unwrap();
+        // 15,000 + 2 × 10,000 = 35,000; three of the four withdrawals fit.
+        assert_eq!(more.expected_balance(), 5_000);
+    }
+
+    #[test]
+    fn rejects_values_out_of_range() {
+        let cases = [
+            Request {
+                trials: 0,
+                ..request()
+            },
+            Request {
+                depositors: Some(0),
+                withdrawers: Some(0),
+                ..request()
+            },
+            Request {
+                depositors: Some(MAX_WORKERS + 1),
+                ..request()
+            },
+            Request {
+                depositors: Some(200),
+                withdrawers: Some(200),
+                ..request()
+            },
+            Request {
+                ops: Some(MAX_OPS + 1),
+                ..request()
+            },
+            Request {
+                amount: Some(0),
+                ..request()
+            },
+            Request {
+                amount: Some(-3),
+                ..request()
+            },
+            Request {
+                pause: Some(Duration::from_secs(11)),
+                ..request()
+            },
+            Request {
+                initial: Some(i64::MAX),
+                ..request()
+            },
+            Request {
+                initial: Some(i64::MIN),
+                ..request()
+            },
+        ];
+        for req in cases {
+            let shown = format!("{req:?}");
+            assert!(build(req).is_err(), "accepted {shown}");
+        }
+    }
+
+    #[test]
+    fn worker_seeds_differ_per_trial_and_worker_but_not_per_mode() {
+        let plan = build(request()).unwrap();
+        assert_ne!(plan.worker_seed(0, 0), plan.worker_seed(0, 1));
+        assert_ne!(plan.worker_seed(0, 0), plan.worker_seed(1, 0));
+        assert_eq!(plan.worker_seed(3, 1), plan.worker_seed(3, 1));
+    }
+
+    #[test]
+    fn codes_round_trip() {
+        for mode in [Mode::NoLock]
+            .into_iter()
+            .chain(StrategyKind::ALL.map(Mode::Lock))
+        {
+            assert_eq!(Mode::from_code(mode.code()), Some(mode));
+        }
+        assert_eq!(Mode::from_code(99), None);
+        assert_eq!(
+            Scenario::from_code(Scenario::Overdraft.code()),
+            Some(Scenario::Overdraft)
+        );
+    }
+}

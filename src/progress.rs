@@ -1,0 +1,47 @@
+//! The progress bar on stderr during a run; hidden when stderr is not a terminal.
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::coordinator::Progress;
+
+/// A bar over every trial of every mode, redrawn at most 10 times a second.
+pub struct Bar {
+    bar: ProgressBar,
+    trials_per_mode: u32,
+    finished_modes: u64,
+}
+
+impl Bar {
+    pub fn new(modes: usize, trials_per_mode: u32) -> Bar {
+        let total = modes as u64 * u64::from(trials_per_mode);
+        // `stderr_with_hz` hides itself when stderr is not a terminal.
+        let bar =
+            ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr_with_hz(10));
+        bar.set_style(
+            ProgressStyle::with_template("{prefix:>8} [{bar:30}] {pos}/{len} trials, {elapsed}")
+                .expect("the template is valid")
+                .progress_chars("=> "),
+        );
+        Bar {
+            bar,
+            trials_per_mode,
+            finished_modes: 0,
+        }
+    }
+
+    pub fn update(&mut self, p: Progress) {
+        if self.bar.prefix() != p.mode.name() {
+            self.bar.set_prefix(p.mode.name());
+        }
+        self.bar.set_position(
+            self.finished_modes * u64::from(self.trials_per_mode) + u64::from(p.done),
+        );
+        if p.done == self.trials_per_mode {
+            self.finished_modes += 1;
+        }
+    }
+
+    pub fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}

@@ -1,0 +1,83 @@
+//! The JSON report: the results, serialized. Its field names are a contract (see the README).
+
+use crate::stats::Results;
+
+pub fn render(results: &Results) -> String {
+    let mut s = serde_json::to_string_pretty(results).expect("results always serialize");
+    s.push('\n');
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::outcome::{ModeOutcomes, TrialOutcome, TrialStatus};
+    use crate::plan::{Mode, Plan, Request, StrategyKind};
+    use std::time::Duration;
+
+    #[test]
+    fn carries_the_contract_fields() {
+        let plan = Plan::build(
+            Request {
+                trials: 1,
+                ..Request::default()
+            },
+            || 5,
+        )
+        .unwrap();
+        let trial = TrialOutcome {
+            trial: 1,
+            status: TrialStatus::Ok,
+            final_balance: 200,
+            deposits: 50,
+            withdrawals: 50,
+            withdrawals_succeeded: 0,
+            withdrawals_refused: 0,
+            overdrafts: 0,
+            elapsed: Duration::from_millis(3),
+            busy: Duration::from_millis(2),
+        };
+        let outcomes = [
+            ModeOutcomes {
+                mode: Mode::NoLock,
+                trials: vec![trial.clone()],
+            },
+            ModeOutcomes {
+                mode: Mode::Lock(StrategyKind::Mutex),
+                trials: vec![trial],
+            },
+        ];
+        let text = super::render(&crate::stats::results(&plan, &outcomes));
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["seed"], 5);
+        assert!(v["modes"][0]["lock"].is_null());
+        assert_eq!(v["modes"][1]["lock"], "mutex");
+        assert_eq!(v["modes"][0]["expected_balance"], 200);
+        let t = &v["modes"][0]["trials"][0];
+        assert_eq!(
+            (
+                t["trial"].as_u64(),
+                t["final_balance"].as_i64(),
+                t["status"].as_str()
+            ),
+            (Some(1), Some(200), Some("ok"))
+        );
+        for field in [
+            "trials",
+            "consistent",
+            "inconsistent",
+            "failed",
+            "min",
+            "max",
+            "mean",
+            "median",
+            "stddev",
+        ] {
+            assert!(
+                v["modes"][1]["summary"].get(field).is_some(),
+                "summary.{field} missing"
+            );
+        }
+        assert_eq!(v["parameters"]["scenario"], "lost-update");
+        assert_eq!(v["parameters"]["window"], "100us");
+    }
+}

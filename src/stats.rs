@@ -1,0 +1,317 @@
+//! Turns trial outcomes into the results every report renders: per-trial records and per-mode summaries. Pure.
+
+use serde::Serialize;
+
+use crate::outcome::{ModeOutcomes, TrialOutcome, TrialStatus};
+use crate::plan::{Plan, Scenario, StrategyKind};
+
+/// Everything a report shows. The JSON format is this struct, serialized;
+/// its field names are a contract with users' scripts.
+#[derive(Debug, Clone, Serialize)]
+pub struct Results {
+    pub seed: u64,
+    /// The effective parameters, after defaults.
+    pub parameters: Plan,
+    pub modes: Vec<ModeResult>,
+}
+
+/// One column of the comparison.
+#[derive(Debug, Clone, Serialize)]
+pub struct ModeResult {
+    /// `null` for the unlocked mode, else the strategy's name.
+    pub lock: Option<StrategyKind>,
+    /// The name shown in reports ("no lock", "mutex", ...).
+    #[serde(skip)]
+    pub name: &'static str,
+    pub expected_balance: i64,
+    pub trials: Vec<TrialRecord>,
+    pub summary: Summary,
+}
+
+/// One trial as reports show it.
+#[derive(Debug, Clone, Serialize)]
+pub struct TrialRecord {
+    pub trial: u32,
+    /// "ok" or "failed".
+    pub status: &'static str,
+    /// Why a failed trial failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cause: Option<String>,
+    pub final_balance: i64,
+    /// What the bank's books say the balance should be, given the operations
+    /// that completed (for overdraft: the withdrawals that were paid).
+    pub expected_balance: i64,
+    /// final − expected: the money lost (negative) or created (positive).
+    pub deviation: i64,
+    /// The trial ended where the books say, and never overdrew the account.
+    pub consistent: bool,
+    /// A withdrawal took the balance below zero.
+    pub overdrawn: bool,
+    pub withdrawals_succeeded: u64,
+    pub withdrawals_refused: u64,
+    /// Money paid out beyond what the account held.
+    pub overpaid: i64,
+    pub duration_ms: f64,
+    /// Operations per second while the workers ran (barrier to last finish).
+    pub ops_per_sec: f64,
+}
+
+/// The distribution of one mode's trials. Balance statistics count only
+/// trials with status "ok"; they are `null` when there are none.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Summary {
+    pub trials: u32,
+    pub consistent: u32,
+    pub inconsistent: u32,
+    pub failed: u32,
+    pub min: Option<i64>,
+    pub max: Option<i64>,
+    pub mean: Option<f64>,
+    pub median: Option<f64>,
+    pub stddev: Option<f64>,
+    /// Sum of the deviations of the ok trials.
+    pub total_deviation: i64,
+    pub mean_deviation: Option<f64>,
+    /// Trials in which the account went below zero.
+    pub overdrawn: u32,
+    /// Money paid out beyond what the account held, all trials together.
+    pub overpaid: i64,
+    pub mean_trial_ms: f64,
+    /// Operations per second over all ok trials (operations / busy time).
+    pub ops_per_sec: f64,
+}
+
+/// Builds the results of a run from its outcomes.
+pub fn results(plan: &Plan, outcomes: &[ModeOutcomes]) -> Results {
+    let modes = outcomes
+        .iter()
+        .map(|m| {
+            let trials: Vec<TrialRecord> = m.trials.iter().map(|t| record(plan, t)).collect();
+            let summary = summarize(&trials, &m.trials);
+            ModeResult {
+                lock: m.mode.strategy(),
+                name: m.mode.name(),
+                expected_balance: plan.expected_balance(),
+                trials,
+                summary,
+            }
+        })
+        .collect();
+    Results {
+        seed: plan.seed,
+        parameters: plan.clone(),
+        modes,
+    }
+}
+
+fn record(plan: &Plan, t: &TrialOutcome) -> TrialRecord {
+    let amount = i128::from(plan.amount);
+    // The books, in i128: the plan bounds every sum to i64, but a failed
+    // trial's counters are whatever the worker left behind.
+    let credited = match plan.scenario {
+        Scenario::LostUpdate => i128::from(t.deposits) - i128::from(t.withdrawals),
+        Scenario::Overdraft => i128::from(t.deposits) - i128::from(t.withdrawals_succeeded),
+    };
+    let books = i128::from(plan.initial) + credited * amount;
+    let expected = clamp(books);
+    let deviation = clamp(i128::from(t.final_balance) - books);
+    let (status, cause) = match &t.status {
+        TrialStatus::Ok => ("ok", None),
+        TrialStatus::Failed(why) => ("failed", Some(why.clone())),
+    };
+    let overdrawn = t.overdrafts > 0;
+    let ops = t.deposits + t.withdrawals;
+    TrialRecord {
+        trial: t.trial,
+        status,
+        cause,
+        final_balance: t.final_balance,
+        expected_balance: expected,
+        deviation,
+        consistent: status == "ok" && deviation == 0 && !overdrawn,
+        overdrawn,
+        withdrawals_succeeded: t.withdrawals_succeeded,
+        withdrawals_refused: t.withdrawals_refused,
+        overpaid: if plan.scenario == Scenario::Overdraft {
+            clamp((-books).max(0))
+        } else {
+            0
+        },
+        duration_ms: t.elapsed.as_secs_f64() * 1e3,
+        ops_per_sec: rate(ops, t.busy.as_secs_f64()),
+    }
+}
+
+fn clamp(v: i128) -> i64 {
+    v.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64
+}
+
+fn rate(ops: u64, secs: f64) -> f64 {
+    if secs > 0.0 { ops as f64 / secs } else { 0.0 }
+}
+
+fn summarize(records: &[TrialRecord], outcomes: &[TrialOutcome]) -> Summary {
+    let ok: Vec<&TrialRecord> = records.iter().filter(|r| r.status == "ok").collect();
+    let balances: Vec<i64> = ok.iter().map(|r| r.final_balance).collect();
+    let consistent = ok.iter().filter(|r| r.consistent).count() as u32;
+    let total_deviation: i64 = ok.iter().map(|r| r.deviation).sum();
+    let n = records.len() as u32;
+    let failed = n - ok.len() as u32;
+    let (ops, busy) = outcomes
+        .iter()
+        .filter(|t| t.status == TrialStatus::Ok)
+        .fold((0u64, 0f64), |(o, b), t| {
+            (o + t.deposits + t.withdrawals, b + t.busy.as_secs_f64())
+        });
+    Summary {
+        trials: n,
+        consistent,
+        inconsistent: ok.len() as u32 - consistent,
+        failed,
+        min: balances.iter().copied().min(),
+        max: balances.iter().copied().max(),
+        mean: mean(&balances),
+        median: median(&balances),
+        stddev: stddev(&balances),
+        total_deviation,
+        mean_deviation: (!ok.is_empty()).then(|| total_deviation as f64 / ok.len() as f64),
+        overdrawn: ok.iter().filter(|r| r.overdrawn).count() as u32,
+        overpaid: ok.iter().map(|r| r.overpaid).sum(),
+        mean_trial_ms: if n == 0 {
+            0.0
+        } else {
+            records.iter().map(|r| r.duration_ms).sum::<f64>() / f64::from(n)
+        },
+        ops_per_sec: rate(ops, busy),
+    }
+}
+
+pub fn mean(xs: &[i64]) -> Option<f64> {
+    if xs.is_empty() {
+        return None;
+    }
+    Some(xs.iter().map(|&x| x as f64).sum::<f64>() / xs.len() as f64)
+}
+
+pub fn median(xs: &[i64]) -> Option<f64> {
+    if xs.is_empty() {
+        return None;
+    }
+    let mut sorted = xs.to_vec();
+    sorted.sort_unstable();
+    let mid = sorted.len() / 2;
+    Some(if sorted.len() % 2 == 1 {
+        sorted[mid] as f64
+    } else {
+        (sorted[mid - 1] as f64 + sorted[mid] as f64) / 2.0
+    })
+}
+
+/// The sample standard deviation (n − 1 in the denominator); 0 for one value.
+pub fn stddev(xs: &[i64]) -> Option<f64> {
+    let m = mean(xs)?;
+    if xs.len() < 2 {
+        return Some(0.0);
+    }
+    let var = xs.iter().map(|&x| (x as f64 - m).powi(2)).sum::<f64>() / (xs.len() - 1) as f64;
+    Some(var.sqrt())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{Mode, Request};
+    use std::time::Duration;
+
+    #[test]
+    fn mean_median_stddev() {
+        assert_eq!(mean(&[]), None);
+        assert_eq!(median(&[3, 1, 2]), Some(2.0));
+        assert_eq!(median(&[4, 1, 2, 3]), Some(2.5));
+        assert_eq!(mean(&[1, 2, 3, 4]), Some(2.5));
+        assert_eq!(stddev(&[5]), Some(0.0));
+        let s = stddev(&[2, 4, 4, 4, 5, 5, 7, 9]).unwrap();
+        assert!((s - 2.138).abs() < 1e-3, "{s}");
+    }
+
+    fn plan(scenario: Scenario) -> Plan {
+        Plan::build(
+            Request {
+                scenario: Some(scenario),
+                trials: 3,
+                ..Request::default()
+            },
+            || 1,
+        )
+        .unwrap()
+    }
+
+    fn outcome(trial: u32, final_balance: i64) -> TrialOutcome {
+        TrialOutcome {
+            trial,
+            status: TrialStatus::Ok,
+            final_balance,
+            deposits: 50,
+            withdrawals: 50,
+            withdrawals_succeeded: 0,
+            withdrawals_refused: 0,
+            overdrafts: 0,
+            elapsed: Duration::from_millis(10),
+            busy: Duration::from_millis(5),
+        }
+    }
+
+    #[test]
+    fn lost_updates_count_as_inconsistent_and_failed_trials_stay_out() {
+        let plan = plan(Scenario::LostUpdate);
+        let mut failed = outcome(3, 0);
+        failed.status = TrialStatus::Failed("worker 1 killed by SIGKILL".into());
+        failed.withdrawals = 20;
+        let trials = vec![outcome(1, 200), outcome(2, 197), failed];
+        let r = results(
+            &plan,
+            &[ModeOutcomes {
+                mode: Mode::NoLock,
+                trials,
+            }],
+        );
+        let s = &r.modes[0].summary;
+        assert_eq!(
+            (s.trials, s.consistent, s.inconsistent, s.failed),
+            (3, 1, 1, 1)
+        );
+        assert_eq!(
+            (s.min, s.max, s.total_deviation),
+            (Some(197), Some(200), -3)
+        );
+        assert_eq!(s.median, Some(198.5));
+        assert_eq!(r.modes[0].trials[1].deviation, -3);
+        assert_eq!(r.modes[0].trials[2].status, "failed");
+        assert!(!r.modes[0].trials[2].consistent);
+        // 100 operations in 5ms of busy time, twice.
+        assert!((s.ops_per_sec - 20_000.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn overdraft_checks_the_books_and_the_sign() {
+        let plan = plan(Scenario::Overdraft);
+        let mut both_paid = outcome(1, -5_000);
+        (both_paid.deposits, both_paid.withdrawals) = (0, 2);
+        (both_paid.withdrawals_succeeded, both_paid.overdrafts) = (2, 1);
+        let mut one_paid = outcome(2, 5_000);
+        (one_paid.deposits, one_paid.withdrawals) = (0, 2);
+        (one_paid.withdrawals_succeeded, one_paid.withdrawals_refused) = (1, 1);
+        let r = results(
+            &plan,
+            &[ModeOutcomes {
+                mode: Mode::NoLock,
+                trials: vec![both_paid, one_paid],
+            }],
+        );
+        let t = &r.modes[0].trials;
+        assert!(t[0].overdrawn && !t[0].consistent && t[0].overpaid == 5_000);
+        assert!(!t[1].overdrawn && t[1].consistent && t[1].overpaid == 0);
+        assert_eq!(r.modes[0].summary.overdrawn, 1);
+        assert_eq!(r.modes[0].expected_balance, 5_000);
+    }
+}

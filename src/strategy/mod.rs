@@ -1,0 +1,213 @@
+//! How a worker applies one operation to the shared balance: the `Strategy` trait and the bodies every strategy shares.
+//!
+//! Each strategy lives in a file of its own. Those that lock implement the
+//! small [`Lock`] trait and get their operations from [`Locked`], which runs
+//! the very same read-window-write body as the unlocked mode, only inside the
+//! lock: the one difference between the columns of the report is the lock.
+//!
+//! Strategies take a [`Ledger`], not a mapping, so their unit tests run on
+//! threads over an anonymous ledger while the integration tests run the same
+//! code in real processes.
+
+mod atomic;
+mod flock;
+mod mutex;
+mod none;
+mod spin;
+
+pub use atomic::Atomic;
+pub use flock::Flock;
+pub use mutex::Mutex;
+pub use none::NoLock;
+pub use spin::Spin;
+
+use std::io;
+use std::sync::atomic::Ordering::Relaxed;
+
+use crate::ledger::Ledger;
+
+/// What a withdrawal attempt in the overdraft scenario did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Withdrawal {
+    /// The balance covered the amount and it was paid out. `overdrew` says the
+    /// payment took the balance below zero (only possible without atomicity).
+    Paid { overdrew: bool },
+    /// The balance did not cover the amount.
+    Refused,
+}
+
+/// Called by a strategy in the middle of an operation.
+pub trait Hooks {
+    /// The race window: after the read (or the check), before the write.
+    /// A lock, if any, is held while this runs.
+    fn window(&mut self);
+}
+
+/// How a worker applies one operation to the shared balance.
+pub trait Strategy {
+    /// Adds `delta` (negative for a withdrawal) as a read-modify-write.
+    fn update<H: Hooks>(&mut self, ledger: &Ledger, delta: i64, hooks: &mut H) -> io::Result<()>;
+
+    /// Pays out `amount` if the balance covers it: check, then act.
+    fn withdraw<H: Hooks>(
+        &mut self,
+        ledger: &Ledger,
+        amount: i64,
+        hooks: &mut H,
+    ) -> io::Result<Withdrawal>;
+}
+
+/// A lock that works across processes. The guard releases it when dropped.
+///
+/// # Contract
+///
+/// While a guard returned by `acquire` lives, no other holder of the same
+/// lock (in this process or another one that maps the same ledger) has a
+/// guard: the guarded code runs alone, and what it wrote is visible to the
+/// next holder once the guard is dropped.
+pub trait Lock {
+    type Guard<'a>
+    where
+        Self: 'a;
+
+    fn acquire<'a>(&'a mut self, ledger: &'a Ledger) -> io::Result<Self::Guard<'a>>;
+}
+
+/// A [`Lock`] turned into a [`Strategy`]: the unlocked bodies, under the lock.
+pub struct Locked<L>(pub L);
+
+impl<L: Lock> Strategy for Locked<L> {
+    fn update<H: Hooks>(&mut self, ledger: &Ledger, delta: i64, hooks: &mut H) -> io::Result<()> {
+        let _guard = self.0.acquire(ledger)?;
+        read_window_write(ledger, delta, hooks);
+        Ok(())
+    }
+
+    fn withdraw<H: Hooks>(
+        &mut self,
+        ledger: &Ledger,
+        amount: i64,
+        hooks: &mut H,
+    ) -> io::Result<Withdrawal> {
+        let _guard = self.0.acquire(ledger)?;
+        Ok(check_window_debit(ledger, amount, hooks))
+    }
+}
+
+/// The read-modify-write of the lost-update race: two separate atomic
+/// accesses with the window between them. Each access is atomic, so there is
+/// no data race and no undefined behaviour; the pair is not, so without a
+/// lock another worker's write can land in between and be overwritten.
+fn read_window_write<H: Hooks>(ledger: &Ledger, delta: i64, hooks: &mut H) {
+    let balance = ledger.balance();
+    let seen = balance.load(Relaxed);
+    hooks.window();
+    balance.store(seen.wrapping_add(delta), Relaxed);
+}
+
+/// The check-then-act of the overdraft race. The debit itself is an atomic
+/// subtraction, so this race is isolated from the lost update: the books
+/// always add up, and the only way to lose money is that two checks saw
+/// funds only one withdrawal could have.
+fn check_window_debit<H: Hooks>(ledger: &Ledger, amount: i64, hooks: &mut H) -> Withdrawal {
+    let balance = ledger.balance();
+    if balance.load(Relaxed) < amount {
+        return Withdrawal::Refused;
+    }
+    hooks.window();
+    let before = balance.fetch_sub(amount, Relaxed);
+    Withdrawal::Paid {
+        overdrew: before.wrapping_sub(amount) < 0,
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    //! Runs a strategy on threads over one ledger, for the strategies' unit tests.
+
+    use super::*;
+    use crate::ledger::Job;
+
+    /// Sleeps through the window, so that unlocked operations really overlap.
+    pub struct Sleep(pub std::time::Duration);
+
+    impl Hooks for Sleep {
+        fn window(&mut self) {
+            if !self.0.is_zero() {
+                std::thread::sleep(self.0);
+            }
+        }
+    }
+
+    pub fn job(initial: i64) -> Job {
+        Job {
+            scenario: 0,
+            strategy: 0,
+            ops: 0,
+            amount: 1,
+            initial,
+            pause_ns: 0,
+            window_ns: 0,
+        }
+    }
+
+    /// `threads` threads each add `delta` `ops` times with `make()`'s strategy.
+    /// Returns the final balance, starting from 0.
+    pub fn hammer<S: Strategy>(
+        make: impl Fn(&Ledger) -> S + Sync,
+        threads: u32,
+        ops: u32,
+        window: std::time::Duration,
+    ) -> i64 {
+        let ledger = Ledger::anonymous(threads, &job(0)).unwrap();
+        std::thread::scope(|s| {
+            for t in 0..threads {
+                let (ledger, make) = (&ledger, &make);
+                s.spawn(move || {
+                    let mut strategy = make(ledger);
+                    ledger.wait_at_barrier(t).unwrap();
+                    let delta = if t % 2 == 0 { 3 } else { -1 };
+                    for _ in 0..ops {
+                        strategy.update(ledger, delta, &mut Sleep(window)).unwrap();
+                    }
+                });
+            }
+        });
+        ledger.balance().load(Relaxed)
+    }
+
+    /// The balance an exact run of [`hammer`] ends at.
+    pub fn hammer_expected(threads: u32, ops: u32) -> i64 {
+        (0..threads)
+            .map(|t| if t % 2 == 0 { 3 } else { -1 })
+            .sum::<i64>()
+            * i64::from(ops)
+    }
+
+    /// `threads` threads each try one withdrawal of 10,000 from 15,000.
+    /// Returns (final balance, withdrawals paid).
+    pub fn atm<S: Strategy>(
+        make: impl Fn(&Ledger) -> S + Sync,
+        threads: u32,
+        window: std::time::Duration,
+    ) -> (i64, u32) {
+        let ledger = Ledger::anonymous(threads, &job(15_000)).unwrap();
+        let paid = std::sync::atomic::AtomicU32::new(0);
+        std::thread::scope(|s| {
+            for t in 0..threads {
+                let (ledger, make, paid) = (&ledger, &make, &paid);
+                s.spawn(move || {
+                    let mut strategy = make(ledger);
+                    ledger.wait_at_barrier(t).unwrap();
+                    let w = strategy
+                        .withdraw(ledger, 10_000, &mut Sleep(window))
+                        .unwrap();
+                    if matches!(w, Withdrawal::Paid { .. }) {
+                        paid.fetch_add(1, Relaxed);
+                    }
+                });
+            }
+        });
+        (ledger.balance().load(Relaxed), paid.load(Relaxed))
+    }
+}

@@ -1,0 +1,178 @@
+//! The worker process: maps the trial's ledger, waits at the start barrier, applies its operations, reports in its slot.
+//!
+//! Started by the coordinator as `bankrace worker --fd N --index I --parent P`.
+//! It depends only on the ledger and the strategies: no statistics, no
+//! reporting, no progress bars.
+
+use std::fs::{File, OpenOptions};
+use std::os::unix::fs::MetadataExt;
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use rand::rngs::SmallRng;
+use rand::{RngExt, SeedableRng};
+
+use crate::ledger::{Job, Ledger, Slot};
+use crate::plan::{Mode, Scenario, StrategyKind};
+use crate::strategy::{self, Hooks, Locked, Strategy, Withdrawal};
+
+/// What the coordinator tells a worker on its command line.
+#[derive(Debug, Clone, Copy)]
+pub struct WorkerArgs {
+    /// The inherited descriptor of the ledger file.
+    pub fd: i32,
+    /// This worker's slot.
+    pub index: u32,
+    /// The coordinator's pid: the worker exits if its parent is already gone.
+    pub parent: u32,
+}
+
+/// The worker's whole life. An error ends the process with status 1; the
+/// coordinator then marks the trial failed.
+pub fn run(args: WorkerArgs) -> Result<()> {
+    die_with_parent(args.parent)?;
+    // Sleeps of a few microseconds would otherwise be stretched by the
+    // default 50us timer slack, which blurs the window the user asked for.
+    let _ = rustix::thread::set_current_timer_slack(std::num::NonZeroU64::new(1));
+
+    let file = open_own(args.fd)?;
+    let ledger = Ledger::open(&file).context("refusing the ledger")?;
+    if args.index >= ledger.workers() {
+        bail!(
+            "worker index {} out of range: the ledger has {} workers",
+            args.index,
+            ledger.workers()
+        );
+    }
+    let job = ledger.job();
+    let scenario = Scenario::from_code(job.scenario).context("unknown scenario in ledger")?;
+    let mode = Mode::from_code(job.strategy).context("unknown strategy in ledger")?;
+    let slot = ledger.slot(args.index);
+    let work = Work {
+        ledger: &ledger,
+        slot,
+        job,
+        scenario,
+        index: args.index,
+    };
+    match mode {
+        Mode::NoLock => work.run(strategy::NoLock),
+        Mode::Lock(StrategyKind::Atomic) => work.run(strategy::Atomic),
+        Mode::Lock(StrategyKind::Spin) => work.run(Locked(strategy::Spin)),
+        Mode::Lock(StrategyKind::Mutex) => work.run(Locked(strategy::Mutex::default())),
+        Mode::Lock(StrategyKind::Flock) => work.run(Locked(strategy::Flock::new(file))),
+    }
+}
+
+/// Asks the kernel to kill this process when the coordinator dies, then
+/// checks that it has not died already (it may have, between our spawn and
+/// the `prctl`).
+fn die_with_parent(parent: u32) -> Result<()> {
+    rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL))
+        .context("cannot ask to die with the coordinator")?;
+    let ppid = rustix::process::getppid().map_or(0, |p| p.as_raw_pid() as u32);
+    if ppid != parent {
+        bail!("the coordinator (pid {parent}) is gone");
+    }
+    Ok(())
+}
+
+/// Opens the ledger anew through `/proc/self/fd`, which gives this worker an
+/// open file description of its own (needed for `flock`), and checks that it
+/// is a regular file of ours before anything maps it.
+fn open_own(fd: i32) -> Result<File> {
+    let path = format!("/proc/self/fd/{fd}");
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("cannot open the ledger through {path}"))?;
+    let meta = file.metadata()?;
+    if !meta.file_type().is_file() {
+        bail!("descriptor {fd} is not a regular file");
+    }
+    if meta.uid() != rustix::process::geteuid().as_raw() {
+        bail!("the ledger belongs to another user (uid {})", meta.uid());
+    }
+    Ok(file)
+}
+
+/// One worker's share of a trial.
+struct Work<'a> {
+    ledger: &'a Ledger,
+    slot: &'a Slot,
+    job: Job,
+    scenario: Scenario,
+    index: u32,
+}
+
+impl Work<'_> {
+    fn run<S: Strategy>(&self, mut strategy: S) -> Result<()> {
+        let (ledger, slot, job) = (self.ledger, self.slot, &self.job);
+        let mut rng = SmallRng::seed_from_u64(slot.seed());
+        let mut window = Window(Duration::from_nanos(job.window_ns));
+        let depositor = slot.is_depositor();
+
+        ledger.wait_at_barrier(self.index)?;
+        slot.started_ns.store(now_ns(), Relaxed);
+        for done in 1..=job.ops {
+            match (self.scenario, depositor) {
+                (Scenario::LostUpdate, true) => strategy.update(ledger, job.amount, &mut window)?,
+                (Scenario::LostUpdate, false) => {
+                    strategy.update(ledger, -job.amount, &mut window)?
+                }
+                // Deposits cannot break "never below zero", so in this
+                // scenario they are plain atomic additions in every mode.
+                (Scenario::Overdraft, true) => {
+                    ledger.balance().fetch_add(job.amount, Relaxed);
+                }
+                (Scenario::Overdraft, false) => {
+                    match strategy.withdraw(ledger, job.amount, &mut window)? {
+                        Withdrawal::Paid { overdrew } => {
+                            slot.succeeded.fetch_add(1, Relaxed);
+                            slot.overdrew.fetch_add(u64::from(overdrew), Relaxed);
+                        }
+                        Withdrawal::Refused => {
+                            slot.refused.fetch_add(1, Relaxed);
+                        }
+                    }
+                }
+            }
+            slot.ops_done.store(done, Relaxed);
+            if done < job.ops {
+                pause(job.pause_ns, &mut rng);
+            }
+        }
+        slot.finished_ns.store(now_ns(), Relaxed);
+        slot.mark_done();
+        Ok(())
+    }
+}
+
+/// The race window: a sleep between read and write.
+struct Window(Duration);
+
+impl Hooks for Window {
+    fn window(&mut self) {
+        if !self.0.is_zero() {
+            std::thread::sleep(self.0);
+        }
+    }
+}
+
+/// Sleeps about `pause_ns`, jittered uniformly by ±50 % from the worker's
+/// seeded RNG so that workers do not fall into a fixed lockstep.
+fn pause(pause_ns: u64, rng: &mut SmallRng) {
+    if pause_ns == 0 {
+        return;
+    }
+    let ns = rng.random_range(pause_ns / 2..=pause_ns + pause_ns / 2);
+    std::thread::sleep(Duration::from_nanos(ns));
+}
+
+/// CLOCK_MONOTONIC in nanoseconds: one clock for every process on the machine.
+pub fn now_ns() -> u64 {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
+    t.tv_sec as u64 * 1_000_000_000 + t.tv_nsec as u64
+}
