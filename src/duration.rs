@@ -46,7 +46,7 @@ pub fn format(d: Duration) -> String {
     let mut out = String::new();
     let (value, unit) = [(1_000_000_000, "s"), (1_000_000, "ms"), (1_000, "us")]
         .into_iter()
-        .find(|(div, _)| ns % div == 0)
+        .find(|(div, _)| ns.is_multiple_of(*div))
         .map_or((ns, "ns"), |(div, unit)| (ns / div, unit));
     let _ = write!(out, "{value}{unit}");
     out

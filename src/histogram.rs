@@ -79,7 +79,7 @@ pub fn render(bins: &[Bin], bar_width: usize, marker: Option<i64>) -> Vec<String
 fn bar(count: u32, most: u32, width: usize) -> String {
     let eighths = (u64::from(count) * width as u64 * 8).div_ceil(u64::from(most)) as usize;
     let mut s = "█".repeat(eighths / 8);
-    if eighths % 8 != 0 {
+    if !eighths.is_multiple_of(8) {
         s.push(EIGHTHS[eighths % 8 - 1]);
     }
     s
