@@ -17,8 +17,10 @@ Examples:
   bankrace run --no-lock --lock=all             every strategy next to no lock
   bankrace run --ops 100 --pause 10ms --window 0    the tutorial's schedule
   bankrace run --format json > results.json     for scripts
+  bankrace run --lock=all --kill-holder 0.5 --timeout 1s --window 1ms
+                                                what happens when a lock holder dies
 
-Exit status: 0 success, 1 runtime error, 2 usage error.";
+Exit status: 0 success, 1 runtime error (or a failed trial with --fail-fast),\n2 usage error, 128+N interrupted by signal N (130 for Ctrl-C).";
 
 #[derive(Debug, Parser)]
 #[command(name = "bankrace", version, about = ABOUT, after_long_help = EXAMPLES)]
@@ -114,6 +116,23 @@ pub struct RunArgs {
     )]
     pub no_lock: bool,
 
+    /// Kill a trial's workers after this long [default: 10x the slowest schedule, at least 10s].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, help_heading = "Faults")]
+    pub timeout: Option<Duration>,
+
+    /// Stop at the first failed trial (exit status 1) instead of going on.
+    #[arg(long, help_heading = "Faults")]
+    pub fail_fast: bool,
+
+    /// In this fraction of trials (0 to 1), one worker kills itself with SIGKILL while it holds the lock.
+    #[arg(
+        long,
+        value_name = "RATE",
+        default_value_t = 0.0,
+        help_heading = "Faults"
+    )]
+    pub kill_holder: f64,
+
     /// What to print on stdout.
     #[arg(long, value_enum, default_value_t = Format::Text, value_name = "FORMAT", help_heading = "Output")]
     pub format: Format,
@@ -203,6 +222,9 @@ impl RunArgs {
             locks,
             no_lock: self.no_lock,
             tmpdir: std::env::temp_dir(),
+            kill_holder: self.kill_holder,
+            timeout: self.timeout,
+            fail_fast: self.fail_fast,
         };
         Plan::build(request, rand::random)
     }

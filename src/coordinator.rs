@@ -13,9 +13,10 @@ use rustix::event::{PollFd, PollFlags};
 use rustix::fd::OwnedFd;
 use rustix::process::{Pid, Signal};
 
-use crate::ledger::{Job, Ledger};
-use crate::outcome::{ModeOutcomes, TrialOutcome, TrialStatus};
+use crate::ledger::{Job, Ledger, SlotState};
+use crate::outcome::{ModeOutcomes, RunOutcome, TrialOutcome, TrialStatus};
 use crate::plan::{Mode, Plan};
+use crate::signals::{self, Interrupts};
 
 /// Where a run is, for a progress display.
 #[derive(Debug, Clone, Copy)]
@@ -26,19 +27,47 @@ pub struct Progress {
 }
 
 /// Runs every mode of `plan`, one trial after another, and returns their
-/// outcomes. `progress` is called after each trial.
-pub fn run(plan: &Plan, progress: &mut dyn FnMut(Progress)) -> Result<Vec<ModeOutcomes>> {
+/// outcomes. `progress` is called after each trial. A signal caught by
+/// `interrupts` ends the trial in flight (its workers are killed and reaped)
+/// and returns what completed before it.
+pub fn run(
+    plan: &Plan,
+    interrupts: &Interrupts,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<RunOutcome> {
     let exe = own_executable()?;
-    let mut all = Vec::with_capacity(plan.modes.len());
-    for &mode in &plan.modes {
-        let mut trials = Vec::with_capacity(plan.trials as usize);
+    let mut run = RunOutcome {
+        modes: plan
+            .modes
+            .iter()
+            .map(|&mode| ModeOutcomes {
+                mode,
+                trials: Vec::new(),
+            })
+            .collect(),
+        interrupted: None,
+        stopped_early: false,
+    };
+    'modes: for m in 0..plan.modes.len() {
+        let mode = plan.modes[m];
         for trial in 1..=plan.trials {
-            trials.push(run_trial(plan, mode, trial, &exe)?);
+            if interrupts.caught().is_some() {
+                break 'modes;
+            }
+            let Some(outcome) = run_trial(plan, mode, trial, &exe, interrupts)? else {
+                break 'modes;
+            };
+            let failed = outcome.status != TrialStatus::Ok;
+            run.modes[m].trials.push(outcome);
             progress(Progress { mode, done: trial });
+            if failed && plan.fail_fast {
+                run.stopped_early = true;
+                break 'modes;
+            }
         }
-        all.push(ModeOutcomes { mode, trials });
     }
-    Ok(all)
+    run.interrupted = interrupts.caught();
+    Ok(run)
 }
 
 /// The binary to re-execute for workers: `/proc/self/exe` names exactly the
@@ -51,7 +80,14 @@ fn own_executable() -> Result<PathBuf> {
     std::env::current_exe().context("cannot find the bankrace executable to start workers")
 }
 
-fn run_trial(plan: &Plan, mode: Mode, trial: u32, exe: &Path) -> Result<TrialOutcome> {
+/// Runs one trial; `None` if a signal interrupted it.
+fn run_trial(
+    plan: &Plan,
+    mode: Mode,
+    trial: u32,
+    exe: &Path,
+    interrupts: &Interrupts,
+) -> Result<Option<TrialOutcome>> {
     let started = Instant::now();
     let file = ledger_file(&plan.tmpdir)?;
     let job = Job {
@@ -65,24 +101,50 @@ fn run_trial(plan: &Plan, mode: Mode, trial: u32, exe: &Path) -> Result<TrialOut
     };
     let workers = plan.workers();
     let ledger = Ledger::create(&file, workers, &job).context("cannot create the ledger")?;
+    let kill = plan.injected_kill(trial);
     for w in 0..workers {
-        ledger.configure_slot(w, plan.is_depositor(w), plan.worker_seed(trial, w));
+        let kill_at = kill.filter(|k| k.worker == w).map(|k| k.op);
+        ledger.configure_slot(w, plan.is_depositor(w), plan.worker_seed(trial, w), kill_at);
     }
 
     let mut group = WorkerGroup::spawn(exe, &file, workers)?;
     // The workers hold the descriptor now; ours is no longer needed, and the
     // mapping keeps the memory alive.
     drop(file);
-    let status = match group.wait(started + plan.timeout())? {
+    let expected_death = kill.map(|k| k.worker);
+    let status = match group.wait(started + plan.timeout, expected_death, interrupts)? {
         Wait::AllExited => TrialStatus::Ok,
         Wait::Failed(index, status) => TrialStatus::Failed(describe(index, status)),
-        Wait::TimedOut => TrialStatus::Failed(format!(
-            "timed out after {}",
-            crate::duration::human(plan.timeout())
-        )),
+        Wait::TimedOut => TrialStatus::Failed(timed_out(plan, &ledger, &group, expected_death)),
+        Wait::Interrupted => return Ok(None),
     };
+    let killed_worker = expected_death.filter(|&w| group.was_killed(w));
     drop(group); // ends and reaps any worker still running
-    Ok(collect(plan, &ledger, trial, status, started.elapsed()))
+    let mut outcome = collect(plan, &ledger, trial, status, started.elapsed());
+    outcome.killed_worker = killed_worker;
+    Ok(Some(outcome))
+}
+
+/// Why a trial timed out, as far as the ledger tells.
+fn timed_out(plan: &Plan, ledger: &Ledger, group: &WorkerGroup, killed: Option<u32>) -> String {
+    let after = format!("timed out after {}", crate::duration::human(plan.timeout));
+    let waiting: Vec<u32> = (0..plan.workers())
+        .filter(|&w| ledger.slot(w).state() != SlotState::Done && Some(w) != killed)
+        .collect();
+    if let Some(k) = killed.filter(|&k| group.was_killed(k)) {
+        return format!("{after}: lock never released (worker {k} died holding it)");
+    }
+    if let Some(&w) = waiting
+        .iter()
+        .find(|&&w| ledger.slot(w).state() == SlotState::Idle)
+    {
+        return format!("{after}: worker {w} never reached the start barrier");
+    }
+    format!(
+        "{after}: {} of {} workers finished",
+        plan.workers() as usize - waiting.len(),
+        plan.workers()
+    )
 }
 
 /// A fresh, unnamed ledger file. It is created in a private directory
@@ -125,6 +187,8 @@ fn collect(
         overdrafts: 0,
         elapsed,
         busy: Duration::ZERO,
+        killed_worker: None,
+        recoveries: ledger.mutex_recoveries(),
     };
     let (mut first, mut last) = (u64::MAX, 0);
     for w in 0..plan.workers() {
@@ -157,27 +221,9 @@ fn collect(
 fn describe(index: u32, status: ExitStatus) -> String {
     match (status.code(), status.signal()) {
         (Some(code), _) => format!("worker {index} exited with status {code}"),
-        (None, Some(sig)) => {
-            let name =
-                Signal::from_named_raw(sig).map_or_else(|| format!("signal {sig}"), signal_name);
-            format!("worker {index} killed by {name}")
-        }
+        (None, Some(sig)) => format!("worker {index} killed by {}", signals::name(sig)),
         _ => format!("worker {index} ended abnormally"),
     }
-}
-
-fn signal_name(sig: Signal) -> String {
-    let name = match sig {
-        Signal::KILL => "SIGKILL",
-        Signal::TERM => "SIGTERM",
-        Signal::INT => "SIGINT",
-        Signal::HUP => "SIGHUP",
-        Signal::SEGV => "SIGSEGV",
-        Signal::BUS => "SIGBUS",
-        Signal::ABORT => "SIGABRT",
-        _ => return format!("signal {}", sig.as_raw()),
-    };
-    name.to_string()
 }
 
 /// How waiting for a trial's workers ended.
@@ -186,6 +232,8 @@ enum Wait {
     /// The first worker that did not exit with status 0.
     Failed(u32, ExitStatus),
     TimedOut,
+    /// A signal arrived: the run is to stop.
+    Interrupted,
 }
 
 /// The worker processes of one trial, in a process group of their own.
@@ -231,8 +279,15 @@ impl WorkerGroup {
         Ok(group)
     }
 
-    /// Waits until every worker exited, one failed, or `deadline` passed.
-    fn wait(&mut self, deadline: Instant) -> Result<Wait> {
+    /// Waits until every worker exited, one failed, `deadline` passed or a
+    /// signal arrived. Worker `expected_death`, told to kill itself, may die
+    /// by SIGKILL without failing the trial.
+    fn wait(
+        &mut self,
+        deadline: Instant,
+        expected_death: Option<u32>,
+        interrupts: &Interrupts,
+    ) -> Result<Wait> {
         loop {
             let pending: Vec<usize> = (0..self.children.len())
                 .filter(|&i| self.exited[i].is_none())
@@ -248,14 +303,19 @@ impl WorkerGroup {
                 .iter()
                 .map(|&i| PollFd::new(&self.pidfds[i], PollFlags::IN))
                 .collect();
+            fds.push(PollFd::from_borrowed_fd(interrupts.fd(), PollFlags::IN));
             let timeout = rustix::time::Timespec {
                 tv_sec: left.as_secs() as i64,
                 tv_nsec: i64::from(left.subsec_nanos()),
             };
             match rustix::event::poll(&mut fds, Some(&timeout)) {
                 Ok(_) => {}
-                Err(rustix::io::Errno::INTR) => continue,
+                Err(rustix::io::Errno::INTR) => {}
                 Err(e) => return Err(e).context("cannot wait for workers"),
+            }
+            if interrupts.caught().is_some() {
+                interrupts.drain();
+                return Ok(Wait::Interrupted);
             }
             let ready: Vec<usize> = pending
                 .iter()
@@ -267,12 +327,23 @@ impl WorkerGroup {
             for i in ready {
                 if let Some(status) = self.children[i].try_wait()? {
                     self.exited[i] = Some(status);
-                    if !status.success() {
+                    let injected =
+                        expected_death == Some(i as u32) && status.signal() == Some(libc::SIGKILL);
+                    if !status.success() && !injected {
                         return Ok(Wait::Failed(i as u32, status));
                     }
                 }
             }
         }
+    }
+
+    /// Worker `index` has been reaped after dying by SIGKILL.
+    fn was_killed(&self, index: u32) -> bool {
+        self.exited
+            .get(index as usize)
+            .copied()
+            .flatten()
+            .is_some_and(|s| s.signal() == Some(libc::SIGKILL))
     }
 }
 

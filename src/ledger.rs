@@ -13,7 +13,7 @@
 //! 192     64          start barrier: arrived, released (AtomicU32 each)
 //! 256     64          spin lock word (AtomicU32)
 //! 320     64          robust, process-shared pthread mutex
-//! 384     64 × n      one Slot per worker: its role, seed and results
+//! 384     128 × n     one Slot per worker: its role, seed, fault and results
 //! ```
 //!
 //! # Why structs of atomics
@@ -32,7 +32,8 @@
 use std::cell::UnsafeCell;
 use std::fs::File;
 use std::io;
-use std::mem::{align_of, size_of};
+use std::mem::{align_of, offset_of, size_of};
+use std::os::unix::fs::{FileExt, MetadataExt};
 use std::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, Ordering};
 
 use memmap2::{MmapOptions, MmapRaw};
@@ -41,7 +42,7 @@ use rustix::thread::futex;
 /// `b"BANKRACE"` read as a little-endian `u64`.
 pub const MAGIC: u64 = u64::from_le_bytes(*b"BANKRACE");
 /// Bumped whenever the layout below changes.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 /// The most workers one ledger holds; the plan enforces it before anything starts.
 pub const MAX_WORKERS: u32 = 1024;
 
@@ -56,6 +57,12 @@ pub enum LedgerError {
     Version(u32),
     /// The header's own fields do not agree with each other.
     Layout(&'static str),
+    /// Not a regular file (a directory, a device, a pipe...).
+    NotRegular,
+    /// The file belongs to another user.
+    Owner(u32),
+    /// The file could not be read or mapped.
+    Io(io::ErrorKind),
 }
 
 impl std::fmt::Display for LedgerError {
@@ -69,6 +76,9 @@ impl std::fmt::Display for LedgerError {
                 write!(f, "ledger format version {v}, this build reads {VERSION}")
             }
             LedgerError::Layout(why) => write!(f, "ledger header is inconsistent: {why}"),
+            LedgerError::NotRegular => write!(f, "the ledger is not a regular file"),
+            LedgerError::Owner(uid) => write!(f, "the ledger belongs to another user (uid {uid})"),
+            LedgerError::Io(kind) => write!(f, "cannot read the ledger: {kind}"),
         }
     }
 }
@@ -130,8 +140,16 @@ struct Shared {
     barrier: Line<BarrierWords>,
     /// 0 = free, 1 = held. Only `strategy::spin` touches it.
     spin: Line<AtomicU32>,
+    mutex: Line<MutexWords>,
+}
+
+/// The robust mutex and how often it was recovered from a dead holder.
+#[repr(C)]
+struct MutexWords {
     /// A robust, process-shared `pthread_mutex_t`; only ever passed to libc by pointer.
-    mutex: Line<UnsafeCell<libc::pthread_mutex_t>>,
+    mutex: UnsafeCell<libc::pthread_mutex_t>,
+    /// Times a locker found `EOWNERDEAD` and made the mutex consistent again.
+    recoveries: AtomicU64,
 }
 
 /// One worker's corner of the ledger: its configuration (written by the
@@ -144,6 +162,9 @@ pub struct Slot {
     state: AtomicU32,
     /// Seed of this worker's private RNG (pause jitter).
     seed: AtomicU64,
+    /// Fault injection: the operation (0-based) during which this worker
+    /// kills itself while holding the lock; `u64::MAX` for never.
+    kill_at: AtomicU64,
     /// Operations finished so far, updated after each one.
     pub ops_done: AtomicU64,
     /// Withdrawals that went through (overdraft scenario).
@@ -168,10 +189,10 @@ pub enum SlotState {
 
 const _: () = {
     assert!(size_of::<Header>() == 128);
-    assert!(size_of::<Slot>() == 64);
+    assert!(size_of::<Slot>() == 128);
     assert!(align_of::<Slot>() == 64);
     assert!(size_of::<Shared>() == 128 + 64 * 4);
-    assert!(size_of::<libc::pthread_mutex_t>() <= 64);
+    assert!(size_of::<MutexWords>() <= 64);
     assert!(align_of::<Shared>() <= 4096, "mappings are page aligned");
 };
 
@@ -183,6 +204,11 @@ impl Slot {
 
     pub fn seed(&self) -> u64 {
         self.seed.load(Ordering::Relaxed)
+    }
+
+    /// The operation during which this worker is to die holding the lock.
+    pub fn kill_at(&self) -> Option<u64> {
+        Some(self.kill_at.load(Ordering::Relaxed)).filter(|&op| op != u64::MAX)
     }
 
     pub fn state(&self) -> SlotState {
@@ -197,6 +223,56 @@ impl Slot {
     pub fn mark_done(&self) {
         self.state.store(SlotState::Done as u32, Ordering::Release);
     }
+}
+
+/// The header fields that decide whether a file is a ledger we can map.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeaderFields {
+    pub magic: u64,
+    pub version: u32,
+    pub workers: u32,
+    pub layout_size: u64,
+}
+
+impl HeaderFields {
+    /// Decodes the fields from a file's first bytes, at `Header`'s offsets.
+    pub fn from_bytes(bytes: &[u8; size_of::<Header>()]) -> HeaderFields {
+        let u64_at = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"));
+        let u32_at = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4 bytes"));
+        HeaderFields {
+            magic: u64_at(offset_of!(Header, magic)),
+            version: u32_at(offset_of!(Header, version)),
+            workers: u32_at(offset_of!(Header, workers)),
+            layout_size: u64_at(offset_of!(Header, layout_size)),
+        }
+    }
+}
+
+/// Size in bytes of the fixed header that [`HeaderFields::from_bytes`] reads.
+pub const HEADER_SIZE: usize = size_of::<Header>();
+
+/// Checks a header against the size of the file it came from and returns
+/// the worker count. Pure: property-tested with random bytes and sizes.
+pub fn check_header(h: HeaderFields, actual: u64) -> Result<u32, LedgerError> {
+    if h.magic != MAGIC {
+        return Err(LedgerError::Magic);
+    }
+    if h.version != VERSION {
+        return Err(LedgerError::Version(h.version));
+    }
+    if !(1..=MAX_WORKERS).contains(&h.workers) {
+        return Err(LedgerError::Layout("worker count out of range"));
+    }
+    let expected = Ledger::size_for(h.workers);
+    if h.layout_size != expected {
+        return Err(LedgerError::Layout(
+            "layout size does not match worker count",
+        ));
+    }
+    if actual != expected {
+        return Err(LedgerError::Size { actual, expected });
+    }
+    Ok(h.workers)
 }
 
 /// A mapped ledger. Dropping it unmaps the memory.
@@ -250,49 +326,49 @@ impl Ledger {
         Ok(ledger)
     }
 
-    /// Maps a ledger someone else created and checks it before trusting it:
-    /// size, magic, version and layout. The worker's side.
-    pub fn open(file: &File) -> anyhow::Result<Ledger> {
-        let meta = file.metadata()?;
+    /// Checks a ledger someone else created and maps it only if it passes:
+    /// a regular file of this user, of the exact size its header announces,
+    /// with the right magic, version and layout. The worker's side.
+    ///
+    /// The header is first read with `pread`, so a file that fails is never
+    /// mapped; after mapping, the header is checked once more through the
+    /// mapping, in case the file changed in between.
+    pub fn open(file: &File) -> Result<Ledger, LedgerError> {
+        let meta = file.metadata().map_err(|e| LedgerError::Io(e.kind()))?;
+        if !meta.file_type().is_file() {
+            return Err(LedgerError::NotRegular);
+        }
+        let owner = rustix::process::geteuid().as_raw();
+        if meta.uid() != owner {
+            return Err(LedgerError::Owner(meta.uid()));
+        }
         let actual = meta.len();
-        let min = size_of::<Shared>() as u64;
-        if actual < Self::size_for(1) || actual > Self::size_for(MAX_WORKERS) {
+        let mut prefix = [0u8; size_of::<Header>()];
+        if actual < prefix.len() as u64 {
             return Err(LedgerError::Size {
                 actual,
-                expected: min,
-            }
-            .into());
+                expected: Self::size_for(1),
+            });
         }
-        let map = MmapOptions::new().len(actual as usize).map_raw(file)?;
-        let ledger = Ledger { map, workers: 0 };
-        let workers = ledger.validate(actual)?;
-        Ok(Ledger { workers, ..ledger })
-    }
-
-    /// Checks the header of a mapping of `actual` bytes and returns its worker count.
-    fn validate(&self, actual: u64) -> Result<u32, LedgerError> {
-        let h = &self.shared().header;
-        if h.magic.load(Ordering::Acquire) != MAGIC {
-            return Err(LedgerError::Magic);
+        file.read_exact_at(&mut prefix, 0)
+            .map_err(|e| LedgerError::Io(e.kind()))?;
+        let workers = check_header(HeaderFields::from_bytes(&prefix), actual)?;
+        let map = MmapOptions::new()
+            .len(actual as usize)
+            .map_raw(file)
+            .map_err(|e| LedgerError::Io(e.kind()))?;
+        let ledger = Ledger { map, workers };
+        let h = &ledger.shared().header;
+        let again = HeaderFields {
+            magic: h.magic.load(Ordering::Acquire),
+            version: h.version.load(Ordering::Relaxed),
+            workers: h.workers.load(Ordering::Relaxed),
+            layout_size: h.layout_size.load(Ordering::Relaxed),
+        };
+        if check_header(again, actual)? != workers {
+            return Err(LedgerError::Layout("header changed while being mapped"));
         }
-        let version = h.version.load(Ordering::Relaxed);
-        if version != VERSION {
-            return Err(LedgerError::Version(version));
-        }
-        let workers = h.workers.load(Ordering::Relaxed);
-        if !(1..=MAX_WORKERS).contains(&workers) {
-            return Err(LedgerError::Layout("worker count out of range"));
-        }
-        let expected = Self::size_for(workers);
-        if h.layout_size.load(Ordering::Relaxed) != expected {
-            return Err(LedgerError::Layout(
-                "layout size does not match worker count",
-            ));
-        }
-        if actual != expected {
-            return Err(LedgerError::Size { actual, expected });
-        }
-        Ok(workers)
+        Ok(ledger)
     }
 
     fn initialise(&self, size: u64, job: &Job) -> io::Result<()> {
@@ -368,10 +444,17 @@ impl Ledger {
 
     /// Writes a worker's configuration into its slot. Coordinator only, before
     /// the worker is started.
-    pub fn configure_slot(&self, index: u32, depositor: bool, seed: u64) {
+    pub fn configure_slot(&self, index: u32, depositor: bool, seed: u64, kill_at: Option<u64>) {
         let slot = self.slot(index);
         slot.role.store(u32::from(!depositor), Ordering::Relaxed);
         slot.seed.store(seed, Ordering::Relaxed);
+        slot.kill_at
+            .store(kill_at.unwrap_or(u64::MAX), Ordering::Relaxed);
+    }
+
+    /// How often a locker recovered the robust mutex from a dead holder.
+    pub fn mutex_recoveries(&self) -> u64 {
+        self.shared().mutex.0.recoveries.load(Ordering::Relaxed)
     }
 
     /// Counts this worker in at the start barrier and blocks until every
@@ -400,7 +483,7 @@ impl Ledger {
     }
 
     fn mutex_ptr(&self) -> *mut libc::pthread_mutex_t {
-        self.shared().mutex.0.get()
+        self.shared().mutex.0.mutex.get()
     }
 
     fn init_mutex(&self) -> io::Result<()> {
@@ -442,6 +525,11 @@ impl Ledger {
                 // SAFETY: we own the mutex now (EOWNERDEAD means the lock was
                 // acquired), which is what `pthread_mutex_consistent` requires.
                 check(unsafe { libc::pthread_mutex_consistent(self.mutex_ptr()) })?;
+                self.shared()
+                    .mutex
+                    .0
+                    .recoveries
+                    .fetch_add(1, Ordering::Relaxed);
                 true
             }
             e => return Err(io::Error::from_raw_os_error(e)),
@@ -497,13 +585,15 @@ mod tests {
     fn create_then_open_round_trips_the_job() {
         let file = tempfile::tempfile().unwrap();
         let created = Ledger::create(&file, 3, &job()).unwrap();
-        created.configure_slot(2, false, 42);
+        created.configure_slot(2, false, 42, Some(3));
         let opened = Ledger::open(&file).unwrap();
         assert_eq!(opened.workers(), 3);
         assert_eq!(opened.job(), job());
         assert_eq!(opened.balance().load(Ordering::Relaxed), 200);
         assert!(!opened.slot(2).is_depositor());
         assert_eq!(opened.slot(2).seed(), 42);
+        assert_eq!(opened.slot(2).kill_at(), Some(3));
+        assert_eq!(opened.slot(1).kill_at(), None);
     }
 
     #[test]
@@ -516,7 +606,7 @@ mod tests {
         assert_eq!(err(&file), LedgerError::Magic);
         f.write_all_at_start(b"BANKRACE\x09\0\0\0");
         assert_eq!(err(&file), LedgerError::Version(9));
-        f.write_all_at_start(b"BANKRACE\x01\0\0\0");
+        f.write_all_at_start(b"BANKRACE\x02\0\0\0");
         Ledger::open(&file).unwrap();
 
         file.set_len(Ledger::size_for(2) + 64).unwrap();
@@ -528,7 +618,7 @@ mod tests {
     fn err(file: &File) -> LedgerError {
         match Ledger::open(file) {
             Ok(_) => panic!("a bad ledger was accepted"),
-            Err(e) => e.downcast::<LedgerError>().unwrap(),
+            Err(e) => e,
         }
     }
 

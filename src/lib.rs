@@ -15,6 +15,7 @@ pub mod outcome;
 pub mod plan;
 pub mod progress;
 pub mod report;
+pub mod signals;
 pub mod stats;
 pub mod strategy;
 pub mod worker;

@@ -4,13 +4,16 @@
 use std::io::Write;
 use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::Parser;
 
 use bankrace::cli::{Cli, Command, Format, RunArgs};
 use bankrace::plan::UsageError;
+use bankrace::signals::{self, Interrupts};
 use bankrace::{coordinator, progress, report, stats, worker};
 
-/// Exit statuses, documented in the README and in `--help`.
+/// Exit statuses, documented in the README and in `--help`. A run cut short
+/// by signal N exits with 128 + N, as a shell would report it.
 const EXIT_RUNTIME: u8 = 1;
 const EXIT_USAGE: u8 = 2;
 
@@ -22,12 +25,12 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Run(args) => run(&args),
-        Command::Worker(args) => {
-            worker::run(args.args()).map_err(|e| e.context(format!("worker {}", args.index)))
-        }
+        Command::Worker(args) => worker::run(args.args())
+            .map(|()| ExitCode::SUCCESS)
+            .map_err(|e| e.context(format!("worker {}", args.index))),
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             let status = if e.is::<UsageError>() {
                 EXIT_USAGE
@@ -40,12 +43,14 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(args: &RunArgs) -> anyhow::Result<()> {
+fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     let plan = args.plan()?;
+    let interrupts = Interrupts::install().context("cannot install signal handlers")?;
     let mut bar = progress::Bar::new(plan.modes.len(), plan.trials);
-    let outcomes = coordinator::run(&plan, &mut |p| bar.update(p));
+    let outcome = coordinator::run(&plan, &interrupts, &mut |p| bar.update(p));
     bar.finish();
-    let results = stats::results(&plan, &outcomes?);
+    let outcome = outcome?;
+    let results = stats::results(&plan, &outcome);
     let text = match args.format {
         Format::Text => report::text(&results),
         Format::Json => report::json(&results),
@@ -56,7 +61,16 @@ fn run(args: &RunArgs) -> anyhow::Result<()> {
         .and_then(|()| stdout.flush())
     {
         // A closed pipe (`bankrace run | head`) is the reader's choice, not an error.
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        other => Ok(other?),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+        other => other?,
     }
+    if let Some(sig) = outcome.interrupted {
+        eprintln!("bankrace: interrupted by {}", signals::name(sig));
+        return Ok(ExitCode::from(128 + sig as u8));
+    }
+    if outcome.stopped_early {
+        eprintln!("bankrace: error: stopped at the first failed trial (--fail-fast)");
+        return Ok(ExitCode::from(EXIT_RUNTIME));
+    }
+    Ok(ExitCode::SUCCESS)
 }

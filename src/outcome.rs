@@ -36,6 +36,10 @@ pub struct TrialOutcome {
     /// From the first worker passing the barrier to the last one finishing:
     /// the time spent on the operations themselves.
     pub busy: Duration,
+    /// Fault injection: the worker that died holding the lock, if it did.
+    pub killed_worker: Option<u32>,
+    /// Times the robust mutex was recovered from a dead holder.
+    pub recoveries: u64,
 }
 
 /// The trials of one mode, in order.
@@ -43,4 +47,17 @@ pub struct TrialOutcome {
 pub struct ModeOutcomes {
     pub mode: Mode,
     pub trials: Vec<TrialOutcome>,
+}
+
+/// A whole run: the trials of each mode, and whether it ended early.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunOutcome {
+    /// Every mode of the plan, in order; after an early end, the trials that
+    /// completed (possibly none).
+    pub modes: Vec<ModeOutcomes>,
+    /// The signal that interrupted the run; the trial it cut short is not
+    /// among the outcomes.
+    pub interrupted: Option<i32>,
+    /// `--fail-fast` stopped the run at its first failed trial.
+    pub stopped_early: bool,
 }

@@ -18,6 +18,9 @@ pub const MAX_OPS: u64 = 100_000_000;
 pub const MAX_AMOUNT: i64 = 1_000_000_000_000;
 /// The longest pause or race window.
 pub const MAX_DELAY: Duration = Duration::from_secs(10);
+/// Bounds of `--timeout`.
+pub const MIN_TIMEOUT: Duration = Duration::from_millis(1);
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
 
 /// Which race a run demonstrates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -197,6 +200,11 @@ pub struct Request {
     pub locks: Vec<StrategyKind>,
     pub no_lock: bool,
     pub tmpdir: PathBuf,
+    /// Fraction of trials in which one worker dies holding the lock.
+    pub kill_holder: f64,
+    /// Overrides [`Plan::timeout`]'s default.
+    pub timeout: Option<Duration>,
+    pub fail_fast: bool,
 }
 
 /// A run that has passed every check and can be executed as it is.
@@ -218,6 +226,22 @@ pub struct Plan {
     pub modes: Vec<Mode>,
     #[serde(skip)]
     pub tmpdir: PathBuf,
+    /// Fraction of trials (0 to 1) in which one worker, chosen by the seeded
+    /// RNG, kills itself with SIGKILL while holding the lock.
+    pub kill_holder: f64,
+    /// How long one trial may run before its workers are killed.
+    #[serde(serialize_with = "serialize_duration")]
+    pub timeout: Duration,
+    /// Stop at the first failed trial.
+    pub fail_fast: bool,
+}
+
+/// A fault to inject into one trial: worker `worker` dies during operation
+/// `op` (0-based), while it holds the lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Kill {
+    pub worker: u32,
+    pub op: u64,
 }
 
 fn serialize_duration<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -230,7 +254,7 @@ impl Plan {
     pub fn build(req: Request, draw_seed: impl FnOnce() -> u64) -> Result<Plan, UsageError> {
         let scenario = req.scenario.unwrap_or(Scenario::LostUpdate);
         let d = scenario.defaults();
-        let plan = Plan {
+        let mut plan = Plan {
             scenario,
             trials: req.trials,
             initial: req.initial.unwrap_or(d.initial),
@@ -243,8 +267,22 @@ impl Plan {
             seed: req.seed.unwrap_or_else(draw_seed),
             modes: modes(req.no_lock, &req.locks),
             tmpdir: req.tmpdir,
+            kill_holder: req.kill_holder,
+            timeout: Duration::ZERO,
+            fail_fast: req.fail_fast,
         };
         plan.check()?;
+        if let Some(t) = req.timeout {
+            if !(MIN_TIMEOUT..=MAX_TIMEOUT).contains(&t) {
+                return Err(UsageError(format!(
+                    "--timeout must be between {} and {} (got {})",
+                    duration::format(MIN_TIMEOUT),
+                    duration::format(MAX_TIMEOUT),
+                    duration::format(t)
+                )));
+            }
+        }
+        plan.timeout = req.timeout.unwrap_or_else(|| plan.default_timeout());
         Ok(plan)
     }
 
@@ -297,6 +335,12 @@ impl Plan {
                 ));
             }
         }
+        if !(0.0..=1.0).contains(&self.kill_holder) {
+            return fail(format!(
+                "--kill-holder must be a fraction between 0 and 1 (got {})",
+                self.kill_holder
+            ));
+        }
         // Whatever the interleaving, the balance stays between these bounds:
         // every deposit applied and no withdrawal, or the other way round.
         let moved = |n: u32| i128::from(n) * i128::from(self.ops) * i128::from(self.amount);
@@ -346,16 +390,37 @@ impl Plan {
         }
     }
 
-    /// How long one trial may run before its workers are killed: ten times
-    /// the slowest honest schedule (every operation one after another, at an
-    /// assumed microsecond each plus its pause and window), and at least 10s.
-    pub fn timeout(&self) -> Duration {
+    /// The default of `--timeout`: ten times the slowest honest schedule
+    /// (every operation one after another, at an assumed microsecond each
+    /// plus its pause and window), and at least 10s.
+    pub fn default_timeout(&self) -> Duration {
         let per_op = self.pause + self.window + Duration::from_micros(1);
         let ops = u32::try_from(self.ops_per_trial()).unwrap_or(u32::MAX);
         per_op
             .saturating_mul(ops)
             .saturating_mul(10)
             .max(Duration::from_secs(10))
+    }
+
+    /// The fault injected into trial `trial`, if any: in a `kill_holder`
+    /// fraction of trials, one worker and one of its operations, both drawn
+    /// from the seed. The same in every mode, so each strategy faces the
+    /// same faults.
+    pub fn injected_kill(&self, trial: u32) -> Option<Kill> {
+        if self.kill_holder <= 0.0 || self.ops == 0 {
+            return None;
+        }
+        let draw = splitmix64(self.seed ^ 0x6b69_6c6c ^ (u64::from(trial) << 40));
+        // The top 53 bits as a uniform fraction in [0, 1).
+        let fraction = (draw >> 11) as f64 / (1u64 << 53) as f64;
+        if fraction >= self.kill_holder {
+            return None;
+        }
+        let pick = splitmix64(draw);
+        Some(Kill {
+            worker: (pick % u64::from(self.workers())) as u32,
+            op: splitmix64(pick) % self.ops,
+        })
     }
 
     /// Worker `index`'s role: depositors come first.
@@ -525,6 +590,66 @@ mod tests {
         assert_ne!(plan.worker_seed(0, 0), plan.worker_seed(0, 1));
         assert_ne!(plan.worker_seed(0, 0), plan.worker_seed(1, 0));
         assert_eq!(plan.worker_seed(3, 1), plan.worker_seed(3, 1));
+    }
+
+    #[test]
+    fn kills_follow_the_rate_and_the_seed() {
+        let plan = |rate| {
+            build(Request {
+                kill_holder: rate,
+                ..request()
+            })
+            .unwrap()
+        };
+        assert!((1..=1000).all(|t| plan(0.0).injected_kill(t).is_none()));
+        assert!((1..=1000).all(|t| plan(1.0).injected_kill(t).is_some()));
+        let half = plan(0.5);
+        let kills = (1..=1000)
+            .filter_map(|t| half.injected_kill(t))
+            .collect::<Vec<_>>();
+        assert!((400..=600).contains(&kills.len()), "{}", kills.len());
+        assert!(kills.iter().all(|k| k.worker < 2 && k.op < 50));
+        assert_eq!(half.injected_kill(17), plan(0.5).injected_kill(17));
+    }
+
+    #[test]
+    fn timeout_defaults_scale_with_the_work_and_can_be_set() {
+        let plan = build(request()).unwrap();
+        assert_eq!(plan.timeout, Duration::from_secs(10));
+        let long = build(Request {
+            ops: Some(100_000),
+            pause: Some(Duration::from_millis(1)),
+            ..request()
+        })
+        .unwrap();
+        assert!(long.timeout > Duration::from_secs(1000));
+        let set = build(Request {
+            timeout: Some(Duration::from_secs(2)),
+            ..request()
+        })
+        .unwrap();
+        assert_eq!(set.timeout, Duration::from_secs(2));
+        assert!(
+            build(Request {
+                timeout: Some(Duration::ZERO),
+                ..request()
+            })
+            .is_err()
+        );
+        assert!(
+            build(Request {
+                kill_holder: 1.5,
+                ..request()
+            })
+            .is_err()
+        );
+        assert!(
+            build(Request {
+                kill_holder: f64::NAN,
+                ..request()
+            })
+            .is_err()
+        );
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::outcome::{ModeOutcomes, TrialOutcome, TrialStatus};
+use crate::outcome::{RunOutcome, TrialOutcome, TrialStatus};
 use crate::plan::{Plan, Scenario, StrategyKind};
 
 /// Everything a report shows. The JSON format is this struct, serialized;
@@ -13,6 +13,10 @@ pub struct Results {
     /// The effective parameters, after defaults.
     pub parameters: Plan,
     pub modes: Vec<ModeResult>,
+    /// The signal that cut the run short ("SIGINT", ...), or `null`.
+    pub interrupted: Option<String>,
+    /// `--fail-fast` stopped the run at its first failed trial.
+    pub stopped_early: bool,
 }
 
 /// One column of the comparison.
@@ -54,6 +58,10 @@ pub struct TrialRecord {
     pub duration_ms: f64,
     /// Operations per second while the workers ran (barrier to last finish).
     pub ops_per_sec: f64,
+    /// Fault injection: the worker that died holding the lock, or `null`.
+    pub killed_worker: Option<u32>,
+    /// Times the robust mutex was recovered from a dead holder.
+    pub recoveries: u64,
 }
 
 /// The distribution of one mode's trials. Balance statistics count only
@@ -79,11 +87,16 @@ pub struct Summary {
     pub mean_trial_ms: f64,
     /// Operations per second over all ok trials (operations / busy time).
     pub ops_per_sec: f64,
+    /// Trials in which a worker died holding the lock (`--kill-holder`).
+    pub holder_killed: u32,
+    /// Of those, the trials that still completed.
+    pub survived_kill: u32,
 }
 
 /// Builds the results of a run from its outcomes.
-pub fn results(plan: &Plan, outcomes: &[ModeOutcomes]) -> Results {
-    let modes = outcomes
+pub fn results(plan: &Plan, run: &RunOutcome) -> Results {
+    let modes = run
+        .modes
         .iter()
         .map(|m| {
             let trials: Vec<TrialRecord> = m.trials.iter().map(|t| record(plan, t)).collect();
@@ -101,6 +114,8 @@ pub fn results(plan: &Plan, outcomes: &[ModeOutcomes]) -> Results {
         seed: plan.seed,
         parameters: plan.clone(),
         modes,
+        interrupted: run.interrupted.map(crate::signals::name),
+        stopped_early: run.stopped_early,
     }
 }
 
@@ -139,6 +154,8 @@ fn record(plan: &Plan, t: &TrialOutcome) -> TrialRecord {
         },
         duration_ms: t.elapsed.as_secs_f64() * 1e3,
         ops_per_sec: rate(ops, t.busy.as_secs_f64()),
+        killed_worker: t.killed_worker,
+        recoveries: t.recoveries,
     }
 }
 
@@ -183,6 +200,8 @@ fn summarize(records: &[TrialRecord], outcomes: &[TrialOutcome]) -> Summary {
             records.iter().map(|r| r.duration_ms).sum::<f64>() / f64::from(n)
         },
         ops_per_sec: rate(ops, busy),
+        holder_killed: records.iter().filter(|r| r.killed_worker.is_some()).count() as u32,
+        survived_kill: ok.iter().filter(|r| r.killed_worker.is_some()).count() as u32,
     }
 }
 
@@ -220,6 +239,7 @@ pub fn stddev(xs: &[i64]) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::outcome::ModeOutcomes;
     use crate::plan::{Mode, Request};
     use std::time::Duration;
 
@@ -246,6 +266,17 @@ mod tests {
         .unwrap()
     }
 
+    fn run(trials: Vec<TrialOutcome>) -> RunOutcome {
+        RunOutcome {
+            modes: vec![ModeOutcomes {
+                mode: Mode::NoLock,
+                trials,
+            }],
+            interrupted: None,
+            stopped_early: false,
+        }
+    }
+
     fn outcome(trial: u32, final_balance: i64) -> TrialOutcome {
         TrialOutcome {
             trial,
@@ -258,6 +289,8 @@ mod tests {
             overdrafts: 0,
             elapsed: Duration::from_millis(10),
             busy: Duration::from_millis(5),
+            killed_worker: None,
+            recoveries: 0,
         }
     }
 
@@ -268,13 +301,7 @@ mod tests {
         failed.status = TrialStatus::Failed("worker 1 killed by SIGKILL".into());
         failed.withdrawals = 20;
         let trials = vec![outcome(1, 200), outcome(2, 197), failed];
-        let r = results(
-            &plan,
-            &[ModeOutcomes {
-                mode: Mode::NoLock,
-                trials,
-            }],
-        );
+        let r = results(&plan, &run(trials));
         let s = &r.modes[0].summary;
         assert_eq!(
             (s.trials, s.consistent, s.inconsistent, s.failed),
@@ -301,13 +328,7 @@ mod tests {
         let mut one_paid = outcome(2, 5_000);
         (one_paid.deposits, one_paid.withdrawals) = (0, 2);
         (one_paid.withdrawals_succeeded, one_paid.withdrawals_refused) = (1, 1);
-        let r = results(
-            &plan,
-            &[ModeOutcomes {
-                mode: Mode::NoLock,
-                trials: vec![both_paid, one_paid],
-            }],
-        );
+        let r = results(&plan, &run(vec![both_paid, one_paid]));
         let t = &r.modes[0].trials;
         assert!(t[0].overdrawn && !t[0].consistent && t[0].overpaid == 5_000);
         assert!(!t[1].overdrawn && t[1].consistent && t[1].overpaid == 0);

@@ -5,7 +5,6 @@
 //! reporting, no progress bars.
 
 use std::fs::{File, OpenOptions};
-use std::os::unix::fs::MetadataExt;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
@@ -37,7 +36,7 @@ pub fn run(args: WorkerArgs) -> Result<()> {
     let _ = rustix::thread::set_current_timer_slack(std::num::NonZeroU64::new(1));
 
     let file = open_own(args.fd)?;
-    let ledger = Ledger::open(&file).context("refusing the ledger")?;
+    let ledger = Ledger::open(&file).context("refusing the ledger it was given")?;
     if args.index >= ledger.workers() {
         bail!(
             "worker index {} out of range: the ledger has {} workers",
@@ -55,6 +54,7 @@ pub fn run(args: WorkerArgs) -> Result<()> {
         job,
         scenario,
         index: args.index,
+        no_window: mode == Mode::Lock(StrategyKind::Atomic),
     };
     match mode {
         Mode::NoLock => work.run(strategy::NoLock),
@@ -79,23 +79,15 @@ fn die_with_parent(parent: u32) -> Result<()> {
 }
 
 /// Opens the ledger anew through `/proc/self/fd`, which gives this worker an
-/// open file description of its own (needed for `flock`), and checks that it
-/// is a regular file of ours before anything maps it.
+/// open file description of its own (needed for `flock`). `Ledger::open`
+/// then checks what it is before anything maps it.
 fn open_own(fd: i32) -> Result<File> {
     let path = format!("/proc/self/fd/{fd}");
-    let file = OpenOptions::new()
+    OpenOptions::new()
         .read(true)
         .write(true)
         .open(&path)
-        .with_context(|| format!("cannot open the ledger through {path}"))?;
-    let meta = file.metadata()?;
-    if !meta.file_type().is_file() {
-        bail!("descriptor {fd} is not a regular file");
-    }
-    if meta.uid() != rustix::process::geteuid().as_raw() {
-        bail!("the ledger belongs to another user (uid {})", meta.uid());
-    }
-    Ok(file)
+        .with_context(|| format!("cannot open the ledger through {path}"))
 }
 
 /// One worker's share of a trial.
@@ -105,18 +97,33 @@ struct Work<'a> {
     job: Job,
     scenario: Scenario,
     index: u32,
+    /// The strategy has no window to die in (atomic instructions).
+    no_window: bool,
 }
 
 impl Work<'_> {
     fn run<S: Strategy>(&self, mut strategy: S) -> Result<()> {
         let (ledger, slot, job) = (self.ledger, self.slot, &self.job);
         let mut rng = SmallRng::seed_from_u64(slot.seed());
-        let mut window = Window(Duration::from_nanos(job.window_ns));
+        let mut window = Window {
+            length: Duration::from_nanos(job.window_ns),
+            die_now: false,
+        };
         let depositor = slot.is_depositor();
+        let kill_at = slot.kill_at();
 
         ledger.wait_at_barrier(self.index)?;
         slot.started_ns.store(now_ns(), Relaxed);
         for done in 1..=job.ops {
+            if kill_at == Some(done - 1) {
+                if self.no_window {
+                    // Atomic instructions hold nothing: die before the
+                    // operation, which then never happened.
+                    die();
+                }
+                // Die inside the window, that is while holding the lock.
+                window.die_now = true;
+            }
             match (self.scenario, depositor) {
                 (Scenario::LostUpdate, true) => strategy.update(ledger, job.amount, &mut window)?,
                 (Scenario::LostUpdate, false) => {
@@ -139,6 +146,9 @@ impl Work<'_> {
                     }
                 }
             }
+            // Reached only if the window never ran (a refused withdrawal):
+            // the fault is then not injected.
+            window.die_now = false;
             slot.ops_done.store(done, Relaxed);
             if done < job.ops {
                 pause(job.pause_ns, &mut rng);
@@ -150,15 +160,31 @@ impl Work<'_> {
     }
 }
 
-/// The race window: a sleep between read and write.
-struct Window(Duration);
+/// The race window: a sleep between read and write, where a lock (if any)
+/// is held. Also where an injected fault strikes.
+struct Window {
+    length: Duration,
+    /// Fault injection: kill this process now, holding whatever it holds.
+    die_now: bool,
+}
 
 impl Hooks for Window {
     fn window(&mut self) {
-        if !self.0.is_zero() {
-            std::thread::sleep(self.0);
+        if self.die_now {
+            die();
+        }
+        if !self.length.is_zero() {
+            std::thread::sleep(self.length);
         }
     }
+}
+
+/// Kills this process with SIGKILL, on purpose: no unwinding, no unlocking,
+/// no cleanup, as a crash or the OOM killer would.
+fn die() -> ! {
+    let _ = rustix::process::kill_process(rustix::process::getpid(), rustix::process::Signal::KILL);
+    // SIGKILL cannot be caught or ignored; this is never reached.
+    std::process::abort()
 }
 
 /// Sleeps about `pause_ns`, jittered uniformly by ±50 % from the worker's

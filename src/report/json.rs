@@ -10,7 +10,7 @@ pub fn render(results: &Results) -> String {
 
 #[cfg(test)]
 mod tests {
-    use crate::outcome::{ModeOutcomes, TrialOutcome, TrialStatus};
+    use crate::outcome::{ModeOutcomes, RunOutcome, TrialOutcome, TrialStatus};
     use crate::plan::{Mode, Plan, Request, StrategyKind};
     use std::time::Duration;
 
@@ -35,8 +35,10 @@ mod tests {
             overdrafts: 0,
             elapsed: Duration::from_millis(3),
             busy: Duration::from_millis(2),
+            killed_worker: None,
+            recoveries: 0,
         };
-        let outcomes = [
+        let modes = vec![
             ModeOutcomes {
                 mode: Mode::NoLock,
                 trials: vec![trial.clone()],
@@ -46,7 +48,12 @@ mod tests {
                 trials: vec![trial],
             },
         ];
-        let text = super::render(&crate::stats::results(&plan, &outcomes));
+        let run = RunOutcome {
+            modes,
+            interrupted: None,
+            stopped_early: false,
+        };
+        let text = super::render(&crate::stats::results(&plan, &run));
         let v: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(v["seed"], 5);
         assert!(v["modes"][0]["lock"].is_null());

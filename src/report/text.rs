@@ -15,6 +15,15 @@ const MAX_BINS: usize = 16;
 pub fn render(results: &Results) -> String {
     let mut out = String::new();
     header(&mut out, &results.parameters, results.seed);
+    if let Some(sig) = &results.interrupted {
+        let _ = writeln!(
+            out,
+            "interrupted by {sig}: showing the trials that completed"
+        );
+    }
+    if results.stopped_early {
+        let _ = writeln!(out, "stopped at the first failed trial (--fail-fast)");
+    }
     out.push('\n');
     table(&mut out, results);
     for mode in &results.modes {
@@ -88,6 +97,10 @@ fn table(out: &mut String, results: &Results) {
     }
     if any_failed {
         row("failed trials", &|s| s.failed.to_string());
+    }
+    if results.parameters.kill_holder > 0.0 {
+        row("holder killed", &|s| s.holder_killed.to_string());
+        row("completed anyway", &|s| s.survived_kill.to_string());
     }
     row("min", &|s| opt_int(s.min));
     row("median", &|s| opt_num(s.median, 1));
@@ -188,6 +201,13 @@ pub fn verdict(results: &Results) -> String {
             };
             if s.failed > 0 {
                 let _ = write!(part, ", {} failed", s.failed);
+            }
+            if s.holder_killed > 0 {
+                let _ = write!(
+                    part,
+                    " ({} of {} trials with a dead lock holder completed)",
+                    s.survived_kill, s.holder_killed
+                );
             }
             part
         })
