@@ -1,0 +1,317 @@
+//! Faults and interruptions: signals to the coordinator, killed workers, dead lock holders, and what is left behind (nothing).
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+use assert_cmd::cargo::cargo_bin;
+use rustix::process::{Pid, Signal, kill_process};
+use serde_json::Value;
+
+/// Starts `bankrace run ARGS --format json` with a private TMPDIR.
+fn start(args: &[&str], tmp: &Path) -> Child {
+    Command::new(cargo_bin!("bankrace"))
+        .arg("run")
+        .args(args)
+        .args(["--format", "json"])
+        .env("TMPDIR", tmp)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Live (not zombie) worker processes whose coordinator is `parent`.
+fn workers_of(parent: u32) -> Vec<u32> {
+    let marker = format!("worker\0--fd\0");
+    let parent_arg = format!("\0--parent\0{parent}\0");
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
+        let cmdline = String::from_utf8_lossy(&cmdline);
+        if !(cmdline.contains(&marker) && cmdline.contains(&parent_arg)) {
+            continue;
+        }
+        let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+        let state = stat
+            .rsplit(')')
+            .next()
+            .unwrap_or("")
+            .trim_start()
+            .chars()
+            .next();
+        if state.is_some_and(|s| s != 'Z' && s != 'X') {
+            found.push(pid);
+        }
+    }
+    found
+}
+
+/// Waits up to `limit` for `check` to hold.
+fn eventually(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
+    let end = Instant::now() + limit;
+    while Instant::now() < end {
+        if check() {
+            return true;
+        }
+        sleep(Duration::from_millis(10));
+    }
+    check()
+}
+
+fn signal(pid: u32, sig: Signal) {
+    kill_process(Pid::from_raw(pid as i32).unwrap(), sig).unwrap();
+}
+
+fn assert_empty(dir: &Path) {
+    let left: Vec<_> = std::fs::read_dir(dir).unwrap().collect();
+    assert!(left.is_empty(), "left behind in TMPDIR: {left:?}");
+}
+
+#[test]
+fn a_signal_ends_the_run_reports_what_completed_and_leaves_nothing() {
+    for (sig, status, name) in [
+        (Signal::INT, 130, "SIGINT"),
+        (Signal::TERM, 143, "SIGTERM"),
+        (Signal::HUP, 129, "SIGHUP"),
+    ] {
+        let tmp = tempfile::tempdir().unwrap();
+        // Trials of 50 operations with a 2ms window: long enough that the
+        // signal lands while workers are running.
+        let child = start(&["--trials", "1000", "--window", "2ms"], tmp.path());
+        let pid = child.id();
+        assert!(eventually(Duration::from_secs(10), || !workers_of(pid).is_empty()));
+        signal(pid, sig);
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(status), "{name}");
+        let report: Value = serde_json::from_slice(&out.stdout).expect("a report is printed");
+        assert_eq!(report["interrupted"], name);
+        for m in report["modes"].as_array().unwrap() {
+            assert!(m["trials"].as_array().unwrap().len() < 1000);
+            for t in m["trials"].as_array().unwrap() {
+                assert_eq!(t["status"], "ok", "only completed trials are reported");
+            }
+        }
+        assert!(
+            workers_of(pid).is_empty(),
+            "{name}: workers outlived the run"
+        );
+        assert_empty(tmp.path());
+    }
+}
+
+#[test]
+fn sigkill_of_the_coordinator_takes_its_workers_along() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Each worker sleeps 5s in its window, so they are alive when we strike.
+    let mut child = start(
+        &["--trials", "1", "--ops", "2", "--window", "5s", "--no-lock"],
+        tmp.path(),
+    );
+    let pid = child.id();
+    assert!(eventually(Duration::from_secs(10), || workers_of(pid)
+        .len()
+        == 2));
+    signal(pid, Signal::KILL);
+    child.wait().unwrap();
+    assert_empty(tmp.path());
+    assert!(
+        eventually(Duration::from_secs(1), || workers_of(pid).is_empty()),
+        "workers still alive 1s after their coordinator died: {:?}",
+        workers_of(pid)
+    );
+}
+
+#[test]
+fn a_killed_worker_fails_its_trial_and_the_run_goes_on() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Trial 1's workers sit in a 1s window; we kill one of them from outside.
+    let child = start(
+        &["--trials", "2", "--ops", "1", "--window", "1s", "--no-lock"],
+        tmp.path(),
+    );
+    let pid = child.id();
+    assert!(eventually(Duration::from_secs(10), || workers_of(pid)
+        .len()
+        == 2));
+    signal(workers_of(pid)[0], Signal::KILL);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let trials = report["modes"][0]["trials"].as_array().unwrap();
+    assert_eq!(trials.len(), 2, "the run went on after the failed trial");
+    assert_eq!(trials[0]["status"], "failed");
+    assert!(
+        trials[0]["cause"]
+            .as_str()
+            .unwrap()
+            .contains("killed by SIGKILL"),
+        "{}",
+        trials[0]
+    );
+    assert_eq!(trials[1]["status"], "ok");
+    let summary = &report["modes"][0]["summary"];
+    assert_eq!(
+        (
+            summary["failed"].as_u64(),
+            summary["consistent"].as_u64().unwrap() + summary["inconsistent"].as_u64().unwrap()
+        ),
+        (Some(1), 1)
+    );
+    assert!(workers_of(pid).is_empty());
+    assert_empty(tmp.path());
+}
+
+#[test]
+fn fail_fast_stops_at_the_first_failed_trial() {
+    let tmp = tempfile::tempdir().unwrap();
+    let child = start(
+        &[
+            "--trials",
+            "5",
+            "--ops",
+            "1",
+            "--window",
+            "1s",
+            "--no-lock",
+            "--fail-fast",
+        ],
+        tmp.path(),
+    );
+    let pid = child.id();
+    assert!(eventually(Duration::from_secs(10), || workers_of(pid)
+        .len()
+        == 2));
+    signal(workers_of(pid)[1], Signal::KILL);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--fail-fast"));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["stopped_early"], true);
+    assert_eq!(report["modes"][0]["trials"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn a_dead_holder_is_recovered_by_mutex_and_flock_and_deadlocks_spin() {
+    let tmp = tempfile::tempdir().unwrap();
+    // In every trial one worker kills itself inside the 1ms window, that is
+    // while holding the lock.
+    let out = Command::new(cargo_bin!("bankrace"))
+        .args([
+            "run",
+            "--lock=mutex",
+            "--lock=flock",
+            "--lock=spin",
+            "--kill-holder",
+            "1",
+        ])
+        .args([
+            "--timeout",
+            "1s",
+            "--trials",
+            "3",
+            "--ops",
+            "10",
+            "--window",
+            "1ms",
+        ])
+        .args([
+            "--depositors",
+            "2",
+            "--withdrawers",
+            "1",
+            "--format",
+            "json",
+        ])
+        .env("TMPDIR", tmp.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    for m in report["modes"].as_array().unwrap() {
+        let lock = m["lock"].as_str().unwrap();
+        for t in m["trials"].as_array().unwrap() {
+            assert!(t["killed_worker"].is_u64(), "{lock}: no holder died: {t}");
+            if lock == "spin" {
+                assert_eq!(t["status"], "failed", "{t}");
+                assert!(
+                    t["cause"].as_str().unwrap().contains("lock never released"),
+                    "{t}"
+                );
+            } else {
+                // The survivors finish; the books count only the dead
+                // worker's completed operations, and they balance.
+                assert_eq!(t["status"], "ok", "{lock}: {t}");
+                assert_eq!(t["consistent"], true, "{lock}: {t}");
+            }
+        }
+    }
+    assert_empty(tmp.path());
+}
+
+#[test]
+fn soak_every_strategy_more_workers_than_cores_nothing_lost_nothing_left() {
+    // CI size; raise BANKRACE_SOAK_SCALE (e.g. 10) for a longer run by hand.
+    let scale: u32 = std::env::var("BANKRACE_SOAK_SCALE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1);
+    let tmp = tempfile::tempdir().unwrap();
+    for scenario in ["lost-update", "overdraft"] {
+        let trials = (5 * scale).to_string();
+        let ops = (3000 * scale).to_string();
+        let child = start(
+            &[
+                "--scenario",
+                scenario,
+                "--lock=all",
+                "--trials",
+                &trials,
+                "--depositors",
+                "3",
+                "--withdrawers",
+                "3",
+                "--ops",
+                &ops,
+                "--initial",
+                "500",
+                "--pause",
+                "0",
+                "--window",
+                "0",
+            ],
+            tmp.path(),
+        );
+        let pid = child.id();
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+        for m in report["modes"].as_array().unwrap() {
+            let s = &m["summary"];
+            assert_eq!(
+                s["consistent"].as_u64(),
+                Some(u64::from(5 * scale)),
+                "{scenario}/{}",
+                m["lock"]
+            );
+            assert_eq!(s["overdrawn"], 0);
+            assert_eq!(s["total_deviation"], 0);
+        }
+        assert!(workers_of(pid).is_empty());
+        assert_empty(tmp.path());
+    }
+}
