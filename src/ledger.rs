@@ -162,8 +162,8 @@ pub struct Slot {
     state: AtomicU32,
     /// Seed of this worker's private RNG (pause jitter).
     seed: AtomicU64,
-    /// Fault injection: the operation (0-based) during which this worker
-    /// kills itself while holding the lock; `u64::MAX` for never.
+    /// Fault injection: 1 + the operation (0-based) during which this worker
+    /// kills itself while holding the lock; 0, as in a fresh file, for never.
     kill_at: AtomicU64,
     /// Operations finished so far, updated after each one.
     pub ops_done: AtomicU64,
@@ -208,7 +208,7 @@ impl Slot {
 
     /// The operation during which this worker is to die holding the lock.
     pub fn kill_at(&self) -> Option<u64> {
-        Some(self.kill_at.load(Ordering::Relaxed)).filter(|&op| op != u64::MAX)
+        self.kill_at.load(Ordering::Relaxed).checked_sub(1)
     }
 
     pub fn state(&self) -> SlotState {
@@ -639,6 +639,70 @@ mod tests {
             let g = ledger.lock_mutex().unwrap();
             assert!(!g.recovered);
         }
+    }
+
+    #[test]
+    fn robust_mutex_recovers_from_a_holder_that_died() {
+        // A robust mutex is owned by a thread; when the thread ends while
+        // holding it, the kernel marks it and the next locker gets
+        // EOWNERDEAD: the same path a dead worker process takes.
+        let ledger = Ledger::anonymous(1, &job()).unwrap();
+        std::thread::scope(|s| {
+            s.spawn(|| std::mem::forget(ledger.lock_mutex().unwrap()));
+        });
+        let g = ledger.lock_mutex().unwrap();
+        assert!(g.recovered);
+        drop(g);
+        assert_eq!(ledger.mutex_recoveries(), 1);
+        assert!(!ledger.lock_mutex().unwrap().recovered, "consistent again");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn header_check_never_accepts_garbage(bytes in proptest::collection::vec(proptest::num::u8::ANY, HEADER_SIZE), size in 0u64..1 << 20) {
+            let bytes: [u8; HEADER_SIZE] = bytes.try_into().unwrap();
+            let fields = HeaderFields::from_bytes(&bytes);
+            if let Ok(workers) = check_header(fields, size) {
+                proptest::prop_assert_eq!(fields.magic, MAGIC);
+                proptest::prop_assert_eq!(size, Ledger::size_for(workers));
+            }
+        }
+
+        #[test]
+        fn header_check_finds_the_one_wrong_field(workers in 1u32..=MAX_WORKERS, field in 0usize..4, noise in 1u64..u64::MAX) {
+            let good = HeaderFields { magic: MAGIC, version: VERSION, workers, layout_size: Ledger::size_for(workers) };
+            let size = Ledger::size_for(workers);
+            proptest::prop_assert_eq!(check_header(good, size), Ok(workers));
+            let mut bad = good;
+            match field {
+                0 => bad.magic ^= noise,
+                1 => bad.version ^= (noise as u32).max(1),
+                2 => bad.workers ^= (noise as u32).max(1),
+                _ => bad.layout_size ^= noise,
+            }
+            proptest::prop_assert!(check_header(bad, size).is_err());
+        }
+
+        #[test]
+        fn open_never_panics_on_random_files(content in proptest::collection::vec(proptest::num::u8::ANY, 0..4096), magic in proptest::bool::ANY) {
+            let mut content = content;
+            if magic && content.len() >= 8 {
+                content[..8].copy_from_slice(b"BANKRACE");
+            }
+            let mut file = tempfile::tempfile().unwrap();
+            file.write_all(&content).unwrap();
+            if let Ok(ledger) = Ledger::open(&file) {
+                proptest::prop_assert_eq!(content.len() as u64, Ledger::size_for(ledger.workers()));
+            }
+        }
+    }
+
+    #[test]
+    fn open_refuses_what_is_not_a_regular_file() {
+        let dir = std::fs::File::open(std::env::temp_dir()).unwrap();
+        assert_eq!(err(&dir), LedgerError::NotRegular);
+        let null = std::fs::File::open("/dev/null").unwrap();
+        assert_eq!(err(&null), LedgerError::NotRegular);
     }
 
     #[test]
