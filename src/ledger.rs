@@ -448,8 +448,8 @@ impl Ledger {
         let slot = self.slot(index);
         slot.role.store(u32::from(!depositor), Ordering::Relaxed);
         slot.seed.store(seed, Ordering::Relaxed);
-        slot.kill_at
-            .store(kill_at.unwrap_or(u64::MAX), Ordering::Relaxed);
+        let encoded = kill_at.map_or(0, |op| op.saturating_add(1));
+        slot.kill_at.store(encoded, Ordering::Relaxed);
     }
 
     /// How often a locker recovered the robust mutex from a dead holder.
