@@ -50,9 +50,10 @@ pub struct RunArgs {
         long,
         default_value_t = 50,
         value_name = "N",
+        allow_negative_numbers = true,
         help_heading = "Scenario"
     )]
-    pub trials: u32,
+    pub trials: i64,
 
     /// Starting balance [default: 200; overdraft: 15000].
     #[arg(
@@ -64,16 +65,31 @@ pub struct RunArgs {
     pub initial: Option<i64>,
 
     /// Worker processes that deposit [default: 1; overdraft: 0].
-    #[arg(long, value_name = "N", help_heading = "Scenario")]
-    pub depositors: Option<u32>,
+    #[arg(
+        long,
+        value_name = "N",
+        allow_negative_numbers = true,
+        help_heading = "Scenario"
+    )]
+    pub depositors: Option<i64>,
 
     /// Worker processes that withdraw [default: 1; overdraft: 2].
-    #[arg(long, value_name = "N", help_heading = "Scenario")]
-    pub withdrawers: Option<u32>,
+    #[arg(
+        long,
+        value_name = "N",
+        allow_negative_numbers = true,
+        help_heading = "Scenario"
+    )]
+    pub withdrawers: Option<i64>,
 
     /// Operations per worker [default: 50; overdraft: 1].
-    #[arg(long, value_name = "N", help_heading = "Scenario")]
-    pub ops: Option<u64>,
+    #[arg(
+        long,
+        value_name = "N",
+        allow_negative_numbers = true,
+        help_heading = "Scenario"
+    )]
+    pub ops: Option<i64>,
 
     /// Money moved by one operation [default: 1; overdraft: 10000].
     #[arg(
@@ -85,15 +101,20 @@ pub struct RunArgs {
     pub amount: Option<i64>,
 
     /// Pause between a worker's operations, jittered ±50% (e.g. 10ms, 50us, 0) [default: 100us; overdraft: 0].
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration, help_heading = "Scenario")]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, allow_hyphen_values = true, help_heading = "Scenario")]
     pub pause: Option<Duration>,
 
     /// Race window: time between reading the balance and writing it back [default: 100us; overdraft: 2ms].
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration, help_heading = "Scenario")]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, allow_hyphen_values = true, help_heading = "Scenario")]
     pub window: Option<Duration>,
 
     /// Seed for every random choice; drawn and reported when not given.
-    #[arg(long, value_name = "N", help_heading = "Scenario")]
+    #[arg(
+        long,
+        value_name = "N",
+        allow_negative_numbers = true,
+        help_heading = "Scenario"
+    )]
     pub seed: Option<u64>,
 
     /// Run locked, with a strategy: mutex (default), flock, spin, atomic, or all. Repeatable.
@@ -117,7 +138,7 @@ pub struct RunArgs {
     pub no_lock: bool,
 
     /// Kill a trial's workers after this long [default: 10x the slowest schedule, at least 10s].
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration, help_heading = "Faults")]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, allow_hyphen_values = true, help_heading = "Faults")]
     pub timeout: Option<Duration>,
 
     /// Stop at the first failed trial (exit status 1) instead of going on.
@@ -129,6 +150,7 @@ pub struct RunArgs {
         long,
         value_name = "RATE",
         default_value_t = 0.0,
+        allow_negative_numbers = true,
         help_heading = "Faults"
     )]
     pub kill_holder: f64,

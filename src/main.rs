@@ -20,8 +20,14 @@ const EXIT_USAGE: u8 = 2;
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        // Help and version go to stdout with status 0; mistakes to stderr with 2.
-        Err(e) => e.exit(),
+        Err(e) if !e.use_stderr() => e.exit(), // --help, --version: stdout, status 0
+        Err(e) if e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            e.exit()
+        }
+        Err(e) => {
+            eprintln!("bankrace: {}", one_line(&e.to_string()));
+            return ExitCode::from(EXIT_USAGE);
+        }
     };
     let result = match cli.command {
         Command::Run(args) => run(&args),
@@ -41,6 +47,18 @@ fn main() -> ExitCode {
             ExitCode::from(status)
         }
     }
+}
+
+/// Clap's message without its usage block, on one line: the mistake and,
+/// where clap lists them, the values that would have been accepted.
+fn one_line(message: &str) -> String {
+    message
+        .lines()
+        .map(str::trim)
+        .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more information"))
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {

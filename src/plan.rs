@@ -187,11 +187,13 @@ impl std::error::Error for UsageError {}
 #[derive(Debug, Clone, Default)]
 pub struct Request {
     pub scenario: Option<Scenario>,
-    pub trials: u32,
+    /// Counts arrive as signed 64-bit numbers so that a negative or huge
+    /// value gets the same sentence, with the allowed range, as any other.
+    pub trials: i64,
     pub initial: Option<i64>,
-    pub depositors: Option<u32>,
-    pub withdrawers: Option<u32>,
-    pub ops: Option<u64>,
+    pub depositors: Option<i64>,
+    pub withdrawers: Option<i64>,
+    pub ops: Option<i64>,
     pub amount: Option<i64>,
     pub pause: Option<Duration>,
     pub window: Option<Duration>,
@@ -254,13 +256,24 @@ impl Plan {
     pub fn build(req: Request, draw_seed: impl FnOnce() -> u64) -> Result<Plan, UsageError> {
         let scenario = req.scenario.unwrap_or(Scenario::LostUpdate);
         let d = scenario.defaults();
+        let workers = i64::from(MAX_WORKERS);
         let mut plan = Plan {
             scenario,
-            trials: req.trials,
+            trials: in_range("--trials", req.trials, 1, i64::from(MAX_TRIALS))? as u32,
             initial: req.initial.unwrap_or(d.initial),
-            depositors: req.depositors.unwrap_or(d.depositors),
-            withdrawers: req.withdrawers.unwrap_or(d.withdrawers),
-            ops: req.ops.unwrap_or(d.ops),
+            depositors: in_range(
+                "--depositors",
+                req.depositors.unwrap_or(i64::from(d.depositors)),
+                0,
+                workers,
+            )? as u32,
+            withdrawers: in_range(
+                "--withdrawers",
+                req.withdrawers.unwrap_or(i64::from(d.withdrawers)),
+                0,
+                workers,
+            )? as u32,
+            ops: in_range("--ops", req.ops.unwrap_or(d.ops as i64), 0, MAX_OPS as i64)? as u64,
             amount: req.amount.unwrap_or(d.amount),
             pause: req.pause.unwrap_or(d.pause),
             window: req.window.unwrap_or(d.window),
@@ -272,15 +285,15 @@ impl Plan {
             fail_fast: req.fail_fast,
         };
         plan.check()?;
-        if let Some(t) = req.timeout {
-            if !(MIN_TIMEOUT..=MAX_TIMEOUT).contains(&t) {
-                return Err(UsageError(format!(
-                    "--timeout must be between {} and {} (got {})",
-                    duration::format(MIN_TIMEOUT),
-                    duration::format(MAX_TIMEOUT),
-                    duration::format(t)
-                )));
-            }
+        if let Some(t) = req.timeout
+            && !(MIN_TIMEOUT..=MAX_TIMEOUT).contains(&t)
+        {
+            return Err(UsageError(format!(
+                "--timeout must be between {} and {} (got {})",
+                duration::format(MIN_TIMEOUT),
+                duration::format(MAX_TIMEOUT),
+                duration::format(t)
+            )));
         }
         plan.timeout = req.timeout.unwrap_or_else(|| plan.default_timeout());
         Ok(plan)
@@ -288,20 +301,6 @@ impl Plan {
 
     fn check(&self) -> Result<(), UsageError> {
         let fail = |msg: String| Err(UsageError(msg));
-        if !(1..=MAX_TRIALS).contains(&self.trials) {
-            return fail(format!(
-                "--trials must be between 1 and {MAX_TRIALS} (got {})",
-                self.trials
-            ));
-        }
-        for (flag, n) in [
-            ("--depositors", self.depositors),
-            ("--withdrawers", self.withdrawers),
-        ] {
-            if n > MAX_WORKERS {
-                return fail(format!("{flag} must be at most {MAX_WORKERS} (got {n})"));
-            }
-        }
         let workers = self.workers();
         if workers == 0 {
             return fail(
@@ -312,12 +311,6 @@ impl Plan {
         if workers > MAX_WORKERS {
             return fail(format!(
                 "--depositors plus --withdrawers must be at most {MAX_WORKERS} (got {workers})"
-            ));
-        }
-        if self.ops > MAX_OPS {
-            return fail(format!(
-                "--ops must be between 0 and {MAX_OPS} (got {})",
-                self.ops
             ));
         }
         if !(1..=MAX_AMOUNT).contains(&self.amount) {
@@ -435,6 +428,17 @@ impl Plan {
     }
 }
 
+/// `value` if it lies in `lo..=hi`, else the sentence that says so.
+fn in_range(flag: &str, value: i64, lo: i64, hi: i64) -> Result<i64, UsageError> {
+    if (lo..=hi).contains(&value) {
+        Ok(value)
+    } else {
+        Err(UsageError(format!(
+            "{flag} must be between {lo} and {hi} (got {value})"
+        )))
+    }
+}
+
 /// Which modes run, in the order they are shown: the unlocked one first, then
 /// each named strategy once. With neither flag, both sides of the comparison.
 fn modes(no_lock: bool, locks: &[StrategyKind]) -> Vec<Mode> {
@@ -545,7 +549,7 @@ mod tests {
                 ..request()
             },
             Request {
-                depositors: Some(MAX_WORKERS + 1),
+                depositors: Some(i64::from(MAX_WORKERS) + 1),
                 ..request()
             },
             Request {
@@ -554,7 +558,7 @@ mod tests {
                 ..request()
             },
             Request {
-                ops: Some(MAX_OPS + 1),
+                ops: Some(MAX_OPS as i64 + 1),
                 ..request()
             },
             Request {

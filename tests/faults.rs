@@ -24,7 +24,7 @@ fn start(args: &[&str], tmp: &Path) -> Child {
 
 /// Live (not zombie) worker processes whose coordinator is `parent`.
 fn workers_of(parent: u32) -> Vec<u32> {
-    let marker = format!("worker\0--fd\0");
+    let marker = "worker\0--fd\0";
     let parent_arg = format!("\0--parent\0{parent}\0");
     let mut found = Vec::new();
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
@@ -35,7 +35,7 @@ fn workers_of(parent: u32) -> Vec<u32> {
             continue;
         };
         let cmdline = String::from_utf8_lossy(&cmdline);
-        if !(cmdline.contains(&marker) && cmdline.contains(&parent_arg)) {
+        if !(cmdline.contains(marker) && cmdline.contains(&parent_arg)) {
             continue;
         }
         let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();

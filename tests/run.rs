@@ -218,7 +218,7 @@ fn bad_input_gets_one_line_and_status_2() {
             &["--depositors", "0", "--withdrawers", "0"],
             "at least one worker",
         ),
-        (&["--depositors", "300"], "at most 256"),
+        (&["--depositors", "300"], "between 0 and 256"),
         (&["--amount", "0"], "--amount must be between 1"),
         (&["--ops", "1000000000"], "--ops must be between 0"),
         (&["--pause", "10"], "has no unit"),
