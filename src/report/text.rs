@@ -26,6 +26,12 @@ pub fn render(results: &Results) -> String {
     }
     out.push('\n');
     table(&mut out, results);
+    if results.modes.iter().any(|m| m.summary.holder_killed > 0) {
+        out.push_str(
+            "a trial whose lock holder died expects only the operations its workers completed:\n\
+             its deviation is the money lost beyond the dead worker's unfinished share\n",
+        );
+    }
     for mode in &results.modes {
         out.push('\n');
         histogram_of(&mut out, mode);
