@@ -120,9 +120,17 @@ fn table(out: &mut String, results: &Results) {
         row("mean deviation", &|s| opt_num(s.mean_deviation, 2));
     }
     row("time per trial", &|s| {
+        if s.trials == 0 {
+            return "-".into();
+        }
         duration::human(std::time::Duration::from_secs_f64(s.mean_trial_ms / 1e3))
     });
-    row("throughput", &|s| format!("{} ops/s", si(s.ops_per_sec)));
+    row("throughput", &|s| {
+        if s.trials == 0 {
+            return "-".into();
+        }
+        format!("{} ops/s", si(s.ops_per_sec))
+    });
 
     // The header row holds the mode names.
     rows[0].1 = results.modes.iter().map(|m| m.name.to_string()).collect();
@@ -188,6 +196,9 @@ pub fn verdict(results: &Results) -> String {
         .map(|m| {
             let s = &m.summary;
             let ok = s.trials - s.failed;
+            if s.trials == 0 {
+                return format!("{}: not run", m.name);
+            }
             let mut part = if s.inconsistent == 0 {
                 if overdraft {
                     format!("{}: never overdrawn in {} of {}", m.name, ok, s.trials)
