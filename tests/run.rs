@@ -253,36 +253,3 @@ fn an_unwritable_tmpdir_is_a_runtime_error() {
         .stderr(predicate::str::contains("/nonexistent/bankrace-test"))
         .stderr(predicate::str::contains("panicked").not());
 }
-
-#[test]
-fn every_strategy_survives_8_workers_x_10000_ops_x_20_trials() {
-    // The strategies' acceptance load: more workers than cores, so the lock
-    // holder is regularly preempted while others wait.
-    for scenario in ["lost-update", "overdraft"] {
-        let report = run_json(&[
-            "--scenario",
-            scenario,
-            "--lock=all",
-            "--trials",
-            "20",
-            "--depositors",
-            "4",
-            "--withdrawers",
-            "4",
-            "--ops",
-            "10000",
-            "--amount",
-            "1",
-            "--initial",
-            "1000",
-            "--pause",
-            "0",
-            "--window",
-            "0",
-        ]);
-        for m in report["modes"].as_array().unwrap() {
-            assert_eq!(summary(m, "consistent"), 20, "{scenario}/{}", m["lock"]);
-            assert_eq!(summary(m, "overdrawn"), 0, "{scenario}/{}", m["lock"]);
-        }
-    }
-}
