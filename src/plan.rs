@@ -147,6 +147,15 @@ impl Mode {
         }
     }
 
+    /// The name a program reads: `no-lock`, or the strategy's name as
+    /// `--lock=NAME` takes it.
+    pub fn id(self) -> &'static str {
+        match self {
+            Mode::NoLock => "no-lock",
+            Mode::Lock(kind) => kind.name(),
+        }
+    }
+
     /// The strategy, or `None` for the unlocked mode (JSON's `lock: null`).
     pub fn strategy(self) -> Option<StrategyKind> {
         match self {
@@ -224,7 +233,9 @@ pub struct Plan {
     #[serde(serialize_with = "serialize_duration")]
     pub window: Duration,
     pub seed: u64,
-    #[serde(skip)]
+    /// The modes in the order they run: `no-lock` and the strategies'
+    /// names, as `--no-lock` and `--lock=NAME` take them.
+    #[serde(serialize_with = "serialize_modes")]
     pub modes: Vec<Mode>,
     #[serde(skip)]
     pub tmpdir: PathBuf,
@@ -248,6 +259,10 @@ pub struct Kill {
 
 fn serialize_duration<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&duration::format(*d))
+}
+
+fn serialize_modes<S: serde::Serializer>(modes: &[Mode], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(modes.iter().map(|m| m.id()))
 }
 
 impl Plan {

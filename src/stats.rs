@@ -27,6 +27,9 @@ pub struct ModeResult {
     /// The name shown in reports ("no lock", "mutex", ...).
     #[serde(skip)]
     pub name: &'static str,
+    /// The name programs read ("no-lock", "mutex", ...), as in `parameters.modes`.
+    #[serde(skip)]
+    pub id: &'static str,
     pub expected_balance: i64,
     pub trials: Vec<TrialRecord>,
     pub summary: Summary,
@@ -62,6 +65,10 @@ pub struct TrialRecord {
     pub killed_worker: Option<u32>,
     /// Times the robust mutex was recovered from a dead holder.
     pub recoveries: u64,
+    /// The seed each worker's private RNG (its pause jitter) started from,
+    /// by worker index (depositors first). Derived from the run's seed, the
+    /// trial and the worker only: the same in every mode and every rerun.
+    pub worker_seeds: Vec<u64>,
 }
 
 /// The distribution of one mode's trials. Balance statistics count only
@@ -104,6 +111,7 @@ pub fn results(plan: &Plan, run: &RunOutcome) -> Results {
             ModeResult {
                 lock: m.mode.strategy(),
                 name: m.mode.name(),
+                id: m.mode.id(),
                 expected_balance: plan.expected_balance(),
                 trials,
                 summary,
@@ -156,6 +164,10 @@ fn record(plan: &Plan, t: &TrialOutcome) -> TrialRecord {
         ops_per_sec: rate(ops, t.busy.as_secs_f64()),
         killed_worker: t.killed_worker,
         recoveries: t.recoveries,
+        // The coordinator gives each worker exactly this seed (`Plan::worker_seed`).
+        worker_seeds: (0..plan.workers())
+            .map(|w| plan.worker_seed(t.trial, w))
+            .collect(),
     }
 }
 
@@ -315,6 +327,11 @@ mod tests {
         assert_eq!(r.modes[0].trials[1].deviation, -3);
         assert_eq!(r.modes[0].trials[2].status, "failed");
         assert!(!r.modes[0].trials[2].consistent);
+        // Every trial records its workers' seeds: one per worker, as the
+        // coordinator derived them, different from trial to trial.
+        let seeds: Vec<&Vec<u64>> = r.modes[0].trials.iter().map(|t| &t.worker_seeds).collect();
+        assert_eq!(seeds[0], &[plan.worker_seed(1, 0), plan.worker_seed(1, 1)]);
+        assert_ne!(seeds[0], seeds[1]);
         // 100 operations in 5ms of busy time, twice.
         assert!((s.ops_per_sec - 20_000.0).abs() < 1e-6);
     }

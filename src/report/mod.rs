@@ -1,7 +1,123 @@
 //! Renders results for people and programs. Each format is a pure function of the results that returns text.
 
+mod csv;
 mod json;
+mod markdown;
 mod text;
 
+pub use csv::render as csv;
 pub use json::render as json;
-pub use text::render as text;
+pub use markdown::render as markdown;
+pub use text::{Paint, render as text, render_with as text_with, verdict, verdict_with};
+
+/// Results built from fixed outcomes, for the renderers' snapshot tests.
+#[cfg(test)]
+pub(crate) mod fixtures {
+    use std::time::Duration;
+
+    use crate::outcome::{ModeOutcomes, RunOutcome, TrialOutcome, TrialStatus};
+    use crate::plan::{Mode, Plan, Request, Scenario, StrategyKind};
+    use crate::stats::{self, Results};
+
+    /// A cause with a comma and quotes, which CSV must quote.
+    pub const FAILED_CAUSE: &str = "worker 1 killed by signal 9 (SIGKILL), \"oom\"";
+
+    fn trial(trial: u32, final_balance: i64, ms: u64) -> TrialOutcome {
+        TrialOutcome {
+            trial,
+            status: TrialStatus::Ok,
+            final_balance,
+            deposits: 5,
+            withdrawals: 5,
+            withdrawals_succeeded: 0,
+            withdrawals_refused: 0,
+            overdrafts: 0,
+            elapsed: Duration::from_millis(ms),
+            busy: Duration::from_millis(ms / 2),
+            killed_worker: None,
+            recoveries: 0,
+        }
+    }
+
+    /// A run that was neither interrupted nor stopped early.
+    pub fn complete(modes: Vec<ModeOutcomes>) -> RunOutcome {
+        RunOutcome {
+            modes,
+            interrupted: None,
+            stopped_early: false,
+        }
+    }
+
+    /// Lost update, four trials per mode: the unlocked mode loses updates in
+    /// two trials and has one failed trial; the mutex is exact.
+    pub fn results() -> Results {
+        let plan = Plan::build(
+            Request {
+                trials: 4,
+                ops: Some(5),
+                seed: Some(2026),
+                ..Request::default()
+            },
+            || unreachable!("the seed is given"),
+        )
+        .expect("a valid plan");
+        let mut failed = trial(4, 198, 12);
+        failed.status = TrialStatus::Failed(FAILED_CAUSE.into());
+        failed.withdrawals = 3;
+        let modes = vec![
+            ModeOutcomes {
+                mode: Mode::NoLock,
+                trials: vec![
+                    trial(1, 197, 10),
+                    trial(2, 200, 12),
+                    trial(3, 202, 14),
+                    failed,
+                ],
+            },
+            ModeOutcomes {
+                mode: Mode::Lock(StrategyKind::Mutex),
+                trials: (1..=4).map(|i| trial(i, 200, 16)).collect(),
+            },
+        ];
+        stats::results(&plan, &complete(modes))
+    }
+
+    /// Overdraft, two trials per mode: both unlocked trials overdraw.
+    pub fn overdraft() -> Results {
+        let plan = Plan::build(
+            Request {
+                scenario: Some(Scenario::Overdraft),
+                trials: 2,
+                seed: Some(7),
+                ..Request::default()
+            },
+            || unreachable!("the seed is given"),
+        )
+        .expect("a valid plan");
+        let atm = |trial: u32, paid: u64| TrialOutcome {
+            trial,
+            status: TrialStatus::Ok,
+            final_balance: 15_000 - 10_000 * paid as i64,
+            deposits: 0,
+            withdrawals: 2,
+            withdrawals_succeeded: paid,
+            withdrawals_refused: 2 - paid,
+            overdrafts: u64::from(paid == 2),
+            elapsed: Duration::from_millis(6),
+            busy: Duration::from_millis(2),
+            killed_worker: None,
+            recoveries: 0,
+        };
+        let modes = vec![
+            ModeOutcomes {
+                mode: Mode::NoLock,
+                trials: vec![atm(1, 2), atm(2, 2)],
+            },
+            ModeOutcomes {
+                mode: Mode::Lock(StrategyKind::Mutex),
+                trials: vec![atm(1, 1), atm(2, 1)],
+            },
+        ];
+        stats::results(&plan, &complete(modes))
+    }
+}

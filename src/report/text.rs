@@ -2,6 +2,8 @@
 
 use std::fmt::Write as _;
 
+use anstyle::{AnsiColor, Style};
+
 use crate::duration;
 use crate::histogram;
 use crate::plan::{Plan, Scenario};
@@ -11,21 +13,64 @@ use crate::stats::{ModeResult, Results, Summary};
 const BAR_WIDTH: usize = 40;
 /// The most bins a histogram gets.
 const MAX_BINS: usize = 16;
+/// How the histogram flags the bin holding the expected balance.
+const MARKER: &str = "◀ expected";
 
-pub fn render(results: &Results) -> String {
-    let mut out = String::new();
-    header(&mut out, &results.parameters, results.seed);
-    if let Some(sig) = &results.interrupted {
-        let _ = writeln!(
-            out,
-            "interrupted by {sig}: showing the trials that completed"
-        );
+/// Whether the report carries ANSI colours. The caller decides (a terminal,
+/// `NO_COLOR`, `--color`); rendering stays a pure function of its inputs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Paint {
+    Plain,
+    Color,
+}
+
+/// What a piece of text says, and so its colour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tone {
+    /// Titles and mode names.
+    Strong,
+    /// Exact, never overdrawn.
+    Good,
+    /// Lost updates, overdrafts.
+    Bad,
+    /// Failed trials.
+    Warn,
+}
+
+impl Paint {
+    fn paint(self, tone: Tone, text: &str) -> String {
+        if self == Paint::Plain || text.is_empty() {
+            return text.to_string();
+        }
+        let style = match tone {
+            Tone::Strong => Style::new().bold(),
+            Tone::Good => AnsiColor::Green.on_default(),
+            Tone::Bad => AnsiColor::Red.on_default().bold(),
+            Tone::Warn => AnsiColor::Yellow.on_default(),
+        };
+        format!("{style}{text}{style:#}")
     }
-    if results.stopped_early {
-        let _ = writeln!(out, "stopped at the first failed trial (--fail-fast)");
+}
+
+/// The whole report, without colour.
+pub fn render(results: &Results) -> String {
+    render_with(results, Paint::Plain)
+}
+
+/// The whole report; with [`Paint::Color`], the same text with ANSI styles
+/// around titles, mode names, the expected-balance marker and the verdict.
+pub fn render_with(results: &Results, paint: Paint) -> String {
+    let mut out = String::new();
+    let lines = header(&results.parameters, results.seed);
+    let _ = writeln!(out, "{}", paint.paint(Tone::Strong, &lines[0]));
+    for line in &lines[1..] {
+        let _ = writeln!(out, "{line}");
+    }
+    for line in run_notes(results) {
+        let _ = writeln!(out, "{}", paint.paint(Tone::Warn, &line));
     }
     out.push('\n');
-    table(&mut out, results);
+    table(&mut out, results, paint);
     if results.modes.iter().any(|m| m.summary.holder_killed > 0) {
         out.push_str(
             "a trial whose lock holder died expects only the operations its workers completed:\n\
@@ -34,62 +79,78 @@ pub fn render(results: &Results) -> String {
     }
     for mode in &results.modes {
         out.push('\n');
-        histogram_of(&mut out, mode);
+        histogram_of(&mut out, mode, paint);
     }
     out.push('\n');
-    out.push_str(&verdict(results));
+    out.push_str(&verdict_with(results, paint));
     out.push('\n');
     out
 }
 
-fn header(out: &mut String, p: &Plan, seed: u64) {
-    let _ = writeln!(
-        out,
-        "bankrace: {} · {} trial{} per mode · seed {seed}",
-        p.scenario.name(),
-        p.trials,
-        plural(u64::from(p.trials))
-    );
-    let _ = writeln!(
-        out,
-        "{} depositor{} and {} withdrawer{}, {} operation{} of {} each, window {}, pause {}",
-        p.depositors,
-        plural(u64::from(p.depositors)),
-        p.withdrawers,
-        plural(u64::from(p.withdrawers)),
-        p.ops,
-        plural(p.ops),
-        p.amount,
-        duration::format(p.window),
-        duration::format(p.pause),
-    );
-    let expected = p.expected_balance();
-    let _ = match p.scenario {
-        Scenario::LostUpdate => writeln!(
-            out,
-            "starting balance {}, expected final balance {expected}",
-            p.initial
-        ),
-        Scenario::Overdraft => writeln!(
-            out,
-            "starting balance {}, a bank that never overdraws ends at {expected} (deposits first)",
-            p.initial
-        ),
-    };
+/// How the run ended, when it ended early: lines below the header.
+pub(super) fn run_notes(results: &Results) -> Vec<String> {
+    let mut notes = Vec::new();
+    if let Some(sig) = &results.interrupted {
+        notes.push(format!(
+            "interrupted by {sig}: showing the trials that completed"
+        ));
+    }
+    if results.stopped_early {
+        notes.push("stopped at the first failed trial (--fail-fast)".to_string());
+    }
+    notes
 }
 
-/// The side-by-side table: one row per statistic, one column per mode.
-fn table(out: &mut String, results: &Results) {
+/// The three lines above the table: the run, the workers, the balances.
+pub(super) fn header(p: &Plan, seed: u64) -> [String; 3] {
+    let expected = p.expected_balance();
+    [
+        format!(
+            "bankrace: {} · {} trial{} per mode · seed {seed}",
+            p.scenario.name(),
+            p.trials,
+            plural(u64::from(p.trials))
+        ),
+        format!(
+            "{} depositor{} and {} withdrawer{}, {} operation{} of {} each, window {}, pause {}",
+            p.depositors,
+            plural(u64::from(p.depositors)),
+            p.withdrawers,
+            plural(u64::from(p.withdrawers)),
+            p.ops,
+            plural(p.ops),
+            p.amount,
+            duration::format(p.window),
+            duration::format(p.pause),
+        ),
+        match p.scenario {
+            Scenario::LostUpdate => format!(
+                "starting balance {}, expected final balance {expected}",
+                p.initial
+            ),
+            Scenario::Overdraft => format!(
+                "starting balance {}, a bank that never overdraws ends at {expected} (deposits first)",
+                p.initial
+            ),
+        },
+    ]
+}
+
+/// One row of the side-by-side summary: a label and one cell per mode.
+pub(super) type Row = (&'static str, Vec<String>);
+
+/// The side-by-side summary as rows of cells, one column per mode, in the
+/// order the text and Markdown tables show them (mode names not included).
+pub(super) fn summary_rows(results: &Results) -> Vec<Row> {
     let overdraft = results.parameters.scenario == Scenario::Overdraft;
     let any_failed = results.modes.iter().any(|m| m.summary.failed > 0);
-    let mut rows: Vec<(&str, Vec<String>)> = Vec::new();
+    let mut rows: Vec<Row> = Vec::new();
     let mut row = |label: &'static str, cell: &dyn Fn(&Summary) -> String| {
         rows.push((
             label,
             results.modes.iter().map(|m| cell(&m.summary)).collect(),
         ));
     };
-    row("", &|_| String::new());
     if overdraft {
         row("never overdrawn", &|s| {
             format!("{} of {}", s.consistent, s.trials)
@@ -131,9 +192,20 @@ fn table(out: &mut String, results: &Results) {
         }
         format!("{} ops/s", si(s.ops_per_sec))
     });
+    rows
+}
 
+/// The side-by-side table: one row per statistic, one column per mode.
+fn table(out: &mut String, results: &Results, paint: Paint) {
+    let mut rows = summary_rows(results);
     // The header row holds the mode names.
-    rows[0].1 = results.modes.iter().map(|m| m.name.to_string()).collect();
+    rows.insert(
+        0,
+        (
+            "",
+            results.modes.iter().map(|m| m.name.to_string()).collect(),
+        ),
+    );
     let label_width = rows
         .iter()
         .map(|(l, _)| l.chars().count())
@@ -146,17 +218,22 @@ fn table(out: &mut String, results: &Results) {
         .max()
         .unwrap_or(0)
         + 2;
-    for (label, cells) in rows {
+    for (i, (label, cells)) in rows.into_iter().enumerate() {
         let mut line = format!("{label:<label_width$}");
         for cell in cells {
             let _ = write!(line, "{cell:>col_width$}");
         }
-        out.push_str(line.trim_end());
+        let line = line.trim_end();
+        if i == 0 {
+            out.push_str(&paint.paint(Tone::Strong, line));
+        } else {
+            out.push_str(line);
+        }
         out.push('\n');
     }
 }
 
-fn histogram_of(out: &mut String, mode: &ModeResult) {
+fn histogram_of(out: &mut String, mode: &ModeResult, paint: Paint) {
     let balances: Vec<i64> = mode
         .trials
         .iter()
@@ -166,7 +243,7 @@ fn histogram_of(out: &mut String, mode: &ModeResult) {
     let _ = writeln!(
         out,
         "{}: final balances of {} trial{}",
-        mode.name,
+        paint.paint(Tone::Strong, mode.name),
         balances.len(),
         plural(balances.len() as u64)
     );
@@ -175,20 +252,26 @@ fn histogram_of(out: &mut String, mode: &ModeResult) {
         BAR_WIDTH,
         Some(mode.expected_balance),
     ) {
+        let line = line.replace(MARKER, &paint.paint(Tone::Good, MARKER));
         let _ = writeln!(out, "  {line}");
     }
     for t in mode.trials.iter().filter(|t| t.status != "ok") {
-        let _ = writeln!(
-            out,
-            "  trial {} failed: {}",
+        let text = format!(
+            "trial {} failed: {}",
             t.trial,
             t.cause.as_deref().unwrap_or("unknown cause")
         );
+        let _ = writeln!(out, "  {}", paint.paint(Tone::Warn, &text));
     }
 }
 
-/// One sentence per mode: what happened, in words.
+/// One sentence per mode: what happened, in words. The line `--quiet` prints.
 pub fn verdict(results: &Results) -> String {
+    verdict_with(results, Paint::Plain)
+}
+
+/// [`verdict`], each mode's part coloured by what it shows.
+pub fn verdict_with(results: &Results, paint: Paint) -> String {
     let overdraft = results.parameters.scenario == Scenario::Overdraft;
     let parts: Vec<String> = results
         .modes
@@ -226,7 +309,14 @@ pub fn verdict(results: &Results) -> String {
                     s.survived_kill, s.holder_killed
                 );
             }
-            part
+            let tone = if s.inconsistent > 0 {
+                Tone::Bad
+            } else if s.failed > 0 {
+                Tone::Warn
+            } else {
+                Tone::Good
+            };
+            paint.paint(tone, &part)
         })
         .collect();
     parts.join("; ")
@@ -276,5 +366,42 @@ mod tests {
         assert_eq!(si(45_100_000.0), "45.1M");
         assert_eq!(si(812.0), "812");
         assert_eq!(si(0.0), "0");
+    }
+
+    /// Removes ANSI SGR sequences (`ESC [ ... m`).
+    fn strip_ansi(text: &str) -> String {
+        let mut out = String::new();
+        let mut chars = text.chars();
+        while let Some(c) = chars.next() {
+            if c == '\x1b' {
+                for c in chars.by_ref() {
+                    if c == 'm' {
+                        break;
+                    }
+                }
+            } else {
+                out.push(c);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn colour_is_only_added_when_asked_for_and_changes_no_text() {
+        let results = crate::report::fixtures::results();
+        let plain = render(&results);
+        let colored = render_with(&results, Paint::Color);
+        assert!(!plain.contains('\x1b'), "plain text has escapes");
+        assert!(colored.contains('\x1b'), "no escapes in colour");
+        assert_eq!(strip_ansi(&colored), plain);
+        assert_eq!(
+            strip_ansi(&verdict_with(&results, Paint::Color)),
+            verdict(&results)
+        );
+    }
+
+    #[test]
+    fn snapshot_with_a_failed_trial() {
+        insta::assert_snapshot!(render(&crate::report::fixtures::results()));
     }
 }

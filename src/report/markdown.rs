@@ -1,0 +1,74 @@
+//! The Markdown report: the side-by-side summary as a table, with the run's parameters above it and the verdict below, for slides and pull-request comments.
+
+use std::fmt::Write as _;
+
+use crate::stats::Results;
+
+pub fn render(results: &Results) -> String {
+    let [title, workers, balances] = super::text::header(&results.parameters, results.seed);
+    let mut out = String::new();
+    let _ = writeln!(out, "**{}**\n", escape(&title));
+    let _ = writeln!(out, "{}; {}\n", escape(&workers), escape(&balances));
+
+    let names: Vec<String> = results.modes.iter().map(|m| escape(m.name)).collect();
+    let _ = writeln!(out, "| | {} |", names.join(" | "));
+    let _ = writeln!(out, "|:--|{}", "--:|".repeat(names.len()));
+    for (label, cells) in super::text::summary_rows(results) {
+        let cells: Vec<String> = cells.iter().map(|c| escape(c)).collect();
+        let _ = writeln!(out, "| {} | {} |", escape(label), cells.join(" | "));
+    }
+    out.push('\n');
+    let mut any_failed = false;
+    for mode in &results.modes {
+        for t in mode.trials.iter().filter(|t| t.status != "ok") {
+            any_failed = true;
+            let _ = writeln!(
+                out,
+                "- {}: trial {} failed: {}",
+                escape(mode.name),
+                t.trial,
+                escape(t.cause.as_deref().unwrap_or("unknown cause"))
+            );
+        }
+    }
+    if any_failed {
+        out.push('\n');
+    }
+    let _ = writeln!(out, "{}", escape(&super::text::verdict(results)));
+    out
+}
+
+/// Escapes the characters that would end a table cell or start emphasis,
+/// code or a link.
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '\\' | '|' | '*' | '_' | '`' | '[' | ']' | '<' | '>') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::fixtures;
+
+    #[test]
+    fn escapes_what_markdown_would_interpret() {
+        assert_eq!(escape("a|b *c*"), r"a\|b \*c\*");
+        assert_eq!(escape("± σ ·"), "± σ ·");
+    }
+
+    #[test]
+    fn snapshot() {
+        insta::assert_snapshot!(render(&fixtures::results()));
+    }
+
+    #[test]
+    fn overdraft_snapshot() {
+        insta::assert_snapshot!(render(&fixtures::overdraft()));
+    }
+}
