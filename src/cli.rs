@@ -1,29 +1,108 @@
-//! The command line: clap definitions, and turning arguments into a validated plan. The only module that knows clap.
+//! The command line: clap definitions, turning arguments into a validated plan and output choices, exit statuses, completions and the man page. The only module that knows clap.
 
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+use clap::{ArgAction, Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
-use crate::plan::{Plan, Request, Scenario, StrategyKind, UsageError};
+use crate::expect::Expectation;
+use crate::plan::{Mode, Plan, Request, Scenario, StrategyKind, UsageError};
 use crate::worker::WorkerArgs;
 
 const ABOUT: &str = "Watch race conditions happen: real processes sharing one bank balance, with and without a lock.";
 
-const EXAMPLES: &str = "\
-Examples:
-  bankrace run                                  both modes side by side, 50 trials
-  bankrace run --trials 200 --seed 7            more trials, repeatable choices
-  bankrace run --scenario overdraft             two ATMs withdraw from one account
-  bankrace run --no-lock --lock=all             every strategy next to no lock
-  bankrace run --ops 100 --pause 10ms --window 0    the tutorial's schedule
-  bankrace run --format json > results.json     for scripts
-  bankrace run --lock=all --kill-holder 0.5 --timeout 1s --window 1ms
-                                                what happens when a lock holder dies
+/// The run completed (and met `--expect`, if given).
+pub const EXIT_OK: u8 = 0;
+/// A runtime error: a ledger, a worker process or an export file failed.
+pub const EXIT_RUNTIME: u8 = 1;
+/// A usage error: an unknown option, a malformed or impossible value.
+pub const EXIT_USAGE: u8 = 2;
+/// The run completed and printed its report, but did not meet `--expect`.
+pub const EXIT_EXPECTATION: u8 = 3;
 
-Exit status: 0 success, 1 runtime error (or a failed trial with --fail-fast),\n2 usage error, 128+N interrupted by signal N (130 for Ctrl-C).";
+/// Every exit status and its meaning, for `--help` and the man page. A run
+/// cut short by signal N exits with 128 + N, as a shell would report it.
+pub const EXIT_STATUSES: [(&str, &str); 5] = [
+    ("0", "the run completed (and met --expect, if given)"),
+    (
+        "1",
+        "runtime error: a ledger, a worker process or an export file failed,\n\
+         or a trial failed with --fail-fast",
+    ),
+    ("2", "usage error: a malformed or impossible option"),
+    ("3", "the report printed, but the run did not meet --expect"),
+    (
+        "128+N",
+        "interrupted by signal N (130 for Ctrl-C); the report shows the\n\
+         trials that completed",
+    ),
+];
+
+/// The commands people copy, with what they do: in `--help` and the man page.
+pub const EXAMPLES: [(&str, &str); 12] = [
+    ("bankrace run", "both modes side by side, 50 trials"),
+    (
+        "bankrace run --trials 200 --seed 7",
+        "more trials, repeatable choices",
+    ),
+    (
+        "bankrace run --scenario overdraft",
+        "two ATMs withdraw from one account",
+    ),
+    (
+        "bankrace run --no-lock --lock=all",
+        "every strategy next to no lock",
+    ),
+    (
+        "bankrace run --ops 100 --pause 10ms --window 0",
+        "the tutorial's schedule",
+    ),
+    ("bankrace run --format json > results.json", "for scripts"),
+    (
+        "bankrace run --format markdown > table.md",
+        "the summary table, for slides",
+    ),
+    (
+        "bankrace run --export-csv trials.csv --export-markdown table.md",
+        "the report here, the data in files",
+    ),
+    (
+        "bankrace run --no-lock --trials 20 --expect race",
+        "CI: exit 3 unless the race shows",
+    ),
+    (
+        "bankrace run --lock=all --kill-holder 0.5 --timeout 1s --window 1ms",
+        "what happens when a lock holder dies",
+    ),
+    (
+        "bankrace completions bash > /etc/bash_completion.d/bankrace",
+        "shell completions",
+    ),
+    ("bankrace man | man -l -", "this help as a manual page"),
+];
+
+/// The section after the options in `--help`: examples and exit statuses.
+fn long_help() -> String {
+    const COLUMN: usize = 50;
+    let mut out = String::from("Examples:\n");
+    for (command, what) in EXAMPLES {
+        if command.chars().count() + 4 <= COLUMN {
+            out.push_str(&format!("  {command:<width$}{what}\n", width = COLUMN - 2));
+        } else {
+            out.push_str(&format!("  {command}\n{:COLUMN$}{what}\n", ""));
+        }
+    }
+    out.push_str("\nExit status:\n");
+    for (code, meaning) in EXIT_STATUSES {
+        let meaning = meaning.replace('\n', &format!("\n{:9}", ""));
+        out.push_str(&format!("  {code:<5}  {meaning}\n"));
+    }
+    out.truncate(out.trim_end().len());
+    out
+}
 
 #[derive(Debug, Parser)]
-#[command(name = "bankrace", version, about = ABOUT, after_long_help = EXAMPLES)]
+#[command(name = "bankrace", version, about = ABOUT, after_long_help = long_help())]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -32,8 +111,16 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run trials of a race, unlocked and locked, and compare final balances.
-    #[command(after_long_help = EXAMPLES)]
+    #[command(after_long_help = long_help())]
     Run(RunArgs),
+    /// Print a shell completion script to stdout.
+    Completions {
+        /// The shell to complete for.
+        #[arg(value_enum, value_name = "SHELL")]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff) to stdout.
+    Man,
     /// Internal: one worker process of a trial (started by `run`).
     #[command(hide = true)]
     Worker(WorkerCli),
@@ -158,6 +245,30 @@ pub struct RunArgs {
     /// What to print on stdout.
     #[arg(long, value_enum, default_value_t = Format::Text, value_name = "FORMAT", help_heading = "Output")]
     pub format: Format,
+
+    /// Also write the JSON report to FILE.
+    #[arg(long, value_name = "FILE", help_heading = "Output")]
+    pub export_json: Option<PathBuf>,
+
+    /// Also write one CSV row per trial to FILE.
+    #[arg(long, value_name = "FILE", help_heading = "Output")]
+    pub export_csv: Option<PathBuf>,
+
+    /// Also write the summary as a Markdown table to FILE.
+    #[arg(long, value_name = "FILE", help_heading = "Output")]
+    pub export_markdown: Option<PathBuf>,
+
+    /// After the report, exit with status 3 unless every trial was exact (exact) or an unlocked trial showed the race (race).
+    #[arg(long, value_enum, value_name = "WHAT", help_heading = "Output")]
+    pub expect: Option<ExpectArg>,
+
+    /// Colour on stdout and the progress bar: auto means on a terminal, unless NO_COLOR is set.
+    #[arg(long, value_enum, default_value_t = ColorArg::Auto, value_name = "WHEN", help_heading = "Output")]
+    pub color: ColorArg,
+
+    /// Print only the verdict line (no progress bar, no table).
+    #[arg(short, long, conflicts_with = "format", help_heading = "Output")]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -188,6 +299,52 @@ pub enum Format {
     Text,
     /// One JSON document (field names are stable; see the README).
     Json,
+    /// One row per trial, with a header.
+    Csv,
+    /// The side-by-side summary as a Markdown table.
+    Markdown,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExpectArg {
+    /// Every trial of every mode ended exact (not overdrawn, not failed).
+    Exact,
+    /// At least one unlocked trial lost updates or overdrew (needs the unlocked mode).
+    Race,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorArg {
+    /// On a terminal, unless NO_COLOR is set to anything but the empty string.
+    Auto,
+    /// Always, even into a pipe or with NO_COLOR.
+    Always,
+    /// Never.
+    Never,
+}
+
+impl ColorArg {
+    /// Whether to colour a stream, given whether it is a terminal and the
+    /// value of `NO_COLOR` (which disables colour when set and not empty).
+    pub fn enabled(self, terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
+        match self {
+            ColorArg::Always => true,
+            ColorArg::Never => false,
+            ColorArg::Auto => terminal && no_color.is_none_or(|v| v.is_empty()),
+        }
+    }
+}
+
+/// What `run` prints and writes, besides the plan: checked before any
+/// process starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Output {
+    pub format: Format,
+    /// Files to write, each with its format, in the order json, csv, markdown.
+    pub exports: Vec<(Format, PathBuf)>,
+    pub expect: Option<Expectation>,
+    pub color: ColorArg,
+    pub quiet: bool,
 }
 
 #[derive(Debug, Args)]
@@ -252,10 +409,178 @@ impl RunArgs {
     }
 }
 
+impl RunArgs {
+    /// Checks the output options against the plan. Nothing has started yet.
+    pub fn output(&self, plan: &Plan) -> Result<Output, UsageError> {
+        let expect = self.expect.map(|e| match e {
+            ExpectArg::Exact => Expectation::Exact,
+            ExpectArg::Race => Expectation::Race,
+        });
+        if expect == Some(Expectation::Race) && !plan.modes.contains(&Mode::NoLock) {
+            return Err(UsageError(
+                "--expect race needs the unlocked mode: add --no-lock (the race cannot show under a lock)"
+                    .into(),
+            ));
+        }
+        let mut exports: Vec<(Format, PathBuf)> = Vec::new();
+        for (flag, format, path) in [
+            ("--export-json", Format::Json, &self.export_json),
+            ("--export-csv", Format::Csv, &self.export_csv),
+            ("--export-markdown", Format::Markdown, &self.export_markdown),
+        ] {
+            let Some(path) = path else { continue };
+            check_export_path(flag, path)?;
+            if exports.iter().any(|(_, p)| p == path) {
+                return Err(UsageError(format!(
+                    "{flag} names {} which another --export option also writes: give each its own file",
+                    path.display()
+                )));
+            }
+            exports.push((format, path.clone()));
+        }
+        Ok(Output {
+            format: self.format,
+            exports,
+            expect,
+            color: self.color,
+            quiet: self.quiet,
+        })
+    }
+}
+
+/// An export file must be creatable: its directory exists and it is not a
+/// directory itself. Checked up front so that a long run is not wasted.
+fn check_export_path(flag: &str, path: &Path) -> Result<(), UsageError> {
+    if path.as_os_str().is_empty() {
+        return Err(UsageError(format!("{flag} needs a file name")));
+    }
+    if path.is_dir() {
+        return Err(UsageError(format!(
+            "{flag} {} is a directory: name a file",
+            path.display()
+        )));
+    }
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    if !dir.is_dir() {
+        return Err(UsageError(format!(
+            "{flag} {}: the directory {} does not exist",
+            path.display(),
+            dir.display()
+        )));
+    }
+    Ok(())
+}
+
+/// The command users see: everything but the hidden `worker` subcommand,
+/// which completion generators would otherwise offer.
+fn public_command() -> clap::Command {
+    let full = Cli::command();
+    let mut public = clap::Command::new("bankrace")
+        .version(env!("CARGO_PKG_VERSION"))
+        .about(ABOUT)
+        .after_long_help(long_help())
+        .subcommand_required(true)
+        .subcommands(full.get_subcommands().filter(|s| !s.is_hide_set()).cloned());
+    public.build();
+    public
+}
+
+/// The completion script for `shell`, generated from the clap definitions.
+pub fn completions(shell: clap_complete::Shell) -> Vec<u8> {
+    let mut out = Vec::new();
+    clap_complete::generate(shell, &mut public_command(), "bankrace", &mut out);
+    out
+}
+
+/// bankrace(1) in roff: the commands, every option of `run` under its
+/// heading, the examples and the exit statuses.
+pub fn man_page() -> Vec<u8> {
+    let cmd = public_command();
+    // Taken before clap adds `--help` to it: the page lists what `run` takes.
+    let run = Cli::command()
+        .find_subcommand("run")
+        .expect("run is a subcommand")
+        .clone()
+        .disable_help_flag(true);
+    let man = clap_mangen::Man::new(cmd.clone());
+    let mut out = Vec::new();
+    let sections: [&dyn Fn(&mut Vec<u8>) -> std::io::Result<()>; 4] = [
+        &|w| man.render_title(w),
+        &|w| man.render_name_section(w),
+        &|w| man.render_synopsis_section(w),
+        &|w| man.render_description_section(w),
+    ];
+    for section in sections {
+        section(&mut out).expect("writing to memory");
+    }
+
+    let mut commands = roff::Roff::new();
+    commands.control("SH", ["COMMANDS"]);
+    for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+        let mut usage = format!("bankrace {}", sub.get_name());
+        for arg in sub.get_positionals() {
+            let name = arg.get_value_names().and_then(|n| n.first()).map_or_else(
+                || arg.get_id().to_string().to_uppercase(),
+                |n| n.to_string(),
+            );
+            usage.push_str(&format!(" <{name}>"));
+        }
+        if sub.get_name() == "run" {
+            usage.push_str(" [OPTIONS]");
+        }
+        commands
+            .control("TP", [])
+            .text([roff::bold(usage)])
+            .text([roff::roman(
+                sub.get_about().map(ToString::to_string).unwrap_or_default(),
+            )]);
+    }
+    commands.control("SH", ["RUN OPTIONS"]).text([
+        roff::roman("The options of "),
+        roff::bold("bankrace run"),
+        roff::roman(", by group."),
+    ]);
+    commands.to_writer(&mut out).expect("writing to memory");
+    clap_mangen::Man::new(run)
+        .render_options_section(&mut out)
+        .expect("writing to memory");
+
+    let mut tail = roff::Roff::new();
+    tail.control("SH", ["EXAMPLES"]);
+    for (command, what) in EXAMPLES {
+        tail.control("TP", [])
+            .text([roff::bold(command)])
+            .text([roff::roman(what)]);
+    }
+    tail.control("SH", ["EXIT STATUS"]);
+    for (code, meaning) in EXIT_STATUSES {
+        tail.control("TP", [])
+            .text([roff::bold(code.to_string())])
+            .text([roff::roman(meaning.replace('\n', " "))]);
+    }
+    tail.control("SH", ["ENVIRONMENT"])
+        .control("TP", [])
+        .text([roff::bold("NO_COLOR")])
+        .text([roff::roman(
+            "When set to a non-empty value: no colour, unless --color always.",
+        )])
+        .control("TP", [])
+        .text([roff::bold("TMPDIR")])
+        .text([roff::roman(
+            "Where each trial's ledger file is created (and unlinked at once).",
+        )]);
+    tail.to_writer(&mut out).expect("writing to memory");
+    man.render_version_section(&mut out)
+        .expect("writing to memory");
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
 
     #[test]
     fn clap_definition_is_consistent() {
@@ -269,5 +594,124 @@ mod tests {
             panic!()
         };
         assert_eq!(args.lock, [LockArg::Mutex, LockArg::Flock]);
+    }
+
+    fn run_args(args: &[&str]) -> RunArgs {
+        let cli = Cli::try_parse_from(["bankrace", "run"].iter().chain(args)).unwrap();
+        let Command::Run(args) = cli.command else {
+            panic!()
+        };
+        args
+    }
+
+    fn output(args: &[&str]) -> Result<Output, UsageError> {
+        let args = run_args(args);
+        let plan = args.plan().unwrap();
+        args.output(&plan)
+    }
+
+    #[test]
+    fn expect_race_needs_the_unlocked_mode() {
+        assert!(output(&["--expect", "race"]).is_ok());
+        assert!(output(&["--expect", "race", "--no-lock"]).is_ok());
+        let err = output(&["--expect", "race", "--lock=all"]).unwrap_err();
+        assert!(err.0.contains("--no-lock"), "{err}");
+        assert!(output(&["--expect", "exact", "--lock=all"]).is_ok());
+    }
+
+    #[test]
+    fn exports_are_checked_before_the_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+        let ok = output(&[
+            "--export-csv",
+            &file("a.csv"),
+            "--export-json",
+            &file("a.json"),
+        ])
+        .unwrap();
+        assert_eq!(
+            ok.exports,
+            [
+                (Format::Json, dir.path().join("a.json")),
+                (Format::Csv, dir.path().join("a.csv"))
+            ]
+        );
+        let missing = file("missing/a.csv");
+        assert!(
+            output(&["--export-csv", &missing])
+                .unwrap_err()
+                .0
+                .contains("does not exist")
+        );
+        let here = dir.path().to_str().unwrap();
+        assert!(
+            output(&["--export-csv", here])
+                .unwrap_err()
+                .0
+                .contains("is a directory")
+        );
+        let same = file("same");
+        assert!(output(&["--export-csv", &same, "--export-markdown", &same]).is_err());
+    }
+
+    #[test]
+    fn quiet_and_an_explicit_format_conflict() {
+        assert!(Cli::try_parse_from(["bankrace", "run", "--quiet"]).is_ok());
+        assert!(Cli::try_parse_from(["bankrace", "run", "-q", "--format", "json"]).is_err());
+    }
+
+    #[test]
+    fn colour_follows_the_terminal_and_no_color() {
+        use std::ffi::OsStr;
+        let set = Some(OsStr::new("1"));
+        let empty = Some(OsStr::new(""));
+        assert!(ColorArg::Auto.enabled(true, None));
+        assert!(ColorArg::Auto.enabled(true, empty));
+        assert!(!ColorArg::Auto.enabled(true, set));
+        assert!(!ColorArg::Auto.enabled(false, None));
+        assert!(ColorArg::Always.enabled(false, set));
+        assert!(!ColorArg::Never.enabled(true, None));
+    }
+
+    #[test]
+    fn completions_leave_out_the_hidden_worker_command() {
+        for shell in [clap_complete::Shell::Bash, clap_complete::Shell::Fish] {
+            let script = String::from_utf8(completions(shell)).unwrap();
+            assert!(script.contains("export-csv"), "{shell}: no run options");
+            assert!(script.contains("completions"), "{shell}: no subcommands");
+            assert!(
+                !script.contains("subcmd__worker") && !script.contains("-a \"worker\""),
+                "{shell}: offers worker"
+            );
+        }
+    }
+
+    #[test]
+    fn long_help_lists_every_exit_status() {
+        let help = long_help();
+        for (code, _) in EXIT_STATUSES {
+            assert!(help.contains(&format!("\n  {code}  ")), "{help}");
+        }
+        assert!(help.starts_with("Examples:"));
+    }
+
+    #[test]
+    fn man_page_has_the_run_options_and_the_exit_statuses() {
+        let page = String::from_utf8(man_page()).unwrap();
+        assert!(page.contains("\n.TH bankrace 1"), "{page}");
+        for needle in [
+            "RUN OPTIONS",
+            "export\\-csv",
+            "EXIT STATUS",
+            "EXAMPLES",
+            "NO_COLOR",
+        ] {
+            assert!(page.contains(needle), "no {needle} in the man page");
+        }
+        assert!(
+            !page.contains("worker"),
+            "the hidden worker command is in the man page"
+        );
     }
 }

@@ -9,6 +9,7 @@
 pub mod cli;
 pub mod coordinator;
 pub mod duration;
+pub mod expect;
 pub mod histogram;
 pub mod ledger;
 pub mod outcome;

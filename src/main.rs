@@ -1,21 +1,20 @@
-//! bankrace: the entry point. Parses the command line, runs the chosen command, maps errors to exit statuses.
+//! bankrace: the entry point. Parses the command line, runs the chosen command, writes reports and exports, maps errors, interruptions and expectations to exit statuses.
 #![deny(unsafe_code)]
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
 
-use bankrace::cli::{Cli, Command, Format, RunArgs};
+use bankrace::cli::{
+    self, Cli, Command, EXIT_EXPECTATION, EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, Format, RunArgs,
+};
 use bankrace::plan::UsageError;
+use bankrace::report::Paint;
 use bankrace::signals::{self, Interrupts};
-use bankrace::{coordinator, progress, report, stats, worker};
-
-/// Exit statuses, documented in the README and in `--help`. A run cut short
-/// by signal N exits with 128 + N, as a shell would report it.
-const EXIT_RUNTIME: u8 = 1;
-const EXIT_USAGE: u8 = 2;
+use bankrace::stats::Results;
+use bankrace::{coordinator, expect, progress, report, stats, worker};
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -31,12 +30,14 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Run(args) => run(&args),
+        Command::Completions { shell } => print(&cli::completions(shell)).map(|()| EXIT_OK),
+        Command::Man => print(&cli::man_page()).map(|()| EXIT_OK),
         Command::Worker(args) => worker::run(args.args())
-            .map(|()| ExitCode::SUCCESS)
+            .map(|()| EXIT_OK)
             .map_err(|e| e.context(format!("worker {}", args.index))),
     };
     match result {
-        Ok(code) => code,
+        Ok(status) => ExitCode::from(status),
         Err(e) => {
             let status = if e.is::<UsageError>() {
                 EXIT_USAGE
@@ -61,34 +62,79 @@ fn one_line(message: &str) -> String {
         .join(" ")
 }
 
-fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
+/// Runs the trials, prints the chosen format, writes the exports, and only
+/// then decides the exit status: an interruption (128 + N), `--fail-fast`
+/// (1), or an expectation not met (3). A report is always complete first.
+fn run(args: &RunArgs) -> anyhow::Result<u8> {
     let plan = args.plan()?;
+    let output = args.output(&plan)?;
+    let no_color = std::env::var_os("NO_COLOR");
+    let paint_stdout = output
+        .color
+        .enabled(std::io::stdout().is_terminal(), no_color.as_deref());
+    let paint_stderr = output
+        .color
+        .enabled(std::io::stderr().is_terminal(), no_color.as_deref());
+
     let interrupts = Interrupts::install().context("cannot install signal handlers")?;
-    let mut bar = progress::Bar::new(plan.modes.len(), plan.trials);
+    let mut bar = progress::Bar::new(plan.modes.len(), plan.trials, !output.quiet, paint_stderr);
     let outcome = coordinator::run(&plan, &interrupts, &mut |p| bar.update(p));
     bar.finish();
     let outcome = outcome?;
     let results = stats::results(&plan, &outcome);
-    let text = match args.format {
-        Format::Text => report::text(&results),
-        Format::Json => report::json(&results),
+
+    let paint = if paint_stdout {
+        Paint::Color
+    } else {
+        Paint::Plain
     };
-    let mut stdout = std::io::stdout().lock();
-    match stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush())
-    {
-        // A closed pipe (`bankrace run | head`) is the reader's choice, not an error.
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
-        other => other?,
+    let shown = if output.quiet {
+        format!("{}\n", report::verdict_with(&results, paint))
+    } else if output.format == Format::Text {
+        report::text_with(&results, paint)
+    } else {
+        render(&results, output.format)
+    };
+    print(shown.as_bytes())?;
+
+    for (format, path) in &output.exports {
+        std::fs::write(path, render(&results, *format))
+            .with_context(|| format!("cannot write {}", path.display()))?;
     }
+
     if let Some(sig) = outcome.interrupted {
         eprintln!("bankrace: interrupted by {}", signals::name(sig));
-        return Ok(ExitCode::from(128 + sig as u8));
+        return Ok(128 + sig as u8);
     }
     if outcome.stopped_early {
         eprintln!("bankrace: error: stopped at the first failed trial (--fail-fast)");
-        return Ok(ExitCode::from(EXIT_RUNTIME));
+        return Ok(EXIT_RUNTIME);
     }
-    Ok(ExitCode::SUCCESS)
+    if let Some(expectation) = output.expect
+        && let Err(unmet) = expect::check(&results, expectation)
+    {
+        eprintln!("bankrace: {unmet}");
+        return Ok(EXIT_EXPECTATION);
+    }
+    Ok(EXIT_OK)
+}
+
+/// A format without colour, as files and pipes get it.
+fn render(results: &Results, format: Format) -> String {
+    match format {
+        Format::Text => report::text(results),
+        Format::Json => report::json(results),
+        Format::Csv => report::csv(results),
+        Format::Markdown => report::markdown(results),
+    }
+}
+
+/// Writes to stdout. A closed pipe (`bankrace run | head`) is the reader's
+/// choice, not an error.
+fn print(bytes: &[u8]) -> anyhow::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
+    }
 }

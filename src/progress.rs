@@ -1,4 +1,4 @@
-//! The progress bar on stderr during a run; hidden when stderr is not a terminal.
+//! The progress bar on stderr during a run; hidden when stderr is not a terminal or output is quiet, coloured only when asked.
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -12,13 +12,27 @@ pub struct Bar {
 }
 
 impl Bar {
-    pub fn new(modes: usize, trials_per_mode: u32) -> Bar {
+    /// A bar on stderr, or a hidden one when `visible` is false. `color`
+    /// is the caller's decision (terminal, `NO_COLOR`, `--color`); it
+    /// overrides indicatif's own guess.
+    pub fn new(modes: usize, trials_per_mode: u32, visible: bool, color: bool) -> Bar {
         let total = modes as u64 * u64::from(trials_per_mode);
         // `stderr_with_hz` hides itself when stderr is not a terminal.
-        let bar =
-            ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr_with_hz(10));
+        let target = if visible {
+            ProgressDrawTarget::stderr_with_hz(10)
+        } else {
+            ProgressDrawTarget::hidden()
+        };
+        let bar = ProgressBar::with_draw_target(Some(total), target);
+        // indicatif styles through console, which asks this switch.
+        console::set_colors_enabled_stderr(color);
+        let template = if color {
+            "{prefix:>8.bold} [{bar:30.cyan}] {pos}/{len} trials, {elapsed}"
+        } else {
+            "{prefix:>8} [{bar:30}] {pos}/{len} trials, {elapsed}"
+        };
         bar.set_style(
-            ProgressStyle::with_template("{prefix:>8} [{bar:30}] {pos}/{len} trials, {elapsed}")
+            ProgressStyle::with_template(template)
                 .expect("the template is valid")
                 .progress_chars("=> "),
         );

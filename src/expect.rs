@@ -1,0 +1,185 @@
+//! What `--expect` asserts about a finished run: every trial exact, or the race shown at least once. Pure.
+
+use std::fmt;
+
+use crate::stats::Results;
+
+/// A claim about the outcome that a script can branch on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expectation {
+    /// Every trial of every mode finished and ended where the books say,
+    /// never overdrawn. A failed trial does not meet it.
+    Exact,
+    /// At least one unlocked trial that finished showed the race: lost
+    /// updates (off the books) or an overdrawn account. Needs the unlocked
+    /// mode among the modes; the command line refuses it otherwise.
+    Race,
+}
+
+impl Expectation {
+    pub fn name(self) -> &'static str {
+        match self {
+            Expectation::Exact => "exact",
+            Expectation::Race => "race",
+        }
+    }
+}
+
+/// Why an expectation was not met, in one sentence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unmet(pub String);
+
+impl fmt::Display for Unmet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Checks `expectation` against a run's results.
+pub fn check(results: &Results, expectation: Expectation) -> Result<(), Unmet> {
+    match expectation {
+        Expectation::Exact => {
+            let off: Vec<String> = results
+                .modes
+                .iter()
+                .filter(|m| m.summary.consistent < m.summary.trials)
+                .map(|m| {
+                    let s = &m.summary;
+                    let mut part = format!(
+                        "{}: {} of {} trials not exact",
+                        m.name, s.inconsistent, s.trials
+                    );
+                    if s.failed > 0 {
+                        part.push_str(&format!(", {} failed", s.failed));
+                    }
+                    part
+                })
+                .collect();
+            if off.is_empty() {
+                Ok(())
+            } else {
+                Err(Unmet(format!(
+                    "--expect exact: not every trial was exact ({})",
+                    off.join("; ")
+                )))
+            }
+        }
+        Expectation::Race => {
+            let unlocked: Vec<_> = results.modes.iter().filter(|m| m.lock.is_none()).collect();
+            if unlocked.is_empty() {
+                return Err(Unmet(
+                    "--expect race: no unlocked trials ran, so the race could not show".into(),
+                ));
+            }
+            if unlocked.iter().any(|m| m.summary.inconsistent > 0) {
+                return Ok(());
+            }
+            let (trials, failed) = unlocked.iter().fold((0, 0), |(t, f), m| {
+                (t + m.summary.trials, f + m.summary.failed)
+            });
+            let mut msg = format!(
+                "--expect race: the race never showed in {trials} unlocked trial{}",
+                if trials == 1 { "" } else { "s" }
+            );
+            if failed > 0 {
+                msg.push_str(&format!(" ({failed} failed)"));
+            }
+            Err(Unmet(msg))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::outcome::{ModeOutcomes, TrialOutcome, TrialStatus};
+    use crate::plan::{Mode, Plan, Request, StrategyKind};
+    use crate::report::fixtures;
+    use crate::stats;
+    use std::time::Duration;
+
+    fn trial(trial: u32, final_balance: i64) -> TrialOutcome {
+        TrialOutcome {
+            trial,
+            status: TrialStatus::Ok,
+            final_balance,
+            deposits: 5,
+            withdrawals: 5,
+            withdrawals_succeeded: 0,
+            withdrawals_refused: 0,
+            overdrafts: 0,
+            elapsed: Duration::from_millis(1),
+            busy: Duration::from_millis(1),
+            killed_worker: None,
+            recoveries: 0,
+        }
+    }
+
+    /// Results of one run: the unlocked balances and the mutex's balances
+    /// (the books say 200).
+    fn results(unlocked: &[i64], locked: &[i64]) -> Results {
+        let plan = Plan::build(
+            Request {
+                trials: 2,
+                ops: Some(5),
+                ..Request::default()
+            },
+            || 1,
+        )
+        .unwrap();
+        let mode = |mode, balances: &[i64]| ModeOutcomes {
+            mode,
+            trials: (1..).zip(balances).map(|(i, &b)| trial(i, b)).collect(),
+        };
+        let mut outcomes = Vec::new();
+        if !unlocked.is_empty() {
+            outcomes.push(mode(Mode::NoLock, unlocked));
+        }
+        outcomes.push(mode(Mode::Lock(StrategyKind::Mutex), locked));
+        stats::results(&plan, &fixtures::complete(outcomes))
+    }
+
+    #[test]
+    fn exact_needs_every_trial_of_every_mode() {
+        assert_eq!(
+            check(&results(&[200, 200], &[200, 200]), Expectation::Exact),
+            Ok(())
+        );
+        let err = check(&results(&[200, 199], &[200, 200]), Expectation::Exact).unwrap_err();
+        assert!(err.0.contains("no lock: 1 of 2 trials not exact"), "{err}");
+        assert!(!err.0.contains("mutex"), "{err}");
+        // A locked mode counts too.
+        assert!(check(&results(&[], &[200, 201]), Expectation::Exact).is_err());
+    }
+
+    #[test]
+    fn race_needs_one_unlocked_trial_off_the_books() {
+        assert_eq!(
+            check(&results(&[200, 199], &[200, 200]), Expectation::Race),
+            Ok(())
+        );
+        let err = check(&results(&[200, 200], &[200, 200]), Expectation::Race).unwrap_err();
+        assert!(err.0.contains("never showed in 2 unlocked trials"), "{err}");
+        // A locked mode that went wrong is not the race being demonstrated.
+        assert!(check(&results(&[200, 200], &[199, 200]), Expectation::Race).is_err());
+        assert!(check(&results(&[], &[199, 200]), Expectation::Race).is_err());
+    }
+
+    #[test]
+    fn failed_trials_neither_count_as_exact_nor_as_the_race() {
+        let mut r = results(&[200, 199], &[200, 200]);
+        // Mark the racing unlocked trial failed, as the statistics would.
+        let mut outcomes = vec![trial(1, 200), trial(2, 199)];
+        outcomes[1].status = TrialStatus::Failed("worker 0 killed by signal 9".into());
+        r = stats::results(
+            &r.parameters,
+            &fixtures::complete(vec![ModeOutcomes {
+                mode: Mode::NoLock,
+                trials: outcomes,
+            }]),
+        );
+        assert!(check(&r, Expectation::Exact).is_err());
+        let err = check(&r, Expectation::Race).unwrap_err();
+        assert!(err.0.contains("1 failed"), "{err}");
+    }
+}
