@@ -709,9 +709,11 @@ mod tests {
         ] {
             assert!(page.contains(needle), "no {needle} in the man page");
         }
+        assert!(page.contains("bankrace completions <SHELL>"), "{page}");
         assert!(
-            !page.contains("worker"),
-            "the hidden worker command is in the man page"
+            !page.contains("bankrace worker"),
+            "the hidden command is in the page"
         );
+        assert!(!page.contains("\n.SH OPTIONS"), "a section of help flags");
     }
 }
