@@ -68,6 +68,9 @@ pub struct TrialRecord {
     /// The seed each worker's private RNG (its pause jitter) started from,
     /// by worker index (depositors first). Derived from the run's seed, the
     /// trial and the worker only: the same in every mode and every rerun.
+    /// Serialized as decimal strings: they use all 64 bits, and many JSON
+    /// readers (JavaScript, jq) round numbers beyond 2^53.
+    #[serde(serialize_with = "as_decimal_strings")]
     pub worker_seeds: Vec<u64>,
 }
 
@@ -98,6 +101,10 @@ pub struct Summary {
     pub holder_killed: u32,
     /// Of those, the trials that still completed.
     pub survived_kill: u32,
+}
+
+fn as_decimal_strings<S: serde::Serializer>(values: &[u64], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(values.iter().map(u64::to_string))
 }
 
 /// Builds the results of a run from its outcomes.

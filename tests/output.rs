@@ -177,11 +177,11 @@ fn csv_on_stdout_matches_the_json_and_markdown_exports_of_the_same_run() {
         assert_eq!(&row[col("status")], t["status"].as_str().unwrap());
         assert_eq!(&row[col("scenario")], "lost-update");
         assert_eq!(&row[col("seed")], "11");
-        let seeds: Vec<String> = t["worker_seeds"]
+        let seeds: Vec<&str> = t["worker_seeds"]
             .as_array()
             .unwrap()
             .iter()
-            .map(Value::to_string)
+            .map(|s| s.as_str().expect("seeds are strings"))
             .collect();
         assert_eq!(row[col("worker_seeds")], seeds.join(" "));
         let ms: f64 = row[col("duration_ms")].parse().unwrap();
@@ -254,6 +254,7 @@ fn one_seed_repeats_every_choice_and_a_result_file_is_enough_to_repeat_a_run() {
     // No seed given: one is drawn and reported.
     let first = json(&args);
     let seed = first["seed"].as_u64().expect("a drawn seed");
+    assert!(seed < 1 << 53, "a drawn seed that JSON readers may round");
     assert_eq!(first["parameters"]["seed"], seed);
     assert_eq!(
         first["parameters"]["modes"],

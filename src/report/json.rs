@@ -85,6 +85,17 @@ mod tests {
             );
         }
         assert_eq!(v["parameters"]["scenario"], "lost-update");
+        assert_eq!(
+            v["parameters"]["modes"],
+            serde_json::json!(["no-lock", "mutex"])
+        );
+        // Full 64-bit seeds as strings, which no JSON reader rounds.
+        let seeds = t["worker_seeds"].as_array().unwrap();
+        assert_eq!(seeds.len(), 2);
+        assert_eq!(
+            seeds[0].as_str(),
+            Some(plan.worker_seed(1, 0).to_string().as_str())
+        );
         assert_eq!(v["parameters"]["window"], "100us");
     }
 }
