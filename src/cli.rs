@@ -75,7 +75,7 @@ pub const EXAMPLES: [(&str, &str); 12] = [
         "what happens when a lock holder dies",
     ),
     (
-        "bankrace completions bash > /etc/bash_completion.d/bankrace",
+        "bankrace completions bash > ~/.local/share/bash-completion/completions/bankrace",
         "shell completions",
     ),
     ("bankrace man | man -l -", "this help as a manual page"),
@@ -112,7 +112,7 @@ pub struct Cli {
 pub enum Command {
     /// Run trials of a race, unlocked and locked, and compare final balances.
     #[command(after_long_help = long_help())]
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Print a shell completion script to stdout.
     Completions {
         /// The shell to complete for.
@@ -500,6 +500,12 @@ pub fn completions(shell: clap_complete::Shell) -> Vec<u8> {
 /// bankrace(1) in roff: the commands, every option of `run` under its
 /// heading, the examples and the exit statuses.
 pub fn man_page() -> Vec<u8> {
+    let mut out = Vec::new();
+    write_man_page(&mut out).expect("writing to memory");
+    out
+}
+
+fn write_man_page(out: &mut Vec<u8>) -> std::io::Result<()> {
     let cmd = public_command();
     // Taken before clap adds `--help` to it: the page lists what `run` takes.
     let run = Cli::command()
@@ -508,16 +514,10 @@ pub fn man_page() -> Vec<u8> {
         .clone()
         .disable_help_flag(true);
     let man = clap_mangen::Man::new(cmd.clone());
-    let mut out = Vec::new();
-    let sections: [&dyn Fn(&mut Vec<u8>) -> std::io::Result<()>; 4] = [
-        &|w| man.render_title(w),
-        &|w| man.render_name_section(w),
-        &|w| man.render_synopsis_section(w),
-        &|w| man.render_description_section(w),
-    ];
-    for section in sections {
-        section(&mut out).expect("writing to memory");
-    }
+    man.render_title(out)?;
+    man.render_name_section(out)?;
+    man.render_synopsis_section(out)?;
+    man.render_description_section(out)?;
 
     let mut commands = roff::Roff::new();
     commands.control("SH", ["COMMANDS"]);
@@ -545,10 +545,8 @@ pub fn man_page() -> Vec<u8> {
         roff::bold("bankrace run"),
         roff::roman(", by group."),
     ]);
-    commands.to_writer(&mut out).expect("writing to memory");
-    clap_mangen::Man::new(run)
-        .render_options_section(&mut out)
-        .expect("writing to memory");
+    commands.to_writer(out)?;
+    clap_mangen::Man::new(run).render_options_section(out)?;
 
     let mut tail = roff::Roff::new();
     tail.control("SH", ["EXAMPLES"]);
@@ -574,10 +572,8 @@ pub fn man_page() -> Vec<u8> {
         .text([roff::roman(
             "Where each trial's ledger file is created (and unlinked at once).",
         )]);
-    tail.to_writer(&mut out).expect("writing to memory");
-    man.render_version_section(&mut out)
-        .expect("writing to memory");
-    out
+    tail.to_writer(out)?;
+    man.render_version_section(out)
 }
 
 #[cfg(test)]
@@ -598,7 +594,7 @@ mod tests {
         assert_eq!(args.lock, [LockArg::Mutex, LockArg::Flock]);
     }
 
-    fn run_args(args: &[&str]) -> RunArgs {
+    fn run_args(args: &[&str]) -> Box<RunArgs> {
         let cli = Cli::try_parse_from(["bankrace", "run"].iter().chain(args)).unwrap();
         let Command::Run(args) = cli.command else {
             panic!()

@@ -1,9 +1,10 @@
 //! bankrace as a library: the plan, the ledger, the strategies, the coordinator, statistics and reports.
 //!
 //! Data flows one way: `cli` → `plan` → `coordinator` → `outcome` → `stats`
-//! → `report`. The worker process uses `ledger` and `strategy` only. The
-//! binary (`main.rs`) is a thin shell around this library; the library exists
-//! so that benchmarks can drive the strategies and renderers directly.
+//! → `report` (and `expect`, the check of `--expect`). The worker process
+//! uses `ledger` and `strategy` only. The binary (`main.rs`) is a thin shell
+//! around this library; the library exists so that benchmarks can drive the
+//! strategies and renderers directly.
 #![deny(unsafe_code)]
 
 pub mod cli;
