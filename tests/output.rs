@@ -233,11 +233,46 @@ fn worker_seeds(report: &Value) -> Vec<Value> {
         .collect()
 }
 
+fn killed_workers(report: &Value) -> Vec<Value> {
+    report["modes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|m| m["trials"].as_array().unwrap())
+        .map(|t| t["killed_worker"].clone())
+        .collect()
+}
+
+/// The command line that repeats a run, built from its JSON `parameters`
+/// alone: each key is the option of the same name, a true flag is the bare
+/// option, and each mode is `--no-lock` or `--lock=NAME`.
+fn command_from(parameters: &Value) -> Vec<String> {
+    let mut args = Vec::new();
+    for (key, value) in parameters.as_object().unwrap() {
+        let flag = format!("--{}", key.replace('_', "-"));
+        match value {
+            Value::Array(modes) if key == "modes" => {
+                for mode in modes {
+                    args.push(match mode.as_str().unwrap() {
+                        "no-lock" => "--no-lock".to_string(),
+                        strategy => format!("--lock={strategy}"),
+                    });
+                }
+            }
+            Value::Bool(true) => args.push(flag),
+            Value::Bool(false) => {}
+            Value::String(s) => args.extend([flag, s.clone()]),
+            other => args.extend([flag, other.to_string()]),
+        }
+    }
+    args
+}
+
 #[test]
 fn one_seed_repeats_every_choice_and_a_result_file_is_enough_to_repeat_a_run() {
     let args = [
         "--trials",
-        "3",
+        "4",
         "--depositors",
         "2",
         "--withdrawers",
@@ -248,8 +283,11 @@ fn one_seed_repeats_every_choice_and_a_result_file_is_enough_to_repeat_a_run() {
         "10us",
         "--window",
         "0",
-        "--lock=spin",
+        "--lock=mutex",
         "--no-lock",
+        // A seeded choice per trial: whether a worker dies, which, and when.
+        "--kill-holder",
+        "0.5",
     ];
     // No seed given: one is drawn and reported.
     let first = json(&args);
@@ -258,43 +296,23 @@ fn one_seed_repeats_every_choice_and_a_result_file_is_enough_to_repeat_a_run() {
     assert_eq!(first["parameters"]["seed"], seed);
     assert_eq!(
         first["parameters"]["modes"],
-        serde_json::json!(["no-lock", "spin"])
+        serde_json::json!(["no-lock", "mutex"])
     );
 
-    // Rebuild the command line from the result file alone.
-    let p = &first["parameters"];
-    let mut again: Vec<String> = Vec::new();
-    for key in [
-        "scenario",
-        "trials",
-        "initial",
-        "depositors",
-        "withdrawers",
-        "ops",
-        "amount",
-        "pause",
-        "window",
-        "seed",
-    ] {
-        let value = match &p[key] {
-            Value::String(s) => s.clone(),
-            other => other.to_string(),
-        };
-        again.extend([format!("--{key}"), value]);
-    }
-    for mode in p["modes"].as_array().unwrap() {
-        again.push(match mode.as_str().unwrap() {
-            "no-lock" => "--no-lock".to_string(),
-            strategy => format!("--lock={strategy}"),
-        });
-    }
+    // Repeat it from the result file alone.
+    let again = command_from(&first["parameters"]);
     let again: Vec<&str> = again.iter().map(String::as_str).collect();
     let second = json(&again);
     assert_eq!(second["parameters"], first["parameters"]);
     let seeds = worker_seeds(&first);
-    assert_eq!(seeds.len(), 6);
+    assert_eq!(seeds.len(), 8);
     assert!(seeds.iter().all(|s| s.as_array().unwrap().len() == 3));
     assert_eq!(worker_seeds(&second), seeds, "same seed, same jitter seeds");
+    assert_eq!(
+        killed_workers(&second),
+        killed_workers(&first),
+        "same seed, same injected faults"
+    );
 
     // Another seed makes other choices.
     let other_seed = (seed ^ 1).to_string();

@@ -5,7 +5,7 @@ use crate::stats::Results;
 
 /// The header row. Scripts may rely on these names; new columns are added at
 /// the end.
-pub const COLUMNS: [&str; 25] = [
+pub const COLUMNS: [&str; 30] = [
     "mode",
     "trial",
     "final_balance",
@@ -20,6 +20,8 @@ pub const COLUMNS: [&str; 25] = [
     "overpaid",
     "duration_ms",
     "ops_per_sec",
+    "killed_worker",
+    "recoveries",
     "scenario",
     "trials",
     "initial",
@@ -29,12 +31,16 @@ pub const COLUMNS: [&str; 25] = [
     "amount",
     "pause",
     "window",
+    "kill_holder",
+    "timeout",
+    "fail_fast",
     "seed",
     "worker_seeds",
 ];
 
 /// Every trial, in the order the modes ran. `mode` is `no-lock` or the
 /// strategy's name; `cause` is empty unless `status` is `failed`;
+/// `killed_worker` is empty unless a worker died holding the lock;
 /// `worker_seeds` lists each worker's seed, separated by spaces.
 pub fn render(results: &Results) -> String {
     let p = &results.parameters;
@@ -58,6 +64,8 @@ pub fn render(results: &Results) -> String {
                 t.overpaid.to_string(),
                 format!("{:.3}", t.duration_ms),
                 format!("{:.1}", t.ops_per_sec),
+                t.killed_worker.map(|w| w.to_string()).unwrap_or_default(),
+                t.recoveries.to_string(),
                 p.scenario.name().to_string(),
                 p.trials.to_string(),
                 p.initial.to_string(),
@@ -67,6 +75,9 @@ pub fn render(results: &Results) -> String {
                 p.amount.to_string(),
                 duration::format(p.pause),
                 duration::format(p.window),
+                p.kill_holder.to_string(),
+                duration::format(p.timeout),
+                p.fail_fast.to_string(),
                 results.seed.to_string(),
                 seeds.join(" "),
             ];

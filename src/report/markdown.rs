@@ -9,6 +9,9 @@ pub fn render(results: &Results) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "**{}**\n", escape(&title));
     let _ = writeln!(out, "{}; {}\n", escape(&workers), escape(&balances));
+    for note in super::text::run_notes(results) {
+        let _ = writeln!(out, "*{}*\n", escape(&note));
+    }
 
     let names: Vec<String> = results.modes.iter().map(|m| escape(m.name)).collect();
     let _ = writeln!(out, "| | {} |", names.join(" | "));
@@ -65,6 +68,15 @@ mod tests {
     #[test]
     fn snapshot() {
         insta::assert_snapshot!(render(&fixtures::results()));
+    }
+
+    #[test]
+    fn an_interrupted_run_says_so_above_the_table() {
+        let mut results = fixtures::results();
+        results.interrupted = Some("SIGINT".into());
+        let md = render(&results);
+        let note = md.find("*interrupted by SIGINT: showing the trials that completed*");
+        assert!(note.is_some_and(|at| at < md.find("| |").unwrap()), "{md}");
     }
 
     #[test]
