@@ -17,7 +17,8 @@ pub const EXIT_OK: u8 = 0;
 pub const EXIT_RUNTIME: u8 = 1;
 /// A usage error: an unknown option, a malformed or impossible value.
 pub const EXIT_USAGE: u8 = 2;
-/// The run completed and printed its report, but did not meet `--expect`.
+/// The run completed and printed its report, but did not meet `--expect`;
+/// for `bankrace quiz`, the answer was wrong.
 pub const EXIT_EXPECTATION: u8 = 3;
 
 /// Every exit status and its meaning, for `--help` and the man page. A run
@@ -30,7 +31,11 @@ pub const EXIT_STATUSES: [(&str, &str); 5] = [
          or a trial failed with --fail-fast",
     ),
     ("2", "usage error: a malformed or impossible option"),
-    ("3", "the report printed, but the run did not meet --expect"),
+    (
+        "3",
+        "the report printed, but the run did not meet --expect\n\
+         (bankrace quiz: the answer was wrong)",
+    ),
     (
         "128+N",
         "interrupted by signal N (130 for Ctrl-C); the report shows the\n\
@@ -39,7 +44,7 @@ pub const EXIT_STATUSES: [(&str, &str); 5] = [
 ];
 
 /// The commands people copy, with what they do: in `--help` and the man page.
-pub const EXAMPLES: [(&str, &str); 12] = [
+pub const EXAMPLES: [(&str, &str); 14] = [
     ("bankrace run", "both modes side by side, 50 trials"),
     (
         "bankrace run --trials 200 --seed 7",
@@ -73,6 +78,14 @@ pub const EXAMPLES: [(&str, &str); 12] = [
     (
         "bankrace run --lock=all --kill-holder 0.5 --timeout 1s --window 1ms",
         "what happens when a lock holder dies",
+    ),
+    (
+        "bankrace run --no-lock --trace --explain",
+        "show how the money was lost",
+    ),
+    (
+        "bankrace run --no-lock --ops 1 --schedule \"D1:read W1:read D1:write W1:write\"",
+        "force the classic lost update",
     ),
     (
         "bankrace completions bash > ~/.local/share/bash-completion/completions/bankrace",
@@ -113,6 +126,9 @@ pub enum Command {
     /// Run trials of a race, unlocked and locked, and compare final balances.
     #[command(after_long_help = long_help())]
     Run(Box<RunArgs>),
+    /// Work out a small interleaving by hand; bankrace checks your answer by running it for real.
+    #[command(after_long_help = QUIZ_EXAMPLES)]
+    Quiz(QuizArgs),
     /// Print a shell completion script to stdout.
     Completions {
         /// The shell to complete for.
@@ -242,6 +258,10 @@ pub struct RunArgs {
     )]
     pub kill_holder: f64,
 
+    /// Force the workers' accesses through a schedule, e.g. "D1:read W1:read D1:write W1:write" (see the README).
+    #[arg(long, value_name = "STEPS", help_heading = "Scenario")]
+    pub schedule: Option<String>,
+
     /// What to print on stdout.
     #[arg(long, value_enum, default_value_t = Format::Text, value_name = "FORMAT", help_heading = "Output")]
     pub format: Format,
@@ -269,6 +289,44 @@ pub struct RunArgs {
     /// Print only the verdict line (no progress bar, no table).
     #[arg(short, long, conflicts_with = "format", help_heading = "Output")]
     pub quiet: bool,
+    /// Record every access: its sequence number, the worker, the value read and written.
+    #[arg(long, help_heading = "Tracing")]
+    pub trace: bool,
+
+    /// Show the interleaving that lost money, for the first N such trials per mode [default: 3]. Implies --trace.
+    #[arg(
+        long,
+        value_name = "N",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "3",
+        help_heading = "Tracing"
+    )]
+    pub explain: Option<usize>,
+
+    /// Write the traced history to FILE, one invoke/ok event per line (JSON). Implies --trace.
+    #[arg(long, value_name = "FILE", help_heading = "Tracing")]
+    pub export_trace: Option<std::path::PathBuf>,
+}
+
+const QUIZ_EXAMPLES: &str = "\
+Examples:
+  bankrace quiz                      a new puzzle; type your answer
+  bankrace quiz --seed 3             the same puzzle every time
+  bankrace quiz --seed 3 --answer 90 for scripts: no question asked
+
+Exit status: 0 right answer, 3 wrong answer, 1 runtime error, 2 usage error
+(including no answer on standard input).";
+
+#[derive(Debug, Args)]
+pub struct QuizArgs {
+    /// Your answer, for scripts; without it the answer is read from standard input.
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub answer: Option<i64>,
+
+    /// Which puzzle: the same seed gives the same one; drawn and shown when not given.
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -404,6 +462,8 @@ impl RunArgs {
             kill_holder: self.kill_holder,
             timeout: self.timeout,
             fail_fast: self.fail_fast,
+            trace: self.trace || self.explain.is_some() || self.export_trace.is_some(),
+            schedule: self.schedule.clone(),
         };
         // A drawn seed stays below 2^53, so that every JSON reader (JavaScript,
         // jq) keeps it exact and a result file can always repeat its run.

@@ -17,6 +17,7 @@ use crate::ledger::{Job, Ledger, SlotState};
 use crate::outcome::{ModeOutcomes, RunOutcome, TrialOutcome, TrialStatus};
 use crate::plan::{Mode, Plan};
 use crate::signals::{self, Interrupts};
+use crate::trace::Trace;
 
 /// Where a run is, for a progress display.
 #[derive(Debug, Clone, Copy)]
@@ -100,11 +101,18 @@ fn run_trial(
         window_ns: plan.window.as_nanos() as u64,
     };
     let workers = plan.workers();
-    let ledger = Ledger::create(&file, workers, &job).context("cannot create the ledger")?;
+    let ledger =
+        Ledger::create_with(&file, &plan.dims(), &job).context("cannot create the ledger")?;
     let kill = plan.injected_kill(trial);
     for w in 0..workers {
         let kill_at = kill.filter(|k| k.worker == w).map(|k| k.op);
         ledger.configure_slot(w, plan.is_depositor(w), plan.worker_seed(trial, w), kill_at);
+    }
+    if let Some(schedule) = &plan.schedule {
+        for (i, step) in schedule.steps.iter().enumerate() {
+            let write = step.access == crate::schedule::Access::Write;
+            ledger.set_step(i as u32, step.worker.index(plan.depositors), write);
+        }
     }
 
     let mut group = WorkerGroup::spawn(exe, &file, workers)?;
@@ -114,7 +122,10 @@ fn run_trial(
     let expected_death = kill.map(|k| k.worker);
     let status = match group.wait(started + plan.timeout, expected_death, interrupts)? {
         Wait::AllExited => TrialStatus::Ok,
-        Wait::Failed(index, status) => TrialStatus::Failed(describe(index, status)),
+        // A worker that gave up on the schedule left the cause in the ledger.
+        Wait::Failed(index, status) => TrialStatus::Failed(
+            stuck_cause(plan, mode, &ledger).unwrap_or_else(|| describe(index, status)),
+        ),
         Wait::TimedOut => TrialStatus::Failed(timed_out(plan, &ledger, &group, expected_death)),
         Wait::Interrupted => return Ok(None),
     };
@@ -169,6 +180,27 @@ fn ledger_file(tmpdir: &Path) -> Result<File> {
     Ok(file)
 }
 
+/// Why the forced schedule could not be followed, if a worker said so.
+fn stuck_cause(plan: &Plan, mode: Mode, ledger: &Ledger) -> Option<String> {
+    let schedule = plan.schedule.as_ref()?;
+    let stuck = crate::schedule::Stuck::decode(ledger.stuck())?;
+    Some(stuck.describe(schedule, plan.depositors, mode.name()))
+}
+
+/// Reads back every worker's trace records, in operation order.
+fn read_trace(plan: &Plan, ledger: &Ledger) -> Trace {
+    let trace_ops = ledger.dims().trace_ops;
+    Trace {
+        workers: (0..plan.workers())
+            .map(|w| {
+                (0..trace_ops)
+                    .map_while(|op| ledger.load_record(w, op))
+                    .collect()
+            })
+            .collect(),
+    }
+}
+
 fn collect(
     plan: &Plan,
     ledger: &Ledger,
@@ -189,6 +221,7 @@ fn collect(
         busy: Duration::ZERO,
         killed_worker: None,
         recoveries: ledger.mutex_recoveries(),
+        trace: plan.trace.then(|| read_trace(plan, ledger)),
     };
     let (mut first, mut last) = (u64::MAX, 0);
     for w in 0..plan.workers() {

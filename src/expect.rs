@@ -112,6 +112,7 @@ mod tests {
             busy: Duration::from_millis(1),
             killed_worker: None,
             recoveries: 0,
+            trace: None,
         }
     }
 

@@ -13,8 +13,16 @@
 //! 192     64          start barrier: arrived, released (AtomicU32 each)
 //! 256     64          spin lock word (AtomicU32)
 //! 320     64          robust, process-shared pthread mutex
-//! 384     128 × n     one Slot per worker: its role, seed, fault and results
+//! 384     64          instruments: sequencer, turnstile, why a schedule got stuck
+//! 448     128 × n     one Slot per worker: its role, seed, fault and results
+//! ...     4 × n       lock-wait flags, one per worker (forced schedules), padded to 64
+//! ...     4 × steps   the forced schedule, one word per step, padded to 64
+//! ...     48 × n × t  trace records: t per worker (`--trace`; t = 0 otherwise)
 //! ```
+//!
+//! The three regions after the slots are sized from [`Dims`], whose numbers
+//! the header records; [`Ledger::open`] recomputes the size from them and
+//! refuses a file that does not match.
 //!
 //! # Why structs of atomics
 //!
@@ -35,16 +43,77 @@ use std::io;
 use std::mem::{align_of, offset_of, size_of};
 use std::os::unix::fs::{FileExt, MetadataExt};
 use std::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, Ordering};
+use std::time::Duration;
 
 use memmap2::{MmapOptions, MmapRaw};
 use rustix::thread::futex;
 
+use crate::trace::{OpKind, OpRecord};
+
 /// `b"BANKRACE"` read as a little-endian `u64`.
 pub const MAGIC: u64 = u64::from_le_bytes(*b"BANKRACE");
 /// Bumped whenever the layout below changes.
-pub const VERSION: u32 = 2;
+pub const VERSION: u32 = 3;
 /// The most workers one ledger holds; the plan enforces it before anything starts.
 pub const MAX_WORKERS: u32 = 1024;
+/// The most trace records one ledger holds, all workers together (48 MiB).
+/// The plan's own, documented limit is lower.
+pub const MAX_TRACE_RECORDS: u64 = 1 << 20;
+/// The most steps of a forced schedule one ledger holds.
+pub const MAX_STEPS: u32 = 1 << 16;
+
+/// How big the variable regions of a ledger are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Dims {
+    pub workers: u32,
+    /// Trace records per worker: the plan's operations when tracing, else 0.
+    pub trace_ops: u64,
+    /// Steps of the forced schedule, 0 for none.
+    pub steps: u32,
+}
+
+impl Dims {
+    /// A ledger with neither trace nor schedule.
+    pub fn plain(workers: u32) -> Dims {
+        Dims {
+            workers,
+            trace_ops: 0,
+            steps: 0,
+        }
+    }
+
+    fn in_range(&self) -> bool {
+        (1..=MAX_WORKERS).contains(&self.workers)
+            && self.steps <= MAX_STEPS
+            && u64::from(self.workers)
+                .checked_mul(self.trace_ops)
+                .is_some_and(|n| n <= MAX_TRACE_RECORDS)
+    }
+
+    fn flags_offset(&self) -> usize {
+        size_of::<Shared>() + size_of::<Slot>() * self.workers as usize
+    }
+
+    fn steps_offset(&self) -> usize {
+        self.flags_offset() + pad64(4 * self.workers as usize)
+    }
+
+    fn records_offset(&self) -> usize {
+        self.steps_offset() + pad64(4 * self.steps as usize)
+    }
+
+    /// The size of the whole mapping. Only meaningful when `in_range`.
+    fn size(&self) -> u64 {
+        (self.records_offset()
+            + size_of::<TraceSlot>() * self.workers as usize * self.trace_ops as usize)
+            as u64
+    }
+}
+
+/// `n` rounded up to a multiple of 64, so every region starts on a cache line.
+const fn pad64(n: usize) -> usize {
+    n.div_ceil(64) * 64
+}
 
 /// What went wrong when a worker checked a ledger it was handed.
 #[derive(Debug, PartialEq, Eq)]
@@ -116,6 +185,10 @@ struct Header {
     initial: AtomicI64,
     pause_ns: AtomicU64,
     window_ns: AtomicU64,
+    /// Trace records per worker ([`Dims::trace_ops`]), 0 when not tracing.
+    trace_ops: AtomicU64,
+    /// Steps of the forced schedule ([`Dims::steps`]), 0 for none.
+    steps: AtomicU32,
 }
 
 /// One value alone on a 64-byte cache line, so that the balance, the barrier
@@ -132,6 +205,19 @@ struct BarrierWords {
     released: AtomicU32,
 }
 
+/// What `--trace` and `--schedule` need besides their regions.
+#[repr(C)]
+struct Instruments {
+    /// The sequencer: twice the number of traced accesses so far, plus 1
+    /// while one is in progress. See [`Ledger::sequenced`].
+    sequencer: AtomicU64,
+    /// Why a forced schedule could not be followed: 0 while it can, else an
+    /// encoded cause (`schedule::Stuck`). Set once, by compare-and-swap.
+    stuck: AtomicU64,
+    /// The turnstile: steps of the schedule done so far. Futex word.
+    turn: AtomicU32,
+}
+
 /// The fixed part of the mapping. Slots follow it.
 #[repr(C)]
 struct Shared {
@@ -141,6 +227,20 @@ struct Shared {
     /// 0 = free, 1 = held. Only `strategy::spin` touches it.
     spin: Line<AtomicU32>,
     mutex: Line<MutexWords>,
+    instruments: Line<Instruments>,
+}
+
+/// One traced operation in the mapping, written only by the worker that made
+/// it and read by the coordinator once that worker is gone. The fields mirror
+/// [`OpRecord`]; `kind` is stored last, with `Release`, and 0 means "empty".
+#[repr(C)]
+struct TraceSlot {
+    kind: AtomicU64,
+    read_seq: AtomicU64,
+    write_seq: AtomicU64,
+    seen: AtomicI64,
+    written: AtomicI64,
+    overwritten: AtomicI64,
 }
 
 /// The robust mutex and how often it was recovered from a dead holder.
@@ -191,8 +291,11 @@ const _: () = {
     assert!(size_of::<Header>() == 128);
     assert!(size_of::<Slot>() == 128);
     assert!(align_of::<Slot>() == 64);
-    assert!(size_of::<Shared>() == 128 + 64 * 4);
+    assert!(size_of::<Shared>() == 128 + 64 * 5);
     assert!(size_of::<MutexWords>() <= 64);
+    assert!(size_of::<Instruments>() <= 64);
+    assert!(size_of::<TraceSlot>() == 48);
+    assert!(align_of::<TraceSlot>() == 8);
     assert!(align_of::<Shared>() <= 4096, "mappings are page aligned");
 };
 
@@ -232,6 +335,8 @@ pub struct HeaderFields {
     pub version: u32,
     pub workers: u32,
     pub layout_size: u64,
+    pub trace_ops: u64,
+    pub steps: u32,
 }
 
 impl HeaderFields {
@@ -244,6 +349,8 @@ impl HeaderFields {
             version: u32_at(offset_of!(Header, version)),
             workers: u32_at(offset_of!(Header, workers)),
             layout_size: u64_at(offset_of!(Header, layout_size)),
+            trace_ops: u64_at(offset_of!(Header, trace_ops)),
+            steps: u32_at(offset_of!(Header, steps)),
         }
     }
 }
@@ -252,8 +359,8 @@ impl HeaderFields {
 pub const HEADER_SIZE: usize = size_of::<Header>();
 
 /// Checks a header against the size of the file it came from and returns
-/// the worker count. Pure: property-tested with random bytes and sizes.
-pub fn check_header(h: HeaderFields, actual: u64) -> Result<u32, LedgerError> {
+/// the ledger's dimensions. Pure: property-tested with random bytes and sizes.
+pub fn check_header(h: HeaderFields, actual: u64) -> Result<Dims, LedgerError> {
     if h.magic != MAGIC {
         return Err(LedgerError::Magic);
     }
@@ -263,22 +370,30 @@ pub fn check_header(h: HeaderFields, actual: u64) -> Result<u32, LedgerError> {
     if !(1..=MAX_WORKERS).contains(&h.workers) {
         return Err(LedgerError::Layout("worker count out of range"));
     }
-    let expected = Ledger::size_for(h.workers);
+    let dims = Dims {
+        workers: h.workers,
+        trace_ops: h.trace_ops,
+        steps: h.steps,
+    };
+    if !dims.in_range() {
+        return Err(LedgerError::Layout("trace or schedule size out of range"));
+    }
+    let expected = dims.size();
     if h.layout_size != expected {
         return Err(LedgerError::Layout(
-            "layout size does not match worker count",
+            "layout size does not match worker, trace and schedule sizes",
         ));
     }
     if actual != expected {
         return Err(LedgerError::Size { actual, expected });
     }
-    Ok(h.workers)
+    Ok(dims)
 }
 
 /// A mapped ledger. Dropping it unmaps the memory.
 pub struct Ledger {
     map: MmapRaw,
-    workers: u32,
+    dims: Dims,
 }
 
 // SAFETY (for the two impls below):
@@ -289,25 +404,35 @@ unsafe impl Send for Ledger {}
 unsafe impl Sync for Ledger {}
 
 impl Ledger {
-    /// Size in bytes of a ledger for `workers` workers.
+    /// Size in bytes of a ledger for `workers` workers, without trace or schedule.
     pub fn size_for(workers: u32) -> u64 {
-        (size_of::<Shared>() + size_of::<Slot>() * workers as usize) as u64
+        Dims::plain(workers).size()
+    }
+
+    /// Size in bytes of a ledger of these dimensions.
+    pub fn size_of(dims: &Dims) -> u64 {
+        dims.size()
     }
 
     /// Sizes `file` for `workers`, maps it, writes `job` and initialises the
     /// locks. The coordinator's side.
     pub fn create(file: &File, workers: u32, job: &Job) -> io::Result<Ledger> {
+        Self::create_with(file, &Dims::plain(workers), job)
+    }
+
+    /// [`Ledger::create`] with room for a trace and a forced schedule.
+    pub fn create_with(file: &File, dims: &Dims, job: &Job) -> io::Result<Ledger> {
         assert!(
-            (1..=MAX_WORKERS).contains(&workers),
-            "the plan bounds workers"
+            dims.in_range(),
+            "the plan bounds workers, trace and schedule"
         );
-        let size = Self::size_for(workers);
+        let size = dims.size();
         file.set_len(size)?;
         // Reserve the blocks now: on a full tmpfs, touching a page of a sparse
         // file would raise SIGBUS; fallocate turns that into ENOSPC here.
         rustix::fs::fallocate(file, rustix::fs::FallocateFlags::empty(), 0, size)?;
         let map = MmapOptions::new().len(size as usize).map_raw(file)?;
-        let ledger = Ledger { map, workers };
+        let ledger = Ledger { map, dims: *dims };
         ledger.initialise(size, job)?;
         Ok(ledger)
     }
@@ -315,13 +440,18 @@ impl Ledger {
     /// An anonymous, private-to-this-process ledger, for unit tests and
     /// benchmarks that run strategies on threads.
     pub fn anonymous(workers: u32, job: &Job) -> io::Result<Ledger> {
+        Self::anonymous_with(&Dims::plain(workers), job)
+    }
+
+    /// [`Ledger::anonymous`] with room for a trace and a forced schedule.
+    pub fn anonymous_with(dims: &Dims, job: &Job) -> io::Result<Ledger> {
         assert!(
-            (1..=MAX_WORKERS).contains(&workers),
-            "the plan bounds workers"
+            dims.in_range(),
+            "the plan bounds workers, trace and schedule"
         );
-        let size = Self::size_for(workers);
+        let size = dims.size();
         let map = MmapRaw::from(MmapOptions::new().len(size as usize).map_anon()?);
-        let ledger = Ledger { map, workers };
+        let ledger = Ledger { map, dims: *dims };
         ledger.initialise(size, job)?;
         Ok(ledger)
     }
@@ -352,20 +482,22 @@ impl Ledger {
         }
         file.read_exact_at(&mut prefix, 0)
             .map_err(|e| LedgerError::Io(e.kind()))?;
-        let workers = check_header(HeaderFields::from_bytes(&prefix), actual)?;
+        let dims = check_header(HeaderFields::from_bytes(&prefix), actual)?;
         let map = MmapOptions::new()
             .len(actual as usize)
             .map_raw(file)
             .map_err(|e| LedgerError::Io(e.kind()))?;
-        let ledger = Ledger { map, workers };
+        let ledger = Ledger { map, dims };
         let h = &ledger.shared().header;
         let again = HeaderFields {
             magic: h.magic.load(Ordering::Acquire),
             version: h.version.load(Ordering::Relaxed),
             workers: h.workers.load(Ordering::Relaxed),
             layout_size: h.layout_size.load(Ordering::Relaxed),
+            trace_ops: h.trace_ops.load(Ordering::Relaxed),
+            steps: h.steps.load(Ordering::Relaxed),
         };
-        if check_header(again, actual)? != workers {
+        if check_header(again, actual)? != dims {
             return Err(LedgerError::Layout("header changed while being mapped"));
         }
         Ok(ledger)
@@ -374,7 +506,7 @@ impl Ledger {
     fn initialise(&self, size: u64, job: &Job) -> io::Result<()> {
         let h = &self.shared().header;
         h.version.store(VERSION, Ordering::Relaxed);
-        h.workers.store(self.workers, Ordering::Relaxed);
+        h.workers.store(self.dims.workers, Ordering::Relaxed);
         h.layout_size.store(size, Ordering::Relaxed);
         h.scenario.store(job.scenario, Ordering::Relaxed);
         h.strategy.store(job.strategy, Ordering::Relaxed);
@@ -383,6 +515,8 @@ impl Ledger {
         h.initial.store(job.initial, Ordering::Relaxed);
         h.pause_ns.store(job.pause_ns, Ordering::Relaxed);
         h.window_ns.store(job.window_ns, Ordering::Relaxed);
+        h.trace_ops.store(self.dims.trace_ops, Ordering::Relaxed);
+        h.steps.store(self.dims.steps, Ordering::Relaxed);
         self.balance().store(job.initial, Ordering::Relaxed);
         self.init_mutex()?;
         h.magic.store(MAGIC, Ordering::Release);
@@ -402,7 +536,12 @@ impl Ledger {
 
     /// The worker count recorded in the header.
     pub fn workers(&self) -> u32 {
-        self.workers
+        self.dims.workers
+    }
+
+    /// The sizes of the trace and schedule regions, as the header records them.
+    pub fn dims(&self) -> Dims {
+        self.dims
     }
 
     /// The job written by the coordinator.
@@ -429,14 +568,202 @@ impl Ledger {
         &self.shared().spin.0
     }
 
+    fn instruments(&self) -> &Instruments {
+        &self.shared().instruments.0
+    }
+
+    /// Runs `access` on the balance as one step of the sequencer and returns
+    /// its sequence number (1 for the first access of the trial) with its
+    /// result.
+    ///
+    /// The sequencer is a tiny lock around *one* access, not around a
+    /// read-modify-write: it makes "touch the balance" and "take the next
+    /// number" one indivisible step, so that the numbers order the accesses
+    /// exactly as the balance saw them. (A counter taken just before or after
+    /// an unguarded access could be overtaken by another worker's access in
+    /// between, and the record would then lie about the order.) The race
+    /// window between a worker's read and its write stays wide open: between
+    /// two sequenced accesses any number of other workers' accesses can land,
+    /// which is the whole point. It costs two more atomic operations per
+    /// access; the README measures what that does to the race.
+    pub fn sequenced<T>(&self, access: impl FnOnce(&AtomicI64) -> T) -> (u64, T) {
+        let word = &self.instruments().sequencer;
+        let mut spins = 0u32;
+        let taken = loop {
+            let s = word.load(Ordering::Relaxed);
+            if s & 1 == 0
+                && word
+                    .compare_exchange_weak(s, s | 1, Ordering::Acquire, Ordering::Relaxed)
+                    .is_ok()
+            {
+                break s;
+            }
+            // The holder is between two instructions; if it was preempted
+            // there, spinning on would only delay it.
+            if spins < 64 {
+                spins += 1;
+                std::hint::spin_loop();
+            } else {
+                std::thread::yield_now();
+            }
+        };
+        let value = access(self.balance());
+        word.store(taken + 2, Ordering::Release);
+        (taken / 2 + 1, value)
+    }
+
+    /// Stores worker `worker`'s record of operation `op` (0-based). Only that
+    /// worker writes these words. Panics if either index is out of range.
+    pub fn store_record(&self, worker: u32, op: u64, rec: &OpRecord) {
+        let t = self.trace_slot(worker, op);
+        t.read_seq.store(rec.read_seq, Ordering::Relaxed);
+        t.write_seq.store(rec.write_seq, Ordering::Relaxed);
+        t.seen.store(rec.seen, Ordering::Relaxed);
+        t.written.store(rec.written, Ordering::Relaxed);
+        t.overwritten.store(rec.overwritten, Ordering::Relaxed);
+        t.kind.store(rec.kind.code(), Ordering::Release);
+    }
+
+    /// Worker `worker`'s record of operation `op`, or `None` if it never stored one.
+    pub fn load_record(&self, worker: u32, op: u64) -> Option<OpRecord> {
+        let t = self.trace_slot(worker, op);
+        let kind = OpKind::from_code(t.kind.load(Ordering::Acquire))?;
+        Some(OpRecord {
+            kind,
+            read_seq: t.read_seq.load(Ordering::Relaxed),
+            write_seq: t.write_seq.load(Ordering::Relaxed),
+            seen: t.seen.load(Ordering::Relaxed),
+            written: t.written.load(Ordering::Relaxed),
+            overwritten: t.overwritten.load(Ordering::Relaxed),
+        })
+    }
+
+    fn trace_slot(&self, worker: u32, op: u64) -> &TraceSlot {
+        assert!(
+            worker < self.dims.workers && op < self.dims.trace_ops,
+            "trace record index out of range"
+        );
+        let index = worker as usize * self.dims.trace_ops as usize + op as usize;
+        let offset = self.dims.records_offset() + size_of::<TraceSlot>() * index;
+        // SAFETY:
+        // - `offset + size_of::<TraceSlot>()` is within the mapping: the index
+        //   is below `workers × trace_ops`, the records region's length, and
+        //   the mapping's size was checked to be `self.dims.size()`;
+        // - `records_offset` is a multiple of 64 and records are 48 bytes, so
+        //   `offset` is a multiple of 8, as `TraceSlot`'s atomics need;
+        // - `TraceSlot`'s fields are all atomics; the reference borrows `self`.
+        unsafe { &*(self.map.as_ptr().add(offset) as *const TraceSlot) }
+    }
+
+    /// The steps of the forced schedule, 0 for none.
+    pub fn steps(&self) -> u32 {
+        self.dims.steps
+    }
+
+    /// Writes step `index` of the forced schedule: `worker` makes an access,
+    /// a write if `write` is set, else a read. Coordinator only, before the
+    /// workers start.
+    pub fn set_step(&self, index: u32, worker: u32, write: bool) {
+        self.step_word(index)
+            .store(worker << 1 | u32::from(write), Ordering::Relaxed);
+    }
+
+    /// Step `index` of the forced schedule: (worker, is a write).
+    pub fn step(&self, index: u32) -> (u32, bool) {
+        let w = self.step_word(index).load(Ordering::Relaxed);
+        (w >> 1, w & 1 == 1)
+    }
+
+    fn step_word(&self, index: u32) -> &AtomicU32 {
+        assert!(index < self.dims.steps, "schedule step out of range");
+        let offset = self.dims.steps_offset() + 4 * index as usize;
+        // SAFETY:
+        // - the steps region holds `self.dims.steps` words within the checked
+        //   mapping and `index` is below that;
+        // - it starts on a multiple of 64, so `offset` is 4-byte aligned;
+        // - the word is only ever reached as an atomic; the reference borrows `self`.
+        unsafe { &*(self.map.as_ptr().add(offset) as *const AtomicU32) }
+    }
+
+    /// Worker `worker`'s lock-wait flag: 1 while it waits to acquire a lock
+    /// (set and cleared by the worker itself), so that a worker following a
+    /// forced schedule can tell that whoever's turn it is cannot move.
+    pub fn lock_wait_flag(&self, worker: u32) -> &AtomicU32 {
+        assert!(worker < self.dims.workers, "worker index out of range");
+        let offset = self.dims.flags_offset() + 4 * worker as usize;
+        // SAFETY:
+        // - the flags region holds one word per worker within the checked
+        //   mapping and `worker` is below the worker count;
+        // - it starts on a multiple of 64, so `offset` is 4-byte aligned;
+        // - the word is only ever reached as an atomic; the reference borrows `self`.
+        unsafe { &*(self.map.as_ptr().add(offset) as *const AtomicU32) }
+    }
+
+    /// The turnstile: how many steps of the forced schedule are done.
+    pub fn turn(&self) -> u32 {
+        self.instruments().turn.load(Ordering::Acquire)
+    }
+
+    /// Marks one more step done and wakes every worker waiting at the turnstile.
+    pub fn advance_turn(&self) -> io::Result<()> {
+        let turn = &self.instruments().turn;
+        turn.fetch_add(1, Ordering::Release);
+        futex::wake(turn, futex::Flags::empty(), i32::MAX as u32)?;
+        Ok(())
+    }
+
+    /// Sleeps until the turnstile moves past `seen`, `timeout` passes, or a
+    /// signal arrives, whichever is first. Callers re-check in a loop.
+    pub fn wait_turn(&self, seen: u32, timeout: Duration) -> io::Result<()> {
+        let ts = rustix::time::Timespec {
+            tv_sec: timeout.as_secs() as i64,
+            tv_nsec: i64::from(timeout.subsec_nanos()),
+        };
+        match futex::wait(
+            &self.instruments().turn,
+            futex::Flags::empty(),
+            seen,
+            Some(&ts),
+        ) {
+            Ok(()) => Ok(()),
+            Err(e)
+                if e == rustix::io::Errno::AGAIN
+                    || e == rustix::io::Errno::INTR
+                    || e == rustix::io::Errno::TIMEDOUT =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Records why the forced schedule cannot be followed, unless a cause is
+    /// already recorded, and wakes every worker at the turnstile so that
+    /// they give up too. Returns whether this cause was the one recorded.
+    pub fn report_stuck(&self, cause: u64) -> io::Result<bool> {
+        assert!(cause != 0, "0 means not stuck");
+        let ins = self.instruments();
+        let first = ins
+            .stuck
+            .compare_exchange(0, cause, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok();
+        futex::wake(&ins.turn, futex::Flags::empty(), i32::MAX as u32)?;
+        Ok(first)
+    }
+
+    /// The encoded cause recorded by [`Ledger::report_stuck`], 0 for none.
+    pub fn stuck(&self) -> u64 {
+        self.instruments().stuck.load(Ordering::Acquire)
+    }
+
     /// Worker `index`'s slot. Panics if `index` is out of range: callers
     /// check indices against [`Ledger::workers`] first.
     pub fn slot(&self, index: u32) -> &Slot {
-        assert!(index < self.workers, "slot index out of range");
+        assert!(index < self.dims.workers, "slot index out of range");
         let offset = size_of::<Shared>() + size_of::<Slot>() * index as usize;
         // SAFETY:
         // - `offset + size_of::<Slot>()` is within the mapping, whose size was
-        //   checked to be `size_for(self.workers)`;
+        //   checked to be `self.dims.size()`, which starts the slots there;
         // - `offset` is a multiple of 64 from a page-aligned base, as `Slot` needs;
         // - `Slot`'s fields are all atomics; the reference borrows `self`.
         unsafe { &*(self.map.as_ptr().add(offset) as *const Slot) }
@@ -465,7 +792,7 @@ impl Ledger {
             .state
             .store(SlotState::Arrived as u32, Ordering::Release);
         let b = &self.shared().barrier.0;
-        if b.arrived.fetch_add(1, Ordering::AcqRel) + 1 == self.workers {
+        if b.arrived.fetch_add(1, Ordering::AcqRel) + 1 == self.dims.workers {
             b.released.store(1, Ordering::Release);
             // A shared (not PRIVATE) futex: the waiters are other processes.
             // The count is an `int` in the kernel: `i32::MAX` means "everyone".
@@ -606,7 +933,7 @@ mod tests {
         assert_eq!(err(&file), LedgerError::Magic);
         f.write_all_at_start(b"BANKRACE\x09\0\0\0");
         assert_eq!(err(&file), LedgerError::Version(9));
-        f.write_all_at_start(b"BANKRACE\x02\0\0\0");
+        f.write_all_at_start(b"BANKRACE\x03\0\0\0");
         Ledger::open(&file).unwrap();
 
         file.set_len(Ledger::size_for(2) + 64).unwrap();
@@ -630,6 +957,60 @@ mod tests {
             self.rewind().unwrap();
             self.write_all(bytes).unwrap();
         }
+    }
+
+    #[test]
+    fn trace_records_and_schedule_steps_survive_open() {
+        let file = tempfile::tempfile().unwrap();
+        let dims = Dims {
+            workers: 2,
+            trace_ops: 3,
+            steps: 5,
+        };
+        let created = Ledger::create_with(&file, &dims, &job()).unwrap();
+        let rec = OpRecord {
+            kind: OpKind::Update,
+            read_seq: 4,
+            write_seq: 9,
+            seen: 200,
+            written: 201,
+            overwritten: 199,
+        };
+        created.store_record(1, 2, &rec);
+        created.set_step(4, 1, true);
+        let opened = Ledger::open(&file).unwrap();
+        assert_eq!(opened.dims(), dims);
+        assert_eq!(opened.load_record(1, 2), Some(rec));
+        assert_eq!(opened.load_record(0, 0), None);
+        assert_eq!(opened.step(4), (1, true));
+        assert_eq!(opened.step(0), (0, false));
+        // A file cut short of its trace region is refused.
+        file.set_len(Ledger::size_of(&dims) - 48).unwrap();
+        assert!(matches!(err(&file), LedgerError::Size { .. }));
+    }
+
+    #[test]
+    fn the_sequencer_numbers_every_access_once() {
+        let ledger = Ledger::anonymous(4, &job()).unwrap();
+        let seqs: Vec<u64> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..4)
+                .map(|_| {
+                    s.spawn(|| {
+                        (0..500)
+                            .map(|_| ledger.sequenced(|b| b.fetch_add(1, Ordering::Relaxed)).0)
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap())
+                .collect()
+        });
+        let mut sorted = seqs.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, (1..=2000).collect::<Vec<u64>>());
+        assert_eq!(ledger.balance().load(Ordering::Relaxed), 2200);
     }
 
     #[test]
@@ -662,17 +1043,17 @@ mod tests {
         fn header_check_never_accepts_garbage(bytes in proptest::collection::vec(proptest::num::u8::ANY, HEADER_SIZE), size in 0u64..1 << 20) {
             let bytes: [u8; HEADER_SIZE] = bytes.try_into().unwrap();
             let fields = HeaderFields::from_bytes(&bytes);
-            if let Ok(workers) = check_header(fields, size) {
+            if let Ok(dims) = check_header(fields, size) {
                 proptest::prop_assert_eq!(fields.magic, MAGIC);
-                proptest::prop_assert_eq!(size, Ledger::size_for(workers));
+                proptest::prop_assert_eq!(size, Ledger::size_of(&dims));
             }
         }
 
         #[test]
         fn header_check_finds_the_one_wrong_field(workers in 1u32..=MAX_WORKERS, field in 0usize..4, noise in 1u64..u64::MAX) {
-            let good = HeaderFields { magic: MAGIC, version: VERSION, workers, layout_size: Ledger::size_for(workers) };
+            let good = HeaderFields { magic: MAGIC, version: VERSION, workers, layout_size: Ledger::size_for(workers), trace_ops: 0, steps: 0 };
             let size = Ledger::size_for(workers);
-            proptest::prop_assert_eq!(check_header(good, size), Ok(workers));
+            proptest::prop_assert_eq!(check_header(good, size), Ok(Dims::plain(workers)));
             let mut bad = good;
             match field {
                 0 => bad.magic ^= noise,
@@ -692,7 +1073,7 @@ mod tests {
             let mut file = tempfile::tempfile().unwrap();
             file.write_all(&content).unwrap();
             if let Ok(ledger) = Ledger::open(&file) {
-                proptest::prop_assert_eq!(content.len() as u64, Ledger::size_for(ledger.workers()));
+                proptest::prop_assert_eq!(content.len() as u64, Ledger::size_of(&ledger.dims()));
             }
         }
     }

@@ -8,7 +8,8 @@ use anyhow::Context;
 use clap::Parser;
 
 use bankrace::cli::{
-    self, Cli, Command, EXIT_EXPECTATION, EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, Format, RunArgs,
+    self, Cli, Command, EXIT_EXPECTATION, EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, Format, QuizArgs,
+    RunArgs,
 };
 use bankrace::plan::UsageError;
 use bankrace::report::Paint;
@@ -30,11 +31,15 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Run(args) => run(&args),
+        Command::Quiz(args) => quiz(&args),
         Command::Completions { shell } => print(&cli::completions(shell)).map(|()| EXIT_OK),
         Command::Man => print(&cli::man_page()).map(|()| EXIT_OK),
-        Command::Worker(args) => worker::run(args.args())
-            .map(|()| EXIT_OK)
-            .map_err(|e| e.context(format!("worker {}", args.index))),
+        Command::Worker(args) => match worker::run(args.args()) {
+            Ok(()) => Ok(EXIT_OK),
+            // The coordinator reports why the schedule cannot be followed.
+            Err(e) if bankrace::instrument::is_gave_up(&e) => Ok(EXIT_RUNTIME),
+            Err(e) => Err(e.context(format!("worker {}", args.index))),
+        },
     };
     match result {
         Ok(status) => ExitCode::from(status),
@@ -68,6 +73,16 @@ fn one_line(message: &str) -> String {
 fn run(args: &RunArgs) -> anyhow::Result<u8> {
     let plan = args.plan()?;
     let output = args.output(&plan)?;
+    // Created before the run, so that a path that cannot be written is
+    // known before minutes of trials, not after.
+    let trace_export = match &args.export_trace {
+        Some(path) => Some((
+            std::fs::File::create(path)
+                .with_context(|| format!("cannot create {}", path.display()))?,
+            path,
+        )),
+        None => None,
+    };
     let no_color = std::env::var_os("NO_COLOR");
     let paint_stdout = output
         .color
@@ -88,23 +103,46 @@ fn run(args: &RunArgs) -> anyhow::Result<u8> {
     } else {
         Paint::Plain
     };
-    let shown = if output.quiet {
+    let mut shown = if output.quiet {
         format!("{}\n", report::verdict_with(&results, paint))
     } else if output.format == Format::Text {
         report::text_with(&results, paint)
     } else {
         render(&results, output.format)
     };
+    if let Some(limit) = args.explain
+        && output.format == Format::Text
+        && !output.quiet
+    {
+        shown.push_str(&report::explain(&results, limit));
+    }
     print(shown.as_bytes())?;
 
     for (format, path) in &output.exports {
         std::fs::write(path, render(&results, *format))
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
+    if let Some((mut file, path)) = trace_export {
+        file.write_all(report::history(&results).as_bytes())
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    // A traced trial whose books do not balance is a bug in bankrace: say
+    // so loudly, after the report, and fail.
+    let violations = report::violations(&results);
+    for v in &violations {
+        eprintln!("bankrace: {v}");
+    }
 
     if let Some(sig) = outcome.interrupted {
         eprintln!("bankrace: interrupted by {}", signals::name(sig));
         return Ok(128 + sig as u8);
+    }
+    if !violations.is_empty() {
+        eprintln!(
+            "bankrace: error: {} traced trial(s) broke the accounting identity",
+            violations.len()
+        );
+        return Ok(EXIT_RUNTIME);
     }
     if outcome.stopped_early {
         eprintln!("bankrace: error: stopped at the first failed trial (--fail-fast)");
@@ -117,6 +155,54 @@ fn run(args: &RunArgs) -> anyhow::Result<u8> {
         return Ok(EXIT_EXPECTATION);
     }
     Ok(EXIT_OK)
+}
+
+/// Asks the puzzle, runs it for real, and says whether the answer was right:
+/// status 0 for a right answer, 3 for a wrong one.
+fn quiz(args: &QuizArgs) -> anyhow::Result<u8> {
+    let puzzle = bankrace::quiz::generate(args.seed.unwrap_or_else(|| rand::random::<u64>() >> 11));
+    print(puzzle.question().as_bytes())?;
+    let answer = match args.answer {
+        Some(n) => n,
+        None => bankrace::quiz::ask(&mut std::io::stdin().lock(), &mut std::io::stdout()).map_err(
+            |e| match e.kind() {
+                std::io::ErrorKind::UnexpectedEof => anyhow::Error::new(UsageError(e.to_string())),
+                _ => anyhow::Error::new(e).context("cannot read the answer"),
+            },
+        )?,
+    };
+    let plan = bankrace::plan::Plan::build(puzzle.request(), || puzzle.seed)?;
+    let interrupts = Interrupts::install().context("cannot install signal handlers")?;
+    let outcome = coordinator::run(&plan, &interrupts, &mut |_| {})?;
+    if let Some(sig) = outcome.interrupted {
+        eprintln!("bankrace: interrupted by {}", signals::name(sig));
+        return Ok(128 + sig as u8);
+    }
+    let results = stats::results(&plan, &outcome);
+    let trial = &results.modes[0].trials[0];
+    if let Some(cause) = &trial.cause {
+        anyhow::bail!("the real run failed: {cause}");
+    }
+    // The real processes, forced through the schedule, must end where the
+    // schedule says; anything else is a bug in the turnstile.
+    if trial.final_balance != puzzle.predicted() {
+        anyhow::bail!(
+            "BUG: the schedule should end at {}, the real run ended at {}",
+            puzzle.predicted(),
+            trial.final_balance
+        );
+    }
+    let mut text = format!(
+        "\n{}\n\nThis is how the real processes went:\n\n",
+        bankrace::quiz::verdict(answer, trial.final_balance)
+    );
+    text.push_str(&report::trial_explanation("no lock", trial).unwrap_or_default());
+    print(text.as_bytes())?;
+    Ok(if answer == trial.final_balance {
+        EXIT_OK
+    } else {
+        EXIT_EXPECTATION
+    })
 }
 
 /// A format without colour, as files and pipes get it.

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use crate::plan::Mode;
+use crate::trace::Trace;
 
 /// How a trial ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,6 +41,8 @@ pub struct TrialOutcome {
     pub killed_worker: Option<u32>,
     /// Times the robust mutex was recovered from a dead holder.
     pub recoveries: u64,
+    /// Every operation's record, when the run is traced.
+    pub trace: Option<Trace>,
 }
 
 /// The trials of one mode, in order.

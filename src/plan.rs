@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::duration;
+use crate::schedule::{self, Schedule, Shape, WorkerName};
 
 /// The most workers (depositors plus withdrawers) in one trial.
 pub const MAX_WORKERS: u32 = 256;
@@ -21,6 +22,13 @@ pub const MAX_DELAY: Duration = Duration::from_secs(10);
 /// Bounds of `--timeout`.
 pub const MIN_TIMEOUT: Duration = Duration::from_millis(1);
 pub const MAX_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
+/// The most operations `--trace` records in one trial (workers × ops): the
+/// trace region of the ledger is 48 bytes per operation, so at most 48 MB.
+pub const MAX_TRACED_OPS_PER_TRIAL: u64 = 1_000_000;
+/// The most operations `--trace` records in one run (trials × modes ×
+/// workers × ops): the coordinator keeps every trace until the report is
+/// written, about 48 bytes per operation.
+pub const MAX_TRACED_OPS_PER_RUN: u64 = 4_000_000;
 
 /// Which race a run demonstrates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -216,6 +224,10 @@ pub struct Request {
     /// Overrides [`Plan::timeout`]'s default.
     pub timeout: Option<Duration>,
     pub fail_fast: bool,
+    /// Record every operation (`--trace`).
+    pub trace: bool,
+    /// A forced schedule, as the user wrote it (`--schedule`).
+    pub schedule: Option<String>,
 }
 
 /// A run that has passed every check and can be executed as it is.
@@ -233,6 +245,12 @@ pub struct Plan {
     #[serde(serialize_with = "serialize_duration")]
     pub window: Duration,
     pub seed: u64,
+    /// Every operation is recorded.
+    pub trace: bool,
+    /// The forced schedule, in its canonical syntax; absent when none was
+    /// given, so that every parameter maps back to its option.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<Schedule>,
     /// The modes in the order they run: `no-lock` and the strategies'
     /// names, as `--no-lock` and `--lock=NAME` take them.
     #[serde(serialize_with = "serialize_modes")]
@@ -271,6 +289,12 @@ impl Plan {
     pub fn build(req: Request, draw_seed: impl FnOnce() -> u64) -> Result<Plan, UsageError> {
         let scenario = req.scenario.unwrap_or(Scenario::LostUpdate);
         let d = scenario.defaults();
+        let schedule = match &req.schedule {
+            Some(text) => Some(
+                schedule::parse(text).map_err(|why| UsageError(format!("--schedule: {why}")))?,
+            ),
+            None => None,
+        };
         let workers = i64::from(MAX_WORKERS);
         let mut plan = Plan {
             scenario,
@@ -293,6 +317,8 @@ impl Plan {
             pause: req.pause.unwrap_or(d.pause),
             window: req.window.unwrap_or(d.window),
             seed: req.seed.unwrap_or_else(draw_seed),
+            trace: req.trace,
+            schedule,
             modes: modes(req.no_lock, &req.locks),
             tmpdir: req.tmpdir,
             kill_holder: req.kill_holder,
@@ -365,7 +391,73 @@ impl Plan {
                 }
             ));
         }
+        self.check_trace()?;
+        self.check_schedule()
+    }
+
+    /// The trace must fit the documented limits, per trial and per run.
+    fn check_trace(&self) -> Result<(), UsageError> {
+        if !self.trace {
+            return Ok(());
+        }
+        let per_trial = self.ops_per_trial();
+        if per_trial > MAX_TRACED_OPS_PER_TRIAL {
+            return Err(UsageError(format!(
+                "--trace records at most {MAX_TRACED_OPS_PER_TRIAL} operations per trial \
+                 (workers x ops), this plan makes {per_trial}: lower --ops or the number of workers"
+            )));
+        }
+        let per_run = per_trial
+            .saturating_mul(u64::from(self.trials))
+            .saturating_mul(self.modes.len() as u64);
+        if per_run > MAX_TRACED_OPS_PER_RUN {
+            return Err(UsageError(format!(
+                "--trace records at most {MAX_TRACED_OPS_PER_RUN} operations per run \
+                 (trials x modes x workers x ops), this plan makes {per_run}: \
+                 lower --trials, --ops or the number of workers"
+            )));
+        }
         Ok(())
+    }
+
+    fn check_schedule(&self) -> Result<(), UsageError> {
+        let Some(schedule) = &self.schedule else {
+            return Ok(());
+        };
+        if self.kill_holder > 0.0 {
+            return Err(UsageError(
+                "--schedule cannot be combined with --kill-holder: the other workers would \
+                 wait for the dead worker's turn until the timeout"
+                    .into(),
+            ));
+        }
+        if self.modes.contains(&Mode::Lock(StrategyKind::Atomic)) {
+            return Err(UsageError(
+                "--schedule cannot force --lock=atomic: an atomic update is one indivisible \
+                 access, with no read and write to interleave"
+                    .into(),
+            ));
+        }
+        schedule.check(&Shape {
+            scenario: self.scenario,
+            depositors: self.depositors,
+            withdrawers: self.withdrawers,
+            ops: self.ops,
+        })
+    }
+
+    /// The sizes of a trial's ledger.
+    pub fn dims(&self) -> crate::ledger::Dims {
+        crate::ledger::Dims {
+            workers: self.workers(),
+            trace_ops: if self.trace { self.ops } else { 0 },
+            steps: self.schedule.as_ref().map_or(0, |s| s.steps.len() as u32),
+        }
+    }
+
+    /// Worker `index`'s name in reports and schedules: `D1`, `W2`.
+    pub fn worker_name(&self, index: u32) -> WorkerName {
+        WorkerName::of(index, self.depositors)
     }
 
     pub fn workers(&self) -> u32 {
@@ -601,6 +693,45 @@ mod tests {
             let shown = format!("{req:?}");
             assert!(build(req).is_err(), "accepted {shown}");
         }
+    }
+
+    #[test]
+    fn trace_and_schedule_are_checked_up_front() {
+        let traced = |ops, trials| Request {
+            trace: true,
+            ops: Some(ops),
+            trials,
+            ..request()
+        };
+        // 2 workers x 500,000 = the per-trial limit exactly.
+        assert!(build(traced(500_000, 1)).is_ok());
+        let e = build(traced(500_001, 1)).unwrap_err();
+        assert!(e.0.contains("per trial"), "{e}");
+        // 2 modes x 2 workers x 100,000 x 10 trials = the per-run limit.
+        assert!(build(traced(100_000, 10)).is_ok());
+        assert!(
+            build(traced(100_000, 21))
+                .unwrap_err()
+                .0
+                .contains("per run")
+        );
+
+        let scheduled = |text: &str, locks| Request {
+            schedule: Some(text.into()),
+            locks,
+            ops: Some(1),
+            ..request()
+        };
+        let plan = build(scheduled("D1:read W1:read D1:write W1:write", vec![])).unwrap();
+        assert_eq!(plan.dims().steps, 4);
+        assert_eq!(plan.worker_name(1).to_string(), "W1");
+        assert!(build(scheduled("D1:read", vec![StrategyKind::Atomic])).is_err());
+        assert!(
+            build(scheduled("D1:hop", vec![]))
+                .unwrap_err()
+                .0
+                .starts_with("--schedule: ")
+        );
     }
 
     #[test]

@@ -72,6 +72,10 @@ pub struct TrialRecord {
     /// readers (JavaScript, jq) round numbers beyond 2^53.
     #[serde(serialize_with = "as_decimal_strings")]
     pub worker_seeds: Vec<u64>,
+    /// With `--trace`: every access, the lost updates, the overdrafts and
+    /// the accounting identity (see `explain.rs`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trace: Option<crate::explain::Analysis>,
 }
 
 /// The distribution of one mode's trials. Balance statistics count only
@@ -175,6 +179,18 @@ fn record(plan: &Plan, t: &TrialOutcome) -> TrialRecord {
         worker_seeds: (0..plan.workers())
             .map(|w| plan.worker_seed(t.trial, w))
             .collect(),
+        trace: t.trace.as_ref().map(|trace| {
+            crate::explain::analyze(
+                trace,
+                &crate::explain::Context {
+                    initial: plan.initial,
+                    depositors: plan.depositors,
+                    expected,
+                    final_balance: t.final_balance,
+                    complete: status == "ok",
+                },
+            )
+        }),
     }
 }
 
@@ -310,6 +326,7 @@ mod tests {
             busy: Duration::from_millis(5),
             killed_worker: None,
             recoveries: 0,
+            trace: None,
         }
     }
 

@@ -12,6 +12,7 @@ use anyhow::{Context, Result, bail};
 use rand::rngs::SmallRng;
 use rand::{RngExt, SeedableRng};
 
+use crate::instrument::Instrumented;
 use crate::ledger::{Job, Ledger, Slot};
 use crate::plan::{Mode, Scenario, StrategyKind};
 use crate::strategy::{self, Hooks, Locked, Strategy, Withdrawal};
@@ -28,7 +29,10 @@ pub struct WorkerArgs {
 }
 
 /// The worker's whole life. An error ends the process with status 1; the
-/// coordinator then marks the trial failed.
+/// coordinator then marks the trial failed. When the worker gave up because
+/// the forced schedule cannot be followed, the error is
+/// [`crate::instrument::GaveUp`] and says nothing more: the cause is in the
+/// ledger, and the coordinator reports it.
 pub fn run(args: WorkerArgs) -> Result<()> {
     die_with_parent(args.parent)?;
     // Sleeps of a few microseconds would otherwise be stretched by the
@@ -102,13 +106,29 @@ struct Work<'a> {
 }
 
 impl Work<'_> {
-    fn run<S: Strategy>(&self, mut strategy: S) -> Result<()> {
+    /// Runs with the bare hooks, or with the recording and turnstile ones
+    /// when the trial is traced or scheduled. Two monomorphized copies: the
+    /// plain one is exactly the untraced loop.
+    fn run<S: Strategy>(&self, strategy: S) -> Result<()> {
+        let window = Duration::from_nanos(self.job.window_ns);
+        if Instrumented::needed(self.ledger) {
+            let hooks = Instrumented::new(self.ledger, self.index, window);
+            self.run_with(strategy, hooks)
+        } else {
+            self.run_with(
+                strategy,
+                Window {
+                    length: window,
+                    die_now: false,
+                },
+            )
+        }
+    }
+
+    fn run_with<S: Strategy, H: OpHooks>(&self, mut strategy: S, mut hooks: H) -> Result<()> {
         let (ledger, slot, job) = (self.ledger, self.slot, &self.job);
         let mut rng = SmallRng::seed_from_u64(slot.seed());
-        let mut window = Window {
-            length: Duration::from_nanos(job.window_ns),
-            die_now: false,
-        };
+        let window = &mut hooks;
         let depositor = slot.is_depositor();
         let kill_at = slot.kill_at();
 
@@ -122,20 +142,18 @@ impl Work<'_> {
                     die();
                 }
                 // Die inside the window, that is while holding the lock.
-                window.die_now = true;
+                window.arm_fault(true);
             }
             match (self.scenario, depositor) {
-                (Scenario::LostUpdate, true) => strategy.update(ledger, job.amount, &mut window)?,
-                (Scenario::LostUpdate, false) => {
-                    strategy.update(ledger, -job.amount, &mut window)?
-                }
+                (Scenario::LostUpdate, true) => strategy.update(ledger, job.amount, window)?,
+                (Scenario::LostUpdate, false) => strategy.update(ledger, -job.amount, window)?,
                 // Deposits cannot break "never below zero", so in this
                 // scenario they are plain atomic additions in every mode.
                 (Scenario::Overdraft, true) => {
-                    ledger.balance().fetch_add(job.amount, Relaxed);
+                    window.add(ledger.balance(), job.amount)?;
                 }
                 (Scenario::Overdraft, false) => {
-                    match strategy.withdraw(ledger, job.amount, &mut window)? {
+                    match strategy.withdraw(ledger, job.amount, window)? {
                         Withdrawal::Paid { overdrew } => {
                             slot.succeeded.fetch_add(1, Relaxed);
                             slot.overdrew.fetch_add(u64::from(overdrew), Relaxed);
@@ -146,22 +164,58 @@ impl Work<'_> {
                     }
                 }
             }
-            // Reached only if the window never ran (a refused withdrawal):
-            // the fault is then not injected.
-            window.die_now = false;
+            window.arm_fault(false);
+            window.op_done(done - 1);
             slot.ops_done.store(done, Relaxed);
             if done < job.ops {
                 pause(job.pause_ns, &mut rng);
             }
         }
+        window.finished()?;
         slot.finished_ns.store(now_ns(), Relaxed);
         slot.mark_done();
         Ok(())
     }
 }
 
-/// The race window: a sleep between read and write, where a lock (if any)
-/// is held. Also where an injected fault strikes.
+/// What the worker loop needs from its hooks besides the strategy's part.
+trait OpHooks: Hooks {
+    /// Fault injection: die in the next window (`true`), or not (`false`).
+    fn arm_fault(&mut self, armed: bool);
+    /// Operation `op` (0-based) is complete.
+    fn op_done(&mut self, op: u64);
+    /// Every operation is complete.
+    fn finished(&mut self) -> std::io::Result<()>;
+}
+
+impl OpHooks for Window {
+    #[inline(always)]
+    fn arm_fault(&mut self, armed: bool) {
+        self.die_now = armed;
+    }
+    #[inline(always)]
+    fn op_done(&mut self, _: u64) {}
+    #[inline(always)]
+    fn finished(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl OpHooks for Instrumented<'_> {
+    fn arm_fault(&mut self, armed: bool) {
+        Instrumented::arm_fault(self, armed);
+    }
+    fn op_done(&mut self, op: u64) {
+        Instrumented::op_done(self, op);
+    }
+    fn finished(&mut self) -> std::io::Result<()> {
+        Instrumented::finished(self)
+    }
+}
+
+/// The plain hooks: the race window, a sleep between read and write where a
+/// lock (if any) is held, and the strategies' bare accesses. Also where an
+/// injected fault strikes.
 struct Window {
     length: Duration,
     /// Fault injection: kill this process now, holding whatever it holds.
@@ -181,7 +235,7 @@ impl Hooks for Window {
 
 /// Kills this process with SIGKILL, on purpose: no unwinding, no unlocking,
 /// no cleanup, as a crash or the OOM killer would.
-fn die() -> ! {
+pub(crate) fn die() -> ! {
     let _ = rustix::process::kill_process(rustix::process::getpid(), rustix::process::Signal::KILL);
     // SIGKILL cannot be caught or ignored; this is never reached.
     std::process::abort()

@@ -107,12 +107,10 @@ fn locks_serialize_a_wide_window() {
 }
 
 #[test]
-fn an_unlocked_wide_window_always_loses_an_update() {
-    // Two depositors, one deposit each, released together by the start
-    // barrier. Each reads the balance and then sleeps 300ms before writing.
-    // The second read happens microseconds after the first, long before
-    // either write, so both read 200 and both write 201: one deposit is lost
-    // in every trial unless a worker's wake-up is delayed by 300ms.
+fn an_unlocked_forced_interleaving_always_loses_an_update() {
+    // Two depositors, one deposit each, forced through the turnstile: both
+    // read 200 before either writes, so both write 201 and one deposit is
+    // lost in every trial. No window needed: the schedule makes it certain.
     let report = run_json(&[
         "--no-lock",
         "--trials",
@@ -124,7 +122,9 @@ fn an_unlocked_wide_window_always_loses_an_update() {
         "--ops",
         "1",
         "--window",
-        "300ms",
+        "0",
+        "--schedule",
+        "D1:read D2:read D1:write D2:write",
     ]);
     let m = mode(&report, None);
     assert_eq!(m["expected_balance"], 202);
@@ -136,17 +136,20 @@ fn an_unlocked_wide_window_always_loses_an_update() {
 }
 
 #[test]
-fn an_unlocked_wide_window_always_overdraws_the_atm() {
+fn an_unlocked_forced_interleaving_always_overdraws_the_atm() {
     // The tutorial's ATMs: 15,000 in the account, two withdrawals of 10,000.
-    // Both check the balance, then wait 300ms before debiting: both checks see
+    // The schedule makes both check before either debits: both checks see
     // 15,000, both debits go through, and the account ends at -5,000.
     let report = run_json(&[
         "--scenario",
         "overdraft",
+        "--no-lock",
         "--window",
-        "300ms",
+        "0",
         "--trials",
         "2",
+        "--schedule",
+        "W1:check W2:check W1:debit W2:debit",
     ]);
     let unlocked = mode(&report, None);
     for t in unlocked["trials"].as_array().unwrap() {
@@ -156,6 +159,12 @@ fn an_unlocked_wide_window_always_overdraws_the_atm() {
         assert_eq!(t["overpaid"], 5_000);
     }
     assert_eq!(summary(unlocked, "overdrawn"), 2);
+}
+
+#[test]
+fn a_lock_lets_only_one_atm_withdrawal_through() {
+    // Whatever the timing, under the lock the second check sees 5,000.
+    let report = run_json(&["--scenario", "overdraft", "--lock", "--trials", "2"]);
     let locked = mode(&report, Some("mutex"));
     for t in locked["trials"].as_array().unwrap() {
         assert_eq!(t["final_balance"], 5_000, "{t}");

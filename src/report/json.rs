@@ -37,6 +37,7 @@ mod tests {
             busy: Duration::from_millis(2),
             killed_worker: None,
             recoveries: 0,
+            trace: None,
         };
         let modes = vec![
             ModeOutcomes {

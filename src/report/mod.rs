@@ -1,11 +1,16 @@
 //! Renders results for people and programs. Each format is a pure function of the results that returns text.
 
 mod csv;
+mod explain;
+mod history;
 mod json;
 mod markdown;
 mod text;
 
 pub use csv::render as csv;
+pub use explain::render as explain;
+pub use explain::{trial_explanation, violations};
+pub use history::render as history;
 pub use json::render as json;
 pub use markdown::render as markdown;
 pub use text::{Paint, render as text, render_with as text_with, verdict, verdict_with};
@@ -36,6 +41,7 @@ pub(crate) mod fixtures {
             busy: Duration::from_millis(ms / 2),
             killed_worker: None,
             recoveries: 0,
+            trace: None,
         }
     }
 
@@ -107,6 +113,7 @@ pub(crate) mod fixtures {
             busy: Duration::from_millis(2),
             killed_worker: None,
             recoveries: 0,
+            trace: None,
         };
         let modes = vec![
             ModeOutcomes {

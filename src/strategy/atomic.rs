@@ -1,7 +1,6 @@
 //! No lock, but atomic instructions: `fetch_add` for updates, a `compare_exchange` loop for withdrawals.
 
 use std::io;
-use std::sync::atomic::Ordering::Relaxed;
 
 use super::{Hooks, Strategy, Withdrawal};
 use crate::ledger::Ledger;
@@ -11,29 +10,23 @@ use crate::ledger::Ledger;
 pub struct Atomic;
 
 impl Strategy for Atomic {
-    fn update<H: Hooks>(&mut self, ledger: &Ledger, delta: i64, _: &mut H) -> io::Result<()> {
-        ledger.balance().fetch_add(delta, Relaxed);
+    fn update<H: Hooks>(&mut self, ledger: &Ledger, delta: i64, hooks: &mut H) -> io::Result<()> {
+        hooks.add(ledger.balance(), delta)?;
         Ok(())
     }
 
+    /// A `compare_exchange` loop ([`super::compare_and_debit`]): the debit
+    /// succeeds only if nobody changed the balance since it was checked.
     fn withdraw<H: Hooks>(
         &mut self,
         ledger: &Ledger,
         amount: i64,
-        _: &mut H,
+        hooks: &mut H,
     ) -> io::Result<Withdrawal> {
-        let balance = ledger.balance();
-        let mut seen = balance.load(Relaxed);
-        loop {
-            if seen < amount {
-                return Ok(Withdrawal::Refused);
-            }
-            // Succeeds only if nobody changed the balance since we checked it.
-            match balance.compare_exchange_weak(seen, seen - amount, Relaxed, Relaxed) {
-                Ok(_) => return Ok(Withdrawal::Paid { overdrew: false }),
-                Err(now) => seen = now,
-            }
-        }
+        Ok(match hooks.debit_if_covered(ledger.balance(), amount)? {
+            Ok(_) => Withdrawal::Paid { overdrew: false },
+            Err(_) => Withdrawal::Refused,
+        })
     }
 }
 

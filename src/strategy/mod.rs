@@ -8,6 +8,14 @@
 //! Strategies take a [`Ledger`], not a mapping, so their unit tests run on
 //! threads over an anonymous ledger while the integration tests run the same
 //! code in real processes.
+//!
+//! Every access a strategy makes to the balance goes through [`Hooks`]. The
+//! plain worker uses the trait's default methods, which are exactly the
+//! atomic loads, stores and read-modify-writes the race is made of; since the
+//! strategies are generic over the hooks, those defaults are inlined and the
+//! untraced run pays nothing for the indirection. The worker of a traced or
+//! scheduled trial overrides them to record each access and to wait for its
+//! turn (`instrument.rs`).
 
 mod atomic;
 mod flock;
@@ -22,6 +30,7 @@ pub use none::NoLock;
 pub use spin::Spin;
 
 use std::io;
+use std::sync::atomic::AtomicI64;
 use std::sync::atomic::Ordering::Relaxed;
 
 use crate::ledger::Ledger;
@@ -36,11 +45,82 @@ pub enum Withdrawal {
     Refused,
 }
 
-/// Called by a strategy in the middle of an operation.
+/// Called by a strategy for each access to the balance, for the race window
+/// and around a lock. The defaults are the bare accesses and no-ops.
+///
+/// An implementation must make each access exactly as the default does (the
+/// same atomic operation, the same value): it may add around an access
+/// (record it, wait for its turn), never change it.
 pub trait Hooks {
     /// The race window: after the read (or the check), before the write.
     /// A lock, if any, is held while this runs.
     fn window(&mut self);
+
+    /// Reads (or checks) the balance: the first access of an operation.
+    #[inline(always)]
+    fn read(&mut self, balance: &AtomicI64) -> io::Result<i64> {
+        Ok(balance.load(Relaxed))
+    }
+
+    /// Writes `value` back: the second access of a read-modify-write.
+    #[inline(always)]
+    fn write(&mut self, balance: &AtomicI64, value: i64) -> io::Result<()> {
+        balance.store(value, Relaxed);
+        Ok(())
+    }
+
+    /// Debits `amount` in one atomic step and returns the balance before.
+    #[inline(always)]
+    fn debit(&mut self, balance: &AtomicI64, amount: i64) -> io::Result<i64> {
+        Ok(balance.fetch_sub(amount, Relaxed))
+    }
+
+    /// Adds `delta` in one atomic step and returns the balance before.
+    #[inline(always)]
+    fn add(&mut self, balance: &AtomicI64, delta: i64) -> io::Result<i64> {
+        Ok(balance.fetch_add(delta, Relaxed))
+    }
+
+    /// Debits `amount` in one indivisible step if the balance covers it:
+    /// `Ok(before)` when paid, `Err(seen)` when refused.
+    #[inline(always)]
+    fn debit_if_covered(
+        &mut self,
+        balance: &AtomicI64,
+        amount: i64,
+    ) -> io::Result<Result<i64, i64>> {
+        Ok(compare_and_debit(balance, amount))
+    }
+
+    /// About to wait for a lock. May wait first (for a turn of a schedule).
+    #[inline(always)]
+    fn locking(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+
+    /// The lock is held.
+    #[inline(always)]
+    fn locked(&mut self) {}
+
+    /// The lock was released.
+    #[inline(always)]
+    fn unlocked(&mut self) {}
+}
+
+/// The lock-free check-then-act: a `compare_exchange` loop that debits only
+/// if nobody changed the balance since it was checked. `Ok(before)` when
+/// paid, `Err(seen)` when the balance did not cover `amount`.
+pub fn compare_and_debit(balance: &AtomicI64, amount: i64) -> Result<i64, i64> {
+    let mut seen = balance.load(Relaxed);
+    loop {
+        if seen < amount {
+            return Err(seen);
+        }
+        match balance.compare_exchange_weak(seen, seen - amount, Relaxed, Relaxed) {
+            Ok(before) => return Ok(before),
+            Err(now) => seen = now,
+        }
+    }
 }
 
 /// How a worker applies one operation to the shared balance.
@@ -78,9 +158,13 @@ pub struct Locked<L>(pub L);
 
 impl<L: Lock> Strategy for Locked<L> {
     fn update<H: Hooks>(&mut self, ledger: &Ledger, delta: i64, hooks: &mut H) -> io::Result<()> {
-        let _guard = self.0.acquire(ledger)?;
-        read_window_write(ledger, delta, hooks);
-        Ok(())
+        hooks.locking()?;
+        let guard = self.0.acquire(ledger)?;
+        hooks.locked();
+        let done = read_window_write(ledger, delta, hooks);
+        drop(guard);
+        hooks.unlocked();
+        done
     }
 
     fn withdraw<H: Hooks>(
@@ -89,8 +173,13 @@ impl<L: Lock> Strategy for Locked<L> {
         amount: i64,
         hooks: &mut H,
     ) -> io::Result<Withdrawal> {
-        let _guard = self.0.acquire(ledger)?;
-        Ok(check_window_debit(ledger, amount, hooks))
+        hooks.locking()?;
+        let guard = self.0.acquire(ledger)?;
+        hooks.locked();
+        let done = check_window_debit(ledger, amount, hooks);
+        drop(guard);
+        hooks.unlocked();
+        done
     }
 }
 
@@ -98,27 +187,31 @@ impl<L: Lock> Strategy for Locked<L> {
 /// accesses with the window between them. Each access is atomic, so there is
 /// no data race and no undefined behaviour; the pair is not, so without a
 /// lock another worker's write can land in between and be overwritten.
-fn read_window_write<H: Hooks>(ledger: &Ledger, delta: i64, hooks: &mut H) {
+fn read_window_write<H: Hooks>(ledger: &Ledger, delta: i64, hooks: &mut H) -> io::Result<()> {
     let balance = ledger.balance();
-    let seen = balance.load(Relaxed);
+    let seen = hooks.read(balance)?;
     hooks.window();
-    balance.store(seen.wrapping_add(delta), Relaxed);
+    hooks.write(balance, seen.wrapping_add(delta))
 }
 
 /// The check-then-act of the overdraft race. The debit itself is an atomic
 /// subtraction, so this race is isolated from the lost update: the books
 /// always add up, and the only way to lose money is that two checks saw
 /// funds only one withdrawal could have.
-fn check_window_debit<H: Hooks>(ledger: &Ledger, amount: i64, hooks: &mut H) -> Withdrawal {
+fn check_window_debit<H: Hooks>(
+    ledger: &Ledger,
+    amount: i64,
+    hooks: &mut H,
+) -> io::Result<Withdrawal> {
     let balance = ledger.balance();
-    if balance.load(Relaxed) < amount {
-        return Withdrawal::Refused;
+    if hooks.read(balance)? < amount {
+        return Ok(Withdrawal::Refused);
     }
     hooks.window();
-    let before = balance.fetch_sub(amount, Relaxed);
-    Withdrawal::Paid {
+    let before = hooks.debit(balance, amount)?;
+    Ok(Withdrawal::Paid {
         overdrew: before.wrapping_sub(amount) < 0,
-    }
+    })
 }
 
 #[cfg(test)]

@@ -10,8 +10,7 @@ pub struct NoLock;
 
 impl Strategy for NoLock {
     fn update<H: Hooks>(&mut self, ledger: &Ledger, delta: i64, hooks: &mut H) -> io::Result<()> {
-        read_window_write(ledger, delta, hooks);
-        Ok(())
+        read_window_write(ledger, delta, hooks)
     }
 
     fn withdraw<H: Hooks>(
@@ -20,7 +19,7 @@ impl Strategy for NoLock {
         amount: i64,
         hooks: &mut H,
     ) -> io::Result<Withdrawal> {
-        Ok(check_window_debit(ledger, amount, hooks))
+        check_window_debit(ledger, amount, hooks)
     }
 }
 

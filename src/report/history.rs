@@ -1,0 +1,101 @@
+//! `--export-trace FILE`: the traced operations as a history of invoke/ok events, one JSON object per line, in the shape Jepsen-style history checkers (such as Elle's rw-register) read.
+//!
+//! Each operation of a worker is one transaction on a single register,
+//! `balance`: a read and then a write (`[["r","balance",200],["w","balance",201]]`),
+//! just a read for a refused withdrawal. It appears twice: an `invoke` at the
+//! sequence number of its first access (the read's value still `null`) and
+//! an `ok` at the sequence number of its last access, with the value read.
+//! `process` is the worker's index, `time` the sequence number (a logical
+//! clock: the exact order of the accesses), and `index` the line's position
+//! in the trial's history. Extra keys (`lock`, `trial`, `worker`, `op`) say
+//! which history a line belongs to: each trial of each mode is one history,
+//! with its own `index` from 0.
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::explain::Event;
+use crate::stats::Results;
+
+#[derive(Serialize)]
+struct Line<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    f: &'static str,
+    value: Value,
+    process: u32,
+    time: u64,
+    index: usize,
+    lock: Option<&'a str>,
+    trial: u32,
+    worker: &'a str,
+    op: u64,
+}
+
+/// The history of every traced trial, as JSON lines.
+pub fn render(results: &Results) -> String {
+    let mut out = String::new();
+    for mode in &results.modes {
+        let lock = mode.lock.map(|k| k.name());
+        for t in &mode.trials {
+            let Some(a) = &t.trace else { continue };
+            // (time, 0 = invoke / 1 = ok, value, the op's first event)
+            let mut lines: Vec<(u64, u8, Value, &Event)> = Vec::new();
+            let mut ops: std::collections::BTreeMap<(u32, u64), Vec<&Event>> = Default::default();
+            for e in &a.events {
+                ops.entry((e.index, e.op)).or_default().push(e);
+            }
+            for events in ops.values() {
+                let first = events[0];
+                let last = events[events.len() - 1];
+                let (invoke, ok) = transaction(events);
+                lines.push((first.seq, 0, invoke, first));
+                lines.push((last.seq, 1, ok, first));
+            }
+            lines.sort_by_key(|(time, kind, _, _)| (*time, *kind));
+            for (index, (time, kind, value, e)) in lines.into_iter().enumerate() {
+                let line = Line {
+                    kind: if kind == 0 { "invoke" } else { "ok" },
+                    f: "txn",
+                    value,
+                    process: e.index,
+                    time,
+                    index,
+                    lock,
+                    trial: t.trial,
+                    worker: &e.worker,
+                    op: e.op,
+                };
+                out.push_str(&serde_json::to_string(&line).expect("a line always serializes"));
+                out.push('\n');
+            }
+        }
+    }
+    out
+}
+
+/// The transaction of one operation's events: (as invoked, as completed).
+fn transaction(events: &[&Event]) -> (Value, Value) {
+    let mut invoke = Vec::new();
+    let mut ok = Vec::new();
+    for e in events {
+        match e.access {
+            "read" | "check" => {
+                invoke.push(json!(["r", "balance", null]));
+                ok.push(json!(["r", "balance", e.value]));
+            }
+            // An atomic update reads and writes in one indivisible step.
+            "atomic" => {
+                invoke.push(json!(["r", "balance", null]));
+                invoke.push(json!(["w", "balance", e.value]));
+                ok.push(json!(["r", "balance", e.overwrote]));
+                ok.push(json!(["w", "balance", e.value]));
+            }
+            _ => {
+                invoke.push(json!(["w", "balance", e.value]));
+                ok.push(json!(["w", "balance", e.value]));
+            }
+        }
+    }
+    (Value::Array(invoke), Value::Array(ok))
+}
