@@ -201,26 +201,32 @@ fn fail_fast_stops_at_the_first_failed_trial() {
 fn a_dead_holder_is_recovered_by_mutex_and_flock_and_deadlocks_spin() {
     let tmp = tempfile::tempdir().unwrap();
     // In every trial one worker kills itself inside the 1ms window, that is
-    // while holding the lock.
+    // while holding the lock. For the spin lock to deadlock, another worker
+    // must still want the lock after that: if the holder died in its last
+    // operation after the others had finished, the trial would complete. So
+    // pick a seed whose faults all strike in one of the first three
+    // operations (of 100): the two survivors would otherwise have to finish
+    // 200 operations, each at least 1ms under the lock, before the doomed
+    // worker takes the lock three times, a starvation of 200ms.
+    let args = |seed: u64| bankrace::plan::Request {
+        trials: 3,
+        ops: Some(100),
+        depositors: Some(2),
+        withdrawers: Some(1),
+        kill_holder: 1.0,
+        seed: Some(seed),
+        ..Default::default()
+    };
+    let seed = (0..)
+        .find(|&seed| {
+            let plan = bankrace::plan::Plan::build(args(seed), || seed).unwrap();
+            (1..=3).all(|t| plan.injected_kill(t).is_some_and(|k| k.op < 3))
+        })
+        .unwrap();
     let out = Command::new(cargo_bin!("bankrace"))
-        .args([
-            "run",
-            "--lock=mutex",
-            "--lock=flock",
-            "--lock=spin",
-            "--kill-holder",
-            "1",
-        ])
-        .args([
-            "--timeout",
-            "1s",
-            "--trials",
-            "3",
-            "--ops",
-            "10",
-            "--window",
-            "1ms",
-        ])
+        .args(["run", "--lock=mutex", "--lock=flock", "--lock=spin"])
+        .args(["--kill-holder", "1", "--timeout", "1s", "--trials", "3"])
+        .args(["--ops", "100", "--window", "1ms", "--pause", "0"])
         .args([
             "--depositors",
             "2",
@@ -229,6 +235,8 @@ fn a_dead_holder_is_recovered_by_mutex_and_flock_and_deadlocks_spin() {
             "--format",
             "json",
         ])
+        .arg("--seed")
+        .arg(seed.to_string())
         .env("TMPDIR", tmp.path())
         .output()
         .unwrap();
