@@ -8,13 +8,14 @@ use anyhow::Context;
 use clap::Parser;
 
 use bankrace::cli::{
-    self, Cli, Command, EXIT_EXPECTATION, EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, Format, RunArgs,
+    self, BenchArgs, BenchFormat, Cli, Command, EXIT_EXPECTATION, EXIT_OK, EXIT_RUNTIME,
+    EXIT_USAGE, Format, RunArgs,
 };
 use bankrace::plan::UsageError;
 use bankrace::report::Paint;
 use bankrace::signals::{self, Interrupts};
 use bankrace::stats::Results;
-use bankrace::{coordinator, expect, progress, report, stats, worker};
+use bankrace::{bench, coordinator, expect, progress, report, stats, worker};
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -32,6 +33,7 @@ fn main() -> ExitCode {
         Command::Run(args) => run(&args),
         Command::Completions { shell } => print(&cli::completions(shell)).map(|()| EXIT_OK),
         Command::Man => print(&cli::man_page()).map(|()| EXIT_OK),
+        Command::Bench(args) => bench(&args),
         Command::Worker(args) => worker::run(args.args())
             .map(|()| EXIT_OK)
             .map_err(|e| e.context(format!("worker {}", args.index))),
@@ -116,6 +118,29 @@ fn run(args: &RunArgs) -> anyhow::Result<u8> {
         eprintln!("bankrace: {unmet}");
         return Ok(EXIT_EXPECTATION);
     }
+    Ok(EXIT_OK)
+}
+
+/// Measures, then prints the chosen format. An interruption ends the
+/// benchmark without a report (its numbers would be partial): 128 + N.
+fn bench(args: &BenchArgs) -> anyhow::Result<u8> {
+    let plan = args.plan()?;
+    let interrupts = Interrupts::install().context("cannot install signal handlers")?;
+    let bar = progress::Rounds::new(plan.warmup + plan.repetitions);
+    let measured = bench::measure(&plan, &interrupts, &mut |done, _| bar.update(done));
+    bar.finish();
+    let results = match measured? {
+        bench::Measured::Done(results) => results,
+        bench::Measured::Interrupted(sig) => {
+            eprintln!("bankrace: interrupted by {}", signals::name(sig));
+            return Ok(128 + sig as u8);
+        }
+    };
+    let text = match args.format {
+        BenchFormat::Text => report::bench::text(&results),
+        BenchFormat::Json => report::bench::json(&results),
+    };
+    print(text.as_bytes())?;
     Ok(EXIT_OK)
 }
 
