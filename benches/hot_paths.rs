@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use bankrace::bench::{BenchResults, ModeBench, Overhead, Spread};
 use bankrace::ledger::{Job, Ledger};
-use bankrace::outcome::{ModeOutcomes, TrialOutcome, TrialStatus};
+use bankrace::outcome::{ModeOutcomes, RunOutcome, TrialOutcome, TrialStatus};
 use bankrace::plan::{Mode, Plan, Request, StrategyKind};
 use bankrace::strategy::{self, Hooks, Locked, Strategy};
 use bankrace::{report, stats};
@@ -89,7 +89,7 @@ mod update {
 fn plan(trials: u32) -> Plan {
     Plan::build(
         Request {
-            trials,
+            trials: i64::from(trials),
             seed: Some(1),
             ..Request::default()
         },
@@ -99,8 +99,8 @@ fn plan(trials: u32) -> Plan {
 }
 
 /// `trials` plausible outcomes per mode, unlocked and mutex.
-fn outcomes(trials: u32) -> Vec<ModeOutcomes> {
-    [Mode::NoLock, Mode::Lock(StrategyKind::Mutex)]
+fn outcomes(trials: u32) -> RunOutcome {
+    let modes = [Mode::NoLock, Mode::Lock(StrategyKind::Mutex)]
         .into_iter()
         .map(|mode| ModeOutcomes {
             mode,
@@ -119,10 +119,17 @@ fn outcomes(trials: u32) -> Vec<ModeOutcomes> {
                     overdrafts: 0,
                     elapsed: Duration::from_micros(15_000 + u64::from(trial % 97)),
                     busy: Duration::from_micros(9_000 + u64::from(trial % 89)),
+                    killed_worker: None,
+                    recoveries: 0,
                 })
                 .collect(),
         })
-        .collect()
+        .collect();
+    RunOutcome {
+        modes,
+        interrupted: None,
+        stopped_early: false,
+    }
 }
 
 #[divan::bench(args = [1_000, 100_000])]

@@ -95,7 +95,7 @@ pub struct Overhead {
 /// How a benchmark ended.
 #[derive(Debug)]
 pub enum Measured {
-    Done(BenchResults),
+    Done(Box<BenchResults>),
     /// A signal (its number) ended it; the coordinator reaped every worker.
     Interrupted(i32),
 }
@@ -120,7 +120,7 @@ pub fn measure(
     progress: &mut dyn FnMut(u32, u32),
 ) -> Result<Measured> {
     match measure_rounds(plan, interrupts, progress) {
-        Ok(results) => Ok(Measured::Done(results)),
+        Ok(results) => Ok(Measured::Done(Box::new(results))),
         Err(e) => match e.downcast::<Stop>() {
             Ok(Stop(sig)) => Ok(Measured::Interrupted(sig)),
             Err(e) => Err(e),
