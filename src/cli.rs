@@ -6,7 +6,9 @@ use std::time::Duration;
 use clap::{ArgAction, Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 use crate::expect::Expectation;
-use crate::plan::{Mode, Plan, Request, Scenario, StrategyKind, UsageError};
+use crate::plan::{
+    BenchPlan, BenchRequest, Mode, Plan, Request, Scenario, StrategyKind, UsageError,
+};
 use crate::worker::WorkerArgs;
 
 const ABOUT: &str = "Watch race conditions happen: real processes sharing one bank balance, with and without a lock.";
@@ -44,7 +46,7 @@ pub const EXIT_STATUSES: [(&str, &str); 5] = [
 ];
 
 /// The commands people copy, with what they do: in `--help` and the man page.
-pub const EXAMPLES: [(&str, &str); 14] = [
+pub const EXAMPLES: [(&str, &str); 15] = [
     ("bankrace run", "both modes side by side, 50 trials"),
     (
         "bankrace run --trials 200 --seed 7",
@@ -92,7 +94,20 @@ pub const EXAMPLES: [(&str, &str); 14] = [
         "shell completions",
     ),
     ("bankrace man | man -l -", "this help as a manual page"),
+    ("bankrace bench", "what each lock costs on this machine"),
 ];
+
+/// What `bankrace bench --help` adds after its options.
+const BENCH_HELP: &str = "\
+Every repetition runs one trial of each mode (no lock, then every strategy)
+with no pause and no window, then --trials trials with no operations, next
+to starting and reaping as many `bankrace --version` processes. The defaults
+take about 10 seconds on 2 cores.
+
+Examples:
+  bankrace bench                                  the defaults
+  bankrace bench --repetitions 11 --warmup 2      steadier numbers, takes longer
+  bankrace bench --workers 4 --format json        for scripts";
 
 /// The section after the options in `--help`: examples and exit statuses.
 fn long_help() -> String {
@@ -137,9 +152,88 @@ pub enum Command {
     },
     /// Print the manual page (roff) to stdout.
     Man,
+    /// Measure what each lock costs per operation, and what a trial costs
+    /// next to starting its processes.
+    #[command(after_long_help = BENCH_HELP)]
+    Bench(BenchArgs),
     /// Internal: one worker process of a trial (started by `run`).
     #[command(hide = true)]
     Worker(WorkerCli),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Worker processes per trial (every one deposits).
+    #[arg(
+        long,
+        default_value_t = 2,
+        value_name = "N",
+        allow_negative_numbers = true
+    )]
+    pub workers: i64,
+
+    /// Operations per worker in the throughput trials.
+    #[arg(
+        long,
+        default_value_t = 1_000_000,
+        value_name = "N",
+        allow_negative_numbers = true
+    )]
+    pub ops: i64,
+
+    /// Trials with no operations per repetition, to measure the overhead.
+    #[arg(
+        long,
+        default_value_t = 50,
+        value_name = "N",
+        allow_negative_numbers = true
+    )]
+    pub trials: i64,
+
+    /// Measured repetitions: the report shows their min, median and max.
+    #[arg(
+        long,
+        default_value_t = 5,
+        value_name = "N",
+        allow_negative_numbers = true
+    )]
+    pub repetitions: i64,
+
+    /// Repetitions run first and left out of the report.
+    #[arg(
+        long,
+        default_value_t = 1,
+        value_name = "N",
+        allow_negative_numbers = true
+    )]
+    pub warmup: i64,
+
+    /// What to print on stdout.
+    #[arg(long, value_enum, default_value_t = BenchFormat::Text, value_name = "FORMAT")]
+    pub format: BenchFormat,
+}
+
+/// The formats of `bankrace bench`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BenchFormat {
+    /// The throughput and overhead tables.
+    Text,
+    /// One JSON document with every sample.
+    Json,
+}
+
+impl BenchArgs {
+    /// Checks every value. Nothing has started yet.
+    pub fn plan(&self) -> Result<BenchPlan, UsageError> {
+        BenchPlan::build(BenchRequest {
+            workers: self.workers,
+            ops: self.ops,
+            trials: self.trials,
+            repetitions: self.repetitions,
+            warmup: self.warmup,
+            tmpdir: std::env::temp_dir(),
+        })
+    }
 }
 
 #[derive(Debug, Args)]
@@ -743,6 +837,17 @@ mod tests {
                 "{shell}: offers worker"
             );
         }
+    }
+
+    #[test]
+    fn bench_defaults_make_a_valid_plan() {
+        let cli = Cli::try_parse_from(["bankrace", "bench"]).unwrap();
+        let Command::Bench(args) = cli.command else {
+            panic!()
+        };
+        let plan = args.plan().unwrap();
+        assert_eq!((plan.workers, plan.repetitions, plan.warmup), (2, 5, 1));
+        assert_eq!((plan.throughput.ops, plan.overhead.trials), (1_000_000, 50));
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! strategies and renderers directly.
 #![deny(unsafe_code)]
 
+pub mod bench;
 pub mod cli;
 pub mod coordinator;
 pub mod duration;

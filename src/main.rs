@@ -8,14 +8,14 @@ use anyhow::Context;
 use clap::Parser;
 
 use bankrace::cli::{
-    self, Cli, Command, EXIT_EXPECTATION, EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, Format, QuizArgs,
-    RunArgs,
+    self, BenchArgs, BenchFormat, Cli, Command, EXIT_EXPECTATION, EXIT_OK, EXIT_RUNTIME,
+    EXIT_USAGE, Format, QuizArgs, RunArgs,
 };
 use bankrace::plan::UsageError;
 use bankrace::report::Paint;
 use bankrace::signals::{self, Interrupts};
 use bankrace::stats::Results;
-use bankrace::{coordinator, expect, progress, report, stats, worker};
+use bankrace::{bench, coordinator, expect, progress, report, stats, worker};
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -34,6 +34,7 @@ fn main() -> ExitCode {
         Command::Quiz(args) => quiz(&args),
         Command::Completions { shell } => print(&cli::completions(shell)).map(|()| EXIT_OK),
         Command::Man => print(&cli::man_page()).map(|()| EXIT_OK),
+        Command::Bench(args) => bench(&args),
         Command::Worker(args) => match worker::run(args.args()) {
             Ok(()) => Ok(EXIT_OK),
             // The coordinator reports why the schedule cannot be followed.
@@ -203,6 +204,29 @@ fn quiz(args: &QuizArgs) -> anyhow::Result<u8> {
     } else {
         EXIT_EXPECTATION
     })
+}
+
+/// Measures, then prints the chosen format. An interruption ends the
+/// benchmark without a report (its numbers would be partial): 128 + N.
+fn bench(args: &BenchArgs) -> anyhow::Result<u8> {
+    let plan = args.plan()?;
+    let interrupts = Interrupts::install().context("cannot install signal handlers")?;
+    let bar = progress::Rounds::new(plan.warmup + plan.repetitions);
+    let measured = bench::measure(&plan, &interrupts, &mut |done, _| bar.update(done));
+    bar.finish();
+    let results = match measured? {
+        bench::Measured::Done(results) => results,
+        bench::Measured::Interrupted(sig) => {
+            eprintln!("bankrace: interrupted by {}", signals::name(sig));
+            return Ok(128 + sig as u8);
+        }
+    };
+    let text = match args.format {
+        BenchFormat::Text => report::bench::text(&results),
+        BenchFormat::Json => report::bench::json(&results),
+    };
+    print(text.as_bytes())?;
+    Ok(EXIT_OK)
 }
 
 /// A format without colour, as files and pipes get it.

@@ -59,3 +59,30 @@ impl Bar {
         self.bar.finish_and_clear();
     }
 }
+
+/// A bar over the rounds of `bankrace bench`, warm-up included; hidden when
+/// stderr is not a terminal.
+pub struct Rounds(ProgressBar);
+
+impl Rounds {
+    pub fn new(rounds: u32) -> Rounds {
+        let bar = ProgressBar::with_draw_target(
+            Some(u64::from(rounds)),
+            ProgressDrawTarget::stderr_with_hz(10),
+        );
+        bar.set_style(
+            ProgressStyle::with_template("   bench [{bar:30}] {pos}/{len} rounds, {elapsed}")
+                .expect("the template is valid")
+                .progress_chars("=> "),
+        );
+        Rounds(bar)
+    }
+
+    pub fn update(&self, done: u32) {
+        self.0.set_position(u64::from(done));
+    }
+
+    pub fn finish(&self) {
+        self.0.finish_and_clear();
+    }
+}

@@ -339,7 +339,7 @@ fn opt_num(v: Option<f64>, digits: usize) -> String {
 }
 
 /// 7.0k, 45.1M, 812: three significant figures with an SI prefix.
-fn si(v: f64) -> String {
+pub(super) fn si(v: f64) -> String {
     let (v, prefix) = if v >= 1e9 {
         (v / 1e9, "G")
     } else if v >= 1e6 {

@@ -1,0 +1,185 @@
+//! In-process hot paths, for developers: one operation of each strategy on an anonymous ledger, statistics over many outcomes, the renderers.
+//!
+//! `cargo bench` runs them. Processes, spawning and cross-process contention
+//! are measured by `bankrace bench` instead; here everything runs on one
+//! thread, uncontended, so the numbers are the code's own cost.
+
+use std::hint::black_box;
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::Duration;
+
+use bankrace::bench::{BenchResults, ModeBench, Overhead, Spread};
+use bankrace::ledger::{Job, Ledger};
+use bankrace::outcome::{ModeOutcomes, RunOutcome, TrialOutcome, TrialStatus};
+use bankrace::plan::{Mode, Plan, Request, StrategyKind};
+use bankrace::strategy::{self, Hooks, Locked, Strategy};
+use bankrace::{report, stats};
+use divan::Bencher;
+use divan::counter::ItemsCount;
+
+fn main() {
+    divan::main();
+}
+
+/// No race window: the strategy's own cost only.
+struct NoWindow;
+
+impl Hooks for NoWindow {
+    fn window(&mut self) {}
+}
+
+fn ledger() -> Ledger {
+    let job = Job {
+        scenario: 0,
+        strategy: 0,
+        ops: 0,
+        amount: 1,
+        initial: 0,
+        pause_ns: 0,
+        window_ns: 0,
+    };
+    Ledger::anonymous(1, &job).expect("an anonymous ledger")
+}
+
+/// Operations per sample, so that a sample is long enough to time.
+const OPS: u64 = 1_000;
+
+fn updates<S: Strategy>(bencher: Bencher, mut strategy: S) {
+    let ledger = ledger();
+    bencher.counter(ItemsCount::new(OPS)).bench_local(|| {
+        for _ in 0..OPS {
+            strategy
+                .update(black_box(&ledger), black_box(1), &mut NoWindow)
+                .expect("an update");
+        }
+    });
+    black_box(ledger.balance().load(Relaxed));
+}
+
+mod update {
+    use super::*;
+
+    #[divan::bench]
+    fn no_lock(b: Bencher) {
+        updates(b, strategy::NoLock);
+    }
+
+    #[divan::bench]
+    fn atomic(b: Bencher) {
+        updates(b, strategy::Atomic);
+    }
+
+    #[divan::bench]
+    fn spin(b: Bencher) {
+        updates(b, Locked(strategy::Spin));
+    }
+
+    #[divan::bench]
+    fn mutex(b: Bencher) {
+        updates(b, Locked(strategy::Mutex::default()));
+    }
+
+    #[divan::bench]
+    fn flock(b: Bencher) {
+        let file = tempfile::tempfile().expect("a file to lock");
+        updates(b, Locked(strategy::Flock::new(file)));
+    }
+}
+
+fn plan(trials: u32) -> Plan {
+    Plan::build(
+        Request {
+            trials: i64::from(trials),
+            seed: Some(1),
+            ..Request::default()
+        },
+        || 1,
+    )
+    .expect("a valid plan")
+}
+
+/// `trials` plausible outcomes per mode, unlocked and mutex.
+fn outcomes(trials: u32) -> RunOutcome {
+    let modes = [Mode::NoLock, Mode::Lock(StrategyKind::Mutex)]
+        .into_iter()
+        .map(|mode| ModeOutcomes {
+            mode,
+            trials: (1..=trials)
+                .map(|trial| TrialOutcome {
+                    trial,
+                    status: TrialStatus::Ok,
+                    final_balance: match mode {
+                        Mode::NoLock => 180 + i64::from(trial % 41),
+                        Mode::Lock(_) => 200,
+                    },
+                    deposits: 50,
+                    withdrawals: 50,
+                    withdrawals_succeeded: 0,
+                    withdrawals_refused: 0,
+                    overdrafts: 0,
+                    elapsed: Duration::from_micros(15_000 + u64::from(trial % 97)),
+                    busy: Duration::from_micros(9_000 + u64::from(trial % 89)),
+                    killed_worker: None,
+                    recoveries: 0,
+                })
+                .collect(),
+        })
+        .collect();
+    RunOutcome {
+        modes,
+        interrupted: None,
+        stopped_early: false,
+    }
+}
+
+#[divan::bench(args = [1_000, 100_000])]
+fn statistics(b: Bencher, trials: u32) {
+    let (plan, outcomes) = (plan(trials), outcomes(trials));
+    b.counter(ItemsCount::new(2 * trials))
+        .bench(|| stats::results(black_box(&plan), black_box(&outcomes)));
+}
+
+mod render {
+    use super::*;
+
+    #[divan::bench(args = [50, 10_000])]
+    fn text(b: Bencher, trials: u32) {
+        let results = stats::results(&plan(trials), &outcomes(trials));
+        b.bench(|| report::text(black_box(&results)));
+    }
+
+    #[divan::bench(args = [50, 10_000])]
+    fn json(b: Bencher, trials: u32) {
+        let results = stats::results(&plan(trials), &outcomes(trials));
+        b.bench(|| report::json(black_box(&results)));
+    }
+
+    #[divan::bench]
+    fn bench_table(b: Bencher) {
+        let spread = |v: f64| Spread::of(vec![v * 0.9, v, v * 1.1]);
+        let results = BenchResults {
+            workers: 2,
+            cpus: 2,
+            ops_per_worker: 200_000,
+            warmup: 1,
+            repetitions: 3,
+            modes: [None]
+                .into_iter()
+                .chain(StrategyKind::ALL.map(Some))
+                .map(|lock| ModeBench {
+                    lock,
+                    name: lock.map_or("no lock", StrategyKind::name),
+                    ops_per_sec: spread(10e6),
+                    lost_updates: spread(0.1),
+                })
+                .collect(),
+            overhead: Overhead {
+                trials: 50,
+                trial_us: spread(2_000.0),
+                spawn_us: spread(1_800.0),
+                ratio: spread(1.1),
+            },
+        };
+        b.bench(|| report::bench::text(black_box(&results)));
+    }
+}

@@ -1,0 +1,293 @@
+//! `bankrace bench`: measures each mode's throughput and a trial's overhead next to starting as many trivial processes. Never prints.
+//!
+//! The measurements reuse the run pipeline unchanged: each repetition is a
+//! [`coordinator::run`] of the benchmark's plans, turned into numbers by
+//! [`stats::results`]. The only processes started here, and not by the
+//! coordinator, are the baseline's: `bankrace --version`, the cheapest thing
+//! the same binary can be asked to do.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use serde::Serialize;
+
+use crate::coordinator;
+use crate::plan::{BenchPlan, Plan, StrategyKind};
+use crate::signals::Interrupts;
+use crate::stats::{self, Results};
+
+/// The spread of one quantity over the measured repetitions.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Spread {
+    pub min: f64,
+    pub median: f64,
+    pub max: f64,
+    /// Every repetition's value, in the order they were measured.
+    pub samples: Vec<f64>,
+}
+
+impl Spread {
+    /// The spread of `samples`; all zero when there are none.
+    pub fn of(samples: Vec<f64>) -> Spread {
+        let mut sorted = samples.clone();
+        sorted.sort_by(f64::total_cmp);
+        let n = sorted.len();
+        let median = match n {
+            0 => 0.0,
+            _ if n % 2 == 1 => sorted[n / 2],
+            _ => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
+        };
+        Spread {
+            min: sorted.first().copied().unwrap_or(0.0),
+            median,
+            max: sorted.last().copied().unwrap_or(0.0),
+            samples,
+        }
+    }
+}
+
+/// Everything `bankrace bench` reports. The JSON format is this struct,
+/// serialized.
+#[derive(Debug, Clone, Serialize)]
+pub struct BenchResults {
+    pub workers: u32,
+    /// CPUs this process may run on.
+    pub cpus: usize,
+    pub ops_per_worker: u64,
+    pub warmup: u32,
+    pub repetitions: u32,
+    /// One entry per mode: the unlocked one first, then every strategy.
+    pub modes: Vec<ModeBench>,
+    pub overhead: Overhead,
+}
+
+/// Throughput of one mode with no pause and no window.
+#[derive(Debug, Clone, Serialize)]
+pub struct ModeBench {
+    /// `null` for the unlocked mode, else the strategy's name.
+    pub lock: Option<StrategyKind>,
+    /// The name shown in the table ("no lock", "mutex", ...).
+    #[serde(skip)]
+    pub name: &'static str,
+    /// Operations per second, all workers together, while they ran.
+    pub ops_per_sec: Spread,
+    /// The share of the deposits missing from the final balance (0 to 1).
+    pub lost_updates: Spread,
+}
+
+/// What a trial costs beyond its operations, next to what starting and
+/// reaping as many processes costs.
+#[derive(Debug, Clone, Serialize)]
+pub struct Overhead {
+    /// Trials (and batches of baseline processes) per repetition.
+    pub trials: u32,
+    /// Wall time per trial with no operations, in microseconds.
+    pub trial_us: Spread,
+    /// Wall time to start `workers` `bankrace --version` processes and reap
+    /// them, in microseconds.
+    pub spawn_us: Spread,
+    /// trial / spawn, per repetition.
+    pub ratio: Spread,
+}
+
+/// How a benchmark ended.
+#[derive(Debug)]
+pub enum Measured {
+    Done(Box<BenchResults>),
+    /// A signal (its number) ended it; the coordinator reaped every worker.
+    Interrupted(i32),
+}
+
+/// A signal arrived: stop measuring. Travels as an error, out of the loop.
+#[derive(Debug)]
+struct Stop(i32);
+
+impl std::fmt::Display for Stop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "interrupted by signal {}", self.0)
+    }
+}
+
+impl std::error::Error for Stop {}
+
+/// Runs the benchmark: `warmup` rounds whose numbers are dropped, then
+/// `repetitions` measured rounds. `progress` gets (rounds done, rounds).
+pub fn measure(
+    plan: &BenchPlan,
+    interrupts: &Interrupts,
+    progress: &mut dyn FnMut(u32, u32),
+) -> Result<Measured> {
+    match measure_rounds(plan, interrupts, progress) {
+        Ok(results) => Ok(Measured::Done(Box::new(results))),
+        Err(e) => match e.downcast::<Stop>() {
+            Ok(Stop(sig)) => Ok(Measured::Interrupted(sig)),
+            Err(e) => Err(e),
+        },
+    }
+}
+
+fn measure_rounds(
+    plan: &BenchPlan,
+    interrupts: &Interrupts,
+    progress: &mut dyn FnMut(u32, u32),
+) -> Result<BenchResults> {
+    let exe = own_executable()?;
+    let rounds = plan.warmup + plan.repetitions;
+    let modes = plan.throughput.modes.len();
+    let mut ops_per_sec = vec![Vec::new(); modes];
+    let mut lost = vec![Vec::new(); modes];
+    let (mut trial_us, mut spawn_us, mut ratio) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 0..rounds {
+        let results = run_checked(&plan.throughput, interrupts)?;
+        // The overhead and its baseline take turns going first, so that
+        // neither always runs on a machine the other just warmed up.
+        let spawns = || time_spawns(&exe, plan.workers, plan.overhead.trials, interrupts);
+        let (trial, spawn) = if round % 2 == 0 {
+            let spawn = spawns()?;
+            (time_trials(&plan.overhead, interrupts)?, spawn)
+        } else {
+            let trial = time_trials(&plan.overhead, interrupts)?;
+            (trial, spawns()?)
+        };
+        if round >= plan.warmup {
+            let ops = plan.throughput.ops_per_trial() as f64;
+            for (i, mode) in results.modes.iter().enumerate() {
+                ops_per_sec[i].push(mode.summary.ops_per_sec);
+                lost[i].push((-mode.summary.total_deviation).max(0) as f64 / ops);
+            }
+            trial_us.push(trial * 1e6);
+            spawn_us.push(spawn * 1e6);
+            ratio.push(if spawn > 0.0 { trial / spawn } else { 0.0 });
+        }
+        progress(round + 1, rounds);
+    }
+    let modes = results_modes(&plan.throughput, ops_per_sec, lost);
+    Ok(BenchResults {
+        workers: plan.workers,
+        cpus: std::thread::available_parallelism().map_or(1, usize::from),
+        ops_per_worker: plan.throughput.ops,
+        warmup: plan.warmup,
+        repetitions: plan.repetitions,
+        modes,
+        overhead: Overhead {
+            trials: plan.overhead.trials,
+            trial_us: Spread::of(trial_us),
+            spawn_us: Spread::of(spawn_us),
+            ratio: Spread::of(ratio),
+        },
+    })
+}
+
+fn results_modes(plan: &Plan, ops_per_sec: Vec<Vec<f64>>, lost: Vec<Vec<f64>>) -> Vec<ModeBench> {
+    plan.modes
+        .iter()
+        .zip(ops_per_sec.into_iter().zip(lost))
+        .map(|(mode, (ops, lost))| ModeBench {
+            lock: mode.strategy(),
+            name: mode.name(),
+            ops_per_sec: Spread::of(ops),
+            lost_updates: Spread::of(lost),
+        })
+        .collect()
+}
+
+/// Runs `plan` and turns it into results; a failed trial fails the benchmark,
+/// since its numbers would mean nothing.
+fn run_checked(plan: &Plan, interrupts: &Interrupts) -> Result<Results> {
+    let outcome = coordinator::run(plan, interrupts, &mut |_| {})?;
+    if let Some(sig) = outcome.interrupted {
+        return Err(Stop(sig).into());
+    }
+    let results = stats::results(plan, &outcome);
+    for mode in &results.modes {
+        if let Some(t) = mode.trials.iter().find(|t| t.status != "ok") {
+            bail!(
+                "a {} trial failed: {}",
+                mode.name,
+                t.cause.as_deref().unwrap_or("unknown cause")
+            );
+        }
+    }
+    Ok(results)
+}
+
+/// Seconds per trial of `plan`, everything included: ledger, processes,
+/// waiting, reaping, collecting.
+fn time_trials(plan: &Plan, interrupts: &Interrupts) -> Result<f64> {
+    let started = Instant::now();
+    run_checked(plan, interrupts)?;
+    Ok(per(started.elapsed(), plan.trials))
+}
+
+/// Seconds to start `workers` processes of `bankrace --version` and reap
+/// them all, averaged over `batches` batches: what starting a trial's workers
+/// costs at the least.
+fn time_spawns(exe: &Path, workers: u32, batches: u32, interrupts: &Interrupts) -> Result<f64> {
+    let started = Instant::now();
+    for _ in 0..batches {
+        if let Some(sig) = interrupts.caught() {
+            return Err(Stop(sig).into());
+        }
+        let mut children: Vec<Child> = Vec::with_capacity(workers as usize);
+        let mut spawned = Ok(());
+        for _ in 0..workers {
+            match Command::new(exe)
+                .arg("--version")
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .spawn()
+            {
+                Ok(child) => children.push(child),
+                Err(e) => {
+                    spawned = Err(e);
+                    break;
+                }
+            }
+        }
+        // Reap whatever started, also when a later spawn failed.
+        let mut statuses = Vec::with_capacity(children.len());
+        for child in &mut children {
+            statuses.push(child.wait());
+        }
+        spawned.context("cannot start a baseline process")?;
+        for status in statuses {
+            let status = status.context("cannot wait for a baseline process")?;
+            if !status.success() {
+                bail!("the baseline `bankrace --version` ended with {status}");
+            }
+        }
+    }
+    Ok(per(started.elapsed(), batches))
+}
+
+fn per(elapsed: Duration, n: u32) -> f64 {
+    elapsed.as_secs_f64() / f64::from(n.max(1))
+}
+
+/// The binary the coordinator starts for its workers, so that the baseline
+/// starts exactly the same file.
+fn own_executable() -> Result<PathBuf> {
+    let proc_exe = Path::new("/proc/self/exe");
+    if proc_exe.exists() {
+        return Ok(proc_exe.to_path_buf());
+    }
+    std::env::current_exe().context("cannot find the bankrace executable")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spread_of_odd_even_and_empty_samples() {
+        let s = Spread::of(vec![3.0, 1.0, 2.0]);
+        assert_eq!((s.min, s.median, s.max), (1.0, 2.0, 3.0));
+        assert_eq!(s.samples, [3.0, 1.0, 2.0], "samples keep their order");
+        let s = Spread::of(vec![4.0, 1.0, 3.0, 2.0]);
+        assert_eq!((s.min, s.median, s.max), (1.0, 2.5, 4.0));
+        let s = Spread::of(Vec::new());
+        assert_eq!((s.min, s.median, s.max), (0.0, 0.0, 0.0));
+    }
+}

@@ -1,0 +1,218 @@
+//! The reports of `bankrace bench`: a table for people and one JSON document for programs. Pure.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use super::text::si;
+use crate::bench::{BenchResults, Spread};
+use crate::duration;
+
+/// The JSON report: the results, serialized.
+pub fn json(results: &BenchResults) -> String {
+    let mut s = serde_json::to_string_pretty(results).expect("bench results always serialize");
+    s.push('\n');
+    s
+}
+
+/// The text report: a throughput table, one row per mode, and an overhead
+/// table with the ratio to starting the same number of processes.
+pub fn text(r: &BenchResults) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "bankrace bench: {} worker{} on {} CPU{} · {} repetition{} after {} warm-up{} · min, median, max",
+        r.workers,
+        plural(r.workers),
+        r.cpus,
+        plural(r.cpus as u32),
+        r.repetitions,
+        plural(r.repetitions),
+        r.warmup,
+        plural(r.warmup),
+    );
+    out.push('\n');
+    let _ = writeln!(
+        out,
+        "Throughput: {} operations per worker, no pause, no window, every worker deposits 1",
+        r.ops_per_worker
+    );
+    let mut rows = vec![row(
+        "ops/s",
+        ["min", "median", "max", "lost updates"].map(String::from),
+    )];
+    for m in &r.modes {
+        let s = &m.ops_per_sec;
+        rows.push(row(
+            m.name,
+            [
+                si(s.min),
+                si(s.median),
+                si(s.max),
+                percent(m.lost_updates.median),
+            ],
+        ));
+    }
+    table(&mut out, &rows);
+    out.push('\n');
+
+    let o = &r.overhead;
+    let _ = writeln!(
+        out,
+        "Overhead: {} trial{} of {} worker{} with no operations per repetition",
+        o.trials,
+        plural(o.trials),
+        r.workers,
+        plural(r.workers),
+    );
+    let us = |s: &Spread| [s.min, s.median, s.max].map(|v| duration::human(micros(v)));
+    let rows = [
+        row("", ["min", "median", "max"].map(String::from)),
+        row("per trial", us(&o.trial_us)),
+        row(
+            &format!("start and reap {} × bankrace --version", r.workers),
+            us(&o.spawn_us),
+        ),
+        row(
+            "ratio",
+            [o.ratio.min, o.ratio.median, o.ratio.max].map(|v| format!("{v:.2}")),
+        ),
+    ];
+    table(&mut out, &rows);
+    out.push('\n');
+    let _ = writeln!(
+        out,
+        "ops/s counts every operation over the time the workers ran (start barrier to last finish);"
+    );
+    let _ = writeln!(
+        out,
+        "lost updates is the median share of deposits missing from the final balance;"
+    );
+    let _ = writeln!(
+        out,
+        "ratio is, per repetition, a trial's wall time over starting its processes."
+    );
+    out
+}
+
+fn row<const N: usize>(label: &str, cells: [String; N]) -> (String, Vec<String>) {
+    (label.to_string(), cells.into())
+}
+
+/// Left-aligned labels, right-aligned cells, each column as wide as it needs.
+fn table(out: &mut String, rows: &[(String, Vec<String>)]) {
+    let label_width = rows
+        .iter()
+        .map(|(l, _)| l.chars().count())
+        .max()
+        .unwrap_or(0);
+    let columns = rows.iter().map(|(_, c)| c.len()).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..columns)
+        .map(|i| {
+            rows.iter()
+                .filter_map(|(_, c)| c.get(i))
+                .map(|c| c.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    for (label, cells) in rows {
+        let mut line = format!("{label:<label_width$}");
+        for (cell, width) in cells.iter().zip(&widths) {
+            let _ = write!(line, "  {cell:>width$}");
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+}
+
+fn micros(us: f64) -> Duration {
+    Duration::from_secs_f64(us.max(0.0) / 1e6)
+}
+
+/// `0` for exactly nothing, so that an exact mode reads as exact.
+fn percent(share: f64) -> String {
+    if share == 0.0 {
+        "0".to_string()
+    } else {
+        format!("{:.1}%", share * 100.0)
+    }
+}
+
+fn plural(n: u32) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bench::{ModeBench, Overhead};
+    use crate::plan::StrategyKind;
+
+    fn spread(v: [f64; 3]) -> Spread {
+        Spread::of(v.to_vec())
+    }
+
+    fn results() -> BenchResults {
+        BenchResults {
+            workers: 2,
+            cpus: 2,
+            ops_per_worker: 100_000,
+            warmup: 1,
+            repetitions: 3,
+            modes: vec![
+                ModeBench {
+                    lock: None,
+                    name: "no lock",
+                    ops_per_sec: spread([80e6, 70e6, 90e6]),
+                    lost_updates: spread([0.30, 0.32, 0.31]),
+                },
+                ModeBench {
+                    lock: Some(StrategyKind::Flock),
+                    name: "flock",
+                    ops_per_sec: spread([800e3, 812e3, 790e3]),
+                    lost_updates: spread([0.0; 3]),
+                },
+            ],
+            overhead: Overhead {
+                trials: 50,
+                trial_us: spread([1_200.0, 1_100.0, 1_300.0]),
+                spawn_us: spread([1_000.0, 1_000.0, 1_000.0]),
+                ratio: spread([1.2, 1.1, 1.3]),
+            },
+        }
+    }
+
+    #[test]
+    fn text_shows_every_mode_and_the_ratio() {
+        insta::assert_snapshot!(text(&results()), @r"
+        bankrace bench: 2 workers on 2 CPUs · 3 repetitions after 1 warm-up · min, median, max
+
+        Throughput: 100000 operations per worker, no pause, no window, every worker deposits 1
+        ops/s      min  median    max  lost updates
+        no lock  70.0M   80.0M  90.0M         31.0%
+        flock     790k    800k   812k             0
+
+        Overhead: 50 trials of 2 workers with no operations per repetition
+                                                  min  median     max
+        per trial                              1.10ms  1.20ms  1.30ms
+        start and reap 2 × bankrace --version  1.00ms  1.00ms  1.00ms
+        ratio                                    1.10    1.20    1.30
+
+        ops/s counts every operation over the time the workers ran (start barrier to last finish);
+        lost updates is the median share of deposits missing from the final balance;
+        ratio is, per repetition, a trial's wall time over starting its processes.
+        ");
+    }
+
+    #[test]
+    fn json_keeps_the_field_names_and_the_unlocked_mode_is_null() {
+        let v: serde_json::Value = serde_json::from_str(&json(&results())).unwrap();
+        assert!(v["modes"][0]["lock"].is_null());
+        assert_eq!(v["modes"][1]["lock"], "flock");
+        assert_eq!(v["modes"][0]["ops_per_sec"]["median"], 80e6);
+        assert_eq!(v["modes"][0]["lost_updates"]["max"], 0.32);
+        assert_eq!(v["overhead"]["ratio"]["median"], 1.2);
+        assert_eq!(v["overhead"]["trial_us"]["samples"][1], 1_100.0);
+        assert_eq!(v["workers"], 2);
+    }
+}
