@@ -121,6 +121,7 @@ fn outcomes(trials: u32) -> RunOutcome {
                     busy: Duration::from_micros(9_000 + u64::from(trial % 89)),
                     killed_worker: None,
                     recoveries: 0,
+                    trace: None,
                 })
                 .collect(),
         })
