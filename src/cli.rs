@@ -231,7 +231,7 @@ impl BenchArgs {
             trials: self.trials,
             repetitions: self.repetitions,
             warmup: self.warmup,
-            tmpdir: std::env::temp_dir(),
+            tmpdir: crate::coordinator::default_ledger_dir(),
         })
     }
 }
@@ -552,7 +552,7 @@ impl RunArgs {
             seed: self.seed,
             locks,
             no_lock: self.no_lock,
-            tmpdir: std::env::temp_dir(),
+            tmpdir: crate::coordinator::default_ledger_dir(),
             kill_holder: self.kill_holder,
             timeout: self.timeout,
             fail_fast: self.fail_fast,

@@ -158,6 +158,23 @@ fn timed_out(plan: &Plan, ledger: &Ledger, group: &WorkerGroup, killed: Option<u
     )
 }
 
+/// Where ledgers are created: `$TMPDIR` when it is set; otherwise
+/// `/dev/shm`, the RAM file system where shared memory belongs, if this user
+/// can write there; otherwise the system's temporary directory. A ledger on
+/// a disk file system costs more to map and unmap (its pages belong to the
+/// disk's page cache and journal) and gains nothing: it never outlives a trial.
+pub fn default_ledger_dir() -> PathBuf {
+    if std::env::var_os("TMPDIR").is_some_and(|v| !v.is_empty()) {
+        return std::env::temp_dir();
+    }
+    let shm = Path::new("/dev/shm");
+    let usable = rustix::fs::access(shm, rustix::fs::Access::WRITE_OK | rustix::fs::Access::EXEC_OK);
+    if shm.is_dir() && usable.is_ok() {
+        return shm.to_path_buf();
+    }
+    std::env::temp_dir()
+}
+
 /// A fresh, unnamed ledger file. It is created in a private directory
 /// (mode 0700) as an unnamed temporary file (mode 0600, `O_TMPFILE` where the
 /// file system supports it), and the directory is removed before any worker

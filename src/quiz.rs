@@ -133,7 +133,7 @@ impl Puzzle {
             window: Some(std::time::Duration::ZERO),
             seed: Some(self.seed),
             no_lock: true,
-            tmpdir: std::env::temp_dir(),
+            tmpdir: crate::coordinator::default_ledger_dir(),
             trace: true,
             schedule: Some(self.schedule.to_string()),
             ..Request::default()
