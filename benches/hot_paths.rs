@@ -105,23 +105,18 @@ fn outcomes(trials: u32) -> RunOutcome {
         .map(|mode| ModeOutcomes {
             mode,
             trials: (1..=trials)
-                .map(|trial| TrialOutcome {
-                    trial,
-                    status: TrialStatus::Ok,
-                    final_balance: match mode {
+                .map(|trial| {
+                    let balance = match mode {
                         Mode::NoLock => 180 + i64::from(trial % 41),
                         Mode::Lock(_) => 200,
-                    },
-                    deposits: 50,
-                    withdrawals: 50,
-                    withdrawals_succeeded: 0,
-                    withdrawals_refused: 0,
-                    overdrafts: 0,
-                    elapsed: Duration::from_micros(15_000 + u64::from(trial % 97)),
-                    busy: Duration::from_micros(9_000 + u64::from(trial % 89)),
-                    killed_worker: None,
-                    recoveries: 0,
-                    trace: None,
+                    };
+                    TrialOutcome {
+                        deposits: 50,
+                        withdrawals: 50,
+                        elapsed: Duration::from_micros(15_000 + u64::from(trial % 97)),
+                        busy: Duration::from_micros(9_000 + u64::from(trial % 89)),
+                        ..TrialOutcome::new(trial, TrialStatus::Ok, balance)
+                    }
                 })
                 .collect(),
         })

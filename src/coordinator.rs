@@ -168,7 +168,10 @@ pub fn default_ledger_dir() -> PathBuf {
         return std::env::temp_dir();
     }
     let shm = Path::new("/dev/shm");
-    let usable = rustix::fs::access(shm, rustix::fs::Access::WRITE_OK | rustix::fs::Access::EXEC_OK);
+    let usable = rustix::fs::access(
+        shm,
+        rustix::fs::Access::WRITE_OK | rustix::fs::Access::EXEC_OK,
+    );
     if shm.is_dir() && usable.is_ok() {
         return shm.to_path_buf();
     }
@@ -226,19 +229,10 @@ fn collect(
     elapsed: Duration,
 ) -> TrialOutcome {
     let mut out = TrialOutcome {
-        trial,
-        status,
-        final_balance: ledger.balance().load(Relaxed),
-        deposits: 0,
-        withdrawals: 0,
-        withdrawals_succeeded: 0,
-        withdrawals_refused: 0,
-        overdrafts: 0,
         elapsed,
-        busy: Duration::ZERO,
-        killed_worker: None,
         recoveries: ledger.mutex_recoveries(),
         trace: plan.trace.then(|| read_trace(plan, ledger)),
+        ..TrialOutcome::new(trial, status, ledger.balance().load(Relaxed))
     };
     let (mut first, mut last) = (u64::MAX, 0);
     for w in 0..plan.workers() {

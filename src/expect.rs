@@ -100,19 +100,11 @@ mod tests {
 
     fn trial(trial: u32, final_balance: i64) -> TrialOutcome {
         TrialOutcome {
-            trial,
-            status: TrialStatus::Ok,
-            final_balance,
             deposits: 5,
             withdrawals: 5,
-            withdrawals_succeeded: 0,
-            withdrawals_refused: 0,
-            overdrafts: 0,
             elapsed: Duration::from_millis(1),
             busy: Duration::from_millis(1),
-            killed_worker: None,
-            recoveries: 0,
-            trace: None,
+            ..TrialOutcome::new(trial, TrialStatus::Ok, final_balance)
         }
     }
 

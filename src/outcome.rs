@@ -45,6 +45,28 @@ pub struct TrialOutcome {
     pub trace: Option<Trace>,
 }
 
+impl TrialOutcome {
+    /// A trial that ended with `status` and `final_balance`, before its
+    /// counters and times are filled in.
+    pub fn new(trial: u32, status: TrialStatus, final_balance: i64) -> TrialOutcome {
+        TrialOutcome {
+            trial,
+            status,
+            final_balance,
+            deposits: 0,
+            withdrawals: 0,
+            withdrawals_succeeded: 0,
+            withdrawals_refused: 0,
+            overdrafts: 0,
+            elapsed: Duration::ZERO,
+            busy: Duration::ZERO,
+            killed_worker: None,
+            recoveries: 0,
+            trace: None,
+        }
+    }
+}
+
 /// The trials of one mode, in order.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ModeOutcomes {

@@ -314,19 +314,11 @@ mod tests {
 
     fn outcome(trial: u32, final_balance: i64) -> TrialOutcome {
         TrialOutcome {
-            trial,
-            status: TrialStatus::Ok,
-            final_balance,
             deposits: 50,
             withdrawals: 50,
-            withdrawals_succeeded: 0,
-            withdrawals_refused: 0,
-            overdrafts: 0,
             elapsed: Duration::from_millis(10),
             busy: Duration::from_millis(5),
-            killed_worker: None,
-            recoveries: 0,
-            trace: None,
+            ..TrialOutcome::new(trial, TrialStatus::Ok, final_balance)
         }
     }
 

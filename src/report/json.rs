@@ -25,19 +25,11 @@ mod tests {
         )
         .unwrap();
         let trial = TrialOutcome {
-            trial: 1,
-            status: TrialStatus::Ok,
-            final_balance: 200,
             deposits: 50,
             withdrawals: 50,
-            withdrawals_succeeded: 0,
-            withdrawals_refused: 0,
-            overdrafts: 0,
             elapsed: Duration::from_millis(3),
             busy: Duration::from_millis(2),
-            killed_worker: None,
-            recoveries: 0,
-            trace: None,
+            ..TrialOutcome::new(1, TrialStatus::Ok, 200)
         };
         let modes = vec![
             ModeOutcomes {

@@ -30,19 +30,11 @@ pub(crate) mod fixtures {
 
     fn trial(trial: u32, final_balance: i64, ms: u64) -> TrialOutcome {
         TrialOutcome {
-            trial,
-            status: TrialStatus::Ok,
-            final_balance,
             deposits: 5,
             withdrawals: 5,
-            withdrawals_succeeded: 0,
-            withdrawals_refused: 0,
-            overdrafts: 0,
             elapsed: Duration::from_millis(ms),
             busy: Duration::from_millis(ms / 2),
-            killed_worker: None,
-            recoveries: 0,
-            trace: None,
+            ..TrialOutcome::new(trial, TrialStatus::Ok, final_balance)
         }
     }
 
@@ -102,19 +94,13 @@ pub(crate) mod fixtures {
         )
         .expect("a valid plan");
         let atm = |trial: u32, paid: u64| TrialOutcome {
-            trial,
-            status: TrialStatus::Ok,
-            final_balance: 15_000 - 10_000 * paid as i64,
-            deposits: 0,
             withdrawals: 2,
             withdrawals_succeeded: paid,
             withdrawals_refused: 2 - paid,
             overdrafts: u64::from(paid == 2),
             elapsed: Duration::from_millis(6),
             busy: Duration::from_millis(2),
-            killed_worker: None,
-            recoveries: 0,
-            trace: None,
+            ..TrialOutcome::new(trial, TrialStatus::Ok, 15_000 - 10_000 * paid as i64)
         };
         let modes = vec![
             ModeOutcomes {
