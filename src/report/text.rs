@@ -255,13 +255,37 @@ fn histogram_of(out: &mut String, mode: &ModeResult, paint: Paint) {
         let line = line.replace(MARKER, &paint.paint(Tone::Good, MARKER));
         let _ = writeln!(out, "  {line}");
     }
-    for t in mode.trials.iter().filter(|t| t.status != "ok") {
-        let text = format!(
-            "trial {} failed: {}",
-            t.trial,
-            t.cause.as_deref().unwrap_or("unknown cause")
-        );
+    for (cause, trials) in failures_by_cause(mode) {
+        let text = match trials.as_slice() {
+            [one] => format!("trial {one} failed: {cause}"),
+            many => format!("trials {} failed: {cause}", list_trials(many)),
+        };
         let _ = writeln!(out, "  {}", paint.paint(Tone::Warn, &text));
+    }
+}
+
+/// The failed trials of a mode, grouped by cause in order of first
+/// appearance, so that a lock that fails the same way in every trial says so
+/// once.
+fn failures_by_cause(mode: &ModeResult) -> Vec<(&str, Vec<u32>)> {
+    let mut groups: Vec<(&str, Vec<u32>)> = Vec::new();
+    for t in mode.trials.iter().filter(|t| t.status != "ok") {
+        let cause = t.cause.as_deref().unwrap_or("unknown cause");
+        match groups.iter_mut().find(|(c, _)| *c == cause) {
+            Some((_, trials)) => trials.push(t.trial),
+            None => groups.push((cause, vec![t.trial])),
+        }
+    }
+    groups
+}
+
+/// "1, 2, 5", or "1, 2, 3, 4, 5 and 45 more" for long lists.
+fn list_trials(trials: &[u32]) -> String {
+    const SHOWN: usize = 5;
+    let head: Vec<String> = trials.iter().take(SHOWN).map(u32::to_string).collect();
+    match trials.len().checked_sub(SHOWN) {
+        Some(rest) if rest > 0 => format!("{} and {rest} more", head.join(", ")),
+        _ => head.join(", "),
     }
 }
 
@@ -359,6 +383,15 @@ pub(super) fn si(v: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_lists_of_trials_are_cut() {
+        assert_eq!(list_trials(&[1, 2, 5]), "1, 2, 5");
+        assert_eq!(
+            list_trials(&(1..=50).collect::<Vec<_>>()),
+            "1, 2, 3, 4, 5 and 45 more"
+        );
+    }
 
     #[test]
     fn si_prefixes() {
