@@ -141,6 +141,10 @@ pub enum Command {
     /// Run trials of a race, unlocked and locked, and compare final balances.
     #[command(after_long_help = long_help())]
     Run(Box<RunArgs>),
+    /// Measure what each lock costs per operation, and what a trial costs
+    /// next to starting its processes.
+    #[command(after_long_help = BENCH_HELP)]
+    Bench(BenchArgs),
     /// Work out a small interleaving by hand; bankrace checks your answer by running it for real.
     #[command(after_long_help = QUIZ_EXAMPLES)]
     Quiz(QuizArgs),
@@ -152,10 +156,6 @@ pub enum Command {
     },
     /// Print the manual page (roff) to stdout.
     Man,
-    /// Measure what each lock costs per operation, and what a trial costs
-    /// next to starting its processes.
-    #[command(after_long_help = BENCH_HELP)]
-    Bench(BenchArgs),
     /// Internal: one worker process of a trial (started by `run`).
     #[command(hide = true)]
     Worker(WorkerCli),
