@@ -12,7 +12,7 @@ The tutorial's programs are not part of this repository: pass the directory
 that holds seed_lock.py and seed_nolock.py with --tutorial. They are copied
 to a temporary directory and edited there.
 
-Usage: scripts/compare.py --tutorial DIR [--rounds 3] [--ops 1000000]
+Usage: benches/compare.py --tutorial DIR [--rounds 3] [--ops 1000000]
        [--tutorial-runs 50] [--memory-trials 10000]
 """
 

@@ -3,7 +3,7 @@
 scenario, on all CPUs and pinned to one, with the share of unlocked trials
 that raced, locked trials that were exact, and the wall time of each run.
 
-Usage: scripts/measure-defaults.py [path/to/bankrace]   (default: target/release/bankrace)
+Usage: benches/measure-defaults.py [path/to/bankrace]   (default: target/release/bankrace)
 """
 import json
 import statistics
