@@ -6,7 +6,7 @@
 //! coordinator, are the baseline's: `bankrace --version`, the cheapest thing
 //! the same binary can be asked to do.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -133,7 +133,8 @@ fn measure_rounds(
     interrupts: &Interrupts,
     progress: &mut dyn FnMut(u32, u32),
 ) -> Result<BenchResults> {
-    let exe = own_executable()?;
+    // The very file the coordinator starts for its workers.
+    let exe = coordinator::own_executable()?;
     let rounds = plan.warmup + plan.repetitions;
     let modes = plan.throughput.modes.len();
     let mut ops_per_sec = vec![Vec::new(); modes];
@@ -264,16 +265,6 @@ fn time_spawns(exe: &Path, workers: u32, batches: u32, interrupts: &Interrupts) 
 
 fn per(elapsed: Duration, n: u32) -> f64 {
     elapsed.as_secs_f64() / f64::from(n.max(1))
-}
-
-/// The binary the coordinator starts for its workers, so that the baseline
-/// starts exactly the same file.
-fn own_executable() -> Result<PathBuf> {
-    let proc_exe = Path::new("/proc/self/exe");
-    if proc_exe.exists() {
-        return Ok(proc_exe.to_path_buf());
-    }
-    std::env::current_exe().context("cannot find the bankrace executable")
 }
 
 #[cfg(test)]

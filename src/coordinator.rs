@@ -73,7 +73,7 @@ pub fn run(
 
 /// The binary to re-execute for workers: `/proc/self/exe` names exactly the
 /// file this process runs, even if its path was changed since.
-fn own_executable() -> Result<PathBuf> {
+pub fn own_executable() -> Result<PathBuf> {
     let proc_exe = Path::new("/proc/self/exe");
     if proc_exe.exists() {
         return Ok(proc_exe.to_path_buf());
