@@ -128,7 +128,6 @@ impl Work<'_> {
     fn run_with<S: Strategy, H: OpHooks>(&self, mut strategy: S, mut hooks: H) -> Result<()> {
         let (ledger, slot, job) = (self.ledger, self.slot, &self.job);
         let mut rng = SmallRng::seed_from_u64(slot.seed());
-        let window = &mut hooks;
         let depositor = slot.is_depositor();
         let kill_at = slot.kill_at();
 
@@ -142,18 +141,20 @@ impl Work<'_> {
                     die();
                 }
                 // Die inside the window, that is while holding the lock.
-                window.arm_fault(true);
+                hooks.arm_fault(true);
             }
             match (self.scenario, depositor) {
-                (Scenario::LostUpdate, true) => strategy.update(ledger, job.amount, window)?,
-                (Scenario::LostUpdate, false) => strategy.update(ledger, -job.amount, window)?,
+                (Scenario::LostUpdate, true) => strategy.update(ledger, job.amount, &mut hooks)?,
+                (Scenario::LostUpdate, false) => {
+                    strategy.update(ledger, -job.amount, &mut hooks)?
+                }
                 // Deposits cannot break "never below zero", so in this
                 // scenario they are plain atomic additions in every mode.
                 (Scenario::Overdraft, true) => {
-                    window.add(ledger.balance(), job.amount)?;
+                    hooks.add(ledger.balance(), job.amount)?;
                 }
                 (Scenario::Overdraft, false) => {
-                    match strategy.withdraw(ledger, job.amount, window)? {
+                    match strategy.withdraw(ledger, job.amount, &mut hooks)? {
                         Withdrawal::Paid { overdrew } => {
                             slot.succeeded.fetch_add(1, Relaxed);
                             slot.overdrew.fetch_add(u64::from(overdrew), Relaxed);
@@ -164,14 +165,14 @@ impl Work<'_> {
                     }
                 }
             }
-            window.arm_fault(false);
-            window.op_done(done - 1);
+            hooks.arm_fault(false);
+            hooks.op_done(done - 1);
             slot.ops_done.store(done, Relaxed);
             if done < job.ops {
                 pause(job.pause_ns, &mut rng);
             }
         }
-        window.finished()?;
+        hooks.finished()?;
         slot.finished_ns.store(now_ns(), Relaxed);
         slot.mark_done();
         Ok(())
