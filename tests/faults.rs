@@ -1,7 +1,7 @@
 //! Faults and interruptions: signals to the coordinator, killed workers, dead lock holders, and what is left behind (nothing).
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
@@ -128,20 +128,25 @@ fn sigkill_of_the_coordinator_takes_its_workers_along() {
     );
 }
 
-#[test]
-fn a_killed_worker_fails_its_trial_and_the_run_goes_on() {
-    let tmp = tempfile::tempdir().unwrap();
-    // Trial 1's workers sit in a 1s window; we kill one of them from outside.
-    let child = start(
-        &["--trials", "2", "--ops", "1", "--window", "1s", "--no-lock"],
-        tmp.path(),
-    );
+/// Starts a run whose first trial's two workers sit in a 1s window, kills
+/// worker `which` of them from outside, and returns the coordinator's pid
+/// and output.
+fn kill_a_worker_of_the_first_trial(extra: &[&str], which: usize, tmp: &Path) -> (u32, Output) {
+    let mut args = vec!["--ops", "1", "--window", "1s", "--no-lock"];
+    args.extend_from_slice(extra);
+    let child = start(&args, tmp);
     let pid = child.id();
     assert!(eventually(Duration::from_secs(10), || workers_of(pid)
         .len()
         == 2));
-    signal(workers_of(pid)[0], Signal::KILL);
-    let out = child.wait_with_output().unwrap();
+    signal(workers_of(pid)[which], Signal::KILL);
+    (pid, child.wait_with_output().unwrap())
+}
+
+#[test]
+fn a_killed_worker_fails_its_trial_and_the_run_goes_on() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (pid, out) = kill_a_worker_of_the_first_trial(&["--trials", "2"], 0, tmp.path());
     assert_eq!(out.status.code(), Some(0));
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     let trials = report["modes"][0]["trials"].as_array().unwrap();
@@ -171,25 +176,8 @@ fn a_killed_worker_fails_its_trial_and_the_run_goes_on() {
 #[test]
 fn fail_fast_stops_at_the_first_failed_trial() {
     let tmp = tempfile::tempdir().unwrap();
-    let child = start(
-        &[
-            "--trials",
-            "5",
-            "--ops",
-            "1",
-            "--window",
-            "1s",
-            "--no-lock",
-            "--fail-fast",
-        ],
-        tmp.path(),
-    );
-    let pid = child.id();
-    assert!(eventually(Duration::from_secs(10), || workers_of(pid)
-        .len()
-        == 2));
-    signal(workers_of(pid)[1], Signal::KILL);
-    let out = child.wait_with_output().unwrap();
+    let (_, out) =
+        kill_a_worker_of_the_first_trial(&["--trials", "5", "--fail-fast"], 1, tmp.path());
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--fail-fast"));
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
