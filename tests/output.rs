@@ -6,11 +6,9 @@ use assert_cmd::cargo::cargo_bin_cmd;
 use serde_json::Value;
 
 /// A race that shows in every unlocked trial: two depositors, one deposit
-/// each, released together by the start barrier. Each reads the balance and
-/// then sleeps 300ms before writing it back; the second read happens
-/// microseconds after the first, long before either write, so both write
-/// 201 and one deposit is lost, unless a worker's wake-up is delayed by 300ms.
-const CERTAIN_RACE: [&str; 9] = [
+/// each, forced through a schedule in which both read 200 before either
+/// writes, so both write 201 and one deposit is lost, every time.
+const CERTAIN_RACE: [&str; 11] = [
     "--depositors",
     "2",
     "--withdrawers",
@@ -18,8 +16,10 @@ const CERTAIN_RACE: [&str; 9] = [
     "--ops",
     "1",
     "--window",
-    "300ms",
+    "0",
     "--no-lock",
+    "--schedule",
+    "D1:read D2:read D1:write D2:write",
 ];
 
 /// A run that cannot race: one worker has nobody to collide with.
