@@ -324,15 +324,7 @@ mod tests {
     use crate::strategy::{Locked, Mutex, NoLock, Strategy};
 
     fn job() -> Job {
-        Job {
-            scenario: 0,
-            strategy: 0,
-            ops: 1,
-            amount: 1,
-            initial: 200,
-            pause_ns: 0,
-            window_ns: 0,
-        }
+        Job::for_tests(1, 200)
     }
 
     /// Two threads, one deposit and one withdrawal, forced through

@@ -169,6 +169,22 @@ pub struct Job {
     pub window_ns: u64,
 }
 
+#[cfg(test)]
+impl Job {
+    /// A lost-update job without pause or window, for tests on threads.
+    pub(crate) fn for_tests(ops: u64, initial: i64) -> Job {
+        Job {
+            scenario: 0,
+            strategy: 0,
+            ops,
+            amount: 1,
+            initial,
+            pause_ns: 0,
+            window_ns: 0,
+        }
+    }
+}
+
 /// The fixed header. Every field is written once by the coordinator.
 #[repr(C, align(64))]
 struct Header {
@@ -897,15 +913,7 @@ mod tests {
     use std::io::{Seek, Write};
 
     fn job() -> Job {
-        Job {
-            scenario: 0,
-            strategy: 0,
-            ops: 5,
-            amount: 1,
-            initial: 200,
-            pause_ns: 0,
-            window_ns: 0,
-        }
+        Job::for_tests(5, 200)
     }
 
     #[test]

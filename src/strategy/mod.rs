@@ -233,15 +233,7 @@ pub(crate) mod testing {
     }
 
     pub fn job(initial: i64) -> Job {
-        Job {
-            scenario: 0,
-            strategy: 0,
-            ops: 0,
-            amount: 1,
-            initial,
-            pause_ns: 0,
-            window_ns: 0,
-        }
+        Job::for_tests(0, initial)
     }
 
     /// `threads` threads each add `delta` `ops` times with `make()`'s strategy.
