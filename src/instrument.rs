@@ -206,7 +206,7 @@ impl<'a> Instrumented<'a> {
 impl Hooks for Instrumented<'_> {
     fn window(&mut self) {
         if self.die_now {
-            crate::worker::die();
+            crate::worker::die(self.ledger);
         }
         if !self.window.is_zero() {
             std::thread::sleep(self.window);

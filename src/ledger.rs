@@ -53,7 +53,7 @@ use crate::trace::{OpKind, OpRecord};
 /// `b"BANKRACE"` read as a little-endian `u64`.
 pub const MAGIC: u64 = u64::from_le_bytes(*b"BANKRACE");
 /// Bumped whenever the layout below changes.
-pub const VERSION: u32 = 3;
+pub const VERSION: u32 = 4;
 /// The most workers one ledger holds; the plan enforces it before anything starts.
 pub const MAX_WORKERS: u32 = 1024;
 /// The most trace records one ledger holds, all workers together (48 MiB).
@@ -219,6 +219,11 @@ struct BarrierWords {
     arrived: AtomicU32,
     /// 0 while workers gather, 1 once the last one arrived. Futex word.
     released: AtomicU32,
+    /// The fault gate of a trial with an injected kill: 0 until the doomed
+    /// worker holds the lock it is about to die with (or has passed its fault
+    /// without taking a lock), then 1. The other workers wait for it, so the
+    /// death always lands while they still need the lock. Futex word.
+    fault_gate: AtomicU32,
 }
 
 /// What `--trace` and `--schedule` need besides their regions.
@@ -819,6 +824,44 @@ impl Ledger {
             match futex::wait(&b.released, futex::Flags::empty(), 0, None) {
                 Ok(()) => {}
                 Err(e) if e == rustix::io::Errno::AGAIN || e == rustix::io::Errno::INTR => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether some worker of this trial has an injected fault.
+    pub fn fault_injected(&self) -> bool {
+        (0..self.dims.workers).any(|w| self.slot(w).kill_at().is_some())
+    }
+
+    /// Opens the fault gate and wakes every worker waiting at it. Called by
+    /// the doomed worker just before it dies holding the lock, or right after
+    /// the operation it was to die in, if that operation held nothing.
+    pub fn open_fault_gate(&self) {
+        let gate = &self.shared().barrier.0.fault_gate;
+        gate.store(1, Ordering::Release);
+        // Nothing useful can be done if waking fails: the waiters re-check
+        // the word at least every 100ms.
+        let _ = futex::wake(gate, futex::Flags::empty(), i32::MAX as u32);
+    }
+
+    /// Blocks until the fault gate is open. Waits in slices of 100ms so that
+    /// a lost wake-up costs a delay, never a hang; the coordinator's timeout
+    /// bounds the whole trial.
+    pub fn wait_at_fault_gate(&self) -> io::Result<()> {
+        let gate = &self.shared().barrier.0.fault_gate;
+        let slice = rustix::time::Timespec {
+            tv_sec: 0,
+            tv_nsec: 100_000_000,
+        };
+        while gate.load(Ordering::Acquire) == 0 {
+            match futex::wait(gate, futex::Flags::empty(), 0, Some(&slice)) {
+                Ok(()) => {}
+                Err(e)
+                    if e == rustix::io::Errno::AGAIN
+                        || e == rustix::io::Errno::INTR
+                        || e == rustix::io::Errno::TIMEDOUT => {}
                 Err(e) => return Err(e.into()),
             }
         }

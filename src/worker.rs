@@ -118,6 +118,7 @@ impl Work<'_> {
             self.run_with(
                 strategy,
                 Window {
+                    ledger: self.ledger,
                     length: window,
                     die_now: false,
                 },
@@ -132,13 +133,20 @@ impl Work<'_> {
         let kill_at = slot.kill_at();
 
         ledger.wait_at_barrier(self.index)?;
+        // In a trial with an injected fault, the doomed worker goes first and
+        // the others start once it holds the lock it dies with: so the death
+        // always strikes while they still need that lock, however the
+        // machine schedules the processes.
+        if kill_at.is_none() && ledger.fault_injected() {
+            ledger.wait_at_fault_gate()?;
+        }
         slot.started_ns.store(now_ns(), Relaxed);
         for done in 1..=job.ops {
             if kill_at == Some(done - 1) {
                 if self.no_window {
                     // Atomic instructions hold nothing: die before the
                     // operation, which then never happened.
-                    die();
+                    die(ledger);
                 }
                 // Die inside the window, that is while holding the lock.
                 hooks.arm_fault(true);
@@ -165,7 +173,12 @@ impl Work<'_> {
                     }
                 }
             }
-            hooks.arm_fault(false);
+            if kill_at == Some(done - 1) {
+                // The operation held no lock to die with (a withdrawal was
+                // refused before the window): the others may start.
+                hooks.arm_fault(false);
+                ledger.open_fault_gate();
+            }
             hooks.op_done(done - 1);
             slot.ops_done.store(done, Relaxed);
             if done < job.ops {
@@ -189,7 +202,7 @@ trait OpHooks: Hooks {
     fn finished(&mut self) -> std::io::Result<()>;
 }
 
-impl OpHooks for Window {
+impl OpHooks for Window<'_> {
     #[inline(always)]
     fn arm_fault(&mut self, armed: bool) {
         self.die_now = armed;
@@ -217,16 +230,17 @@ impl OpHooks for Instrumented<'_> {
 /// The plain hooks: the race window, a sleep between read and write where a
 /// lock (if any) is held, and the strategies' bare accesses. Also where an
 /// injected fault strikes.
-struct Window {
+struct Window<'a> {
+    ledger: &'a Ledger,
     length: Duration,
     /// Fault injection: kill this process now, holding whatever it holds.
     die_now: bool,
 }
 
-impl Hooks for Window {
+impl Hooks for Window<'_> {
     fn window(&mut self) {
         if self.die_now {
-            die();
+            die(self.ledger);
         }
         if !self.length.is_zero() {
             std::thread::sleep(self.length);
@@ -235,8 +249,10 @@ impl Hooks for Window {
 }
 
 /// Kills this process with SIGKILL, on purpose: no unwinding, no unlocking,
-/// no cleanup, as a crash or the OOM killer would.
-pub(crate) fn die() -> ! {
+/// no cleanup, as a crash or the OOM killer would. First opens the fault gate,
+/// so that the other workers of the trial start and want what it holds.
+pub(crate) fn die(ledger: &Ledger) -> ! {
+    ledger.open_fault_gate();
     let _ = rustix::process::kill_process(rustix::process::getpid(), rustix::process::Signal::KILL);
     // SIGKILL cannot be caught or ignored; this is never reached.
     std::process::abort()

@@ -131,15 +131,31 @@ fn sigkill_of_the_coordinator_takes_its_workers_along() {
 /// Starts a run whose first trial's two workers sit in a 1s window, kills
 /// worker `which` of them from outside, and returns the coordinator's pid
 /// and output.
+///
+/// Certain by construction: as soon as both workers are seen, both are
+/// stopped with SIGSTOP, so neither can finish its window however long this
+/// test is descheduled; only then is one killed and the other continued.
+/// The 1s window only has to outlast the 10ms between two looks at /proc.
 fn kill_a_worker_of_the_first_trial(extra: &[&str], which: usize, tmp: &Path) -> (u32, Output) {
     let mut args = vec!["--ops", "1", "--window", "1s", "--no-lock"];
     args.extend_from_slice(extra);
     let child = start(&args, tmp);
     let pid = child.id();
-    assert!(eventually(Duration::from_secs(10), || workers_of(pid)
-        .len()
-        == 2));
-    signal(workers_of(pid)[which], Signal::KILL);
+    let mut workers = Vec::new();
+    assert!(eventually(Duration::from_secs(10), || {
+        workers = workers_of(pid);
+        workers.len() == 2
+    }));
+    for &w in &workers {
+        signal(w, Signal::STOP);
+    }
+    assert_eq!(
+        workers_of(pid),
+        workers,
+        "a worker ended before it was stopped"
+    );
+    signal(workers[which], Signal::KILL);
+    signal(workers[1 - which], Signal::CONT);
     (pid, child.wait_with_output().unwrap())
 }
 
@@ -189,28 +205,11 @@ fn fail_fast_stops_at_the_first_failed_trial() {
 fn a_dead_holder_is_recovered_by_mutex_and_flock_and_deadlocks_spin() {
     let tmp = tempfile::tempdir().unwrap();
     // In every trial one worker kills itself inside the 1ms window, that is
-    // while holding the lock. For the spin lock to deadlock, another worker
-    // must still want the lock after that: if the holder died in its last
-    // operation after the others had finished, the trial would complete. So
-    // pick a seed whose faults all strike in one of the first three
-    // operations (of 100): the two survivors would otherwise have to finish
-    // 200 operations, each at least 1ms under the lock, before the doomed
-    // worker takes the lock three times, a starvation of 200ms.
-    let args = |seed: u64| bankrace::plan::Request {
-        trials: 3,
-        ops: Some(100),
-        depositors: Some(2),
-        withdrawers: Some(1),
-        kill_holder: 1.0,
-        seed: Some(seed),
-        ..Default::default()
-    };
-    let seed = (0..)
-        .find(|&seed| {
-            let plan = bankrace::plan::Plan::build(args(seed), || seed).unwrap();
-            (1..=3).all(|t| plan.injected_kill(t).is_some_and(|k| k.op < 3))
-        })
-        .unwrap();
+    // while holding the lock. The other workers start only once it holds
+    // that lock (the fault gate), and each of them has 100 operations that
+    // need it: so the death always strikes while they still want the lock,
+    // whatever the machine's load. The seed only picks who dies and when.
+    let seed = 7;
     let out = Command::new(cargo_bin!("bankrace"))
         .args(["run", "--lock=mutex", "--lock=flock", "--lock=spin"])
         .args(["--kill-holder", "1", "--timeout", "1s", "--trials", "3"])

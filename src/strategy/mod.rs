@@ -232,6 +232,18 @@ pub(crate) mod testing {
         }
     }
 
+    /// Waits in the window until every thread has reached its window: all
+    /// reads (or checks) happen before any write, by construction, whatever
+    /// the scheduler does. Only for unlocked strategies, which can all be in
+    /// their windows at once.
+    pub struct Rendezvous<'a>(pub &'a std::sync::Barrier);
+
+    impl Hooks for Rendezvous<'_> {
+        fn window(&mut self) {
+            self.0.wait();
+        }
+    }
+
     pub fn job(initial: i64) -> Job {
         Job::for_tests(0, initial)
     }
@@ -244,16 +256,27 @@ pub(crate) mod testing {
         ops: u32,
         window: std::time::Duration,
     ) -> i64 {
+        hammer_with(make, threads, ops, || Sleep(window))
+    }
+
+    /// [`hammer`] with each thread's hooks made by `hooks`.
+    pub fn hammer_with<S: Strategy, H: Hooks>(
+        make: impl Fn(&Ledger) -> S + Sync,
+        threads: u32,
+        ops: u32,
+        hooks: impl Fn() -> H + Sync,
+    ) -> i64 {
         let ledger = Ledger::anonymous(threads, &job(0)).unwrap();
         std::thread::scope(|s| {
             for t in 0..threads {
-                let (ledger, make) = (&ledger, &make);
+                let (ledger, make, hooks) = (&ledger, &make, &hooks);
                 s.spawn(move || {
                     let mut strategy = make(ledger);
+                    let mut hooks = hooks();
                     ledger.wait_at_barrier(t).unwrap();
                     let delta = if t % 2 == 0 { 3 } else { -1 };
                     for _ in 0..ops {
-                        strategy.update(ledger, delta, &mut Sleep(window)).unwrap();
+                        strategy.update(ledger, delta, &mut hooks).unwrap();
                     }
                 });
             }
@@ -276,17 +299,24 @@ pub(crate) mod testing {
         threads: u32,
         window: std::time::Duration,
     ) -> (i64, u32) {
+        atm_with(make, threads, || Sleep(window))
+    }
+
+    /// [`atm`] with each thread's hooks made by `hooks`.
+    pub fn atm_with<S: Strategy, H: Hooks>(
+        make: impl Fn(&Ledger) -> S + Sync,
+        threads: u32,
+        hooks: impl Fn() -> H + Sync,
+    ) -> (i64, u32) {
         let ledger = Ledger::anonymous(threads, &job(15_000)).unwrap();
         let paid = std::sync::atomic::AtomicU32::new(0);
         std::thread::scope(|s| {
             for t in 0..threads {
-                let (ledger, make, paid) = (&ledger, &make, &paid);
+                let (ledger, make, paid, hooks) = (&ledger, &make, &paid, &hooks);
                 s.spawn(move || {
                     let mut strategy = make(ledger);
                     ledger.wait_at_barrier(t).unwrap();
-                    let w = strategy
-                        .withdraw(ledger, 10_000, &mut Sleep(window))
-                        .unwrap();
+                    let w = strategy.withdraw(ledger, 10_000, &mut hooks()).unwrap();
                     if matches!(w, Withdrawal::Paid { .. }) {
                         paid.fetch_add(1, Relaxed);
                     }

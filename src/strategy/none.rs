@@ -26,23 +26,26 @@ impl Strategy for NoLock {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::strategy::testing::{atm, hammer};
-    use std::time::Duration;
+    use crate::strategy::testing::{Rendezvous, atm_with, hammer_expected, hammer_with};
+    use std::sync::Barrier;
 
     #[test]
-    fn a_wide_window_makes_both_withdrawals_pass() {
-        // Two threads released together each sleep 50ms between their check
-        // and their debit; both checks happen long before either debit.
-        let (balance, paid) = atm(|_| NoLock, 2, Duration::from_millis(50));
+    fn both_withdrawals_pass_when_both_check_before_either_debits() {
+        // Each thread waits in its window until both have checked: both see
+        // 15,000, both pay 10,000, by construction.
+        let barrier = Barrier::new(2);
+        let (balance, paid) = atm_with(|_| NoLock, 2, || Rendezvous(&barrier));
         assert_eq!((balance, paid), (-5_000, 2));
     }
 
     #[test]
-    fn a_wide_window_loses_updates() {
-        // Each thread sleeps 5ms between reading and writing; with four
-        // threads released together, their first reads all see 0, so only the
-        // last of their first writes survives: the exact result is impossible.
-        let balance = hammer(|_| NoLock, 4, 1, Duration::from_millis(5));
-        assert_ne!(balance, crate::strategy::testing::hammer_expected(4, 1));
+    fn updates_are_lost_when_every_read_comes_before_every_write() {
+        // Four threads each read 0, wait until all four have read, then write
+        // their own delta over it: only the last write survives, so the
+        // exact sum of the four deltas is impossible.
+        let barrier = Barrier::new(4);
+        let balance = hammer_with(|_| NoLock, 4, 1, || Rendezvous(&barrier));
+        assert!([3, -1].contains(&balance), "{balance}");
+        assert_ne!(balance, hammer_expected(4, 1));
     }
 }
