@@ -9,10 +9,12 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
 use bankrace::bench::{BenchResults, ModeBench, Overhead, Spread};
-use bankrace::ledger::{Job, Ledger};
-use bankrace::outcome::{ModeOutcomes, RunOutcome, TrialOutcome, TrialStatus};
-use bankrace::plan::{Mode, Plan, Request, StrategyKind};
+use bankrace::ledger::Ledger;
+use bankrace::outcome::{ModeOutcomes, RunOutcome, TrialOutcome};
+use bankrace::plan::{Plan, Request};
+use bankrace::spec::Job;
 use bankrace::strategy::{self, Hooks, Locked, Strategy};
+use bankrace::vocab::{Mode, Scenario};
 use bankrace::{report, stats};
 use divan::Bencher;
 use divan::counter::ItemsCount;
@@ -30,15 +32,20 @@ impl Hooks for NoWindow {
 
 fn ledger() -> Ledger {
     let job = Job {
-        scenario: 0,
-        strategy: 0,
+        scenario: Scenario::LostUpdate,
+        mode: Mode::NoLock,
         ops: 0,
         amount: 1,
         initial: 0,
         pause_ns: 0,
         window_ns: 0,
+        timeout_ns: 10_000_000_000,
+        workers: 1,
+        accounts: 1,
+        trace_ops: 0,
+        steps: 0,
     };
-    Ledger::anonymous(1, &job).expect("an anonymous ledger")
+    Ledger::anonymous(&job).expect("an anonymous ledger")
 }
 
 /// Operations per sample, so that a sample is long enough to time.
@@ -49,7 +56,7 @@ fn updates<S: Strategy>(bencher: Bencher, mut strategy: S) {
     bencher.counter(ItemsCount::new(OPS)).bench_local(|| {
         for _ in 0..OPS {
             strategy
-                .update(black_box(&ledger), black_box(1), &mut NoWindow)
+                .update(black_box(&ledger), 0, black_box(1), &mut NoWindow)
                 .expect("an update");
         }
     });
@@ -76,7 +83,7 @@ mod update {
 
     #[divan::bench]
     fn mutex(b: Bencher) {
-        updates(b, Locked(strategy::Mutex::default()));
+        updates(b, Locked(strategy::Mutex));
     }
 
     #[divan::bench]
@@ -100,7 +107,7 @@ fn plan(trials: u32) -> Plan {
 
 /// `trials` plausible outcomes per mode, unlocked and mutex.
 fn outcomes(trials: u32) -> RunOutcome {
-    let modes = [Mode::NoLock, Mode::Lock(StrategyKind::Mutex)]
+    let modes = [Mode::NoLock, Mode::Mutex]
         .into_iter()
         .map(|mode| ModeOutcomes {
             mode,
@@ -108,14 +115,14 @@ fn outcomes(trials: u32) -> RunOutcome {
                 .map(|trial| {
                     let balance = match mode {
                         Mode::NoLock => 180 + i64::from(trial % 41),
-                        Mode::Lock(_) => 200,
+                        _ => 200,
                     };
                     TrialOutcome {
                         deposits: 50,
                         withdrawals: 50,
                         elapsed: Duration::from_micros(15_000 + u64::from(trial % 97)),
                         busy: Duration::from_micros(9_000 + u64::from(trial % 89)),
-                        ..TrialOutcome::new(trial, TrialStatus::Ok, balance)
+                        ..TrialOutcome::ok(trial, balance)
                     }
                 })
                 .collect(),
@@ -159,12 +166,11 @@ mod render {
             ops_per_worker: 200_000,
             warmup: 1,
             repetitions: 3,
-            modes: [None]
+            modes: Mode::ALL
                 .into_iter()
-                .chain(StrategyKind::ALL.map(Some))
-                .map(|lock| ModeBench {
-                    lock,
-                    name: lock.map_or("no lock", StrategyKind::name),
+                .map(|mode| ModeBench {
+                    lock: mode.strategy(),
+                    mode,
                     ops_per_sec: spread(10e6),
                     lost_updates: spread(0.1),
                 })

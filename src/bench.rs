@@ -14,9 +14,10 @@ use anyhow::{Context, Result, bail};
 use serde::Serialize;
 
 use crate::coordinator;
-use crate::plan::{BenchPlan, Plan, StrategyKind};
+use crate::plan::{BenchPlan, Plan};
 use crate::signals::Interrupts;
 use crate::stats::{self, Results};
+use crate::vocab::{Mode, TrialStatus};
 
 /// The spread of one quantity over the measured repetitions.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -67,10 +68,10 @@ pub struct BenchResults {
 #[derive(Debug, Clone, Serialize)]
 pub struct ModeBench {
     /// `null` for the unlocked mode, else the strategy's name.
-    pub lock: Option<StrategyKind>,
-    /// The name shown in the table ("no lock", "mutex", ...).
+    pub lock: Option<&'static str>,
+    /// The mode measured.
     #[serde(skip)]
-    pub name: &'static str,
+    pub mode: Mode,
     /// Operations per second, all workers together, while they ran.
     pub ops_per_sec: Spread,
     /// The share of the deposits missing from the final balance (0 to 1).
@@ -187,7 +188,7 @@ fn results_modes(plan: &Plan, ops_per_sec: Vec<Vec<f64>>, lost: Vec<Vec<f64>>) -
         .zip(ops_per_sec.into_iter().zip(lost))
         .map(|(mode, (ops, lost))| ModeBench {
             lock: mode.strategy(),
-            name: mode.name(),
+            mode: *mode,
             ops_per_sec: Spread::of(ops),
             lost_updates: Spread::of(lost),
         })
@@ -203,10 +204,10 @@ fn run_checked(plan: &Plan, interrupts: &Interrupts) -> Result<Results> {
     }
     let results = stats::results(plan, &outcome);
     for mode in &results.modes {
-        if let Some(t) = mode.trials.iter().find(|t| t.status != "ok") {
+        if let Some(t) = mode.trials.iter().find(|t| t.status != TrialStatus::Ok) {
             bail!(
                 "a {} trial failed: {}",
-                mode.name,
+                mode.mode.name(),
                 t.cause.as_deref().unwrap_or("unknown cause")
             );
         }

@@ -1,4 +1,4 @@
-//! Runs trials: creates each trial's ledger, starts its worker processes, waits for them and collects outcomes. Never prints.
+//! Runs trials: creates each trial's ledger from its spec, starts its worker processes, waits for them and collects outcomes. Never prints.
 
 use std::fs::File;
 use std::os::fd::AsRawFd;
@@ -13,11 +13,14 @@ use rustix::event::{PollFd, PollFlags};
 use rustix::fd::OwnedFd;
 use rustix::process::{Pid, Signal};
 
-use crate::ledger::{Job, Ledger, SlotState};
-use crate::outcome::{ModeOutcomes, RunOutcome, TrialOutcome, TrialStatus};
-use crate::plan::{Mode, Plan};
+use crate::backend::{Accounts, InLedger};
+use crate::ledger::{Ledger, SlotState};
+use crate::outcome::{ModeOutcomes, RunOutcome, TrialOutcome};
+use crate::plan::Plan;
 use crate::signals::{self, Interrupts};
+use crate::spec::TrialSpec;
 use crate::trace::Trace;
+use crate::vocab::{Mode, Role, TrialStatus};
 
 /// Where a run is, for a progress display.
 #[derive(Debug, Clone, Copy)]
@@ -55,7 +58,8 @@ pub fn run(
             if interrupts.caught().is_some() {
                 break 'modes;
             }
-            let Some(outcome) = run_trial(plan, mode, trial, &exe, interrupts)? else {
+            let spec = plan.trial(mode, trial);
+            let Some(outcome) = run_trial(plan, &spec, &exe, interrupts, &mut InLedger)? else {
                 break 'modes;
             };
             let failed = outcome.status != TrialStatus::Ok;
@@ -84,62 +88,51 @@ pub fn own_executable() -> Result<PathBuf> {
 /// Runs one trial; `None` if a signal interrupted it.
 fn run_trial(
     plan: &Plan,
-    mode: Mode,
-    trial: u32,
+    spec: &TrialSpec,
     exe: &Path,
     interrupts: &Interrupts,
+    accounts: &mut impl Accounts,
 ) -> Result<Option<TrialOutcome>> {
     let started = Instant::now();
     let file = ledger_file(&plan.tmpdir)?;
-    let job = Job {
-        scenario: plan.scenario.code(),
-        strategy: mode.code(),
-        ops: plan.ops,
-        amount: plan.amount,
-        initial: plan.initial,
-        pause_ns: plan.pause.as_nanos() as u64,
-        window_ns: plan.window.as_nanos() as u64,
-    };
-    let workers = plan.workers();
-    let ledger =
-        Ledger::create_with(&file, &plan.dims(), &job).context("cannot create the ledger")?;
-    let kill = plan.injected_kill(trial);
-    for w in 0..workers {
-        let kill_at = kill.filter(|k| k.worker == w).map(|k| k.op);
-        ledger.configure_slot(w, plan.is_depositor(w), plan.worker_seed(trial, w), kill_at);
-    }
-    if let Some(schedule) = &plan.schedule {
-        for (i, step) in schedule.steps.iter().enumerate() {
-            let write = step.access == crate::schedule::Access::Write;
-            ledger.set_step(i as u32, step.worker.index(plan.depositors), write);
-        }
-    }
-
-    let mut group = WorkerGroup::spawn(exe, &file, workers)?;
+    let ledger = Ledger::create(&file, spec).context("cannot create the ledger")?;
+    accounts
+        .prepare(&ledger)
+        .context("cannot prepare the accounts")?;
+    let mut group = WorkerGroup::spawn(exe, &file, spec.job.workers)?;
     // The workers hold the descriptor now; ours is no longer needed, and the
     // mapping keeps the memory alive.
     drop(file);
-    let expected_death = kill.map(|k| k.worker);
-    let status = match group.wait(started + plan.timeout, expected_death, interrupts)? {
-        Wait::AllExited => TrialStatus::Ok,
+    let doomed = spec.doomed();
+    let ended = match group.wait(started + plan.timeout, doomed, interrupts)? {
+        Wait::AllExited => None,
         // A worker that gave up on the schedule left the cause in the ledger.
-        Wait::Failed(index, status) => TrialStatus::Failed(
-            stuck_cause(plan, mode, &ledger).unwrap_or_else(|| describe(index, status)),
+        Wait::Failed(index, status) => Some(
+            stuck_cause(plan, spec.job.mode, &ledger).unwrap_or_else(|| describe(index, status)),
         ),
-        Wait::TimedOut => TrialStatus::Failed(timed_out(plan, &ledger, &group, expected_death)),
+        Wait::TimedOut => Some(timed_out(plan, &ledger, &group, doomed)),
         Wait::Interrupted => return Ok(None),
     };
-    let killed_worker = expected_death.filter(|&w| group.was_killed(w));
+    let killed_worker = doomed.filter(|&w| group.was_killed(w));
     drop(group); // ends and reaps any worker still running
-    let mut outcome = collect(plan, &ledger, trial, status, started.elapsed());
+    let balance = accounts
+        .balances(&ledger)
+        .context("cannot read the balances")?[0];
+    let mut outcome = match ended {
+        None => TrialOutcome::ok(spec.trial, balance),
+        Some(cause) => TrialOutcome::failed(spec.trial, cause, balance),
+    };
+    outcome.elapsed = started.elapsed();
     outcome.killed_worker = killed_worker;
+    collect(spec, &ledger, &mut outcome);
     Ok(Some(outcome))
 }
 
 /// Why a trial timed out, as far as the ledger tells.
 fn timed_out(plan: &Plan, ledger: &Ledger, group: &WorkerGroup, killed: Option<u32>) -> String {
     let after = format!("timed out after {}", crate::duration::human(plan.timeout));
-    let waiting: Vec<u32> = (0..plan.workers())
+    let workers = ledger.workers();
+    let waiting: Vec<u32> = (0..workers)
         .filter(|&w| ledger.slot(w).state() != SlotState::Done && Some(w) != killed)
         .collect();
     if let Some(k) = killed.filter(|&k| group.was_killed(k)) {
@@ -152,9 +145,8 @@ fn timed_out(plan: &Plan, ledger: &Ledger, group: &WorkerGroup, killed: Option<u
         return format!("{after}: worker {w} never reached the start barrier");
     }
     format!(
-        "{after}: {} of {} workers finished",
-        plan.workers() as usize - waiting.len(),
-        plan.workers()
+        "{after}: {} of {workers} workers finished",
+        workers as usize - waiting.len(),
     )
 }
 
@@ -208,10 +200,10 @@ fn stuck_cause(plan: &Plan, mode: Mode, ledger: &Ledger) -> Option<String> {
 }
 
 /// Reads back every worker's trace records, in operation order.
-fn read_trace(plan: &Plan, ledger: &Ledger) -> Trace {
-    let trace_ops = ledger.dims().trace_ops;
+fn read_trace(ledger: &Ledger) -> Trace {
+    let trace_ops = ledger.job().trace_ops;
     Trace {
-        workers: (0..plan.workers())
+        workers: (0..ledger.workers())
             .map(|w| {
                 (0..trace_ops)
                     .map_while(|op| ledger.load_record(w, op))
@@ -221,27 +213,18 @@ fn read_trace(plan: &Plan, ledger: &Ledger) -> Trace {
     }
 }
 
-fn collect(
-    plan: &Plan,
-    ledger: &Ledger,
-    trial: u32,
-    status: TrialStatus,
-    elapsed: Duration,
-) -> TrialOutcome {
-    let mut out = TrialOutcome {
-        elapsed,
-        recoveries: ledger.mutex_recoveries(),
-        trace: plan.trace.then(|| read_trace(plan, ledger)),
-        ..TrialOutcome::new(trial, status, ledger.balance().load(Relaxed))
-    };
+/// Adds what the workers left in their slots to `out`: their counters,
+/// when they ran, the trace, the mutex's recoveries.
+fn collect(spec: &TrialSpec, ledger: &Ledger, out: &mut TrialOutcome) {
+    out.recoveries = ledger.mutex_recoveries();
+    out.trace = (spec.job.trace_ops > 0).then(|| read_trace(ledger));
     let (mut first, mut last) = (u64::MAX, 0);
-    for w in 0..plan.workers() {
-        let slot = ledger.slot(w);
+    for (w, part) in spec.workers.iter().enumerate() {
+        let slot = ledger.slot(w as u32);
         let done = slot.ops_done.load(Relaxed);
-        if plan.is_depositor(w) {
-            out.deposits += done;
-        } else {
-            out.withdrawals += done;
+        match part.role {
+            Role::Depositor => out.deposits += done,
+            Role::Withdrawer => out.withdrawals += done,
         }
         out.withdrawals_succeeded += slot.succeeded.load(Relaxed);
         out.withdrawals_refused += slot.refused.load(Relaxed);
@@ -258,7 +241,6 @@ fn collect(
     if last > first {
         out.busy = Duration::from_nanos(last - first);
     }
-    out
 }
 
 /// "worker 2 exited with status 1", "worker 0 killed by SIGKILL".

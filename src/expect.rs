@@ -47,7 +47,9 @@ pub fn check(results: &Results, expectation: Expectation) -> Result<(), Unmet> {
                     let s = &m.summary;
                     let mut part = format!(
                         "{}: {} of {} trials not exact",
-                        m.name, s.inconsistent, s.trials
+                        m.mode.name(),
+                        s.inconsistent,
+                        s.trials
                     );
                     if s.failed > 0 {
                         part.push_str(&format!(", {} failed", s.failed));
@@ -92,10 +94,11 @@ pub fn check(results: &Results, expectation: Expectation) -> Result<(), Unmet> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::outcome::{ModeOutcomes, TrialOutcome, TrialStatus};
-    use crate::plan::{Mode, Plan, Request, StrategyKind};
+    use crate::outcome::{ModeOutcomes, TrialOutcome};
+    use crate::plan::{Plan, Request};
     use crate::report::fixtures;
     use crate::stats;
+    use crate::vocab::{Mode, TrialStatus};
     use std::time::Duration;
 
     fn trial(trial: u32, final_balance: i64) -> TrialOutcome {
@@ -104,7 +107,7 @@ mod tests {
             withdrawals: 5,
             elapsed: Duration::from_millis(1),
             busy: Duration::from_millis(1),
-            ..TrialOutcome::new(trial, TrialStatus::Ok, final_balance)
+            ..TrialOutcome::ok(trial, final_balance)
         }
     }
 
@@ -128,7 +131,7 @@ mod tests {
         if !unlocked.is_empty() {
             outcomes.push(mode(Mode::NoLock, unlocked));
         }
-        outcomes.push(mode(Mode::Lock(StrategyKind::Mutex), locked));
+        outcomes.push(mode(Mode::Mutex, locked));
         stats::results(&plan, &fixtures::complete(outcomes))
     }
 
@@ -163,7 +166,8 @@ mod tests {
         let mut r = results(&[200, 199], &[200, 200]);
         // Mark the racing unlocked trial failed, as the statistics would.
         let mut outcomes = vec![trial(1, 200), trial(2, 199)];
-        outcomes[1].status = TrialStatus::Failed("worker 0 killed by signal 9".into());
+        outcomes[1].status = TrialStatus::Failed;
+        outcomes[1].cause = Some("worker 0 killed by signal 9".into());
         r = stats::results(
             &r.parameters,
             &fixtures::complete(vec![ModeOutcomes {

@@ -27,8 +27,8 @@
 
 use serde::Serialize;
 
-use crate::schedule::WorkerName;
 use crate::trace::{OpKind, OpRecord, Trace};
+use crate::vocab::{AccessKind, WorkerName};
 
 /// One access to the balance, in the global order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -40,9 +40,7 @@ pub struct Event {
     pub index: u32,
     /// 1-based operation of that worker.
     pub op: u64,
-    /// `read`, `write` (lost-update), `check`, `debit` (overdraft), `atomic`
-    /// (one indivisible read-modify-write).
-    pub access: &'static str,
+    pub access: AccessKind,
     /// What a read or check saw; what a write, debit or atomic update left.
     pub value: i64,
     /// What a write, debit or atomic update replaced.
@@ -236,30 +234,30 @@ fn push_events(
     };
     match r.kind {
         OpKind::Update => {
-            events.push(event(r.read_seq, "read", r.seen, None, false));
+            events.push(event(r.read_seq, AccessKind::Read, r.seen, None, false));
             events.push(event(
                 r.write_seq,
-                "write",
+                AccessKind::Write,
                 r.written,
                 Some(r.overwritten),
                 false,
             ));
         }
         OpKind::Paid => {
-            events.push(event(r.read_seq, "check", r.seen, None, false));
+            events.push(event(r.read_seq, AccessKind::Check, r.seen, None, false));
             events.push(event(
                 r.write_seq,
-                "debit",
+                AccessKind::Debit,
                 r.written,
                 Some(r.overwritten),
                 false,
             ));
         }
-        OpKind::Refused => events.push(event(r.read_seq, "check", r.seen, None, true)),
+        OpKind::Refused => events.push(event(r.read_seq, AccessKind::Check, r.seen, None, true)),
         OpKind::Atomic => {
             events.push(event(
                 r.write_seq,
-                "atomic",
+                AccessKind::Atomic,
                 r.written,
                 Some(r.overwritten),
                 false,

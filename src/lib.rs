@@ -1,21 +1,25 @@
-//! bankrace as a library: the plan, the ledger, the strategies, the coordinator, statistics and reports.
+//! bankrace as a library: the vocabulary, the plan, the ledger and backends, the worker, the coordinator, statistics and reports.
 //!
 //! Data flows one way: `cli` → `plan` → `coordinator` → `outcome` → `stats`
-//! → `report` (and `expect`, the check of `--expect`). The worker process
-//! uses `ledger` and `strategy` only. The binary (`main.rs`) is a thin shell
-//! around this library; the library exists so that benchmarks can drive the
-//! strategies and renderers directly.
+//! (with `explain` beside it for traced trials) → `report`, and `exit`
+//! decides the status. The worker process uses `ledger`, `backend`,
+//! `strategy`, `spec` and `vocab` only. The binary (`main.rs`) is a thin
+//! shell around this library; the library exists so that benchmarks and
+//! tests can drive the strategies, statistics and renderers directly.
 #![deny(unsafe_code)]
+#![warn(clippy::undocumented_unsafe_blocks)]
 
+pub mod backend;
 pub mod bench;
 pub mod cli;
 pub mod coordinator;
 pub mod duration;
+pub mod exit;
 pub mod expect;
 pub mod explain;
 pub mod histogram;
-pub mod instrument;
 pub mod ledger;
+pub mod limits;
 pub mod outcome;
 pub mod plan;
 pub mod progress;
@@ -23,7 +27,10 @@ pub mod quiz;
 pub mod report;
 pub mod schedule;
 pub mod signals;
+pub mod spec;
 pub mod stats;
 pub mod strategy;
 pub mod trace;
+pub mod usage;
+pub mod vocab;
 pub mod worker;

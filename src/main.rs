@@ -7,15 +7,14 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Parser;
 
-use bankrace::cli::{
-    self, BenchArgs, BenchFormat, Cli, Command, EXIT_EXPECTATION, EXIT_OK, EXIT_RUNTIME,
-    EXIT_USAGE, Format, QuizArgs, RunArgs,
-};
-use bankrace::plan::UsageError;
+use bankrace::cli::{self, BenchArgs, BenchFormat, Cli, Command, Format, QuizArgs, RunArgs};
+use bankrace::exit::{EXIT_EXPECTATION, EXIT_OK, EXIT_RUNTIME, EXIT_USAGE};
 use bankrace::report::Paint;
 use bankrace::signals::{self, Interrupts};
 use bankrace::stats::Results;
-use bankrace::{bench, coordinator, expect, progress, report, stats, worker};
+use bankrace::usage::UsageError;
+use bankrace::vocab::Mode;
+use bankrace::{bench, coordinator, exit, expect, progress, report, worker};
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -38,7 +37,7 @@ fn main() -> ExitCode {
         Command::Worker(args) => match worker::run(args.args()) {
             Ok(()) => Ok(EXIT_OK),
             // The coordinator reports why the schedule cannot be followed.
-            Err(e) if bankrace::instrument::is_gave_up(&e) => Ok(EXIT_RUNTIME),
+            Err(e) if worker::is_gave_up(&e) => Ok(EXIT_RUNTIME),
             Err(e) => Err(e.context(format!("worker {}", args.index))),
         },
     };
@@ -97,7 +96,7 @@ fn run(args: &RunArgs) -> anyhow::Result<u8> {
     let outcome = coordinator::run(&plan, &interrupts, &mut |p| bar.update(p));
     bar.finish();
     let outcome = outcome?;
-    let results = stats::results(&plan, &outcome);
+    let results = report::results(&plan, &outcome);
 
     let paint = if paint_stdout {
         Paint::Color
@@ -127,35 +126,20 @@ fn run(args: &RunArgs) -> anyhow::Result<u8> {
         file.write_all(report::history(&results).as_bytes())
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
-    // A traced trial whose books do not balance is a bug in bankrace: say
-    // so loudly, after the report, and fail.
-    let violations = report::violations(&results);
-    for v in &violations {
-        eprintln!("bankrace: {v}");
+    let (status, lines) = exit::status(&exit::Ending {
+        interrupted: outcome.interrupted.map(|sig| (sig, signals::name(sig))),
+        // A traced trial whose books do not balance is a bug in bankrace.
+        violations: report::violations(&results),
+        stopped_early: outcome.stopped_early,
+        unmet: output
+            .expect
+            .and_then(|e| expect::check(&results, e).err())
+            .map(|unmet| unmet.to_string()),
+    });
+    for line in lines {
+        eprintln!("bankrace: {line}");
     }
-
-    if let Some(sig) = outcome.interrupted {
-        eprintln!("bankrace: interrupted by {}", signals::name(sig));
-        return Ok(128 + sig as u8);
-    }
-    if !violations.is_empty() {
-        eprintln!(
-            "bankrace: error: {} traced trial(s) broke the accounting identity",
-            violations.len()
-        );
-        return Ok(EXIT_RUNTIME);
-    }
-    if outcome.stopped_early {
-        eprintln!("bankrace: error: stopped at the first failed trial (--fail-fast)");
-        return Ok(EXIT_RUNTIME);
-    }
-    if let Some(expectation) = output.expect
-        && let Err(unmet) = expect::check(&results, expectation)
-    {
-        eprintln!("bankrace: {unmet}");
-        return Ok(EXIT_EXPECTATION);
-    }
-    Ok(EXIT_OK)
+    Ok(status)
 }
 
 /// Asks the puzzle, runs it for real, and says whether the answer was right:
@@ -179,7 +163,7 @@ fn quiz(args: &QuizArgs) -> anyhow::Result<u8> {
         eprintln!("bankrace: interrupted by {}", signals::name(sig));
         return Ok(128 + sig as u8);
     }
-    let results = stats::results(&plan, &outcome);
+    let results = report::results(&plan, &outcome);
     let trial = &results.modes[0].trials[0];
     if let Some(cause) = &trial.cause {
         anyhow::bail!("the real run failed: {cause}");
@@ -197,7 +181,7 @@ fn quiz(args: &QuizArgs) -> anyhow::Result<u8> {
         "\n{}\n\nThis is how the real processes went:\n\n",
         bankrace::quiz::verdict(answer, trial.final_balance)
     );
-    text.push_str(&report::trial_explanation("no lock", trial).unwrap_or_default());
+    text.push_str(&report::trial_explanation(Mode::NoLock, trial).unwrap_or_default());
     print(text.as_bytes())?;
     Ok(if answer == trial.final_balance {
         EXIT_OK

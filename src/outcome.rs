@@ -2,17 +2,8 @@
 
 use std::time::Duration;
 
-use crate::plan::Mode;
 use crate::trace::Trace;
-
-/// How a trial ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TrialStatus {
-    /// Every worker finished its operations.
-    Ok,
-    /// A worker failed, was killed or timed out; the cause in words.
-    Failed(String),
-}
+use crate::vocab::{Mode, TrialStatus};
 
 /// Everything measured about one trial.
 #[derive(Debug, Clone, PartialEq)]
@@ -20,6 +11,8 @@ pub struct TrialOutcome {
     /// 1-based trial number.
     pub trial: u32,
     pub status: TrialStatus,
+    /// Why a trial that did not end `Ok` ended as it did, in words.
+    pub cause: Option<String>,
     /// The balance in the ledger when the last worker was gone.
     pub final_balance: i64,
     /// Operations completed by depositors.
@@ -46,12 +39,27 @@ pub struct TrialOutcome {
 }
 
 impl TrialOutcome {
-    /// A trial that ended with `status` and `final_balance`, before its
-    /// counters and times are filled in.
-    pub fn new(trial: u32, status: TrialStatus, final_balance: i64) -> TrialOutcome {
+    /// A trial that ended `Ok` at `final_balance`, before its counters and
+    /// times are filled in.
+    pub fn ok(trial: u32, final_balance: i64) -> TrialOutcome {
+        Self::ended(trial, TrialStatus::Ok, None, final_balance)
+    }
+
+    /// A trial that failed for `cause`, with the balance it was left at.
+    pub fn failed(trial: u32, cause: String, final_balance: i64) -> TrialOutcome {
+        Self::ended(trial, TrialStatus::Failed, Some(cause), final_balance)
+    }
+
+    fn ended(
+        trial: u32,
+        status: TrialStatus,
+        cause: Option<String>,
+        final_balance: i64,
+    ) -> TrialOutcome {
         TrialOutcome {
             trial,
             status,
+            cause,
             final_balance,
             deposits: 0,
             withdrawals: 0,

@@ -13,8 +13,9 @@ use std::io::{self, BufRead, Write};
 use rand::rngs::SmallRng;
 use rand::{RngExt, SeedableRng};
 
-use crate::plan::{Request, Scenario};
-use crate::schedule::{Access, Role, Schedule, Step, WorkerName};
+use crate::plan::Request;
+use crate::schedule::{Access, Schedule, Step};
+use crate::vocab::{Role, Scenario, WorkerName};
 
 /// One quiz question.
 #[derive(Debug, Clone, PartialEq, Eq)]

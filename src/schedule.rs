@@ -24,61 +24,9 @@
 
 use std::fmt;
 
-use crate::plan::{Scenario, UsageError};
-
-/// The most steps a schedule may have.
-pub const MAX_STEPS: usize = 1_000;
-
-/// Which kind of worker a step names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Role {
-    Depositor,
-    Withdrawer,
-}
-
-/// A worker as schedules and explanations name it: `D1`, `W2`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct WorkerName {
-    pub role: Role,
-    /// 1-based within its role.
-    pub number: u32,
-}
-
-impl WorkerName {
-    /// The name of worker `index` of a plan with `depositors` depositors
-    /// (depositors come first).
-    pub fn of(index: u32, depositors: u32) -> WorkerName {
-        if index < depositors {
-            WorkerName {
-                role: Role::Depositor,
-                number: index + 1,
-            }
-        } else {
-            WorkerName {
-                role: Role::Withdrawer,
-                number: index - depositors + 1,
-            }
-        }
-    }
-
-    /// The worker's index in a plan with `depositors` depositors.
-    pub fn index(self, depositors: u32) -> u32 {
-        match self.role {
-            Role::Depositor => self.number - 1,
-            Role::Withdrawer => depositors + self.number - 1,
-        }
-    }
-}
-
-impl fmt::Display for WorkerName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let letter = match self.role {
-            Role::Depositor => 'D',
-            Role::Withdrawer => 'W',
-        };
-        write!(f, "{letter}{}", self.number)
-    }
-}
+use crate::limits::MAX_STEPS;
+use crate::usage::UsageError;
+use crate::vocab::{Role, Scenario, WorkerName};
 
 /// One access to the balance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -148,7 +96,7 @@ pub fn parse(text: &str) -> Result<Schedule, String> {
     if steps.is_empty() {
         return Err("the schedule is empty: write steps like \"D1:read W1:read D1:write\"".into());
     }
-    if steps.len() > MAX_STEPS {
+    if steps.len() > MAX_STEPS as usize {
         return Err(format!(
             "the schedule has {} steps, at most {MAX_STEPS} are allowed",
             steps.len()
@@ -162,10 +110,9 @@ fn parse_step(token: &str) -> Result<Step, String> {
         .split_once(':')
         .ok_or("write WORKER:ACCESS, for example D1:read or W2:write")?;
     let mut chars = who.chars();
-    let role = match chars.next().map(|c| c.to_ascii_uppercase()) {
-        Some('D') => Role::Depositor,
-        Some('W') => Role::Withdrawer,
-        _ => {
+    let role = match chars.next().and_then(Role::from_letter) {
+        Some(role) => role,
+        None => {
             return Err(format!(
                 "'{who}' is not a worker: depositors are D1, D2, ... and withdrawers W1, W2, ..."
             ));
@@ -215,10 +162,7 @@ impl Schedule {
                 Role::Withdrawer => shape.withdrawers,
             };
             if who.number > count {
-                let role = match who.role {
-                    Role::Depositor => "depositor",
-                    Role::Withdrawer => "withdrawer",
-                };
+                let role = who.role.name();
                 return fail(format!(
                     "step {n} names {who}, but there {} {count} {role}{} (set --{role}s)",
                     if count == 1 { "is" } else { "are" },
@@ -271,28 +215,6 @@ impl Schedule {
             last[w] = Some(step.access);
         }
         Ok(())
-    }
-
-    /// Each worker's steps: for worker `index`, the (step number, access)
-    /// pairs naming it, in order. Step numbers are 0-based.
-    pub fn steps_of(&self, index: u32, depositors: u32) -> Vec<(u32, Access)> {
-        self.steps
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| s.worker.index(depositors) == index)
-            .map(|(i, s)| (i as u32, s.access))
-            .collect()
-    }
-
-    /// The workers the schedule names, in the order they first appear.
-    pub fn workers(&self) -> Vec<WorkerName> {
-        let mut seen: Vec<WorkerName> = Vec::new();
-        for s in &self.steps {
-            if !seen.contains(&s.worker) {
-                seen.push(s.worker);
-            }
-        }
-        seen
     }
 
     /// The balance after exactly the scheduled accesses, starting from
@@ -466,7 +388,7 @@ mod tests {
             let err = parse(text).unwrap_err();
             assert!(err.contains(want), "{text:?}: {err}");
         }
-        let long = vec!["D1:read D1:write"; MAX_STEPS / 2 + 1].join(" ");
+        let long = vec!["D1:read D1:write"; MAX_STEPS as usize / 2 + 1].join(" ");
         assert!(parse(&long).unwrap_err().contains("at most"));
     }
 
@@ -514,18 +436,6 @@ mod tests {
         assert_eq!(serial.simulate(Scenario::LostUpdate, 200, 1), 200);
         let atm = parse("W1:read W2:read W1:write W2:write").unwrap();
         assert_eq!(atm.simulate(Scenario::Overdraft, 15_000, 10_000), -5_000);
-    }
-
-    #[test]
-    fn steps_of_a_worker_and_names_round_trip() {
-        let s = parse("D1:read W1:read D1:write W1:write").unwrap();
-        assert_eq!(s.steps_of(0, 1), [(0, Access::Read), (2, Access::Write)]);
-        assert_eq!(s.steps_of(1, 1), [(1, Access::Read), (3, Access::Write)]);
-        assert_eq!(s.steps_of(2, 1), []);
-        for i in 0..5 {
-            assert_eq!(WorkerName::of(i, 2).index(2), i);
-        }
-        assert_eq!(WorkerName::of(2, 2).to_string(), "W1");
     }
 
     #[test]

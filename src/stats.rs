@@ -2,8 +2,9 @@
 
 use serde::Serialize;
 
-use crate::outcome::{RunOutcome, TrialOutcome, TrialStatus};
-use crate::plan::{Plan, Scenario, StrategyKind};
+use crate::outcome::{RunOutcome, TrialOutcome};
+use crate::plan::Plan;
+use crate::vocab::{Mode, Scenario, TrialStatus};
 
 /// Everything a report shows. The JSON format is this struct, serialized;
 /// its field names are a contract with users' scripts.
@@ -23,13 +24,10 @@ pub struct Results {
 #[derive(Debug, Clone, Serialize)]
 pub struct ModeResult {
     /// `null` for the unlocked mode, else the strategy's name.
-    pub lock: Option<StrategyKind>,
-    /// The name shown in reports ("no lock", "mutex", ...).
+    pub lock: Option<&'static str>,
+    /// The mode, named in reports by `name()` and for programs by `id()`.
     #[serde(skip)]
-    pub name: &'static str,
-    /// The name programs read ("no-lock", "mutex", ...), as in `parameters.modes`.
-    #[serde(skip)]
-    pub id: &'static str,
+    pub mode: Mode,
     pub expected_balance: i64,
     pub trials: Vec<TrialRecord>,
     pub summary: Summary,
@@ -39,8 +37,7 @@ pub struct ModeResult {
 #[derive(Debug, Clone, Serialize)]
 pub struct TrialRecord {
     pub trial: u32,
-    /// "ok" or "failed".
-    pub status: &'static str,
+    pub status: TrialStatus,
     /// Why a failed trial failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cause: Option<String>,
@@ -73,7 +70,8 @@ pub struct TrialRecord {
     #[serde(serialize_with = "as_decimal_strings")]
     pub worker_seeds: Vec<u64>,
     /// With `--trace`: every access, the lost updates, the overdrafts and
-    /// the accounting identity (see `explain.rs`).
+    /// the accounting identity (see `explain.rs`), filled in by
+    /// `report::results` beside these statistics.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub trace: Option<crate::explain::Analysis>,
 }
@@ -111,7 +109,8 @@ fn as_decimal_strings<S: serde::Serializer>(values: &[u64], s: S) -> Result<S::O
     s.collect_seq(values.iter().map(u64::to_string))
 }
 
-/// Builds the results of a run from its outcomes.
+/// Builds the results of a run from its outcomes; traces are analysed
+/// beside this, by `report::results`.
 pub fn results(plan: &Plan, run: &RunOutcome) -> Results {
     let modes = run
         .modes
@@ -121,8 +120,7 @@ pub fn results(plan: &Plan, run: &RunOutcome) -> Results {
             let summary = summarize(&trials, &m.trials);
             ModeResult {
                 lock: m.mode.strategy(),
-                name: m.mode.name(),
-                id: m.mode.id(),
+                mode: m.mode,
                 expected_balance: plan.expected_balance(),
                 trials,
                 summary,
@@ -149,20 +147,16 @@ fn record(plan: &Plan, t: &TrialOutcome) -> TrialRecord {
     let books = i128::from(plan.initial) + credited * amount;
     let expected = clamp(books);
     let deviation = clamp(i128::from(t.final_balance) - books);
-    let (status, cause) = match &t.status {
-        TrialStatus::Ok => ("ok", None),
-        TrialStatus::Failed(why) => ("failed", Some(why.clone())),
-    };
     let overdrawn = t.overdrafts > 0;
     let ops = t.deposits + t.withdrawals;
     TrialRecord {
         trial: t.trial,
-        status,
-        cause,
+        status: t.status,
+        cause: t.cause.clone(),
         final_balance: t.final_balance,
         expected_balance: expected,
         deviation,
-        consistent: status == "ok" && deviation == 0 && !overdrawn,
+        consistent: t.status == TrialStatus::Ok && deviation == 0 && !overdrawn,
         overdrawn,
         withdrawals_succeeded: t.withdrawals_succeeded,
         withdrawals_refused: t.withdrawals_refused,
@@ -179,18 +173,7 @@ fn record(plan: &Plan, t: &TrialOutcome) -> TrialRecord {
         worker_seeds: (0..plan.workers())
             .map(|w| plan.worker_seed(t.trial, w))
             .collect(),
-        trace: t.trace.as_ref().map(|trace| {
-            crate::explain::analyze(
-                trace,
-                &crate::explain::Context {
-                    initial: plan.initial,
-                    depositors: plan.depositors,
-                    expected,
-                    final_balance: t.final_balance,
-                    complete: status == "ok",
-                },
-            )
-        }),
+        trace: None,
     }
 }
 
@@ -203,7 +186,10 @@ fn rate(ops: u64, secs: f64) -> f64 {
 }
 
 fn summarize(records: &[TrialRecord], outcomes: &[TrialOutcome]) -> Summary {
-    let ok: Vec<&TrialRecord> = records.iter().filter(|r| r.status == "ok").collect();
+    let ok: Vec<&TrialRecord> = records
+        .iter()
+        .filter(|r| r.status == TrialStatus::Ok)
+        .collect();
     let balances: Vec<i64> = ok.iter().map(|r| r.final_balance).collect();
     let consistent = ok.iter().filter(|r| r.consistent).count() as u32;
     let total_deviation: i64 = ok.iter().map(|r| r.deviation).sum();
@@ -275,7 +261,7 @@ pub fn stddev(xs: &[i64]) -> Option<f64> {
 mod tests {
     use super::*;
     use crate::outcome::ModeOutcomes;
-    use crate::plan::{Mode, Request};
+    use crate::plan::Request;
     use std::time::Duration;
 
     #[test]
@@ -318,7 +304,7 @@ mod tests {
             withdrawals: 50,
             elapsed: Duration::from_millis(10),
             busy: Duration::from_millis(5),
-            ..TrialOutcome::new(trial, TrialStatus::Ok, final_balance)
+            ..TrialOutcome::ok(trial, final_balance)
         }
     }
 
@@ -326,7 +312,8 @@ mod tests {
     fn lost_updates_count_as_inconsistent_and_failed_trials_stay_out() {
         let plan = plan(Scenario::LostUpdate);
         let mut failed = outcome(3, 0);
-        failed.status = TrialStatus::Failed("worker 1 killed by SIGKILL".into());
+        failed.status = TrialStatus::Failed;
+        failed.cause = Some("worker 1 killed by SIGKILL".into());
         failed.withdrawals = 20;
         let trials = vec![outcome(1, 200), outcome(2, 197), failed];
         let r = results(&plan, &run(trials));
@@ -341,7 +328,7 @@ mod tests {
         );
         assert_eq!(s.median, Some(198.5));
         assert_eq!(r.modes[0].trials[1].deviation, -3);
-        assert_eq!(r.modes[0].trials[2].status, "failed");
+        assert_eq!(r.modes[0].trials[2].status, TrialStatus::Failed);
         assert!(!r.modes[0].trials[2].consistent);
         // Every trial records its workers' seeds: one per worker, as the
         // coordinator derived them, different from trial to trial.

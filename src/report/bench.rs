@@ -43,7 +43,7 @@ pub fn text(r: &BenchResults) -> String {
     for m in &r.modes {
         let s = &m.ops_per_sec;
         rows.push(row(
-            m.name,
+            m.mode.name(),
             [
                 si(s.min),
                 si(s.median),
@@ -146,7 +146,7 @@ fn plural(n: u32) -> &'static str {
 mod tests {
     use super::*;
     use crate::bench::{ModeBench, Overhead};
-    use crate::plan::StrategyKind;
+    use crate::vocab::Mode;
 
     fn spread(v: [f64; 3]) -> Spread {
         Spread::of(v.to_vec())
@@ -162,13 +162,13 @@ mod tests {
             modes: vec![
                 ModeBench {
                     lock: None,
-                    name: "no lock",
+                    mode: Mode::NoLock,
                     ops_per_sec: spread([80e6, 70e6, 90e6]),
                     lost_updates: spread([0.30, 0.32, 0.31]),
                 },
                 ModeBench {
-                    lock: Some(StrategyKind::Flock),
-                    name: "flock",
+                    lock: Mode::Flock.strategy(),
+                    mode: Mode::Flock,
                     ops_per_sec: spread([800e3, 812e3, 790e3]),
                     lost_updates: spread([0.0; 3]),
                 },

@@ -50,7 +50,7 @@ pub fn render(results: &Results) -> String {
         for t in &mode.trials {
             let seeds: Vec<String> = t.worker_seeds.iter().map(u64::to_string).collect();
             let row: [String; COLUMNS.len()] = [
-                mode.id.to_string(),
+                mode.mode.id().to_string(),
                 t.trial.to_string(),
                 t.final_balance.to_string(),
                 t.expected_balance.to_string(),

@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 
 use crate::explain::{Analysis, Event};
 use crate::stats::{Results, TrialRecord};
+use crate::vocab::{AccessKind, Mode, TrialStatus};
 
 /// The most rows of accesses shown for one trial.
 const MAX_ROWS: usize = 60;
@@ -24,28 +25,28 @@ pub fn render(results: &Results, limit: usize) -> String {
         let odd: Vec<_> = traced
             .iter()
             .filter(|(t, a)| {
-                t.status == "ok"
+                t.status == TrialStatus::Ok
                     && (!t.consistent || !a.lost_updates.is_empty() || !a.overdrafts.is_empty())
             })
             .collect();
         out.push('\n');
-        if traced.iter().all(|(t, _)| t.status != "ok") {
+        if traced.iter().all(|(t, _)| t.status != TrialStatus::Ok) {
             let _ = writeln!(
                 out,
                 "{}: nothing to explain, no traced trial finished",
-                mode.name
+                mode.mode.name()
             );
         } else if odd.is_empty() {
             let _ = writeln!(
                 out,
                 "{}: nothing to explain, no traced trial lost money",
-                mode.name
+                mode.mode.name()
             );
         } else {
             let _ = writeln!(
                 out,
                 "{}: {} of {} traced trials lost money{}",
-                mode.name,
+                mode.mode.name(),
                 odd.len(),
                 traced.len(),
                 if odd.len() > limit {
@@ -57,9 +58,9 @@ pub fn render(results: &Results, limit: usize) -> String {
         }
         for (t, a) in odd.iter().take(limit) {
             out.push('\n');
-            trial(&mut out, mode.name, t, a, false);
+            trial(&mut out, mode.mode.name(), t, a, false);
         }
-        for line in violations_of(mode.name, &traced) {
+        for line in violations_of(mode.mode.name(), &traced) {
             let _ = writeln!(out, "\n{line}");
         }
     }
@@ -78,7 +79,7 @@ pub fn violations(results: &Results) -> Vec<String> {
                 .iter()
                 .filter_map(|t| t.trace.as_ref().map(|a| (t, a)))
                 .collect();
-            violations_of(m.name, &traced)
+            violations_of(m.mode.name(), &traced)
         })
         .collect()
 }
@@ -102,10 +103,10 @@ fn violations_of(mode: &str, traced: &[(&TrialRecord, &Analysis)]) -> Vec<String
 
 /// The explanation of one traced trial, with every access (up to the
 /// usual limit), or `None` for an untraced one.
-pub fn trial_explanation(mode: &str, t: &TrialRecord) -> Option<String> {
+pub fn trial_explanation(mode: Mode, t: &TrialRecord) -> Option<String> {
     let a = t.trace.as_ref()?;
     let mut out = String::new();
-    trial(&mut out, mode, t, a, true);
+    trial(&mut out, mode.name(), t, a, true);
     Some(out)
 }
 
@@ -187,8 +188,10 @@ fn trial(out: &mut String, mode: &str, t: &TrialRecord, a: &Analysis, all: bool)
 /// What a cell shows for an access.
 fn cell(e: &Event) -> String {
     match (e.access, e.overwrote) {
-        ("check", _) if e.refused => format!("check {} refused", e.value),
-        ("debit" | "atomic", Some(before)) => format!("{} {before}->{}", e.access, e.value),
+        (AccessKind::Check, _) if e.refused => format!("{} {} refused", e.access, e.value),
+        (AccessKind::Debit | AccessKind::Atomic, Some(before)) => {
+            format!("{} {before}->{}", e.access, e.value)
+        }
         (access, _) => format!("{access} {}", e.value),
     }
 }

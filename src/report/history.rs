@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 
 use crate::explain::Event;
 use crate::stats::Results;
+use crate::vocab::AccessKind;
 
 #[derive(Serialize)]
 struct Line<'a> {
@@ -36,7 +37,7 @@ struct Line<'a> {
 pub fn render(results: &Results) -> String {
     let mut out = String::new();
     for mode in &results.modes {
-        let lock = mode.lock.map(|k| k.name());
+        let lock = mode.lock;
         for t in &mode.trials {
             let Some(a) = &t.trace else { continue };
             // (time, 0 = invoke / 1 = ok, value, the op's first event)
@@ -80,12 +81,12 @@ fn transaction(events: &[&Event]) -> (Value, Value) {
     let mut ok = Vec::new();
     for e in events {
         match e.access {
-            "read" | "check" => {
+            access if access.only_reads() => {
                 invoke.push(json!(["r", "balance", null]));
                 ok.push(json!(["r", "balance", e.value]));
             }
             // An atomic update reads and writes in one indivisible step.
-            "atomic" => {
+            AccessKind::Atomic => {
                 invoke.push(json!(["r", "balance", null]));
                 invoke.push(json!(["w", "balance", e.value]));
                 ok.push(json!(["r", "balance", e.overwrote]));

@@ -10,8 +10,9 @@ pub fn render(results: &Results) -> String {
 
 #[cfg(test)]
 mod tests {
-    use crate::outcome::{ModeOutcomes, RunOutcome, TrialOutcome, TrialStatus};
-    use crate::plan::{Mode, Plan, Request, StrategyKind};
+    use crate::outcome::{ModeOutcomes, RunOutcome, TrialOutcome};
+    use crate::plan::{Plan, Request};
+    use crate::vocab::Mode;
     use std::time::Duration;
 
     #[test]
@@ -29,7 +30,7 @@ mod tests {
             withdrawals: 50,
             elapsed: Duration::from_millis(3),
             busy: Duration::from_millis(2),
-            ..TrialOutcome::new(1, TrialStatus::Ok, 200)
+            ..TrialOutcome::ok(1, 200)
         };
         let modes = vec![
             ModeOutcomes {
@@ -37,7 +38,7 @@ mod tests {
                 trials: vec![trial.clone()],
             },
             ModeOutcomes {
-                mode: Mode::Lock(StrategyKind::Mutex),
+                mode: Mode::Mutex,
                 trials: vec![trial],
             },
         ];

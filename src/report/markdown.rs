@@ -3,6 +3,7 @@
 use std::fmt::Write as _;
 
 use crate::stats::Results;
+use crate::vocab::TrialStatus;
 
 pub fn render(results: &Results) -> String {
     let [title, workers, balances] = super::text::header(&results.parameters, results.seed);
@@ -13,7 +14,11 @@ pub fn render(results: &Results) -> String {
         let _ = writeln!(out, "*{}*\n", escape(&note));
     }
 
-    let names: Vec<String> = results.modes.iter().map(|m| escape(m.name)).collect();
+    let names: Vec<String> = results
+        .modes
+        .iter()
+        .map(|m| escape(m.mode.name()))
+        .collect();
     let _ = writeln!(out, "| | {} |", names.join(" | "));
     let _ = writeln!(out, "|:--|{}", "--:|".repeat(names.len()));
     for (label, cells) in super::text::summary_rows(results) {
@@ -23,12 +28,12 @@ pub fn render(results: &Results) -> String {
     out.push('\n');
     let mut any_failed = false;
     for mode in &results.modes {
-        for t in mode.trials.iter().filter(|t| t.status != "ok") {
+        for t in mode.trials.iter().filter(|t| t.status != TrialStatus::Ok) {
             any_failed = true;
             let _ = writeln!(
                 out,
                 "- {}: trial {} failed: {}",
-                escape(mode.name),
+                escape(mode.mode.name()),
                 t.trial,
                 escape(t.cause.as_deref().unwrap_or("unknown cause"))
             );

@@ -16,14 +16,43 @@ pub use json::render as json;
 pub use markdown::render as markdown;
 pub use text::{Paint, render as text, render_with as text_with, verdict, verdict_with};
 
+use crate::outcome::RunOutcome;
+use crate::plan::Plan;
+use crate::stats::{self, Results};
+use crate::vocab::TrialStatus;
+
+/// What every report renders: the statistics of a run's outcomes and,
+/// beside them, the analysis of each traced trial.
+pub fn results(plan: &Plan, run: &RunOutcome) -> Results {
+    let mut results = stats::results(plan, run);
+    for (mode, outcomes) in results.modes.iter_mut().zip(&run.modes) {
+        for (record, outcome) in mode.trials.iter_mut().zip(&outcomes.trials) {
+            record.trace = outcome.trace.as_ref().map(|trace| {
+                crate::explain::analyze(
+                    trace,
+                    &crate::explain::Context {
+                        initial: plan.initial,
+                        depositors: plan.depositors,
+                        expected: record.expected_balance,
+                        final_balance: record.final_balance,
+                        complete: record.status == TrialStatus::Ok,
+                    },
+                )
+            });
+        }
+    }
+    results
+}
+
 /// Results built from fixed outcomes, for the renderers' snapshot tests.
 #[cfg(test)]
 pub(crate) mod fixtures {
     use std::time::Duration;
 
-    use crate::outcome::{ModeOutcomes, RunOutcome, TrialOutcome, TrialStatus};
-    use crate::plan::{Mode, Plan, Request, Scenario, StrategyKind};
+    use crate::outcome::{ModeOutcomes, RunOutcome, TrialOutcome};
+    use crate::plan::{Plan, Request};
     use crate::stats::{self, Results};
+    use crate::vocab::{Mode, Scenario, TrialStatus};
 
     /// A cause with a comma and quotes, which CSV must quote.
     pub const FAILED_CAUSE: &str = "worker 1 killed by signal 9 (SIGKILL), \"oom\"";
@@ -34,7 +63,7 @@ pub(crate) mod fixtures {
             withdrawals: 5,
             elapsed: Duration::from_millis(ms),
             busy: Duration::from_millis(ms / 2),
-            ..TrialOutcome::new(trial, TrialStatus::Ok, final_balance)
+            ..TrialOutcome::ok(trial, final_balance)
         }
     }
 
@@ -61,7 +90,8 @@ pub(crate) mod fixtures {
         )
         .expect("a valid plan");
         let mut failed = trial(4, 198, 12);
-        failed.status = TrialStatus::Failed(FAILED_CAUSE.into());
+        failed.status = TrialStatus::Failed;
+        failed.cause = Some(FAILED_CAUSE.into());
         failed.withdrawals = 3;
         let modes = vec![
             ModeOutcomes {
@@ -74,7 +104,7 @@ pub(crate) mod fixtures {
                 ],
             },
             ModeOutcomes {
-                mode: Mode::Lock(StrategyKind::Mutex),
+                mode: Mode::Mutex,
                 trials: (1..=4).map(|i| trial(i, 200, 16)).collect(),
             },
         ];
@@ -100,7 +130,7 @@ pub(crate) mod fixtures {
             overdrafts: u64::from(paid == 2),
             elapsed: Duration::from_millis(6),
             busy: Duration::from_millis(2),
-            ..TrialOutcome::new(trial, TrialStatus::Ok, 15_000 - 10_000 * paid as i64)
+            ..TrialOutcome::ok(trial, 15_000 - 10_000 * paid as i64)
         };
         let modes = vec![
             ModeOutcomes {
@@ -108,7 +138,7 @@ pub(crate) mod fixtures {
                 trials: vec![atm(1, 2), atm(2, 2)],
             },
             ModeOutcomes {
-                mode: Mode::Lock(StrategyKind::Mutex),
+                mode: Mode::Mutex,
                 trials: vec![atm(1, 1), atm(2, 1)],
             },
         ];

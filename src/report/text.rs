@@ -6,8 +6,10 @@ use anstyle::{AnsiColor, Style};
 
 use crate::duration;
 use crate::histogram;
-use crate::plan::{Plan, Scenario};
+use crate::plan::Plan;
 use crate::stats::{ModeResult, Results, Summary};
+use crate::vocab::Scenario;
+use crate::vocab::TrialStatus;
 
 /// The widest histogram bar, chosen so that lines stay within 80 columns.
 const BAR_WIDTH: usize = 40;
@@ -203,7 +205,11 @@ fn table(out: &mut String, results: &Results, paint: Paint) {
         0,
         (
             "",
-            results.modes.iter().map(|m| m.name.to_string()).collect(),
+            results
+                .modes
+                .iter()
+                .map(|m| m.mode.name().to_string())
+                .collect(),
         ),
     );
     let label_width = rows
@@ -237,13 +243,13 @@ fn histogram_of(out: &mut String, mode: &ModeResult, paint: Paint) {
     let balances: Vec<i64> = mode
         .trials
         .iter()
-        .filter(|t| t.status == "ok")
+        .filter(|t| t.status == TrialStatus::Ok)
         .map(|t| t.final_balance)
         .collect();
     let _ = writeln!(
         out,
         "{}: final balances of {} trial{}",
-        paint.paint(Tone::Strong, mode.name),
+        paint.paint(Tone::Strong, mode.mode.name()),
         balances.len(),
         plural(balances.len() as u64)
     );
@@ -269,7 +275,7 @@ fn histogram_of(out: &mut String, mode: &ModeResult, paint: Paint) {
 /// once.
 fn failures_by_cause(mode: &ModeResult) -> Vec<(&str, Vec<u32>)> {
     let mut groups: Vec<(&str, Vec<u32>)> = Vec::new();
-    for t in mode.trials.iter().filter(|t| t.status != "ok") {
+    for t in mode.trials.iter().filter(|t| t.status != TrialStatus::Ok) {
         let cause = t.cause.as_deref().unwrap_or("unknown cause");
         match groups.iter_mut().find(|(c, _)| *c == cause) {
             Some((_, trials)) => trials.push(t.trial),
@@ -304,23 +310,34 @@ pub fn verdict_with(results: &Results, paint: Paint) -> String {
             let s = &m.summary;
             let ok = s.trials - s.failed;
             if s.trials == 0 {
-                return format!("{}: not run", m.name);
+                return format!("{}: not run", m.mode.name());
             }
             let mut part = if s.inconsistent == 0 {
                 if overdraft {
-                    format!("{}: never overdrawn in {} of {}", m.name, ok, s.trials)
+                    format!(
+                        "{}: never overdrawn in {} of {}",
+                        m.mode.name(),
+                        ok,
+                        s.trials
+                    )
                 } else {
-                    format!("{}: {} of {} exact", m.name, ok, s.trials)
+                    format!("{}: {} of {} exact", m.mode.name(), ok, s.trials)
                 }
             } else if overdraft {
                 format!(
                     "{}: {} of {} trials overdrawn, {} paid beyond the funds",
-                    m.name, s.overdrawn, s.trials, s.overpaid
+                    m.mode.name(),
+                    s.overdrawn,
+                    s.trials,
+                    s.overpaid
                 )
             } else {
                 format!(
                     "{}: {} of {} trials lost updates (total {:+})",
-                    m.name, s.inconsistent, s.trials, s.total_deviation
+                    m.mode.name(),
+                    s.inconsistent,
+                    s.trials,
+                    s.total_deviation
                 )
             };
             if s.failed > 0 {

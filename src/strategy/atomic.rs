@@ -10,8 +10,14 @@ use crate::ledger::Ledger;
 pub struct Atomic;
 
 impl Strategy for Atomic {
-    fn update<H: Hooks>(&mut self, ledger: &Ledger, delta: i64, hooks: &mut H) -> io::Result<()> {
-        hooks.add(ledger.balance(), delta)?;
+    fn update<H: Hooks>(
+        &mut self,
+        ledger: &Ledger,
+        account: u32,
+        delta: i64,
+        hooks: &mut H,
+    ) -> io::Result<()> {
+        hooks.add(ledger.account(account), delta)?;
         Ok(())
     }
 
@@ -20,13 +26,16 @@ impl Strategy for Atomic {
     fn withdraw<H: Hooks>(
         &mut self,
         ledger: &Ledger,
+        account: u32,
         amount: i64,
         hooks: &mut H,
     ) -> io::Result<Withdrawal> {
-        Ok(match hooks.debit_if_covered(ledger.balance(), amount)? {
-            Ok(_) => Withdrawal::Paid { overdrew: false },
-            Err(_) => Withdrawal::Refused,
-        })
+        Ok(
+            match hooks.debit_if_covered(ledger.account(account), amount)? {
+                Ok(_) => Withdrawal::Paid { overdrew: false },
+                Err(_) => Withdrawal::Refused,
+            },
+        )
     }
 }
 

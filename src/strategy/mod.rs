@@ -125,13 +125,22 @@ pub fn compare_and_debit(balance: &AtomicI64, amount: i64) -> Result<i64, i64> {
 
 /// How a worker applies one operation to the shared balance.
 pub trait Strategy {
-    /// Adds `delta` (negative for a withdrawal) as a read-modify-write.
-    fn update<H: Hooks>(&mut self, ledger: &Ledger, delta: i64, hooks: &mut H) -> io::Result<()>;
+    /// Adds `delta` (negative for a withdrawal) to `account` as a
+    /// read-modify-write.
+    fn update<H: Hooks>(
+        &mut self,
+        ledger: &Ledger,
+        account: u32,
+        delta: i64,
+        hooks: &mut H,
+    ) -> io::Result<()>;
 
-    /// Pays out `amount` if the balance covers it: check, then act.
+    /// Pays out `amount` from `account` if its balance covers it: check,
+    /// then act.
     fn withdraw<H: Hooks>(
         &mut self,
         ledger: &Ledger,
+        account: u32,
         amount: i64,
         hooks: &mut H,
     ) -> io::Result<Withdrawal>;
@@ -157,11 +166,17 @@ pub trait Lock {
 pub struct Locked<L>(pub L);
 
 impl<L: Lock> Strategy for Locked<L> {
-    fn update<H: Hooks>(&mut self, ledger: &Ledger, delta: i64, hooks: &mut H) -> io::Result<()> {
+    fn update<H: Hooks>(
+        &mut self,
+        ledger: &Ledger,
+        account: u32,
+        delta: i64,
+        hooks: &mut H,
+    ) -> io::Result<()> {
         hooks.locking()?;
         let guard = self.0.acquire(ledger)?;
         hooks.locked();
-        let done = read_window_write(ledger, delta, hooks);
+        let done = read_window_write(ledger.account(account), delta, hooks);
         drop(guard);
         hooks.unlocked();
         done
@@ -170,13 +185,14 @@ impl<L: Lock> Strategy for Locked<L> {
     fn withdraw<H: Hooks>(
         &mut self,
         ledger: &Ledger,
+        account: u32,
         amount: i64,
         hooks: &mut H,
     ) -> io::Result<Withdrawal> {
         hooks.locking()?;
         let guard = self.0.acquire(ledger)?;
         hooks.locked();
-        let done = check_window_debit(ledger, amount, hooks);
+        let done = check_window_debit(ledger.account(account), amount, hooks);
         drop(guard);
         hooks.unlocked();
         done
@@ -187,8 +203,7 @@ impl<L: Lock> Strategy for Locked<L> {
 /// accesses with the window between them. Each access is atomic, so there is
 /// no data race and no undefined behaviour; the pair is not, so without a
 /// lock another worker's write can land in between and be overwritten.
-fn read_window_write<H: Hooks>(ledger: &Ledger, delta: i64, hooks: &mut H) -> io::Result<()> {
-    let balance = ledger.balance();
+fn read_window_write<H: Hooks>(balance: &AtomicI64, delta: i64, hooks: &mut H) -> io::Result<()> {
     let seen = hooks.read(balance)?;
     hooks.window();
     hooks.write(balance, seen.wrapping_add(delta))
@@ -199,11 +214,10 @@ fn read_window_write<H: Hooks>(ledger: &Ledger, delta: i64, hooks: &mut H) -> io
 /// always add up, and the only way to lose money is that two checks saw
 /// funds only one withdrawal could have.
 fn check_window_debit<H: Hooks>(
-    ledger: &Ledger,
+    balance: &AtomicI64,
     amount: i64,
     hooks: &mut H,
 ) -> io::Result<Withdrawal> {
-    let balance = ledger.balance();
     if hooks.read(balance)? < amount {
         return Ok(Withdrawal::Refused);
     }
@@ -219,7 +233,7 @@ pub(crate) mod testing {
     //! Runs a strategy on threads over one ledger, for the strategies' unit tests.
 
     use super::*;
-    use crate::ledger::Job;
+    use crate::spec::Job;
 
     /// Sleeps through the window, so that unlocked operations really overlap.
     pub struct Sleep(pub std::time::Duration);
@@ -244,8 +258,8 @@ pub(crate) mod testing {
         }
     }
 
-    pub fn job(initial: i64) -> Job {
-        Job::for_tests(0, initial)
+    pub fn job(workers: u32, initial: i64) -> Job {
+        Job::for_tests(workers, 0, initial)
     }
 
     /// `threads` threads each add `delta` `ops` times with `make()`'s strategy.
@@ -266,17 +280,19 @@ pub(crate) mod testing {
         ops: u32,
         hooks: impl Fn() -> H + Sync,
     ) -> i64 {
-        let ledger = Ledger::anonymous(threads, &job(0)).unwrap();
+        let ledger = Ledger::anonymous(&job(threads, 0)).unwrap();
         std::thread::scope(|s| {
             for t in 0..threads {
                 let (ledger, make, hooks) = (&ledger, &make, &hooks);
                 s.spawn(move || {
                     let mut strategy = make(ledger);
                     let mut hooks = hooks();
-                    ledger.wait_at_barrier(t).unwrap();
+                    ledger
+                        .wait_at_barrier(t, std::time::Duration::from_secs(60))
+                        .unwrap();
                     let delta = if t % 2 == 0 { 3 } else { -1 };
                     for _ in 0..ops {
-                        strategy.update(ledger, delta, &mut hooks).unwrap();
+                        strategy.update(ledger, 0, delta, &mut hooks).unwrap();
                     }
                 });
             }
@@ -308,15 +324,17 @@ pub(crate) mod testing {
         threads: u32,
         hooks: impl Fn() -> H + Sync,
     ) -> (i64, u32) {
-        let ledger = Ledger::anonymous(threads, &job(15_000)).unwrap();
+        let ledger = Ledger::anonymous(&job(threads, 15_000)).unwrap();
         let paid = std::sync::atomic::AtomicU32::new(0);
         std::thread::scope(|s| {
             for t in 0..threads {
                 let (ledger, make, paid, hooks) = (&ledger, &make, &paid, &hooks);
                 s.spawn(move || {
                     let mut strategy = make(ledger);
-                    ledger.wait_at_barrier(t).unwrap();
-                    let w = strategy.withdraw(ledger, 10_000, &mut hooks()).unwrap();
+                    ledger
+                        .wait_at_barrier(t, std::time::Duration::from_secs(60))
+                        .unwrap();
+                    let w = strategy.withdraw(ledger, 0, 10_000, &mut hooks()).unwrap();
                     if matches!(w, Withdrawal::Paid { .. }) {
                         paid.fetch_add(1, Relaxed);
                     }

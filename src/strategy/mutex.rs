@@ -7,19 +7,14 @@ use crate::ledger::{Ledger, MutexGuard};
 
 /// Locks the ledger's robust mutex. When a holder died with the lock held,
 /// the next locker gets `EOWNERDEAD`, marks the mutex consistent and carries on
-/// (the ledger does this in [`Ledger::lock_mutex`]); `recovered` counts those.
-#[derive(Default)]
-pub struct Mutex {
-    pub recovered: u64,
-}
+/// (the ledger does this, and counts it, in [`Ledger::lock_mutex`]).
+pub struct Mutex;
 
 impl Lock for Mutex {
     type Guard<'a> = MutexGuard<'a>;
 
     fn acquire<'a>(&'a mut self, ledger: &'a Ledger) -> io::Result<MutexGuard<'a>> {
-        let guard = ledger.lock_mutex()?;
-        self.recovered += u64::from(guard.recovered);
-        Ok(guard)
+        ledger.lock_mutex()
     }
 }
 
@@ -32,24 +27,19 @@ mod tests {
 
     #[test]
     fn updates_are_exact_under_contention() {
-        let got = hammer(|_| Locked(Mutex::default()), 4, 20_000, Duration::ZERO);
+        let got = hammer(|_| Locked(Mutex), 4, 20_000, Duration::ZERO);
         assert_eq!(got, hammer_expected(4, 20_000));
     }
 
     #[test]
     fn updates_are_exact_with_a_window() {
-        let got = hammer(
-            |_| Locked(Mutex::default()),
-            3,
-            20,
-            Duration::from_micros(200),
-        );
+        let got = hammer(|_| Locked(Mutex), 3, 20, Duration::from_micros(200));
         assert_eq!(got, hammer_expected(3, 20));
     }
 
     #[test]
     fn only_one_withdrawal_fits() {
-        let got = atm(|_| Locked(Mutex::default()), 4, Duration::from_millis(5));
+        let got = atm(|_| Locked(Mutex), 4, Duration::from_millis(5));
         assert_eq!(got, (5_000, 1));
     }
 }

@@ -9,17 +9,24 @@ use crate::ledger::Ledger;
 pub struct NoLock;
 
 impl Strategy for NoLock {
-    fn update<H: Hooks>(&mut self, ledger: &Ledger, delta: i64, hooks: &mut H) -> io::Result<()> {
-        read_window_write(ledger, delta, hooks)
+    fn update<H: Hooks>(
+        &mut self,
+        ledger: &Ledger,
+        account: u32,
+        delta: i64,
+        hooks: &mut H,
+    ) -> io::Result<()> {
+        read_window_write(ledger.account(account), delta, hooks)
     }
 
     fn withdraw<H: Hooks>(
         &mut self,
         ledger: &Ledger,
+        account: u32,
         amount: i64,
         hooks: &mut H,
     ) -> io::Result<Withdrawal> {
-        check_window_debit(ledger, amount, hooks)
+        check_window_debit(ledger.account(account), amount, hooks)
     }
 }
 

@@ -22,6 +22,7 @@ use std::sync::atomic::AtomicI64;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use std::time::Duration;
 
+use super::hooks::{OpHooks, die};
 use crate::ledger::Ledger;
 use crate::schedule::{Access, Stuck};
 use crate::strategy::{Hooks, compare_and_debit};
@@ -82,22 +83,28 @@ pub struct Instrumented<'a> {
 impl<'a> Instrumented<'a> {
     /// Whether a worker of this ledger needs these hooks at all.
     pub fn needed(ledger: &Ledger) -> bool {
-        ledger.dims().trace_ops > 0 || ledger.steps() > 0
+        let job = ledger.job();
+        job.trace_ops > 0 || job.steps > 0
     }
 
     pub fn new(ledger: &'a Ledger, index: u32, window: Duration) -> Instrumented<'a> {
-        let total = ledger.steps();
+        let total = ledger.job().steps;
         let steps = (0..total)
             .filter_map(|s| {
-                let (worker, write) = ledger.step(s);
-                (worker == index).then_some((s, if write { Access::Write } else { Access::Read }))
+                let step = ledger.step(s);
+                let access = if step.write {
+                    Access::Write
+                } else {
+                    Access::Read
+                };
+                (step.worker == index).then_some((s, access))
             })
             .collect();
         Instrumented {
             ledger,
             index,
             window,
-            trace: ledger.dims().trace_ops > 0,
+            trace: ledger.job().trace_ops > 0,
             steps,
             next: 0,
             total,
@@ -107,14 +114,9 @@ impl<'a> Instrumented<'a> {
         }
     }
 
-    /// Fault injection: die in the next window (`true`), or not.
-    pub fn arm_fault(&mut self, armed: bool) {
-        self.die_now = armed;
-    }
-
     /// Operation `op` (0-based) is over: stores its record.
     pub fn op_done(&mut self, op: u64) {
-        if self.trace && op < self.ledger.dims().trace_ops {
+        if self.trace && op < self.ledger.job().trace_ops {
             self.ledger.store_record(self.index, op, &self.rec);
         }
         self.rec = OpRecord::EMPTY;
@@ -162,7 +164,7 @@ impl<'a> Instrumented<'a> {
             }
             // Holding the lock while the worker whose turn it is waits for
             // that very lock: neither can ever move.
-            let (owner, _) = self.ledger.step(turn);
+            let owner = self.ledger.step(turn).worker;
             if self.holding_lock
                 && owner != self.index
                 && self.ledger.lock_wait_flag(owner).load(Acquire) == 1
@@ -206,7 +208,7 @@ impl<'a> Instrumented<'a> {
 impl Hooks for Instrumented<'_> {
     fn window(&mut self) {
         if self.die_now {
-            crate::worker::die(self.ledger);
+            die(self.ledger);
         }
         if !self.window.is_zero() {
             std::thread::sleep(self.window);
@@ -317,15 +319,24 @@ impl Hooks for Instrumented<'_> {
     }
 }
 
+impl OpHooks for Instrumented<'_> {
+    fn arm_fault(&mut self, armed: bool) {
+        self.die_now = armed;
+    }
+    fn op_done(&mut self, op: u64) {
+        Instrumented::op_done(self, op);
+    }
+    fn finished(&mut self) -> io::Result<()> {
+        Instrumented::finished(self)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ledger::{Dims, Job};
+    use crate::spec::{Job, StepSpec, TrialSpec, WorkerSpec};
     use crate::strategy::{Locked, Mutex, NoLock, Strategy};
-
-    fn job() -> Job {
-        Job::for_tests(1, 200)
-    }
+    use crate::vocab::Role;
 
     /// Two threads, one deposit and one withdrawal, forced through
     /// `schedule` ((worker, write) per step); returns the ledger afterwards
@@ -334,15 +345,29 @@ mod tests {
         make: impl Fn() -> S + Sync,
         schedule: &[(u32, bool)],
     ) -> (Ledger, Vec<io::Result<()>>) {
-        let dims = Dims {
-            workers: 2,
+        let job = Job {
             trace_ops: 1,
             steps: schedule.len() as u32,
+            ..Job::for_tests(2, 1, 200)
         };
-        let ledger = Ledger::anonymous_with(&dims, &job()).unwrap();
-        for (i, &(w, write)) in schedule.iter().enumerate() {
-            ledger.set_step(i as u32, w, write);
-        }
+        let spec = TrialSpec {
+            trial: 1,
+            job,
+            workers: vec![
+                WorkerSpec {
+                    role: Role::Depositor,
+                    seed: 0,
+                    kill_at: None,
+                };
+                2
+            ],
+            steps: schedule
+                .iter()
+                .map(|&(worker, write)| StepSpec { worker, write })
+                .collect(),
+        };
+        let file = tempfile::tempfile().unwrap();
+        let ledger = Ledger::create(&file, &spec).unwrap();
         let results = std::thread::scope(|s| {
             let handles: Vec<_> = (0..2u32)
                 .map(|w| {
@@ -351,7 +376,7 @@ mod tests {
                         let mut hooks = Instrumented::new(ledger, w, Duration::ZERO);
                         let mut strategy = make();
                         let delta = if w == 0 { 1 } else { -1 };
-                        strategy.update(ledger, delta, &mut hooks)?;
+                        strategy.update(ledger, 0, delta, &mut hooks)?;
                         hooks.op_done(0);
                         hooks.finished()
                     })
@@ -383,7 +408,7 @@ mod tests {
     #[test]
     fn under_a_lock_the_schedule_is_refused_not_hung() {
         let (ledger, results) = forced(
-            || Locked(Mutex::default()),
+            || Locked(Mutex),
             &[(0, false), (1, false), (0, true), (1, true)],
         );
         assert!(results.iter().any(Result::is_err));
@@ -402,7 +427,7 @@ mod tests {
     #[test]
     fn a_serial_schedule_under_a_lock_is_followed() {
         let (ledger, results) = forced(
-            || Locked(Mutex::default()),
+            || Locked(Mutex),
             &[(1, false), (1, true), (0, false), (0, true)],
         );
         assert!(results.iter().all(Result::is_ok));

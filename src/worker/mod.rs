@@ -1,8 +1,16 @@
-//! The worker process: maps the trial's ledger, waits at the start barrier, applies its operations, reports in its slot.
+//! The worker process: maps the trial's ledger, reads its part of the trial back, waits at the start barrier, applies its operations through a backend, reports in its slot.
 //!
 //! Started by the coordinator as `bankrace worker --fd N --index I --parent P`.
-//! It depends only on the ledger and the strategies: no statistics, no
-//! reporting, no progress bars.
+//! It depends only on the ledger, the vocabulary, the backend and the
+//! strategies: no plan, no statistics, no reporting, no progress bars.
+//!
+//! - `hooks.rs`: the plain hooks of an untraced trial, and death by fault;
+//! - `instrument.rs`: the hooks of a traced or scheduled trial.
+
+mod hooks;
+mod instrument;
+
+pub use instrument::is_gave_up;
 
 use std::fs::{File, OpenOptions};
 use std::sync::atomic::Ordering::Relaxed;
@@ -12,10 +20,13 @@ use anyhow::{Context, Result, bail};
 use rand::rngs::SmallRng;
 use rand::{RngExt, SeedableRng};
 
-use crate::instrument::Instrumented;
-use crate::ledger::{Job, Ledger, Slot};
-use crate::plan::{Mode, Scenario, StrategyKind};
-use crate::strategy::{self, Hooks, Locked, Strategy, Withdrawal};
+use crate::backend::{Backend, Memory};
+use crate::ledger::{Ledger, Slot};
+use crate::spec::{Job, WorkerSpec};
+use crate::strategy::{self, Locked, Withdrawal};
+use crate::vocab::{Mode, Role, Scenario};
+use hooks::{OpHooks, Window, die};
+use instrument::Instrumented;
 
 /// What the coordinator tells a worker on its command line.
 #[derive(Debug, Clone, Copy)]
@@ -48,24 +59,20 @@ pub fn run(args: WorkerArgs) -> Result<()> {
             ledger.workers()
         );
     }
-    let job = ledger.job();
-    let scenario = Scenario::from_code(job.scenario).context("unknown scenario in ledger")?;
-    let mode = Mode::from_code(job.strategy).context("unknown strategy in ledger")?;
     let slot = ledger.slot(args.index);
     let work = Work {
         ledger: &ledger,
         slot,
-        job,
-        scenario,
+        job: ledger.job(),
+        me: slot.spec(),
         index: args.index,
-        no_window: mode == Mode::Lock(StrategyKind::Atomic),
     };
-    match mode {
-        Mode::NoLock => work.run(strategy::NoLock),
-        Mode::Lock(StrategyKind::Atomic) => work.run(strategy::Atomic),
-        Mode::Lock(StrategyKind::Spin) => work.run(Locked(strategy::Spin)),
-        Mode::Lock(StrategyKind::Mutex) => work.run(Locked(strategy::Mutex::default())),
-        Mode::Lock(StrategyKind::Flock) => work.run(Locked(strategy::Flock::new(file))),
+    match work.job.mode {
+        Mode::NoLock => work.run(Memory::new(&ledger, strategy::NoLock)),
+        Mode::Atomic => work.run(Memory::new(&ledger, strategy::Atomic)),
+        Mode::Spin => work.run(Memory::new(&ledger, Locked(strategy::Spin))),
+        Mode::Mutex => work.run(Memory::new(&ledger, Locked(strategy::Mutex))),
+        Mode::Flock => work.run(Memory::new(&ledger, Locked(strategy::Flock::new(file)))),
     }
 }
 
@@ -85,8 +92,23 @@ fn die_with_parent(parent: u32) -> Result<()> {
 /// Opens the ledger anew through `/proc/self/fd`, which gives this worker an
 /// open file description of its own (needed for `flock`). `Ledger::open`
 /// then checks what it is before anything maps it.
+///
+/// Reopening a descriptor by its `/proc` path may grant more access than the
+/// descriptor had, so a descriptor that was not opened for both reading and
+/// writing is refused first: a worker never writes through a file it was
+/// only allowed to read.
 fn open_own(fd: i32) -> Result<File> {
     let path = format!("/proc/self/fd/{fd}");
+    let meta = std::fs::metadata(&path)
+        .with_context(|| format!("cannot open the ledger through {path}"))?;
+    if !meta.is_file() {
+        bail!("{}", crate::ledger::LedgerError::NotRegular);
+    }
+    let info = std::fs::read_to_string(format!("/proc/self/fdinfo/{fd}"))
+        .with_context(|| format!("cannot open the ledger through {path}"))?;
+    if !opened_read_write(&info) {
+        bail!("{}", crate::ledger::LedgerError::ReadOnly);
+    }
     OpenOptions::new()
         .read(true)
         .write(true)
@@ -94,45 +116,52 @@ fn open_own(fd: i32) -> Result<File> {
         .with_context(|| format!("cannot open the ledger through {path}"))
 }
 
+/// Whether an `/proc/self/fdinfo` text describes a descriptor opened for
+/// both reading and writing (`O_RDWR` in its octal `flags:` line).
+fn opened_read_write(fdinfo: &str) -> bool {
+    fdinfo
+        .lines()
+        .find_map(|l| l.strip_prefix("flags:"))
+        .and_then(|f| u32::from_str_radix(f.trim(), 8).ok())
+        .is_some_and(|flags| flags & 0o3 == 0o2)
+}
+
 /// One worker's share of a trial.
 struct Work<'a> {
     ledger: &'a Ledger,
     slot: &'a Slot,
     job: Job,
-    scenario: Scenario,
+    /// This worker's part of the trial.
+    me: WorkerSpec,
     index: u32,
-    /// The strategy has no window to die in (atomic instructions).
-    no_window: bool,
 }
 
 impl Work<'_> {
     /// Runs with the bare hooks, or with the recording and turnstile ones
     /// when the trial is traced or scheduled. Two monomorphized copies: the
     /// plain one is exactly the untraced loop.
-    fn run<S: Strategy>(&self, strategy: S) -> Result<()> {
+    fn run<B: Backend>(&self, bank: B) -> Result<()> {
         let window = Duration::from_nanos(self.job.window_ns);
         if Instrumented::needed(self.ledger) {
             let hooks = Instrumented::new(self.ledger, self.index, window);
-            self.run_with(strategy, hooks)
+            self.run_with(bank, hooks)
         } else {
-            self.run_with(
-                strategy,
-                Window {
-                    ledger: self.ledger,
-                    length: window,
-                    die_now: false,
-                },
-            )
+            let hooks = Window {
+                ledger: self.ledger,
+                length: window,
+                die_now: false,
+            };
+            self.run_with(bank, hooks)
         }
     }
 
-    fn run_with<S: Strategy, H: OpHooks>(&self, mut strategy: S, mut hooks: H) -> Result<()> {
+    fn run_with<B: Backend, H: OpHooks>(&self, mut bank: B, mut hooks: H) -> Result<()> {
         let (ledger, slot, job) = (self.ledger, self.slot, &self.job);
-        let mut rng = SmallRng::seed_from_u64(slot.seed());
-        let depositor = slot.is_depositor();
-        let kill_at = slot.kill_at();
+        let mut rng = SmallRng::seed_from_u64(self.me.seed);
+        let kill_at = self.me.kill_at;
+        let timeout = Duration::from_nanos(job.timeout_ns);
 
-        ledger.wait_at_barrier(self.index)?;
+        ledger.wait_at_barrier(self.index, timeout)?;
         // In a trial with an injected fault, the doomed worker goes first and
         // the others start once it holds the lock it dies with: so the death
         // always strikes while they still need that lock, however the
@@ -143,7 +172,7 @@ impl Work<'_> {
         slot.started_ns.store(now_ns(), Relaxed);
         for done in 1..=job.ops {
             if kill_at == Some(done - 1) {
-                if self.no_window {
+                if !job.mode.has_window() {
                     // Atomic instructions hold nothing: die before the
                     // operation, which then never happened.
                     die(ledger);
@@ -151,28 +180,7 @@ impl Work<'_> {
                 // Die inside the window, that is while holding the lock.
                 hooks.arm_fault(true);
             }
-            match (self.scenario, depositor) {
-                (Scenario::LostUpdate, true) => strategy.update(ledger, job.amount, &mut hooks)?,
-                (Scenario::LostUpdate, false) => {
-                    strategy.update(ledger, -job.amount, &mut hooks)?
-                }
-                // Deposits cannot break "never below zero", so in this
-                // scenario they are plain atomic additions in every mode.
-                (Scenario::Overdraft, true) => {
-                    hooks.add(ledger.balance(), job.amount)?;
-                }
-                (Scenario::Overdraft, false) => {
-                    match strategy.withdraw(ledger, job.amount, &mut hooks)? {
-                        Withdrawal::Paid { overdrew } => {
-                            slot.succeeded.fetch_add(1, Relaxed);
-                            slot.overdrew.fetch_add(u64::from(overdrew), Relaxed);
-                        }
-                        Withdrawal::Refused => {
-                            slot.refused.fetch_add(1, Relaxed);
-                        }
-                    }
-                }
-            }
+            self.one_op(&mut bank, &mut hooks)?;
             if kill_at == Some(done - 1) {
                 // The operation held no lock to die with (a withdrawal was
                 // refused before the window): the others may start.
@@ -190,72 +198,27 @@ impl Work<'_> {
         slot.mark_done();
         Ok(())
     }
-}
 
-/// What the worker loop needs from its hooks besides the strategy's part.
-trait OpHooks: Hooks {
-    /// Fault injection: die in the next window (`true`), or not (`false`).
-    fn arm_fault(&mut self, armed: bool);
-    /// Operation `op` (0-based) is complete.
-    fn op_done(&mut self, op: u64);
-    /// Every operation is complete.
-    fn finished(&mut self) -> std::io::Result<()>;
-}
-
-impl OpHooks for Window<'_> {
+    /// One operation of the scenario, by this worker's role, on account 0.
     #[inline(always)]
-    fn arm_fault(&mut self, armed: bool) {
-        self.die_now = armed;
-    }
-    #[inline(always)]
-    fn op_done(&mut self, _: u64) {}
-    #[inline(always)]
-    fn finished(&mut self) -> std::io::Result<()> {
+    fn one_op<B: Backend, H: OpHooks>(&self, bank: &mut B, hooks: &mut H) -> Result<()> {
+        let amount = self.job.amount;
+        match (self.job.scenario, self.me.role) {
+            (Scenario::LostUpdate, Role::Depositor) => bank.update(0, amount, hooks)?,
+            (Scenario::LostUpdate, Role::Withdrawer) => bank.update(0, -amount, hooks)?,
+            (Scenario::Overdraft, Role::Depositor) => bank.deposit(0, amount, hooks)?,
+            (Scenario::Overdraft, Role::Withdrawer) => match bank.withdraw(0, amount, hooks)? {
+                Withdrawal::Paid { overdrew } => {
+                    self.slot.succeeded.fetch_add(1, Relaxed);
+                    self.slot.overdrew.fetch_add(u64::from(overdrew), Relaxed);
+                }
+                Withdrawal::Refused => {
+                    self.slot.refused.fetch_add(1, Relaxed);
+                }
+            },
+        }
         Ok(())
     }
-}
-
-impl OpHooks for Instrumented<'_> {
-    fn arm_fault(&mut self, armed: bool) {
-        Instrumented::arm_fault(self, armed);
-    }
-    fn op_done(&mut self, op: u64) {
-        Instrumented::op_done(self, op);
-    }
-    fn finished(&mut self) -> std::io::Result<()> {
-        Instrumented::finished(self)
-    }
-}
-
-/// The plain hooks: the race window, a sleep between read and write where a
-/// lock (if any) is held, and the strategies' bare accesses. Also where an
-/// injected fault strikes.
-struct Window<'a> {
-    ledger: &'a Ledger,
-    length: Duration,
-    /// Fault injection: kill this process now, holding whatever it holds.
-    die_now: bool,
-}
-
-impl Hooks for Window<'_> {
-    fn window(&mut self) {
-        if self.die_now {
-            die(self.ledger);
-        }
-        if !self.length.is_zero() {
-            std::thread::sleep(self.length);
-        }
-    }
-}
-
-/// Kills this process with SIGKILL, on purpose: no unwinding, no unlocking,
-/// no cleanup, as a crash or the OOM killer would. First opens the fault gate,
-/// so that the other workers of the trial start and want what it holds.
-pub(crate) fn die(ledger: &Ledger) -> ! {
-    ledger.open_fault_gate();
-    let _ = rustix::process::kill_process(rustix::process::getpid(), rustix::process::Signal::KILL);
-    // SIGKILL cannot be caught or ignored; this is never reached.
-    std::process::abort()
 }
 
 /// Sleeps about `pause_ns`, jittered uniformly by ±50 % from the worker's
@@ -272,4 +235,19 @@ fn pause(pause_ns: u64, rng: &mut SmallRng) {
 pub fn now_ns() -> u64 {
     let t = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
     t.tv_sec as u64 * 1_000_000_000 + t.tv_nsec as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_read_write_descriptors_are_accepted() {
+        let info = |flags: &str| format!("pos:\t0\nflags:\t{flags}\nmnt_id:\t21\n");
+        assert!(opened_read_write(&info("0100002")));
+        assert!(opened_read_write(&info("02")));
+        assert!(!opened_read_write(&info("0100000")), "read-only");
+        assert!(!opened_read_write(&info("0100001")), "write-only");
+        assert!(!opened_read_write("pos: 0\n"));
+    }
 }

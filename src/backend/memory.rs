@@ -1,0 +1,44 @@
+//! The memory backend: the accounts are words of the memory-mapped ledger, and a strategy makes each operation safe (or not).
+
+use std::io;
+
+use super::Backend;
+use crate::ledger::Ledger;
+use crate::strategy::{Hooks, Strategy, Withdrawal};
+
+/// Operations on the ledger's accounts through strategy `S`.
+pub struct Memory<'a, S> {
+    ledger: &'a Ledger,
+    strategy: S,
+}
+
+impl<'a, S: Strategy> Memory<'a, S> {
+    pub fn new(ledger: &'a Ledger, strategy: S) -> Memory<'a, S> {
+        Memory { ledger, strategy }
+    }
+}
+
+impl<S: Strategy> Backend for Memory<'_, S> {
+    #[inline(always)]
+    fn update<H: Hooks>(&mut self, account: u32, delta: i64, hooks: &mut H) -> io::Result<()> {
+        self.strategy.update(self.ledger, account, delta, hooks)
+    }
+
+    #[inline(always)]
+    fn withdraw<H: Hooks>(
+        &mut self,
+        account: u32,
+        amount: i64,
+        hooks: &mut H,
+    ) -> io::Result<Withdrawal> {
+        self.strategy.withdraw(self.ledger, account, amount, hooks)
+    }
+
+    #[inline(always)]
+    fn deposit<H: Hooks>(&mut self, account: u32, amount: i64, hooks: &mut H) -> io::Result<()> {
+        // Deposits cannot break "never below zero", so in the overdraft
+        // scenario they are plain atomic additions whatever the strategy.
+        hooks.add(self.ledger.account(account), amount)?;
+        Ok(())
+    }
+}

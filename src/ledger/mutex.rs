@@ -1,0 +1,152 @@
+//! The robust, process-shared pthread mutex in the ledger: its initialisation, locking with recovery from a dead holder, and a guard that stays on its thread.
+#![allow(unsafe_code)]
+
+use std::io;
+use std::marker::PhantomData;
+use std::sync::atomic::Ordering;
+
+use super::Ledger;
+
+impl Ledger {
+    fn mutex_ptr(&self) -> *mut libc::pthread_mutex_t {
+        self.map.shared().mutex.0.mutex.get()
+    }
+
+    /// Initialises the mutex as robust and process-shared. Coordinator only,
+    /// before any worker is started (or between trials, once every worker of
+    /// the last one has been reaped).
+    pub(super) fn init_mutex(&self) -> io::Result<()> {
+        // SAFETY:
+        // - `attr` is a local that lives until after `pthread_mutexattr_destroy`;
+        // - the mutex pointer points into the mapping and is suitably aligned
+        //   (its line is 64-byte aligned); no worker process is running, so
+        //   nothing else can be using the mutex while it is initialised.
+        unsafe {
+            let mut attr: libc::pthread_mutexattr_t = std::mem::zeroed();
+            check(libc::pthread_mutexattr_init(&mut attr))?;
+            let set = check(libc::pthread_mutexattr_setpshared(
+                &mut attr,
+                libc::PTHREAD_PROCESS_SHARED,
+            ))
+            .and_then(|()| {
+                check(libc::pthread_mutexattr_setrobust(
+                    &mut attr,
+                    libc::PTHREAD_MUTEX_ROBUST,
+                ))
+            })
+            .and_then(|()| check(libc::pthread_mutex_init(self.mutex_ptr(), &attr)));
+            libc::pthread_mutexattr_destroy(&mut attr);
+            set
+        }
+    }
+
+    /// Locks the robust mutex. If its previous holder died while holding it,
+    /// marks it consistent again and reports that in the guard.
+    ///
+    /// The mutex bytes of a ledger cannot be validated: a worker trusts them
+    /// because the ledger came from its own coordinator, run by the same
+    /// user (see the trust boundary in `docs/trust.md`).
+    pub fn lock_mutex(&self) -> io::Result<MutexGuard<'_>> {
+        // SAFETY:
+        // - the mutex was initialised by `init_mutex` before the magic number
+        //   was published, and `open` refuses a ledger without it;
+        // - it lives in the mapping, which outlives the returned guard.
+        let rc = unsafe { libc::pthread_mutex_lock(self.mutex_ptr()) };
+        let recovered = match rc {
+            0 => false,
+            libc::EOWNERDEAD => {
+                // SAFETY: we own the mutex now (EOWNERDEAD means the lock was
+                // acquired), which is what `pthread_mutex_consistent` requires.
+                let made = check(unsafe { libc::pthread_mutex_consistent(self.mutex_ptr()) });
+                if let Err(e) = made {
+                    // SAFETY: we hold the mutex; giving it back leaves it
+                    // unrecoverable, which the next locker reports.
+                    unsafe { libc::pthread_mutex_unlock(self.mutex_ptr()) };
+                    return Err(e);
+                }
+                self.map
+                    .shared()
+                    .mutex
+                    .0
+                    .recoveries
+                    .fetch_add(1, Ordering::Relaxed);
+                true
+            }
+            e => return Err(io::Error::from_raw_os_error(e)),
+        };
+        Ok(MutexGuard {
+            ledger: self,
+            recovered,
+            _on_this_thread: PhantomData,
+        })
+    }
+
+    /// How often a locker recovered the robust mutex from a dead holder.
+    pub fn mutex_recoveries(&self) -> u64 {
+        self.map.shared().mutex.0.recoveries.load(Ordering::Relaxed)
+    }
+}
+
+/// Holds the robust mutex; unlocks it when dropped. Neither `Send` nor
+/// `Sync`: a pthread mutex must be unlocked by the thread that locked it.
+pub struct MutexGuard<'a> {
+    ledger: &'a Ledger,
+    /// The previous holder died while holding the lock.
+    pub recovered: bool,
+    _on_this_thread: PhantomData<*const ()>,
+}
+
+impl Drop for MutexGuard<'_> {
+    fn drop(&mut self) {
+        // SAFETY: this guard exists only while this thread holds the mutex,
+        // and it cannot move to another thread (it is `!Send`).
+        let rc = unsafe { libc::pthread_mutex_unlock(self.ledger.mutex_ptr()) };
+        if rc != 0 {
+            // The mutex is not ours or is broken: no operation after this can
+            // be trusted, so the worker stops at once and its trial fails.
+            eprintln!(
+                "bankrace: cannot unlock the ledger's mutex: {}",
+                io::Error::from_raw_os_error(rc)
+            );
+            std::process::abort();
+        }
+    }
+}
+
+fn check(rc: libc::c_int) -> io::Result<()> {
+    match rc {
+        0 => Ok(()),
+        e => Err(io::Error::from_raw_os_error(e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::ledger::Ledger;
+    use crate::spec::Job;
+
+    #[test]
+    fn robust_mutex_locks_and_unlocks() {
+        let ledger = Ledger::anonymous(&Job::for_tests(1, 5, 200)).unwrap();
+        for _ in 0..3 {
+            let g = ledger.lock_mutex().unwrap();
+            assert!(!g.recovered);
+        }
+    }
+
+    #[test]
+    fn robust_mutex_recovers_from_a_holder_that_died() {
+        // A robust mutex is owned by a thread; when the thread ends while
+        // holding it, the kernel marks it and the next locker gets
+        // EOWNERDEAD: the same path a dead worker process takes.
+        let ledger = Ledger::anonymous(&Job::for_tests(1, 5, 200)).unwrap();
+        std::thread::scope(|s| {
+            s.spawn(|| std::mem::forget(ledger.lock_mutex().unwrap()));
+        });
+        let g = ledger.lock_mutex().unwrap();
+        assert!(g.recovered);
+        drop(g);
+        assert_eq!(ledger.mutex_recoveries(), 1);
+        assert!(!ledger.lock_mutex().unwrap().recovered, "consistent again");
+    }
+}

@@ -1,0 +1,171 @@
+//! The ledger's round trips through a real file: create, open, refuse, reset.
+
+use super::*;
+use std::io::{Seek, Write};
+
+fn job() -> Job {
+    Job::for_tests(3, 5, 200)
+}
+
+fn spec(job: Job) -> TrialSpec {
+    let mut spec = TrialSpec {
+        trial: 1,
+        job,
+        workers: vec![
+            WorkerSpec {
+                role: Role::Depositor,
+                seed: 1,
+                kill_at: None,
+            };
+            job.workers as usize
+        ],
+        steps: vec![
+            StepSpec {
+                worker: 0,
+                write: false
+            };
+            job.steps as usize
+        ],
+    };
+    if job.workers > 2 {
+        spec.workers[2] = WorkerSpec {
+            role: Role::Withdrawer,
+            seed: 42,
+            kill_at: Some(3),
+        };
+    }
+    spec
+}
+
+fn err(file: &File) -> LedgerError {
+    match Ledger::open(file) {
+        Ok(_) => panic!("a bad ledger was accepted"),
+        Err(e) => e,
+    }
+}
+
+fn write_at_start(file: &File, bytes: &[u8]) {
+    let mut f = file.try_clone().unwrap();
+    f.rewind().unwrap();
+    f.write_all(bytes).unwrap();
+}
+
+#[test]
+fn create_then_open_round_trips_the_spec() {
+    let file = tempfile::tempfile().unwrap();
+    let spec = spec(job());
+    let _created = Ledger::create(&file, &spec).unwrap();
+    let opened = Ledger::open(&file).unwrap();
+    assert_eq!(opened.job(), spec.job);
+    assert_eq!(opened.balance().load(Ordering::Relaxed), 200);
+    for (w, part) in spec.workers.iter().enumerate() {
+        assert_eq!(opened.slot(w as u32).spec(), *part);
+    }
+}
+
+#[test]
+fn open_rejects_bad_magic_version_and_size() {
+    let file = tempfile::tempfile().unwrap();
+    drop(Ledger::create(&file, &spec(job())).unwrap());
+    write_at_start(&file, b"NOTBANKR");
+    assert_eq!(err(&file), LedgerError::Magic);
+    write_at_start(&file, b"BANKRACE\x09\0\0\0\0\0\0\0");
+    assert_eq!(err(&file), LedgerError::Version(9));
+    write_at_start(
+        &file,
+        &[*b"BANKRACE", header::VERSION.to_le_bytes()].concat(),
+    );
+    Ledger::open(&file).unwrap();
+
+    file.set_len(Ledger::size_of(&job()) + 64).unwrap();
+    assert!(matches!(err(&file), LedgerError::Size { .. }));
+    file.set_len(10).unwrap();
+    assert!(matches!(err(&file), LedgerError::Size { .. }));
+}
+
+#[test]
+fn trace_records_and_schedule_steps_survive_open() {
+    let file = tempfile::tempfile().unwrap();
+    let job = Job {
+        trace_ops: 3,
+        steps: 5,
+        ..Job::for_tests(2, 5, 200)
+    };
+    let mut s = spec(job);
+    s.steps[4] = StepSpec {
+        worker: 1,
+        write: true,
+    };
+    let created = Ledger::create(&file, &s).unwrap();
+    let rec = OpRecord {
+        kind: OpKind::Update,
+        read_seq: 4,
+        write_seq: 9,
+        seen: 200,
+        written: 201,
+        overwritten: 199,
+    };
+    created.store_record(1, 2, &rec);
+    let opened = Ledger::open(&file).unwrap();
+    assert_eq!(opened.job(), job);
+    assert_eq!(opened.load_record(1, 2), Some(rec));
+    assert_eq!(opened.load_record(0, 0), None);
+    assert_eq!(opened.step(4), s.steps[4]);
+    assert_eq!(opened.step(0), s.steps[0]);
+    // A file cut short of its trace region is refused.
+    file.set_len(Ledger::size_of(&job) - 48).unwrap();
+    assert!(matches!(err(&file), LedgerError::Size { .. }));
+}
+
+#[test]
+fn reset_makes_the_ledger_new_for_the_next_trial() {
+    let file = tempfile::tempfile().unwrap();
+    let job = Job {
+        trace_ops: 2,
+        ..job()
+    };
+    let first = spec(job);
+    let mut ledger = Ledger::create(&file, &first).unwrap();
+    ledger.balance().store(-7, Ordering::Relaxed);
+    ledger.slot(1).ops_done.store(5, Ordering::Relaxed);
+    ledger.slot(1).mark_done();
+    ledger.spin_word().store(1, Ordering::Relaxed);
+    ledger.store_record(0, 1, &OpRecord::EMPTY);
+    std::mem::forget(ledger.lock_mutex().unwrap());
+
+    let mut next = spec(job);
+    next.trial = 2;
+    next.workers[2].kill_at = None;
+    ledger.reset(&next).unwrap();
+    let opened = Ledger::open(&file).unwrap();
+    assert_eq!(opened.balance().load(Ordering::Relaxed), 200);
+    assert_eq!(opened.slot(1).ops_done.load(Ordering::Relaxed), 0);
+    assert_eq!(opened.slot(1).state(), SlotState::Idle);
+    assert_eq!(opened.slot(2).kill_at(), None);
+    assert_eq!(opened.spin_word().load(Ordering::Relaxed), 0);
+    assert_eq!(opened.load_record(0, 1), None);
+    assert!(!opened.lock_mutex().unwrap().recovered);
+}
+
+proptest::proptest! {
+    #[test]
+    fn open_never_panics_on_random_files(content in proptest::collection::vec(proptest::num::u8::ANY, 0..4096), magic in proptest::bool::ANY) {
+        let mut content = content;
+        if magic && content.len() >= 8 {
+            content[..8].copy_from_slice(b"BANKRACE");
+        }
+        let mut file = tempfile::tempfile().unwrap();
+        file.write_all(&content).unwrap();
+        if let Ok(ledger) = Ledger::open(&file) {
+            proptest::prop_assert_eq!(content.len() as u64, Ledger::size_of(&ledger.job()));
+        }
+    }
+}
+
+#[test]
+fn open_refuses_what_is_not_a_regular_file() {
+    let dir = std::fs::File::open(std::env::temp_dir()).unwrap();
+    assert_eq!(err(&dir), LedgerError::NotRegular);
+    let null = std::fs::File::open("/dev/null").unwrap();
+    assert_eq!(err(&null), LedgerError::NotRegular);
+}

@@ -1,0 +1,93 @@
+//! A trial, specified once: the job every worker runs and each worker's own part. Pure data: the plan makes it, the ledger stores it, each worker reads its part back.
+
+use crate::vocab::{Mode, Role, Scenario};
+
+/// What every worker of a trial runs, and the sizes of the ledger's regions.
+/// The ledger's header is this struct, encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Job {
+    pub scenario: Scenario,
+    pub mode: Mode,
+    /// Operations per worker.
+    pub ops: u64,
+    /// Money moved by one operation.
+    pub amount: i64,
+    /// The starting balance of every account.
+    pub initial: i64,
+    pub pause_ns: u64,
+    pub window_ns: u64,
+    /// How long the trial may run before the coordinator ends it; a worker
+    /// bounds its own waits by it.
+    pub timeout_ns: u64,
+    /// Worker processes (and slots).
+    pub workers: u32,
+    /// Accounts in the ledger.
+    pub accounts: u32,
+    /// Trace records per worker: the operations when tracing, else 0.
+    pub trace_ops: u64,
+    /// Steps of the forced schedule, 0 for none.
+    pub steps: u32,
+}
+
+/// One worker's part of a trial.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WorkerSpec {
+    pub role: Role,
+    /// The seed of its private RNG (pause jitter).
+    pub seed: u64,
+    /// Fault injection: the operation (0-based) during which it kills itself
+    /// while holding the lock.
+    pub kill_at: Option<u64>,
+}
+
+/// One step of a forced schedule: worker `worker` makes its next access, a
+/// write if `write` is set, else a read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StepSpec {
+    pub worker: u32,
+    pub write: bool,
+}
+
+/// Everything that makes trial `trial` of one mode what it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrialSpec {
+    /// 1-based.
+    pub trial: u32,
+    pub job: Job,
+    /// One per worker, by index (depositors first).
+    pub workers: Vec<WorkerSpec>,
+    /// The forced schedule, `job.steps` long.
+    pub steps: Vec<StepSpec>,
+}
+
+impl TrialSpec {
+    /// The worker that is to die holding the lock, if any.
+    pub fn doomed(&self) -> Option<u32> {
+        self.workers
+            .iter()
+            .position(|w| w.kill_at.is_some())
+            .map(|w| w as u32)
+    }
+}
+
+#[cfg(test)]
+impl Job {
+    /// A lost-update job for `workers` workers without pause, window, trace
+    /// or schedule, for tests on threads.
+    pub(crate) fn for_tests(workers: u32, ops: u64, initial: i64) -> Job {
+        Job {
+            scenario: Scenario::LostUpdate,
+            mode: Mode::NoLock,
+            ops,
+            amount: 1,
+            initial,
+            pause_ns: 0,
+            window_ns: 0,
+            timeout_ns: 60_000_000_000,
+            workers,
+            accounts: 1,
+            trace_ops: 0,
+            steps: 0,
+        }
+    }
+}

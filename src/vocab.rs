@@ -1,0 +1,399 @@
+//! The vocabulary: scenarios, modes, trial statuses, access kinds and worker names, each with its names, wire code and command-line values, defined once.
+//!
+//! Every other file uses these types. A name that users or programs read
+//! (`lost-update`, `no-lock`, `mutex`, `ok`, `read`, `D1`) is written here and
+//! nowhere else, and so is the number a type is stored as in the ledger.
+
+use std::fmt;
+
+use clap::ValueEnum;
+use clap::builder::PossibleValue;
+use serde::{Serialize, Serializer};
+
+/// Which race a run demonstrates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Scenario {
+    /// Read-modify-write: deposits and withdrawals overwrite each other.
+    LostUpdate,
+    /// Check-then-act: two withdrawals both see enough money.
+    Overdraft,
+}
+
+impl Scenario {
+    pub const ALL: [Scenario; 2] = [Scenario::LostUpdate, Scenario::Overdraft];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Scenario::LostUpdate => "lost-update",
+            Scenario::Overdraft => "overdraft",
+        }
+    }
+
+    fn help(self) -> &'static str {
+        match self {
+            Scenario::LostUpdate => {
+                "Deposits and withdrawals overwrite each other (read-modify-write)"
+            }
+            Scenario::Overdraft => "Two ATMs both see enough money (check-then-act)",
+        }
+    }
+
+    /// The number stored in the ledger header.
+    pub fn code(self) -> u32 {
+        self as u32
+    }
+
+    pub fn from_code(code: u32) -> Option<Scenario> {
+        Self::ALL.into_iter().find(|s| s.code() == code)
+    }
+}
+
+impl ValueEnum for Scenario {
+    fn value_variants<'a>() -> &'a [Self] {
+        &Self::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(PossibleValue::new(self.name()).help(self.help()))
+    }
+}
+
+impl Serialize for Scenario {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+/// How the workers of one column of the comparison apply their operations:
+/// with no protection, or with one named strategy. Four strategies take a
+/// lock (`mutex`, `flock`, `spin`); `atomic` takes none and makes each
+/// update one indivisible instruction instead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Mode {
+    NoLock,
+    /// Robust, process-shared pthread mutex in the mapping.
+    Mutex,
+    /// `flock(2)` on the ledger file, through each worker's own open file.
+    Flock,
+    /// Compare-and-swap spin lock in the mapping.
+    Spin,
+    /// Atomic read-modify-write instructions: no lock at all.
+    Atomic,
+}
+
+impl Mode {
+    pub const ALL: [Mode; 5] = [
+        Mode::NoLock,
+        Mode::Mutex,
+        Mode::Flock,
+        Mode::Spin,
+        Mode::Atomic,
+    ];
+
+    /// The strategies, in the order `--lock=all` runs them.
+    pub const STRATEGIES: [Mode; 4] = [Mode::Mutex, Mode::Flock, Mode::Spin, Mode::Atomic];
+
+    /// What bare `--lock` means: the robust mutex, the fastest real lock that
+    /// recovers when its holder dies.
+    pub const DEFAULT_STRATEGY: Mode = Mode::Mutex;
+
+    /// The name programs read: `no-lock`, or the strategy's name as
+    /// `--lock=NAME` takes it.
+    pub fn id(self) -> &'static str {
+        match self {
+            Mode::NoLock => "no-lock",
+            Mode::Mutex => "mutex",
+            Mode::Flock => "flock",
+            Mode::Spin => "spin",
+            Mode::Atomic => "atomic",
+        }
+    }
+
+    /// The name people read in reports: `no lock`, `mutex`, ...
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::NoLock => "no lock",
+            other => other.id(),
+        }
+    }
+
+    /// The strategy's name, or `None` for the unlocked mode (JSON's `lock`).
+    pub fn strategy(self) -> Option<&'static str> {
+        (self != Mode::NoLock).then(|| self.id())
+    }
+
+    /// The strategy leaves a window between a read and a write (every mode
+    /// but `atomic`, whose update is one instruction).
+    pub fn has_window(self) -> bool {
+        self != Mode::Atomic
+    }
+
+    fn help(self) -> &'static str {
+        match self {
+            Mode::NoLock => "No protection: the bare read-modify-write",
+            Mode::Mutex => "Robust process-shared pthread mutex in the mapping",
+            Mode::Flock => "flock(2) on the ledger file",
+            Mode::Spin => "Compare-and-swap spin lock in the mapping",
+            Mode::Atomic => "No lock: atomic instructions (fetch_add, compare_exchange)",
+        }
+    }
+
+    /// The number stored in the ledger header.
+    pub fn code(self) -> u32 {
+        self as u32
+    }
+
+    pub fn from_code(code: u32) -> Option<Mode> {
+        Self::ALL.into_iter().find(|m| m.code() == code)
+    }
+}
+
+impl fmt::Display for Mode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Serializes a mode as its `id`.
+impl Serialize for Mode {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.id())
+    }
+}
+
+/// A value of `--lock`: one strategy, or all of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockChoice {
+    One(Mode),
+    All,
+}
+
+impl LockChoice {
+    const VALUES: [LockChoice; 5] = [
+        LockChoice::One(Mode::Mutex),
+        LockChoice::One(Mode::Flock),
+        LockChoice::One(Mode::Spin),
+        LockChoice::One(Mode::Atomic),
+        LockChoice::All,
+    ];
+    const ALL_NAME: &'static str = "all";
+
+    /// The modes this choice stands for.
+    pub fn modes(self) -> &'static [Mode] {
+        match self {
+            LockChoice::One(mode) => match mode {
+                Mode::NoLock => &[Mode::NoLock],
+                Mode::Mutex => &[Mode::Mutex],
+                Mode::Flock => &[Mode::Flock],
+                Mode::Spin => &[Mode::Spin],
+                Mode::Atomic => &[Mode::Atomic],
+            },
+            LockChoice::All => &Mode::STRATEGIES,
+        }
+    }
+
+    /// The name bare `--lock` stands for.
+    pub fn default_name() -> &'static str {
+        Mode::DEFAULT_STRATEGY.id()
+    }
+}
+
+impl ValueEnum for LockChoice {
+    fn value_variants<'a>() -> &'a [Self] {
+        &Self::VALUES
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(match self {
+            LockChoice::One(mode) => PossibleValue::new(mode.id()).help(mode.help()),
+            LockChoice::All => PossibleValue::new(Self::ALL_NAME).help("Every strategy above"),
+        })
+    }
+}
+
+/// How a trial ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TrialStatus {
+    /// Every worker finished its operations.
+    Ok,
+    /// A worker failed, was killed or timed out.
+    Failed,
+}
+
+impl TrialStatus {
+    pub fn name(self) -> &'static str {
+        match self {
+            TrialStatus::Ok => "ok",
+            TrialStatus::Failed => "failed",
+        }
+    }
+}
+
+impl fmt::Display for TrialStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl Serialize for TrialStatus {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+/// One access to the balance as a trace shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AccessKind {
+    /// The read of a read-modify-write (lost-update).
+    Read,
+    /// The write of a read-modify-write.
+    Write,
+    /// A withdrawal's check of the balance (overdraft).
+    Check,
+    /// A withdrawal's debit, after its check.
+    Debit,
+    /// One indivisible read-modify-write.
+    Atomic,
+}
+
+impl AccessKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            AccessKind::Read => "read",
+            AccessKind::Write => "write",
+            AccessKind::Check => "check",
+            AccessKind::Debit => "debit",
+            AccessKind::Atomic => "atomic",
+        }
+    }
+
+    /// The access reads the balance without changing it.
+    pub fn only_reads(self) -> bool {
+        matches!(self, AccessKind::Read | AccessKind::Check)
+    }
+}
+
+impl fmt::Display for AccessKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl Serialize for AccessKind {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+/// Which kind of worker: depositors come first in a trial's numbering.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    Depositor,
+    Withdrawer,
+}
+
+impl Role {
+    /// `depositor`, `withdrawer`: as in `--depositors`, `--withdrawers`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Depositor => "depositor",
+            Role::Withdrawer => "withdrawer",
+        }
+    }
+
+    /// The letter of its workers' names: `D`, `W`.
+    pub fn letter(self) -> char {
+        match self {
+            Role::Depositor => 'D',
+            Role::Withdrawer => 'W',
+        }
+    }
+
+    pub fn from_letter(letter: char) -> Option<Role> {
+        [Role::Depositor, Role::Withdrawer]
+            .into_iter()
+            .find(|r| r.letter() == letter.to_ascii_uppercase())
+    }
+}
+
+/// A worker as schedules and explanations name it: `D1`, `W2`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct WorkerName {
+    pub role: Role,
+    /// 1-based within its role.
+    pub number: u32,
+}
+
+impl WorkerName {
+    /// The name of worker `index` of a trial with `depositors` depositors
+    /// (depositors come first).
+    pub fn of(index: u32, depositors: u32) -> WorkerName {
+        if index < depositors {
+            WorkerName {
+                role: Role::Depositor,
+                number: index + 1,
+            }
+        } else {
+            WorkerName {
+                role: Role::Withdrawer,
+                number: index - depositors + 1,
+            }
+        }
+    }
+
+    /// The worker's index in a trial with `depositors` depositors.
+    pub fn index(self, depositors: u32) -> u32 {
+        match self.role {
+            Role::Depositor => self.number - 1,
+            Role::Withdrawer => depositors + self.number - 1,
+        }
+    }
+}
+
+impl fmt::Display for WorkerName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}{}", self.role.letter(), self.number)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_round_trip_and_are_distinct() {
+        for m in Mode::ALL {
+            assert_eq!(Mode::from_code(m.code()), Some(m));
+        }
+        for s in Scenario::ALL {
+            assert_eq!(Scenario::from_code(s.code()), Some(s));
+        }
+        assert_eq!(Mode::from_code(99), None);
+    }
+
+    #[test]
+    fn lock_values_are_the_strategies_and_all() {
+        let names: Vec<String> = LockChoice::value_variants()
+            .iter()
+            .map(|v| v.to_possible_value().unwrap().get_name().to_string())
+            .collect();
+        assert_eq!(names, ["mutex", "flock", "spin", "atomic", "all"]);
+        assert_eq!(LockChoice::All.modes(), &Mode::STRATEGIES);
+        assert_eq!(LockChoice::default_name(), "mutex");
+    }
+
+    #[test]
+    fn only_the_unlocked_mode_has_no_strategy_name() {
+        assert_eq!(Mode::NoLock.strategy(), None);
+        assert_eq!(Mode::NoLock.name(), "no lock");
+        assert_eq!(Mode::Flock.strategy(), Some("flock"));
+    }
+
+    #[test]
+    fn worker_names_number_each_role_from_one() {
+        assert_eq!(WorkerName::of(0, 2).to_string(), "D1");
+        assert_eq!(WorkerName::of(2, 2).to_string(), "W1");
+        assert_eq!(WorkerName::of(2, 2).index(2), 2);
+        assert_eq!(Role::from_letter('w'), Some(Role::Withdrawer));
+    }
+}
