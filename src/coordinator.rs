@@ -77,7 +77,7 @@ pub fn run(
 
 /// The binary to re-execute for workers: `/proc/self/exe` names exactly the
 /// file this process runs, even if its path was changed since.
-pub fn own_executable() -> Result<PathBuf> {
+pub(crate) fn own_executable() -> Result<PathBuf> {
     let proc_exe = Path::new("/proc/self/exe");
     if proc_exe.exists() {
         return Ok(proc_exe.to_path_buf());
@@ -155,7 +155,7 @@ fn timed_out(plan: &Plan, ledger: &Ledger, group: &WorkerGroup, killed: Option<u
 /// can write there; otherwise the system's temporary directory. A ledger on
 /// a disk file system costs more to map and unmap (its pages belong to the
 /// disk's page cache and journal) and gains nothing: it never outlives a trial.
-pub fn default_ledger_dir() -> PathBuf {
+pub(crate) fn default_ledger_dir() -> PathBuf {
     if std::env::var_os("TMPDIR").is_some_and(|v| !v.is_empty()) {
         return std::env::temp_dir();
     }

@@ -56,7 +56,7 @@ pub fn format(d: Duration) -> String {
 }
 
 /// Prints a measured duration with three significant figures: `14.2ms`, `812us`.
-pub fn human(d: Duration) -> String {
+pub(crate) fn human(d: Duration) -> String {
     let s = d.as_secs_f64();
     let (value, unit) = if s >= 1.0 {
         (s, "s")

@@ -16,15 +16,6 @@ pub enum Expectation {
     Race,
 }
 
-impl Expectation {
-    pub fn name(self) -> &'static str {
-        match self {
-            Expectation::Exact => "exact",
-            Expectation::Race => "race",
-        }
-    }
-}
-
 /// Why an expectation was not met, in one sentence.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Unmet(pub String);

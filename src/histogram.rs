@@ -2,7 +2,7 @@
 
 /// A range of balances `lo..=hi` and how many trials ended in it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Bin {
+pub(crate) struct Bin {
     pub lo: i64,
     pub hi: i64,
     pub count: u32,
@@ -11,7 +11,7 @@ pub struct Bin {
 /// Sorts `values` into at most `max_bins` bins of equal width covering
 /// `min..=max`. When the values span few enough integers, each integer gets a
 /// bin of its own, empty ones included, so the shape of the spread shows.
-pub fn bins(values: &[i64], max_bins: usize) -> Vec<Bin> {
+pub(crate) fn bins(values: &[i64], max_bins: usize) -> Vec<Bin> {
     let (Some(&min), Some(&max)) = (values.iter().min(), values.iter().max()) else {
         return Vec::new();
     };

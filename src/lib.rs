@@ -9,17 +9,17 @@
 #![deny(unsafe_code)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
-pub mod backend;
+pub(crate) mod backend;
 pub mod bench;
 pub mod cli;
 pub mod coordinator;
-pub mod duration;
+pub(crate) mod duration;
 pub mod exit;
 pub mod expect;
 pub mod explain;
-pub mod histogram;
+pub(crate) mod histogram;
 pub mod ledger;
-pub mod limits;
+pub(crate) mod limits;
 pub mod outcome;
 pub mod plan;
 pub mod progress;

@@ -3,29 +3,29 @@
 use std::time::Duration;
 
 /// The most workers (depositors plus withdrawers) in one trial.
-pub const MAX_WORKERS: u32 = 256;
+pub(crate) const MAX_WORKERS: u32 = 256;
 /// The most accounts one ledger holds.
-pub const MAX_ACCOUNTS: u32 = 64;
+pub(crate) const MAX_ACCOUNTS: u32 = 64;
 /// The most trials per mode.
-pub const MAX_TRIALS: u32 = 1_000_000;
+pub(crate) const MAX_TRIALS: u32 = 1_000_000;
 /// The most operations per worker.
-pub const MAX_OPS: u64 = 100_000_000;
+pub(crate) const MAX_OPS: u64 = 100_000_000;
 /// The largest amount moved by one operation.
-pub const MAX_AMOUNT: i64 = 1_000_000_000_000;
+pub(crate) const MAX_AMOUNT: i64 = 1_000_000_000_000;
 /// The longest pause or race window.
-pub const MAX_DELAY: Duration = Duration::from_secs(10);
+pub(crate) const MAX_DELAY: Duration = Duration::from_secs(10);
 /// Bounds of `--timeout`.
-pub const MIN_TIMEOUT: Duration = Duration::from_millis(1);
-pub const MAX_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
+pub(crate) const MIN_TIMEOUT: Duration = Duration::from_millis(1);
+pub(crate) const MAX_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
 /// The most steps a forced schedule may have.
-pub const MAX_STEPS: u32 = 1_000;
+pub(crate) const MAX_STEPS: u32 = 1_000;
 /// The most operations `--trace` records in one trial (workers × ops): the
 /// trace region of the ledger is 48 bytes per operation, so at most 48 MB.
-pub const MAX_TRACED_OPS_PER_TRIAL: u64 = 1_000_000;
+pub(crate) const MAX_TRACED_OPS_PER_TRIAL: u64 = 1_000_000;
 /// The most operations `--trace` records in one run (trials × modes ×
 /// workers × ops): the coordinator keeps every trace until the report is
 /// written.
-pub const MAX_TRACED_OPS_PER_RUN: u64 = 4_000_000;
+pub(crate) const MAX_TRACED_OPS_PER_RUN: u64 = 4_000_000;
 
 const _: () = {
     assert!(MAX_TRACED_OPS_PER_TRIAL <= MAX_TRACED_OPS_PER_RUN);

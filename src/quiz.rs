@@ -173,7 +173,7 @@ pub fn ask(input: &mut impl BufRead, prompt: &mut impl Write) -> io::Result<i64>
 }
 
 /// A whole number, spaces around it allowed.
-pub fn parse_answer(text: &str) -> Result<i64, String> {
+pub(crate) fn parse_answer(text: &str) -> Result<i64, String> {
     let t = text.trim();
     t.parse().map_err(|_| {
         if t.is_empty() {

@@ -221,7 +221,7 @@ impl Schedule {
     /// `initial`, each operation moving `amount`, played one step after
     /// another with no concurrency left: what the real run must end at when
     /// the schedule names every access of the trial.
-    pub fn simulate(&self, scenario: Scenario, initial: i64, amount: i64) -> i64 {
+    pub(crate) fn simulate(&self, scenario: Scenario, initial: i64, amount: i64) -> i64 {
         let mut balance = initial;
         // What each worker's pending read saw (None: no read pending).
         let mut seen: std::collections::HashMap<WorkerName, i64> = Default::default();
@@ -264,7 +264,7 @@ pub enum Stuck {
 }
 
 impl Stuck {
-    pub fn encode(self) -> u64 {
+    pub(crate) fn encode(self) -> u64 {
         let (code, step, a, b) = match self {
             Stuck::Lock {
                 step,
@@ -277,7 +277,7 @@ impl Stuck {
         code << 56 | u64::from(step) << 32 | u64::from(a & 0xffff) << 16 | u64::from(b & 0xffff)
     }
 
-    pub fn decode(word: u64) -> Option<Stuck> {
+    pub(crate) fn decode(word: u64) -> Option<Stuck> {
         let step = (word >> 32 & 0xff_ffff) as u32;
         let a = (word >> 16 & 0xffff) as u32;
         let b = (word & 0xffff) as u32;
@@ -295,7 +295,7 @@ impl Stuck {
 
     /// The cause in words. `depositors` turns worker indices into names,
     /// `lock` is the strategy's name.
-    pub fn describe(self, schedule: &Schedule, depositors: u32, lock: &str) -> String {
+    pub(crate) fn describe(self, schedule: &Schedule, depositors: u32, lock: &str) -> String {
         let name = |i: u32| WorkerName::of(i, depositors).to_string();
         let step_text = |step: u32| {
             schedule
@@ -309,7 +309,7 @@ impl Stuck {
                 holder,
                 owner,
             } => format!(
-                "the schedule cannot be followed past the lock ({lock}): {} holds it and waits \
+                "{STUCK_PREFIX} past the lock ({lock}): {} holds it and waits \
                  for step {} ({}), but {} is waiting for the lock",
                 name(holder),
                 step + 1,
@@ -317,7 +317,7 @@ impl Stuck {
                 name(owner),
             ),
             Stuck::Mismatch { step, worker } => format!(
-                "the schedule cannot be followed: step {} is {}, but {}'s next access is not \
+                "{STUCK_PREFIX}: step {} is {}, but {}'s next access is not \
                  a {} (a refused withdrawal makes no write)",
                 step + 1,
                 step_text(step),
@@ -328,7 +328,7 @@ impl Stuck {
                     .map_or("?", |s| s.access.name()),
             ),
             Stuck::Unused { step, worker } => format!(
-                "the schedule cannot be followed: {} finished its operations before step {} ({})",
+                "{STUCK_PREFIX}: {} finished its operations before step {} ({})",
                 name(worker),
                 step + 1,
                 step_text(step),
@@ -337,9 +337,9 @@ impl Stuck {
     }
 }
 
-/// The prefix every message about a schedule that could not be followed
-/// starts with, so that reports can tell this failure from the others.
-pub const STUCK_PREFIX: &str = "the schedule cannot be followed";
+/// The words every message about a schedule that could not be followed
+/// starts with.
+const STUCK_PREFIX: &str = "the schedule cannot be followed";
 
 #[cfg(test)]
 mod tests {

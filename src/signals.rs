@@ -10,7 +10,7 @@ use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use signal_hook::{flag, low_level::pipe};
 
 /// The signals that interrupt a run.
-pub const INTERRUPTING: [i32; 3] = [SIGINT, SIGTERM, SIGHUP];
+pub(crate) const INTERRUPTING: [i32; 3] = [SIGINT, SIGTERM, SIGHUP];
 
 /// Records which interrupting signal arrived, and wakes a `poll` through a
 /// self-pipe so that a coordinator waiting for workers notices at once.
@@ -50,7 +50,8 @@ impl Interrupts {
 
     /// Interrupts that never fire: for callers that handle signals
     /// themselves, and for tests.
-    pub fn none() -> io::Result<Interrupts> {
+    #[cfg(test)]
+    pub(crate) fn none() -> io::Result<Interrupts> {
         let (wake, write) = UnixStream::pair()?;
         wake.set_nonblocking(true)?;
         Ok(Interrupts {
@@ -61,7 +62,7 @@ impl Interrupts {
     }
 
     /// The signal that interrupted the run, if one did.
-    pub fn caught(&self) -> Option<i32> {
+    pub(crate) fn caught(&self) -> Option<i32> {
         match self.caught.load(Ordering::SeqCst) {
             0 => None,
             sig => Some(sig as i32),
@@ -74,7 +75,7 @@ impl Interrupts {
     }
 
     /// Empties the self-pipe after a wake-up.
-    pub fn drain(&self) {
+    pub(crate) fn drain(&self) {
         let mut buf = [0u8; 64];
         while matches!((&self.wake).read(&mut buf), Ok(n) if n > 0) {}
     }

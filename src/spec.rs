@@ -62,7 +62,7 @@ pub struct TrialSpec {
 
 impl TrialSpec {
     /// The worker that is to die holding the lock, if any.
-    pub fn doomed(&self) -> Option<u32> {
+    pub(crate) fn doomed(&self) -> Option<u32> {
         self.workers
             .iter()
             .position(|w| w.kill_at.is_some())

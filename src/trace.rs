@@ -1,7 +1,7 @@
 //! What `--trace` records: one plain record per operation, the accesses it made and the values it saw and wrote.
 //!
 //! A worker fills an [`OpRecord`] for every operation and stores it in its
-//! own region of the ledger (see `ledger.rs`); the coordinator reads the
+//! own region of the ledger (see `ledger/`); the coordinator reads the
 //! records back after the trial into a [`Trace`]. Nothing here touches shared
 //! memory: these are the values, copied out.
 //!
@@ -42,7 +42,7 @@ impl OpKind {
         }
     }
 
-    pub fn from_code(code: u64) -> Option<OpKind> {
+    pub(crate) fn from_code(code: u64) -> Option<OpKind> {
         [
             OpKind::Update,
             OpKind::Paid,
@@ -70,7 +70,7 @@ pub struct OpRecord {
 
 impl OpRecord {
     /// The record of an operation that has not made any access yet.
-    pub const EMPTY: OpRecord = OpRecord {
+    pub(crate) const EMPTY: OpRecord = OpRecord {
         kind: OpKind::Refused,
         read_seq: 0,
         write_seq: 0,

@@ -43,7 +43,7 @@ impl Scenario {
         self as u32
     }
 
-    pub fn from_code(code: u32) -> Option<Scenario> {
+    pub(crate) fn from_code(code: u32) -> Option<Scenario> {
         Self::ALL.into_iter().find(|s| s.code() == code)
     }
 }
@@ -91,11 +91,11 @@ impl Mode {
     ];
 
     /// The strategies, in the order `--lock=all` runs them.
-    pub const STRATEGIES: [Mode; 4] = [Mode::Mutex, Mode::Flock, Mode::Spin, Mode::Atomic];
+    pub(crate) const STRATEGIES: [Mode; 4] = [Mode::Mutex, Mode::Flock, Mode::Spin, Mode::Atomic];
 
     /// What bare `--lock` means: the robust mutex, the fastest real lock that
     /// recovers when its holder dies.
-    pub const DEFAULT_STRATEGY: Mode = Mode::Mutex;
+    pub(crate) const DEFAULT_STRATEGY: Mode = Mode::Mutex;
 
     /// The name programs read: `no-lock`, or the strategy's name as
     /// `--lock=NAME` takes it.
@@ -124,7 +124,7 @@ impl Mode {
 
     /// The strategy leaves a window between a read and a write (every mode
     /// but `atomic`, whose update is one instruction).
-    pub fn has_window(self) -> bool {
+    pub(crate) fn has_window(self) -> bool {
         self != Mode::Atomic
     }
 
@@ -143,7 +143,7 @@ impl Mode {
         self as u32
     }
 
-    pub fn from_code(code: u32) -> Option<Mode> {
+    pub(crate) fn from_code(code: u32) -> Option<Mode> {
         Self::ALL.into_iter().find(|m| m.code() == code)
     }
 }
@@ -193,7 +193,7 @@ impl LockChoice {
     }
 
     /// The name bare `--lock` stands for.
-    pub fn default_name() -> &'static str {
+    pub(crate) fn default_name() -> &'static str {
         Mode::DEFAULT_STRATEGY.id()
     }
 }
@@ -268,7 +268,7 @@ impl AccessKind {
     }
 
     /// The access reads the balance without changing it.
-    pub fn only_reads(self) -> bool {
+    pub(crate) fn only_reads(self) -> bool {
         matches!(self, AccessKind::Read | AccessKind::Check)
     }
 }
@@ -302,14 +302,14 @@ impl Role {
     }
 
     /// The letter of its workers' names: `D`, `W`.
-    pub fn letter(self) -> char {
+    pub(crate) fn letter(self) -> char {
         match self {
             Role::Depositor => 'D',
             Role::Withdrawer => 'W',
         }
     }
 
-    pub fn from_letter(letter: char) -> Option<Role> {
+    pub(crate) fn from_letter(letter: char) -> Option<Role> {
         [Role::Depositor, Role::Withdrawer]
             .into_iter()
             .find(|r| r.letter() == letter.to_ascii_uppercase())

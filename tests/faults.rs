@@ -155,7 +155,10 @@ fn kill_a_worker_of_the_first_trial(extra: &[&str], which: usize, tmp: &Path) ->
         "a worker ended before it was stopped"
     );
     signal(workers[which], Signal::KILL);
-    signal(workers[1 - which], Signal::CONT);
+    // The coordinator may already have ended the other worker on seeing the
+    // death (a stopped process still dies of SIGKILL): then there is
+    // nothing left to continue.
+    let _ = kill_process(Pid::from_raw(workers[1 - which] as i32).unwrap(), Signal::CONT);
     (pid, child.wait_with_output().unwrap())
 }
 

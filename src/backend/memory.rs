@@ -7,7 +7,7 @@ use crate::ledger::Ledger;
 use crate::strategy::{Hooks, Strategy, Withdrawal};
 
 /// Operations on the ledger's accounts through strategy `S`.
-pub struct Memory<'a, S> {
+pub(crate) struct Memory<'a, S> {
     ledger: &'a Ledger,
     strategy: S,
 }

@@ -17,7 +17,7 @@
 
 mod memory;
 
-pub use memory::Memory;
+pub(crate) use memory::Memory;
 
 use std::io;
 
@@ -25,7 +25,7 @@ use crate::ledger::Ledger;
 use crate::strategy::{Hooks, Withdrawal};
 
 /// How one worker applies the operations of a scenario to the accounts.
-pub trait Backend {
+pub(crate) trait Backend {
     /// Adds `delta` (negative for a withdrawal) to `account` as a
     /// read-modify-write: the lost-update scenario.
     fn update<H: Hooks>(&mut self, account: u32, delta: i64, hooks: &mut H) -> io::Result<()>;
@@ -46,7 +46,7 @@ pub trait Backend {
 
 /// Where a run's accounts live, as the coordinator sees them: made ready
 /// before each trial, read once its workers are gone.
-pub trait Accounts {
+pub(crate) trait Accounts {
     /// Puts every account at its starting balance for the trial whose spec
     /// `ledger` now holds.
     fn prepare(&mut self, ledger: &Ledger) -> io::Result<()>;
@@ -57,7 +57,7 @@ pub trait Accounts {
 
 /// The memory backend's accounts: the balances in the ledger itself, set by
 /// the ledger when it is created or reset.
-pub struct InLedger;
+pub(crate) struct InLedger;
 
 impl Accounts for InLedger {
     fn prepare(&mut self, _: &Ledger) -> io::Result<()> {

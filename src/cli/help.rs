@@ -8,7 +8,7 @@ pub(super) const ABOUT: &str = "Watch race conditions happen: real processes sha
 
 /// Every exit status and its meaning, for `--help` and the man page. A run
 /// cut short by signal N exits with 128 + N, as a shell would report it.
-pub const EXIT_STATUSES: [(&str, &str); 5] = [
+pub(crate) const EXIT_STATUSES: [(&str, &str); 5] = [
     ("0", "the run completed (and met --expect, if given)"),
     (
         "1",
@@ -29,7 +29,7 @@ pub const EXIT_STATUSES: [(&str, &str); 5] = [
 ];
 
 /// The commands people copy, with what they do: in `--help` and the man page.
-pub const EXAMPLES: [(&str, &str); 15] = [
+pub(crate) const EXAMPLES: [(&str, &str); 15] = [
     ("bankrace run", "both modes side by side, 50 trials"),
     (
         "bankrace run --trials 200 --seed 7",

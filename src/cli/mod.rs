@@ -3,7 +3,7 @@
 mod help;
 mod run;
 
-pub use help::{EXAMPLES, EXIT_STATUSES, completions, man_page};
+pub use help::{completions, man_page};
 pub use run::{Output, RunArgs};
 
 use std::time::Duration;

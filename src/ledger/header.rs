@@ -14,29 +14,29 @@ use crate::spec::Job;
 use crate::vocab::{Mode, Scenario};
 
 /// `b"BANKRACE"` read as a little-endian `u64`.
-pub const MAGIC: u64 = u64::from_le_bytes(*b"BANKRACE");
+pub(crate) const MAGIC: u64 = u64::from_le_bytes(*b"BANKRACE");
 /// Bumped whenever the layout or the meaning of a field changes.
-pub const VERSION: u64 = 5;
+pub(crate) const VERSION: u64 = 5;
 /// Words in the header.
-pub const WORDS: usize = 16;
+pub(crate) const WORDS: usize = 16;
 
 /// Where each field sits, as a word index.
 pub(super) mod at {
-    pub const MAGIC: usize = 0;
-    pub const VERSION: usize = 1;
-    pub const LAYOUT_SIZE: usize = 2;
-    pub const WORKERS: usize = 3;
-    pub const ACCOUNTS: usize = 4;
-    pub const TRACE_OPS: usize = 5;
-    pub const STEPS: usize = 6;
-    pub const SCENARIO: usize = 7;
-    pub const MODE: usize = 8;
+    pub(crate) const MAGIC: usize = 0;
+    pub(crate) const VERSION: usize = 1;
+    pub(crate) const LAYOUT_SIZE: usize = 2;
+    pub(crate) const WORKERS: usize = 3;
+    pub(crate) const ACCOUNTS: usize = 4;
+    pub(crate) const TRACE_OPS: usize = 5;
+    pub(crate) const STEPS: usize = 6;
+    pub(crate) const SCENARIO: usize = 7;
+    pub(crate) const MODE: usize = 8;
     pub const OPS: usize = 9;
-    pub const AMOUNT: usize = 10;
-    pub const INITIAL: usize = 11;
-    pub const PAUSE_NS: usize = 12;
-    pub const WINDOW_NS: usize = 13;
-    pub const TIMEOUT_NS: usize = 14;
+    pub(crate) const AMOUNT: usize = 10;
+    pub(crate) const INITIAL: usize = 11;
+    pub(crate) const PAUSE_NS: usize = 12;
+    pub(crate) const WINDOW_NS: usize = 13;
+    pub(crate) const TIMEOUT_NS: usize = 14;
 }
 
 /// What went wrong when a worker checked a ledger it was handed.
@@ -88,7 +88,7 @@ impl std::error::Error for LedgerError {}
 
 /// The header of a ledger of `size` bytes for `job`; the magic word is
 /// included, and the ledger stores it last.
-pub fn encode(job: &Job, size: u64) -> [u64; WORDS] {
+pub(crate) fn encode(job: &Job, size: u64) -> [u64; WORDS] {
     let mut w = [0u64; WORDS];
     w[at::MAGIC] = MAGIC;
     w[at::VERSION] = VERSION;
@@ -109,7 +109,7 @@ pub fn encode(job: &Job, size: u64) -> [u64; WORDS] {
 }
 
 /// The header words of a file's first bytes.
-pub fn words_of(bytes: &[u8; WORDS * 8]) -> [u64; WORDS] {
+pub(crate) fn words_of(bytes: &[u8; WORDS * 8]) -> [u64; WORDS] {
     std::array::from_fn(|i| {
         u64::from_le_bytes(bytes[i * 8..i * 8 + 8].try_into().expect("8 bytes"))
     })
@@ -117,7 +117,7 @@ pub fn words_of(bytes: &[u8; WORDS * 8]) -> [u64; WORDS] {
 
 /// Checks header words against the size of the file they came from and
 /// returns the job. `size_of` gives the size a ledger for a job must have.
-pub fn decode(
+pub(crate) fn decode(
     w: &[u64; WORDS],
     actual: u64,
     size_of: impl Fn(&Job) -> u64,

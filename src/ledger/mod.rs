@@ -49,7 +49,7 @@ pub enum SlotState {
 }
 
 impl Slot {
-    pub fn role(&self) -> Role {
+    pub(crate) fn role(&self) -> Role {
         match self.role.load(Ordering::Relaxed) {
             0 => Role::Depositor,
             _ => Role::Withdrawer,
@@ -61,7 +61,7 @@ impl Slot {
     }
 
     /// The operation during which this worker is to die holding the lock.
-    pub fn kill_at(&self) -> Option<u64> {
+    pub(crate) fn kill_at(&self) -> Option<u64> {
         self.kill_at.load(Ordering::Relaxed).checked_sub(1)
     }
 
@@ -74,7 +74,7 @@ impl Slot {
     }
 
     /// Marks the slot done; `Release` publishes every result written before.
-    pub fn mark_done(&self) {
+    pub(crate) fn mark_done(&self) {
         self.state.store(SlotState::Done as u32, Ordering::Release);
     }
 
@@ -113,7 +113,7 @@ impl Slot {
 
 impl Ledger {
     /// Size in bytes of a ledger for `job`.
-    pub fn size_of(job: &Job) -> u64 {
+    pub(crate) fn size_of(job: &Job) -> u64 {
         Regions::of(job).size as u64
     }
 
@@ -291,13 +291,13 @@ impl Ledger {
     }
 
     /// The spin lock word: 0 free, 1 held.
-    pub fn spin_word(&self) -> &AtomicU32 {
+    pub(crate) fn spin_word(&self) -> &AtomicU32 {
         &self.map.shared().spin.0
     }
 
     /// Worker `index`'s slot. Panics if `index` is out of range: callers
     /// check indices against [`Ledger::workers`] first.
-    pub fn slot(&self, index: u32) -> &Slot {
+    pub(crate) fn slot(&self, index: u32) -> &Slot {
         assert!(index < self.job.workers, "slot index out of range");
         self.map
             .at(self.regions.slots + size_of::<Slot>() * index as usize)
@@ -306,7 +306,7 @@ impl Ledger {
     /// Worker `worker`'s lock-wait flag: 1 while it waits to acquire a lock
     /// (set and cleared by the worker itself), so that a worker following a
     /// forced schedule can tell that whoever's turn it is cannot move.
-    pub fn lock_wait_flag(&self, worker: u32) -> &AtomicU32 {
+    pub(crate) fn lock_wait_flag(&self, worker: u32) -> &AtomicU32 {
         assert!(worker < self.job.workers, "worker index out of range");
         self.map.at(self.regions.flags + 4 * worker as usize)
     }
@@ -327,7 +327,7 @@ impl Ledger {
 
     /// Stores worker `worker`'s record of operation `op` (0-based). Only that
     /// worker writes these words. Panics if either index is out of range.
-    pub fn store_record(&self, worker: u32, op: u64, rec: &OpRecord) {
+    pub(crate) fn store_record(&self, worker: u32, op: u64, rec: &OpRecord) {
         let t = self.trace_slot(worker, op);
         t.read_seq.store(rec.read_seq, Ordering::Relaxed);
         t.write_seq.store(rec.write_seq, Ordering::Relaxed);
@@ -338,7 +338,7 @@ impl Ledger {
     }
 
     /// Worker `worker`'s record of operation `op`, or `None` if it never stored one.
-    pub fn load_record(&self, worker: u32, op: u64) -> Option<OpRecord> {
+    pub(crate) fn load_record(&self, worker: u32, op: u64) -> Option<OpRecord> {
         let t = self.trace_slot(worker, op);
         let kind = OpKind::from_code(t.kind.load(Ordering::Acquire))?;
         Some(OpRecord {

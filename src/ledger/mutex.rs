@@ -45,8 +45,8 @@ impl Ledger {
     ///
     /// The mutex bytes of a ledger cannot be validated: a worker trusts them
     /// because the ledger came from its own coordinator, run by the same
-    /// user (see the trust boundary in `docs/trust.md`).
-    pub fn lock_mutex(&self) -> io::Result<MutexGuard<'_>> {
+    /// user (see "The worker's trust boundary" in the README).
+    pub(crate) fn lock_mutex(&self) -> io::Result<MutexGuard<'_>> {
         // SAFETY:
         // - the mutex was initialised by `init_mutex` before the magic number
         //   was published, and `open` refuses a ledger without it;
@@ -82,7 +82,7 @@ impl Ledger {
     }
 
     /// How often a locker recovered the robust mutex from a dead holder.
-    pub fn mutex_recoveries(&self) -> u64 {
+    pub(crate) fn mutex_recoveries(&self) -> u64 {
         self.map.shared().mutex.0.recoveries.load(Ordering::Relaxed)
     }
 }

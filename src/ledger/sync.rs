@@ -45,7 +45,7 @@ impl Ledger {
     /// worker of the trial has arrived, so that they start together instead
     /// of in the order they happened to be spawned. Gives up with
     /// `TimedOut` after `limit`: a worker never waits without a bound.
-    pub fn wait_at_barrier(&self, index: u32, limit: Duration) -> io::Result<()> {
+    pub(crate) fn wait_at_barrier(&self, index: u32, limit: Duration) -> io::Result<()> {
         self.slot(index)
             .state
             .store(SlotState::Arrived as u32, Ordering::Release);
@@ -69,14 +69,14 @@ impl Ledger {
     }
 
     /// Whether some worker of this trial has an injected fault.
-    pub fn fault_injected(&self) -> bool {
+    pub(crate) fn fault_injected(&self) -> bool {
         (0..self.job.workers).any(|w| self.slot(w).kill_at().is_some())
     }
 
     /// Opens the fault gate and wakes every worker waiting at it. Called by
     /// the doomed worker just before it dies holding the lock, or right after
     /// the operation it was to die in, if that operation held nothing.
-    pub fn open_fault_gate(&self) {
+    pub(crate) fn open_fault_gate(&self) {
         let gate = &self.map.shared().barrier.0.fault_gate;
         gate.store(1, Ordering::Release);
         // Nothing useful can be done if waking fails: the waiters re-check
@@ -87,7 +87,7 @@ impl Ledger {
     /// Blocks until the fault gate is open. The coordinator's timeout bounds
     /// the whole trial; a doomed worker that fails before its fault ends the
     /// trial, and with it this wait.
-    pub fn wait_at_fault_gate(&self) -> io::Result<()> {
+    pub(crate) fn wait_at_fault_gate(&self) -> io::Result<()> {
         let gate = &self.map.shared().barrier.0.fault_gate;
         while gate.load(Ordering::Acquire) == 0 {
             wait_while(gate, 0, WAIT_SLICE)?;
@@ -96,12 +96,12 @@ impl Ledger {
     }
 
     /// The turnstile: how many steps of the forced schedule are done.
-    pub fn turn(&self) -> u32 {
+    pub(crate) fn turn(&self) -> u32 {
         self.map.shared().instruments.0.turn.load(Ordering::Acquire)
     }
 
     /// Marks one more step done and wakes every worker waiting at the turnstile.
-    pub fn advance_turn(&self) -> io::Result<()> {
+    pub(crate) fn advance_turn(&self) -> io::Result<()> {
         let turn = &self.map.shared().instruments.0.turn;
         turn.fetch_add(1, Ordering::Release);
         wake_all(turn)
@@ -109,14 +109,14 @@ impl Ledger {
 
     /// Sleeps until the turnstile moves past `seen`, `timeout` passes, or a
     /// signal arrives, whichever is first. Callers re-check in a loop.
-    pub fn wait_turn(&self, seen: u32, timeout: Duration) -> io::Result<()> {
+    pub(crate) fn wait_turn(&self, seen: u32, timeout: Duration) -> io::Result<()> {
         wait_while(&self.map.shared().instruments.0.turn, seen, timeout)
     }
 
     /// Records why the forced schedule cannot be followed, unless a cause is
     /// already recorded, and wakes every worker at the turnstile so that
     /// they give up too. Returns whether this cause was the one recorded.
-    pub fn report_stuck(&self, cause: u64) -> io::Result<bool> {
+    pub(crate) fn report_stuck(&self, cause: u64) -> io::Result<bool> {
         assert!(cause != 0, "0 means not stuck");
         let ins = &self.map.shared().instruments.0;
         let first = ins
@@ -128,7 +128,7 @@ impl Ledger {
     }
 
     /// The encoded cause recorded by [`Ledger::report_stuck`], 0 for none.
-    pub fn stuck(&self) -> u64 {
+    pub(crate) fn stuck(&self) -> u64 {
         self.map
             .shared()
             .instruments
@@ -151,7 +151,7 @@ impl Ledger {
     /// two sequenced accesses any number of other workers' accesses can land,
     /// which is the whole point. It costs two more atomic operations per
     /// access; the README measures what that does to the race.
-    pub fn sequenced<T>(&self, access: impl FnOnce(&AtomicI64) -> T) -> (u64, T) {
+    pub(crate) fn sequenced<T>(&self, access: impl FnOnce(&AtomicI64) -> T) -> (u64, T) {
         let word = &self.map.shared().instruments.0.sequencer;
         let mut spins = 0u32;
         let taken = loop {

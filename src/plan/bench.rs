@@ -11,7 +11,7 @@ use super::check::in_range;
 use super::{Plan, Request};
 
 /// The most repetitions (or warm-up rounds) of `bankrace bench`.
-pub const MAX_REPETITIONS: u32 = 1_000;
+pub(crate) const MAX_REPETITIONS: u32 = 1_000;
 
 /// What `bankrace bench` asks for, before checks. Built by the CLI layer;
 /// counts arrive as signed numbers, as they do for [`Request`].

@@ -1,4 +1,4 @@
-//! Every check on a user's value, each failing with one sentence that says how to fix it.
+//! The checks on a run's parameters, each failing with one sentence that says how to fix it. (Output options are checked by `cli::run`.)
 
 use crate::duration;
 use crate::limits::{

@@ -12,7 +12,6 @@ mod check;
 mod trial;
 
 pub use bench::{BenchPlan, BenchRequest};
-pub use trial::Kill;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -29,7 +28,7 @@ use check::in_range;
 /// Defaults chosen so that the race shows in nearly every unlocked trial, on
 /// two cores and on one, and a run of 50 trials per mode stays short. The
 /// README's "Defaults" section has the measurements behind them.
-pub fn defaults(scenario: Scenario) -> Defaults {
+pub(crate) fn defaults(scenario: Scenario) -> Defaults {
     match scenario {
         Scenario::LostUpdate => Defaults {
             initial: 200,
@@ -197,7 +196,7 @@ impl Plan {
     }
 
     /// Worker `index`'s name in reports and schedules: `D1`, `W2`.
-    pub fn worker_name(&self, index: u32) -> WorkerName {
+    pub(crate) fn worker_name(&self, index: u32) -> WorkerName {
         WorkerName::of(index, self.depositors)
     }
 
@@ -206,7 +205,7 @@ impl Plan {
     }
 
     /// Operations of one trial, all workers together.
-    pub fn ops_per_trial(&self) -> u64 {
+    pub(crate) fn ops_per_trial(&self) -> u64 {
         u64::from(self.workers()) * self.ops
     }
 
@@ -234,7 +233,7 @@ impl Plan {
     /// The default of `--timeout`: ten times the slowest honest schedule
     /// (every operation one after another, at an assumed microsecond each
     /// plus its pause and window), and at least 10s.
-    pub fn default_timeout(&self) -> Duration {
+    pub(crate) fn default_timeout(&self) -> Duration {
         let per_op = self.pause + self.window + Duration::from_micros(1);
         let ops = u32::try_from(self.ops_per_trial()).unwrap_or(u32::MAX);
         per_op

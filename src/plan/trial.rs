@@ -61,7 +61,7 @@ impl Plan {
     /// fraction of trials, one worker and one of its operations, both drawn
     /// from the seed. The same in every mode, so each strategy faces the
     /// same faults.
-    pub fn injected_kill(&self, trial: u32) -> Option<Kill> {
+    pub(crate) fn injected_kill(&self, trial: u32) -> Option<Kill> {
         if self.kill_holder <= 0.0 || self.ops == 0 {
             return None;
         }
@@ -80,7 +80,7 @@ impl Plan {
 
     /// The seed of worker `worker`'s private RNG in trial `trial`. The same
     /// in every mode, so modes compared side by side get the same jitter.
-    pub fn worker_seed(&self, trial: u32, worker: u32) -> u64 {
+    pub(crate) fn worker_seed(&self, trial: u32, worker: u32) -> u64 {
         splitmix64(splitmix64(self.seed ^ u64::from(trial)) ^ u64::from(worker) << 32)
     }
 }

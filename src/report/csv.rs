@@ -5,7 +5,7 @@ use crate::stats::Results;
 
 /// The header row. Scripts may rely on these names; new columns are added at
 /// the end.
-pub const COLUMNS: [&str; 30] = [
+pub(crate) const COLUMNS: [&str; 30] = [
     "mode",
     "trial",
     "final_balance",

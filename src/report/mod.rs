@@ -55,7 +55,7 @@ pub(crate) mod fixtures {
     use crate::vocab::{Mode, Scenario, TrialStatus};
 
     /// A cause with a comma and quotes, which CSV must quote.
-    pub const FAILED_CAUSE: &str = "worker 1 killed by signal 9 (SIGKILL), \"oom\"";
+    pub(crate) const FAILED_CAUSE: &str = "worker 1 killed by signal 9 (SIGKILL), \"oom\"";
 
     fn trial(trial: u32, final_balance: i64, ms: u64) -> TrialOutcome {
         TrialOutcome {

@@ -23,7 +23,7 @@ impl Flock {
 }
 
 /// Holds the file lock; unlocks when dropped.
-pub struct FlockGuard<'a>(&'a File);
+pub(crate) struct FlockGuard<'a>(&'a File);
 
 impl Drop for FlockGuard<'_> {
     fn drop(&mut self) {

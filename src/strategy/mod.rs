@@ -15,7 +15,7 @@
 //! strategies are generic over the hooks, those defaults are inlined and the
 //! untraced run pays nothing for the indirection. The worker of a traced or
 //! scheduled trial overrides them to record each access and to wait for its
-//! turn (`instrument.rs`).
+//! turn (`worker/instrument.rs`).
 
 mod atomic;
 mod flock;
@@ -110,7 +110,7 @@ pub trait Hooks {
 /// The lock-free check-then-act: a `compare_exchange` loop that debits only
 /// if nobody changed the balance since it was checked. `Ok(before)` when
 /// paid, `Err(seen)` when the balance did not cover `amount`.
-pub fn compare_and_debit(balance: &AtomicI64, amount: i64) -> Result<i64, i64> {
+pub(crate) fn compare_and_debit(balance: &AtomicI64, amount: i64) -> Result<i64, i64> {
     let mut seen = balance.load(Relaxed);
     loop {
         if seen < amount {
@@ -154,7 +154,7 @@ pub trait Strategy {
 /// lock (in this process or another one that maps the same ledger) has a
 /// guard: the guarded code runs alone, and what it wrote is visible to the
 /// next holder once the guard is dropped.
-pub trait Lock {
+pub(crate) trait Lock {
     type Guard<'a>
     where
         Self: 'a;
@@ -236,7 +236,7 @@ pub(crate) mod testing {
     use crate::spec::Job;
 
     /// Sleeps through the window, so that unlocked operations really overlap.
-    pub struct Sleep(pub std::time::Duration);
+    pub(crate) struct Sleep(pub std::time::Duration);
 
     impl Hooks for Sleep {
         fn window(&mut self) {
@@ -250,7 +250,7 @@ pub(crate) mod testing {
     /// reads (or checks) happen before any write, by construction, whatever
     /// the scheduler does. Only for unlocked strategies, which can all be in
     /// their windows at once.
-    pub struct Rendezvous<'a>(pub &'a std::sync::Barrier);
+    pub(crate) struct Rendezvous<'a>(pub &'a std::sync::Barrier);
 
     impl Hooks for Rendezvous<'_> {
         fn window(&mut self) {
@@ -264,7 +264,7 @@ pub(crate) mod testing {
 
     /// `threads` threads each add `delta` `ops` times with `make()`'s strategy.
     /// Returns the final balance, starting from 0.
-    pub fn hammer<S: Strategy>(
+    pub(crate) fn hammer<S: Strategy>(
         make: impl Fn(&Ledger) -> S + Sync,
         threads: u32,
         ops: u32,
@@ -274,7 +274,7 @@ pub(crate) mod testing {
     }
 
     /// [`hammer`] with each thread's hooks made by `hooks`.
-    pub fn hammer_with<S: Strategy, H: Hooks>(
+    pub(crate) fn hammer_with<S: Strategy, H: Hooks>(
         make: impl Fn(&Ledger) -> S + Sync,
         threads: u32,
         ops: u32,
@@ -301,7 +301,7 @@ pub(crate) mod testing {
     }
 
     /// The balance an exact run of [`hammer`] ends at.
-    pub fn hammer_expected(threads: u32, ops: u32) -> i64 {
+    pub(crate) fn hammer_expected(threads: u32, ops: u32) -> i64 {
         (0..threads)
             .map(|t| if t % 2 == 0 { 3 } else { -1 })
             .sum::<i64>()
@@ -310,7 +310,7 @@ pub(crate) mod testing {
 
     /// `threads` threads each try one withdrawal of 10,000 from 15,000.
     /// Returns (final balance, withdrawals paid).
-    pub fn atm<S: Strategy>(
+    pub(crate) fn atm<S: Strategy>(
         make: impl Fn(&Ledger) -> S + Sync,
         threads: u32,
         window: std::time::Duration,
@@ -319,7 +319,7 @@ pub(crate) mod testing {
     }
 
     /// [`atm`] with each thread's hooks made by `hooks`.
-    pub fn atm_with<S: Strategy, H: Hooks>(
+    pub(crate) fn atm_with<S: Strategy, H: Hooks>(
         make: impl Fn(&Ledger) -> S + Sync,
         threads: u32,
         hooks: impl Fn() -> H + Sync,

@@ -21,7 +21,7 @@ pub struct Spin;
 const SPINS_BEFORE_YIELD: u32 = 64;
 
 /// Holds the spin lock; stores 0 with `Release` when dropped.
-pub struct SpinGuard<'a>(&'a Ledger);
+pub(crate) struct SpinGuard<'a>(&'a Ledger);
 
 impl Drop for SpinGuard<'_> {
     fn drop(&mut self) {

@@ -36,7 +36,7 @@ const TURNSTILE_CHECK: Duration = Duration::from_millis(10);
 /// The error a worker returns when the schedule cannot be followed. The
 /// cause is in the ledger, for the coordinator to report.
 #[derive(Debug)]
-pub struct GaveUp;
+pub(crate) struct GaveUp;
 
 impl std::fmt::Display for GaveUp {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -61,7 +61,7 @@ pub fn is_gave_up(e: &anyhow::Error) -> bool {
 }
 
 /// The hooks of a traced or scheduled worker.
-pub struct Instrumented<'a> {
+pub(crate) struct Instrumented<'a> {
     ledger: &'a Ledger,
     index: u32,
     window: Duration,
@@ -115,7 +115,7 @@ impl<'a> Instrumented<'a> {
     }
 
     /// Operation `op` (0-based) is over: stores its record.
-    pub fn op_done(&mut self, op: u64) {
+    pub(crate) fn op_done(&mut self, op: u64) {
         if self.trace && op < self.ledger.job().trace_ops {
             self.ledger.store_record(self.index, op, &self.rec);
         }

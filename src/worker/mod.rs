@@ -232,7 +232,7 @@ fn pause(pause_ns: u64, rng: &mut SmallRng) {
 }
 
 /// CLOCK_MONOTONIC in nanoseconds: one clock for every process on the machine.
-pub fn now_ns() -> u64 {
+pub(crate) fn now_ns() -> u64 {
     let t = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
     t.tv_sec as u64 * 1_000_000_000 + t.tv_nsec as u64
 }
