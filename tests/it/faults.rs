@@ -1,78 +1,14 @@
 //! Faults and interruptions: signals to the coordinator, killed workers, dead lock holders, and what is left behind (nothing).
 
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
-use std::thread::sleep;
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
+use std::time::Duration;
 
 use assert_cmd::cargo::cargo_bin;
-use rustix::process::{Pid, Signal, kill_process};
+use rustix::process::Signal;
 use serde_json::Value;
 
-/// Starts `bankrace run ARGS --format json` with a private TMPDIR.
-fn start(args: &[&str], tmp: &Path) -> Child {
-    Command::new(cargo_bin!("bankrace"))
-        .arg("run")
-        .args(args)
-        .args(["--format", "json"])
-        .env("TMPDIR", tmp)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
-}
-
-/// Live (not zombie) worker processes whose coordinator is `parent`.
-fn workers_of(parent: u32) -> Vec<u32> {
-    let marker = "worker\0--fd\0";
-    let parent_arg = format!("\0--parent\0{parent}\0");
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
-            continue;
-        };
-        let cmdline = String::from_utf8_lossy(&cmdline);
-        if !(cmdline.contains(marker) && cmdline.contains(&parent_arg)) {
-            continue;
-        }
-        let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
-        let state = stat
-            .rsplit(')')
-            .next()
-            .unwrap_or("")
-            .trim_start()
-            .chars()
-            .next();
-        if state.is_some_and(|s| s != 'Z' && s != 'X') {
-            found.push(pid);
-        }
-    }
-    found
-}
-
-/// Waits up to `limit` for `check` to hold.
-fn eventually(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
-    let end = Instant::now() + limit;
-    while Instant::now() < end {
-        if check() {
-            return true;
-        }
-        sleep(Duration::from_millis(10));
-    }
-    check()
-}
-
-fn signal(pid: u32, sig: Signal) {
-    kill_process(Pid::from_raw(pid as i32).unwrap(), sig).unwrap();
-}
-
-fn assert_empty(dir: &Path) {
-    let left: Vec<_> = std::fs::read_dir(dir).unwrap().collect();
-    assert!(left.is_empty(), "left behind in TMPDIR: {left:?}");
-}
+use crate::common::{assert_empty, eventually, signal, start, workers_of};
 
 #[test]
 fn a_signal_ends_the_run_reports_what_completed_and_leaves_nothing() {

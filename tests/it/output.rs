@@ -1,26 +1,8 @@
 //! End-to-end tests of what `bankrace run` prints and writes: formats, exports, `--expect` and exit statuses, seeds, colour, completions and the man page.
 
-use std::process::Output;
-
-use assert_cmd::cargo::cargo_bin_cmd;
 use serde_json::Value;
 
-/// A race that shows in every unlocked trial: two depositors, one deposit
-/// each, forced through a schedule in which both read 200 before either
-/// writes, so both write 201 and one deposit is lost, every time.
-const CERTAIN_RACE: [&str; 11] = [
-    "--depositors",
-    "2",
-    "--withdrawers",
-    "0",
-    "--ops",
-    "1",
-    "--window",
-    "0",
-    "--no-lock",
-    "--schedule",
-    "D1:read D2:read D1:write D2:write",
-];
+use crate::common::{CERTAIN_RACE, bankrace, run, run_json, text};
 
 /// A run that cannot race: one worker has nobody to collide with.
 const LONE_WORKER: [&str; 7] = [
@@ -35,28 +17,6 @@ const LONE_WORKER: [&str; 7] = [
 
 /// A short, quick run of both modes.
 const SHORT: [&str; 4] = ["--ops", "3", "--pause", "0"];
-
-fn bankrace(args: &[&str]) -> Output {
-    cargo_bin_cmd!("bankrace").args(args).output().unwrap()
-}
-
-fn run(args: &[&str]) -> Output {
-    let mut all = vec!["run"];
-    all.extend_from_slice(args);
-    bankrace(&all)
-}
-
-fn text(bytes: &[u8]) -> &str {
-    std::str::from_utf8(bytes).expect("UTF-8 output")
-}
-
-fn json(args: &[&str]) -> Value {
-    let mut all = args.to_vec();
-    all.extend(["--format", "json"]);
-    let out = run(&all);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    serde_json::from_slice(&out.stdout).expect("stdout is one JSON document")
-}
 
 /// Any ANSI SGR sequence (`ESC [ digits ; ... m`): what colour looks like.
 fn has_colour(bytes: &[u8]) -> bool {
@@ -290,7 +250,7 @@ fn one_seed_repeats_every_choice_and_a_result_file_is_enough_to_repeat_a_run() {
         "0.5",
     ];
     // No seed given: one is drawn and reported.
-    let first = json(&args);
+    let first = run_json(&args);
     let seed = first["seed"].as_u64().expect("a drawn seed");
     assert!(seed < 1 << 53, "a drawn seed that JSON readers may round");
     assert_eq!(first["parameters"]["seed"], seed);
@@ -302,7 +262,7 @@ fn one_seed_repeats_every_choice_and_a_result_file_is_enough_to_repeat_a_run() {
     // Repeat it from the result file alone.
     let again = command_from(&first["parameters"]);
     let again: Vec<&str> = again.iter().map(String::as_str).collect();
-    let second = json(&again);
+    let second = run_json(&again);
     assert_eq!(second["parameters"], first["parameters"]);
     let seeds = worker_seeds(&first);
     assert_eq!(seeds.len(), 8);
@@ -318,7 +278,7 @@ fn one_seed_repeats_every_choice_and_a_result_file_is_enough_to_repeat_a_run() {
     let other_seed = (seed ^ 1).to_string();
     let mut other = args.to_vec();
     other.extend(["--seed", &other_seed]);
-    let third = json(&other);
+    let third = run_json(&other);
     assert_ne!(worker_seeds(&third), seeds);
 }
 

@@ -4,26 +4,7 @@ use assert_cmd::cargo::cargo_bin_cmd;
 use predicates::prelude::*;
 use serde_json::Value;
 
-/// Runs `bankrace run ARGS --format json` in a private TMPDIR, checks that
-/// it succeeded and left nothing behind there, and returns the parsed report.
-fn run_json(args: &[&str]) -> Value {
-    let tmp = tempfile::tempdir().unwrap();
-    let out = cargo_bin_cmd!("bankrace")
-        .arg("run")
-        .args(args)
-        .args(["--format", "json"])
-        .env("TMPDIR", tmp.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "bankrace failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let leftovers: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
-    assert!(leftovers.is_empty(), "left behind in TMPDIR: {leftovers:?}");
-    serde_json::from_slice(&out.stdout).expect("stdout is one JSON document")
-}
+use crate::common::{CERTAIN_RACE, DOUBLE_CHECK, run_json};
 
 fn mode<'a>(report: &'a Value, lock: Option<&str>) -> &'a Value {
     report["modes"]
@@ -111,21 +92,9 @@ fn an_unlocked_forced_interleaving_always_loses_an_update() {
     // Two depositors, one deposit each, forced through the turnstile: both
     // read 200 before either writes, so both write 201 and one deposit is
     // lost in every trial. No window needed: the schedule makes it certain.
-    let report = run_json(&[
-        "--no-lock",
-        "--trials",
-        "3",
-        "--depositors",
-        "2",
-        "--withdrawers",
-        "0",
-        "--ops",
-        "1",
-        "--window",
-        "0",
-        "--schedule",
-        "D1:read D2:read D1:write D2:write",
-    ]);
+    let mut args = CERTAIN_RACE.to_vec();
+    args.extend(["--trials", "3"]);
+    let report = run_json(&args);
     let m = mode(&report, None);
     assert_eq!(m["expected_balance"], 202);
     for t in m["trials"].as_array().unwrap() {
@@ -149,7 +118,7 @@ fn an_unlocked_forced_interleaving_always_overdraws_the_atm() {
         "--trials",
         "2",
         "--schedule",
-        "W1:check W2:check W1:debit W2:debit",
+        DOUBLE_CHECK,
     ]);
     let unlocked = mode(&report, None);
     for t in unlocked["trials"].as_array().unwrap() {

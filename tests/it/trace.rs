@@ -1,37 +1,11 @@
 //! End-to-end tests of `--trace`, `--explain`, `--export-trace` and `--schedule`: real worker processes, real turnstile.
 
-use assert_cmd::cargo::cargo_bin_cmd;
 use serde_json::Value;
+
+use crate::common::{DOUBLE_CHECK, run_json, run_text};
 
 /// The schedule the README documents: both read 200, D1 writes 201, W1 writes 199 over it.
 const CLASSIC: &str = "D1:read W1:read D1:write W1:write";
-
-/// Runs `bankrace run ARGS` in a private TMPDIR and returns (status, stdout, stderr).
-fn run(args: &[&str]) -> (Option<i32>, String, String) {
-    let tmp = tempfile::tempdir().unwrap();
-    let out = cargo_bin_cmd!("bankrace")
-        .arg("run")
-        .args(args)
-        .env("TMPDIR", tmp.path())
-        .output()
-        .unwrap();
-    let leftovers: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
-    assert!(leftovers.is_empty(), "left behind in TMPDIR: {leftovers:?}");
-    (
-        out.status.code(),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
-}
-
-fn run_json(args: &[&str]) -> Value {
-    let mut all = args.to_vec();
-    all.extend(["--format", "json"]);
-    let (code, stdout, stderr) = run(&all);
-    assert_eq!(code, Some(0), "bankrace failed: {stderr}");
-    assert!(!stderr.contains("BUG"), "{stderr}");
-    serde_json::from_str(&stdout).expect("stdout is one JSON document")
-}
 
 fn trials(mode: &Value) -> &Vec<Value> {
     mode["trials"].as_array().unwrap()
@@ -267,7 +241,7 @@ fn explanation(stdout: &str) -> String {
 
 #[test]
 fn explain_shows_the_lost_write() {
-    let (code, stdout, stderr) = run(&[
+    let (code, stdout, stderr) = run_text(&[
         "--no-lock",
         "--explain",
         "--trials",
@@ -285,7 +259,7 @@ fn explain_shows_the_lost_write() {
 
 #[test]
 fn explain_shows_the_double_check_of_an_overdraft() {
-    let (code, stdout, stderr) = run(&[
+    let (code, stdout, stderr) = run_text(&[
         "--scenario",
         "overdraft",
         "--no-lock",
@@ -295,7 +269,7 @@ fn explain_shows_the_double_check_of_an_overdraft() {
         "--window",
         "0",
         "--schedule",
-        "W1:check W2:check W1:debit W2:debit",
+        DOUBLE_CHECK,
     ]);
     assert_eq!(code, Some(0), "{stderr}");
     insta::assert_snapshot!(explanation(&stdout));
@@ -305,7 +279,7 @@ fn explain_shows_the_double_check_of_an_overdraft() {
 fn export_trace_writes_invoke_ok_pairs_in_order() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("history.jsonl");
-    let (code, _, stderr) = run(&[
+    let (code, _, stderr) = run_text(&[
         "--no-lock",
         "--trials",
         "2",
@@ -373,13 +347,13 @@ fn bad_schedules_and_traces_get_one_line_and_status_2() {
         (&["--trace", "--ops", "100000", "--trials", "11"], "per run"),
     ];
     for (args, message) in cases {
-        let (code, stdout, stderr) = run(args);
+        let (code, stdout, stderr) = run_text(args);
         assert_eq!(code, Some(2), "{args:?}: {stderr}");
         assert!(stderr.contains(message), "{args:?}: {stderr}");
         assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
         assert!(stdout.is_empty());
     }
-    let (code, _, stderr) = run(&[
+    let (code, _, stderr) = run_text(&[
         "--trials",
         "1",
         "--export-trace",

@@ -4,15 +4,29 @@ use assert_cmd::cargo::cargo_bin_cmd;
 use predicates::prelude::*;
 use serde_json::Value;
 
+use crate::common::{assert_empty, bankrace_in};
+
 #[test]
 fn tiny_bench_prints_valid_json_with_every_mode() {
     let tmp = tempfile::tempdir().unwrap();
-    let out = cargo_bin_cmd!("bankrace")
-        .args(["bench", "--workers", "2", "--ops", "100", "--trials", "2"])
-        .args(["--repetitions", "2", "--warmup", "0", "--format", "json"])
-        .env("TMPDIR", tmp.path())
-        .output()
-        .unwrap();
+    let out = bankrace_in(
+        &[
+            "bench",
+            "--workers",
+            "2",
+            "--ops",
+            "100",
+            "--trials",
+            "2",
+            "--repetitions",
+            "2",
+            "--warmup",
+            "0",
+            "--format",
+            "json",
+        ],
+        Some(tmp.path()),
+    );
     assert!(
         out.status.success(),
         "bankrace bench failed: {}",
@@ -50,8 +64,7 @@ fn tiny_bench_prints_valid_json_with_every_mode() {
     for field in ["trial_us", "spawn_us", "ratio"] {
         assert!(o[field]["median"].as_f64().unwrap() > 0.0, "{field}: {o}");
     }
-    let leftovers: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
-    assert!(leftovers.is_empty(), "left behind in TMPDIR: {leftovers:?}");
+    assert_empty(tmp.path());
 }
 
 #[test]

@@ -1,26 +1,16 @@
 //! Every mistake a user can make gets one clear line on stderr, a documented exit status, and no panic.
 
 use std::path::Path;
-use std::process::Output;
 
-use assert_cmd::cargo::cargo_bin_cmd;
+use crate::common::bankrace_in;
 
 /// Exit statuses from the README.
 const USAGE: i32 = 2;
 const RUNTIME: i32 = 1;
 
-fn run(args: &[&str], tmpdir: Option<&Path>) -> Output {
-    let mut cmd = cargo_bin_cmd!("bankrace");
-    cmd.args(args);
-    if let Some(dir) = tmpdir {
-        cmd.env("TMPDIR", dir);
-    }
-    cmd.output().unwrap()
-}
-
 /// One line on stderr containing `message`, nothing on stdout, no panic.
 fn assert_refused(args: &[&str], tmpdir: Option<&Path>, status: i32, message: &str) {
-    let out = run(args, tmpdir);
+    let out = bankrace_in(args, tmpdir);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(status), "{args:?}: {stderr}");
     assert!(
@@ -206,7 +196,7 @@ fn a_full_tmpdir_is_an_error_not_a_crash() {
     }
     let filler = dir.path().join("filler");
     let _ = std::fs::write(&filler, vec![0u8; 64 * 1024]);
-    let out = run(&["run", "--trials", "1"], Some(dir.path()));
+    let out = bankrace_in(&["run", "--trials", "1"], Some(dir.path()));
     let _ = std::process::Command::new("umount")
         .arg(dir.path())
         .status();
@@ -219,7 +209,7 @@ fn a_full_tmpdir_is_an_error_not_a_crash() {
 #[test]
 fn the_hidden_worker_refuses_what_it_is_handed() {
     // A worker whose named coordinator is not its parent stops at once.
-    let parent = run(
+    let parent = bankrace_in(
         &["worker", "--fd", "0", "--index", "0", "--parent", "1"],
         None,
     );
