@@ -150,3 +150,8 @@ pub fn eventually(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
 pub fn signal(pid: u32, sig: Signal) {
     kill_process(Pid::from_raw(pid as i32).unwrap(), sig).unwrap();
 }
+
+/// Sends `sig` to `pid` if it still exists.
+pub fn signal_if_alive(pid: u32, sig: Signal) {
+    let _ = kill_process(Pid::from_raw(pid as i32).unwrap(), sig);
+}

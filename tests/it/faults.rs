@@ -8,7 +8,7 @@ use assert_cmd::cargo::cargo_bin;
 use rustix::process::Signal;
 use serde_json::Value;
 
-use crate::common::{assert_empty, eventually, signal, start, workers_of};
+use crate::common::{assert_empty, eventually, signal, signal_if_alive, start, workers_of};
 
 #[test]
 fn a_signal_ends_the_run_reports_what_completed_and_leaves_nothing() {
@@ -94,7 +94,7 @@ fn kill_a_worker_of_the_first_trial(extra: &[&str], which: usize, tmp: &Path) ->
     // The coordinator may already have ended the other worker on seeing the
     // death (a stopped process still dies of SIGKILL): then there is
     // nothing left to continue.
-    let _ = kill_process(Pid::from_raw(workers[1 - which] as i32).unwrap(), Signal::CONT);
+    signal_if_alive(workers[1 - which], Signal::CONT);
     (pid, child.wait_with_output().unwrap())
 }
 
