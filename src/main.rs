@@ -83,6 +83,14 @@ fn run(args: &RunArgs) -> anyhow::Result<u8> {
         )),
         None => None,
     };
+    let history_export = match &args.export_history {
+        Some(path) => Some((
+            std::fs::File::create(path)
+                .with_context(|| format!("cannot create {}", path.display()))?,
+            path,
+        )),
+        None => None,
+    };
     let no_color = std::env::var_os("NO_COLOR");
     let paint_stdout = output
         .color
@@ -124,6 +132,10 @@ fn run(args: &RunArgs) -> anyhow::Result<u8> {
     }
     if let Some((mut file, path)) = trace_export {
         file.write_all(report::history(&results).as_bytes())
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    if let Some((mut file, path)) = history_export {
+        file.write_all(report::jepsen_history(&outcome).as_bytes())
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
     let (status, lines) = exit::status(&exit::Ending {

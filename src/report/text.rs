@@ -113,19 +113,39 @@ pub(super) fn header(p: &Plan, seed: u64) -> [String; 3] {
             p.trials,
             plural(u64::from(p.trials))
         ),
-        format!(
-            "{} depositor{} and {} withdrawer{}, {} operation{} of {} each, window {}, pause {}",
-            p.depositors,
-            plural(u64::from(p.depositors)),
-            p.withdrawers,
-            plural(u64::from(p.withdrawers)),
-            p.ops,
-            plural(p.ops),
-            p.amount,
-            duration::format(p.window),
-            duration::format(p.pause),
-        ),
+        if p.scenario == Scenario::Transfer {
+            format!(
+                "{} transferer{} ({} transfer{} of 1 to {} each) and {} auditor{}{}, window {}, pause {}",
+                p.transferers,
+                plural(u64::from(p.transferers)),
+                p.ops,
+                plural(p.ops),
+                p.amount,
+                p.auditors,
+                plural(u64::from(p.auditors)),
+                if p.unlocked_audits { " (unlocked)" } else { "" },
+                duration::format(p.window),
+                duration::format(p.pause),
+            )
+        } else {
+            format!(
+                "{} depositor{} and {} withdrawer{}, {} operation{} of {} each, window {}, pause {}",
+                p.depositors,
+                plural(u64::from(p.depositors)),
+                p.withdrawers,
+                plural(u64::from(p.withdrawers)),
+                p.ops,
+                plural(p.ops),
+                p.amount,
+                duration::format(p.window),
+                duration::format(p.pause),
+            )
+        },
         match p.scenario {
+            Scenario::Transfer => format!(
+                "{} accounts of {} each: the bank holds {expected}, and transfers never change that",
+                p.accounts, p.initial
+            ),
             Scenario::LostUpdate => format!(
                 "starting balance {}, expected final balance {expected}",
                 p.initial
