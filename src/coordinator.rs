@@ -124,10 +124,7 @@ fn run_trial(
         ),
         Wait::TimedOut => Some(timed_out(plan, &ledger, &group, doomed)),
         Wait::Deadlocked(cycle, after) => {
-            let cause = format!(
-                "deadlocked: {}",
-                cycle.sentence_with(|w| plan.worker_name(w).to_string())
-            );
+            let cause = cycle.sentence_with(|w| plan.worker_name(w).to_string());
             deadlock = Some((cycle, after));
             Some(cause)
         }

@@ -152,7 +152,7 @@ pub struct Summary {
     pub survived_kill: u32,
     /// Trials ended by a deadlock (not counted in `failed`).
     pub deadlocked: u32,
-    /// Transfer scenario: trials (ok or not) whose bank total changed.
+    /// Transfer scenario: completed trials whose bank total changed.
     pub money_changed: u32,
     /// Transfer scenario: audits that saw a total other than the bank's.
     pub audits_wrong_total: u64,
@@ -265,7 +265,7 @@ fn books(plan: &Plan, t: &TrialOutcome) -> TrialRecord {
     let expected = clamp(books);
     let deviation = clamp(i128::from(t.final_balance) - books);
     let overdrawn = t.overdrafts > 0;
-    let ops = t.deposits + t.withdrawals;
+    let ops = ops(t);
     TrialRecord {
         trial: t.trial,
         status: t.status,
@@ -295,6 +295,16 @@ fn books(plan: &Plan, t: &TrialOutcome) -> TrialRecord {
     }
 }
 
+/// Operations a trial completed: deposits and withdrawals, or transfers
+/// (refused ones too) and audits.
+fn ops(t: &TrialOutcome) -> u64 {
+    let bank = t
+        .transfers
+        .as_ref()
+        .map_or(0, |b| b.transfers + b.refused + b.audits);
+    t.deposits + t.withdrawals + bank
+}
+
 fn clamp(v: i128) -> i64 {
     v.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64
 }
@@ -316,9 +326,7 @@ fn summarize(records: &[TrialRecord], outcomes: &[TrialOutcome]) -> Summary {
     let (ops, busy) = outcomes
         .iter()
         .filter(|t| t.status == TrialStatus::Ok)
-        .fold((0u64, 0f64), |(o, b), t| {
-            (o + t.deposits + t.withdrawals, b + t.busy.as_secs_f64())
-        });
+        .fold((0u64, 0f64), |(o, b), t| (o + ops(t), b + t.busy.as_secs_f64()));
     Summary {
         trials: n,
         consistent,
@@ -342,11 +350,13 @@ fn summarize(records: &[TrialRecord], outcomes: &[TrialOutcome]) -> Summary {
         holder_killed: records.iter().filter(|r| r.killed_worker.is_some()).count() as u32,
         survived_kill: ok.iter().filter(|r| r.killed_worker.is_some()).count() as u32,
         deadlocked: count(TrialStatus::Deadlocked),
-        money_changed: banks(records)
+        money_changed: ok
+            .iter()
+            .filter_map(|r| r.bank.as_ref())
             .filter(|b| b.total_after != b.total_before)
             .count() as u32,
         audits_wrong_total: banks(records).map(|b| b.audits_wrong_total).sum(),
-        bank: bank_summary(records),
+        bank: bank_summary(records, &ok),
     }
 }
 
@@ -354,12 +364,16 @@ fn banks(records: &[TrialRecord]) -> impl Iterator<Item = &BankCheck> {
     records.iter().filter_map(|r| r.bank.as_ref())
 }
 
-fn bank_summary(records: &[TrialRecord]) -> BankSummary {
+/// Money and balances count in the trials that completed (a deadlocked
+/// trial was cut off between debits and credits); audits in every trial.
+fn bank_summary(records: &[TrialRecord], ok: &[&TrialRecord]) -> BankSummary {
     let mut s = BankSummary::default();
-    for b in banks(records) {
+    for b in ok.iter().filter_map(|r| r.bank.as_ref()) {
         s.money_lost += u32::from(b.total_after < b.total_before);
         s.money_created += u32::from(b.total_after > b.total_before);
         s.negative += u32::from(!b.negative_accounts.is_empty());
+    }
+    for b in banks(records) {
         s.audits += b.audits;
         if let Some((lo, hi)) = b.wrong_totals {
             let (l, h) = s.wrong_totals.unwrap_or((lo, hi));

@@ -1,5 +1,6 @@
 //! Renders results for people and programs. Each format is a pure function of the results that returns text.
 
+mod bank;
 pub mod bench;
 mod csv;
 mod explain;
