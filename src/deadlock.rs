@@ -117,7 +117,10 @@ impl Snapshot {
             workers: workers
                 .iter()
                 .map(|&(holds, waits_for, progress)| WorkerState {
-                    holds: (0..64).filter(|a| holds >> a & 1 == 1).map(|a| a + 1).collect(),
+                    holds: (0..64)
+                        .filter(|a| holds >> a & 1 == 1)
+                        .map(|a| a + 1)
+                        .collect(),
                     waits_for: (1..=accounts)
                         .contains(&waits_for)
                         .then_some(waits_for as LockId),

@@ -22,7 +22,11 @@ use std::fmt::Write as _;
 /// What one operation does. Accounts from 0 (shown from 1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum What {
-    Transfer { from: u32, to: u32, amount: i64 },
+    Transfer {
+        from: u32,
+        to: u32,
+        amount: i64,
+    },
     /// An audit: a read of every balance.
     Read,
 }
@@ -145,7 +149,10 @@ pub fn render(history: &History, mode: &str, trial: u32, deadlocked: bool) -> St
         if let Some(e) = l.error {
             let _ = write!(out, ", :error :{e}");
         }
-        let _ = writeln!(out, ", :bankrace/mode \"{mode}\", :bankrace/trial {trial}}}");
+        let _ = writeln!(
+            out,
+            ", :bankrace/mode \"{mode}\", :bankrace/trial {trial}}}"
+        );
     }
     out
 }
@@ -193,10 +200,7 @@ mod tests {
             (What::Read, Some(Done::Ok)),
         ] {
             let r = rec(what, done, 0, 0);
-            assert_eq!(
-                OpRecord::decode(r.code()),
-                Some((what == What::Read, done))
-            );
+            assert_eq!(OpRecord::decode(r.code()), Some((what == What::Read, done)));
         }
         assert_eq!(OpRecord::decode(0), None);
     }
@@ -222,7 +226,9 @@ mod tests {
         assert_eq!(lines.len(), 8);
         assert_eq!(
             lines[0],
-            format!("{{:type :invoke, :f :transfer, :value {{:from 1, :to 2, :amount 5}}, :process 0, :time 0, :index 0{tag}")
+            format!(
+                "{{:type :invoke, :f :transfer, :value {{:from 1, :to 2, :amount 5}}, :process 0, :time 0, :index 0{tag}"
+            )
         );
         assert_eq!(
             lines[1],
@@ -230,11 +236,15 @@ mod tests {
         );
         assert_eq!(
             lines[3],
-            format!("{{:type :fail, :f :transfer, :value {{:from 2, :to 1, :amount 5}}, :process 1, :time 200, :index 3, :error :insufficient-funds{tag}")
+            format!(
+                "{{:type :fail, :f :transfer, :value {{:from 2, :to 1, :amount 5}}, :process 1, :time 200, :index 3, :error :insufficient-funds{tag}"
+            )
         );
         assert_eq!(
             lines[5],
-            format!("{{:type :ok, :f :read, :value {{1 10, 2 20}}, :process 2, :time 600, :index 5{tag}")
+            format!(
+                "{{:type :ok, :f :read, :value {{1 10, 2 20}}, :process 2, :time 600, :index 5{tag}"
+            )
         );
         assert!(lines[7].starts_with("{:type :info, :f :transfer,"));
         assert!(lines[7].contains(":error :deadlocked"));

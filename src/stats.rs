@@ -326,7 +326,9 @@ fn summarize(records: &[TrialRecord], outcomes: &[TrialOutcome]) -> Summary {
     let (ops, busy) = outcomes
         .iter()
         .filter(|t| t.status == TrialStatus::Ok)
-        .fold((0u64, 0f64), |(o, b), t| (o + ops(t), b + t.busy.as_secs_f64()));
+        .fold((0u64, 0f64), |(o, b), t| {
+            (o + ops(t), b + t.busy.as_secs_f64())
+        });
     Summary {
         trials: n,
         consistent,

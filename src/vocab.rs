@@ -108,8 +108,12 @@ impl Mode {
     ];
 
     /// The modes of the transfer scenario, in the order they are shown.
-    pub(crate) const TRANSFER: [Mode; 4] =
-        [Mode::NoLock, Mode::MutexUnordered, Mode::Mutex, Mode::Global];
+    pub(crate) const TRANSFER: [Mode; 4] = [
+        Mode::NoLock,
+        Mode::MutexUnordered,
+        Mode::Mutex,
+        Mode::Global,
+    ];
 
     /// What the transfer scenario runs when no mode is named.
     pub(crate) const TRANSFER_DEFAULT: [Mode; 3] =
@@ -479,7 +483,10 @@ mod tests {
                 "all"
             ]
         );
-        assert_eq!(LockChoice::All.modes(Scenario::LostUpdate), &Mode::STRATEGIES);
+        assert_eq!(
+            LockChoice::All.modes(Scenario::LostUpdate),
+            &Mode::STRATEGIES
+        );
         assert_eq!(
             LockChoice::All.modes(Scenario::Transfer),
             &[Mode::MutexUnordered, Mode::Mutex, Mode::Global]

@@ -125,7 +125,11 @@ pub struct RunArgs {
     pub collide: bool,
 
     /// Transfer scenario: write every transfer and audit to FILE as a Jepsen history (EDN, one op per line).
-    #[arg(long, value_name = "FILE", help_heading = "Transfers (--scenario transfer)")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        help_heading = "Transfers (--scenario transfer)"
+    )]
     pub export_history: Option<PathBuf>,
 
     /// Run locked, with a strategy: mutex (default), flock, spin, atomic, or all; transfers: mutex-unordered, mutex, global, or all. Repeatable.

@@ -7,8 +7,8 @@
 use std::io;
 
 use crate::limits::{
-    MAX_ACCOUNTS, MAX_AMOUNT, MAX_DELAY, MAX_HISTORY_WORDS_PER_RUN, MAX_OPS, MAX_STEPS, MAX_TIMEOUT, MAX_TRACED_OPS_PER_TRIAL,
-    MAX_WORKERS, MIN_TIMEOUT,
+    MAX_ACCOUNTS, MAX_AMOUNT, MAX_DELAY, MAX_HISTORY_WORDS_PER_RUN, MAX_OPS, MAX_STEPS,
+    MAX_TIMEOUT, MAX_TRACED_OPS_PER_TRIAL, MAX_WORKERS, MIN_TIMEOUT,
 };
 use crate::spec::Job;
 use crate::vocab::{Mode, Scenario};
@@ -185,7 +185,9 @@ pub(crate) fn decode(
         return Err(LedgerError::Layout("unknown flags"));
     }
     if accounts > 1 && scenario != Scenario::Transfer {
-        return Err(LedgerError::Layout("several accounts outside the transfer scenario"));
+        return Err(LedgerError::Layout(
+            "several accounts outside the transfer scenario",
+        ));
     }
     let history_words = u64::from(workers)
         .saturating_mul(ops)

@@ -235,8 +235,8 @@ impl Regions {
         let flags = slots + size_of::<Slot>() * job.workers as usize;
         let steps = flags + pad64(4 * job.workers as usize);
         let records = steps + pad64(4 * job.steps as usize);
-        let history = records
-            + size_of::<TraceSlot>() * job.workers as usize * job.trace_ops as usize;
+        let history =
+            records + size_of::<TraceSlot>() * job.workers as usize * job.trace_ops as usize;
         let history_words = HISTORY_FIXED_WORDS + job.accounts as usize;
         let history_ops = if job.history { job.ops as usize } else { 0 };
         let size = history + 8 * history_words * job.workers as usize * history_ops;

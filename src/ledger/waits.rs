@@ -44,7 +44,10 @@ impl Drop for AccountGuard<'_> {
     fn drop(&mut self) {
         let slot = self.ledger.slot(self.worker);
         slot.holds.fetch_and(!(1u64 << self.account), Release);
-        self.ledger.account_lock(self.account).holder.store(0, Release);
+        self.ledger
+            .account_lock(self.account)
+            .holder
+            .store(0, Release);
         drop(self.inner.take());
         slot.progress.fetch_add(1, Release);
     }

@@ -157,7 +157,10 @@ mod tests {
             accounts: Some(65),
             ..transfer()
         });
-        assert!(many.unwrap_err().contains("--accounts must be between 2 and 64"));
+        assert!(
+            many.unwrap_err()
+                .contains("--accounts must be between 2 and 64")
+        );
         let auditors = build(Request {
             trials: 1,
             auditors: Some(1),
@@ -169,7 +172,11 @@ mod tests {
             locks: vec![LockChoice::One(Mode::Global)],
             ..Request::default()
         });
-        assert!(global.unwrap_err().contains("--lock=global is a mode of the transfer"));
+        assert!(
+            global
+                .unwrap_err()
+                .contains("--lock=global is a mode of the transfer")
+        );
         let flock = build(Request {
             locks: vec![LockChoice::One(Mode::Flock)],
             ..transfer()

@@ -22,20 +22,23 @@ pub(super) fn rows(results: &Results) -> Vec<Row> {
                 )
             }),
         ),
-        (
-            "negative balance",
-            cells(&|s| s.bank.negative.to_string()),
-        ),
+        ("negative balance", cells(&|s| s.bank.negative.to_string())),
     ];
     if results.parameters.auditors > 0 {
         rows.push((
             "wrong audits",
             cells(&|s| format!("{} of {}", s.audits_wrong_total, s.bank.audits)),
         ));
-        rows.push(("audit totals seen", cells(&|s| seen(s, &results.parameters.total()))));
+        rows.push((
+            "audit totals seen",
+            cells(&|s| seen(s, &results.parameters.total())),
+        ));
     }
     if results.modes.iter().any(|m| m.summary.deadlocked > 0) {
-        rows.push(("deadlock found in", cells(&|s| detection(&s.bank.detection))));
+        rows.push((
+            "deadlock found in",
+            cells(&|s| detection(&s.bank.detection)),
+        ));
     }
     rows
 }

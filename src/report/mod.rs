@@ -30,7 +30,12 @@ pub fn jepsen_history(run: &RunOutcome) -> String {
         for t in &mode.trials {
             if let Some(h) = t.transfers.as_ref().and_then(|b| b.history.as_ref()) {
                 let deadlocked = t.status == TrialStatus::Deadlocked;
-                out.push_str(&crate::history::render(h, mode.mode.id(), t.trial, deadlocked));
+                out.push_str(&crate::history::render(
+                    h,
+                    mode.mode.id(),
+                    t.trial,
+                    deadlocked,
+                ));
             }
         }
     }

@@ -279,7 +279,9 @@ mod tests {
                 });
             }
         });
-        let total: i64 = (0..2).map(|a| ledger.account(a).load(std::sync::atomic::Ordering::Relaxed)).sum();
+        let total: i64 = (0..2)
+            .map(|a| ledger.account(a).load(std::sync::atomic::Ordering::Relaxed))
+            .sum();
         assert_eq!(total, 200);
     }
 }

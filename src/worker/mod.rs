@@ -21,9 +21,9 @@ use rand::rngs::SmallRng;
 use rand::{RngExt, SeedableRng};
 
 use crate::backend::{Backend, Memory};
+use crate::history::{Done, OpRecord, What};
 use crate::ledger::{Ledger, Slot};
 use crate::spec::{Job, WorkerSpec};
-use crate::history::{Done, OpRecord, What};
 use crate::strategy::{self, Locked, Withdrawal, transfer};
 use crate::vocab::{Mode, Role, Scenario};
 use hooks::{OpHooks, Window, die};
@@ -255,7 +255,11 @@ impl Work<'_> {
             false => Ok(()),
         };
         let moved = bank.transfer(self.index, t, &mut gate, hooks)?;
-        let counter = if moved { &self.slot.succeeded } else { &self.slot.refused };
+        let counter = if moved {
+            &self.slot.succeeded
+        } else {
+            &self.slot.refused
+        };
         counter.fetch_add(1, Relaxed);
         let done = if moved { Done::Ok } else { Done::Refused };
         self.history(op, what, Some(done), started, Vec::new());
@@ -267,7 +271,10 @@ impl Work<'_> {
         let started = self.history(op, What::Read, None, 0, Vec::new());
         let seen = bank.audit(self.index, hooks)?;
         let total = seen.iter().fold(0i64, |t, b| t.saturating_add(*b));
-        let truth = self.job.initial.saturating_mul(i64::from(self.job.accounts));
+        let truth = self
+            .job
+            .initial
+            .saturating_mul(i64::from(self.job.accounts));
         self.slot.audited(total, truth);
         self.history(op, What::Read, Some(Done::Ok), started, seen);
         Ok(())
@@ -276,7 +283,14 @@ impl Work<'_> {
     /// Records operation `op` for `--export-history`, if asked: started
     /// now (`done` = `None`), or done now after starting at `started`.
     /// Returns the time it recorded.
-    fn history(&self, op: u64, what: What, done: Option<Done>, started: u64, balances: Vec<i64>) -> u64 {
+    fn history(
+        &self,
+        op: u64,
+        what: What,
+        done: Option<Done>,
+        started: u64,
+        balances: Vec<i64>,
+    ) -> u64 {
         if !self.job.history {
             return 0;
         }

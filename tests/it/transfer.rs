@@ -6,7 +6,9 @@ use std::time::Duration;
 use rustix::process::Signal;
 use serde_json::{Value, json};
 
-use crate::common::{assert_empty, bankrace, eventually, run_json, run_text, signal, start, workers_of};
+use crate::common::{
+    assert_empty, bankrace, eventually, run_json, run_text, signal, start, workers_of,
+};
 use crate::edn::{self, Edn};
 
 /// Checks the bank's invariants in every trial of every mode of a JSON
@@ -30,9 +32,12 @@ fn assert_invariants(report: &Value) {
             deadlocked += u64::from(t["status"] == "deadlocked");
             wrong += t["audits_wrong_total"].as_u64().unwrap();
             assert!(t["audits_wrong_total"].as_u64() <= t["audits"].as_u64());
-            assert_eq!(t["consistent"], ok && after == total
-                && t["negative_accounts"] == json!([])
-                && t["audits_wrong_total"] == 0);
+            assert_eq!(
+                t["consistent"],
+                ok && after == total
+                    && t["negative_accounts"] == json!([])
+                    && t["audits_wrong_total"] == 0
+            );
         }
         let s = &m["summary"];
         assert_eq!(s["money_changed"], changed);
@@ -57,12 +62,26 @@ fn mode<'a>(report: &'a Value, lock: &str) -> &'a Value {
 #[test]
 fn collided_transfers_deadlock_only_with_unordered_locks() {
     let report = run_json(&[
-        "--scenario", "transfer", "--accounts", "2", "--transferers", "2", "--ops", "1",
-        "--collide", "--trials", "3",
-        "--lock=mutex-unordered", "--lock=mutex", "--lock=global",
+        "--scenario",
+        "transfer",
+        "--accounts",
+        "2",
+        "--transferers",
+        "2",
+        "--ops",
+        "1",
+        "--collide",
+        "--trials",
+        "3",
+        "--lock=mutex-unordered",
+        "--lock=mutex",
+        "--lock=global",
     ]);
     assert_invariants(&report);
-    for t in mode(&report, "mutex-unordered")["trials"].as_array().unwrap() {
+    for t in mode(&report, "mutex-unordered")["trials"]
+        .as_array()
+        .unwrap()
+    {
         assert_eq!(t["status"], "deadlocked");
         assert_eq!(
             t["deadlock"],
@@ -79,7 +98,10 @@ fn collided_transfers_deadlock_only_with_unordered_locks() {
     assert_eq!(mode(&report, "mutex-unordered")["summary"]["deadlocked"], 3);
     for lock in ["mutex", "global"] {
         let s = &mode(&report, lock)["summary"];
-        assert_eq!((s["consistent"].as_u64(), s["deadlocked"].as_u64()), (Some(3), Some(0)));
+        assert_eq!(
+            (s["consistent"].as_u64(), s["deadlocked"].as_u64()),
+            (Some(3), Some(0))
+        );
     }
 }
 
@@ -95,8 +117,22 @@ fn collided_transfers_deadlock_only_with_unordered_locks() {
 #[test]
 fn collided_debits_without_a_lock_create_exactly_one_amount() {
     let report = run_json(&[
-        "--scenario", "transfer", "--accounts", "2", "--transferers", "3", "--ops", "1",
-        "--collide", "--trials", "2", "--no-lock", "--window", "300ms", "--amount", "7",
+        "--scenario",
+        "transfer",
+        "--accounts",
+        "2",
+        "--transferers",
+        "3",
+        "--ops",
+        "1",
+        "--collide",
+        "--trials",
+        "2",
+        "--no-lock",
+        "--window",
+        "300ms",
+        "--amount",
+        "7",
     ]);
     assert_invariants(&report);
     let m = &report["modes"][0];
@@ -112,8 +148,16 @@ fn collided_debits_without_a_lock_create_exactly_one_amount() {
 #[test]
 fn locked_audits_always_see_the_true_total() {
     let report = run_json(&[
-        "--scenario", "transfer", "--trials", "3", "--auditors", "2", "--ops", "10",
-        "--lock=mutex", "--lock=global",
+        "--scenario",
+        "transfer",
+        "--trials",
+        "3",
+        "--auditors",
+        "2",
+        "--ops",
+        "10",
+        "--lock=mutex",
+        "--lock=global",
     ]);
     assert_invariants(&report);
     for m in report["modes"].as_array().unwrap() {
@@ -131,12 +175,23 @@ fn unlocked_audits_beside_locked_transfers_keep_the_money_but_may_misread_it() {
     // measured run); what is certain is that the money is conserved and
     // every audit is counted.
     let report = run_json(&[
-        "--scenario", "transfer", "--trials", "3", "--auditors", "1", "--ops", "10",
-        "--lock=mutex", "--unlocked-audits",
+        "--scenario",
+        "transfer",
+        "--trials",
+        "3",
+        "--auditors",
+        "1",
+        "--ops",
+        "10",
+        "--lock=mutex",
+        "--unlocked-audits",
     ]);
     assert_invariants(&report);
     for t in report["modes"][0]["trials"].as_array().unwrap() {
-        assert_eq!((t["status"].as_str(), t["total_after"].as_i64()), (Some("ok"), Some(400)));
+        assert_eq!(
+            (t["status"].as_str(), t["total_after"].as_i64()),
+            (Some("ok"), Some(400))
+        );
         assert_eq!(t["audits"], 10);
     }
 }
@@ -144,8 +199,16 @@ fn unlocked_audits_beside_locked_transfers_keep_the_money_but_may_misread_it() {
 #[test]
 fn a_deadlock_fails_expect_exact_and_stops_fail_fast() {
     let base = [
-        "--scenario", "transfer", "--accounts", "2", "--transferers", "2", "--ops", "1",
-        "--collide", "--lock=mutex-unordered",
+        "--scenario",
+        "transfer",
+        "--accounts",
+        "2",
+        "--transferers",
+        "2",
+        "--ops",
+        "1",
+        "--collide",
+        "--lock=mutex-unordered",
     ];
     let mut expect = base.to_vec();
     expect.extend(["--trials", "1", "--expect", "exact"]);
@@ -166,8 +229,18 @@ fn sigint_during_deadlocks_reports_the_trials_done_and_leaves_nothing() {
     let tmp = tempfile::tempdir().unwrap();
     let child = start(
         &[
-            "--scenario", "transfer", "--accounts", "2", "--transferers", "2", "--ops", "1",
-            "--collide", "--lock=mutex-unordered", "--trials", "100000",
+            "--scenario",
+            "transfer",
+            "--accounts",
+            "2",
+            "--transferers",
+            "2",
+            "--ops",
+            "1",
+            "--collide",
+            "--lock=mutex-unordered",
+            "--trials",
+            "100000",
         ],
         tmp.path(),
     );
@@ -189,13 +262,34 @@ fn sigint_during_deadlocks_reports_the_trials_done_and_leaves_nothing() {
 #[test]
 fn transfer_mistakes_get_one_line_and_status_2() {
     for (args, says) in [
-        (&["--scenario", "transfer", "--accounts", "1"][..], "a transfer needs"),
-        (&["--scenario", "transfer", "--accounts", "65"][..], "between 2 and 64"),
-        (&["--auditors", "1"][..], "--auditors belongs to the transfer scenario"),
-        (&["--lock=mutex-unordered"][..], "--lock=mutex-unordered is a mode of the transfer scenario"),
-        (&["--scenario", "overdraft", "--lock=global"][..], "--lock=global is a mode"),
-        (&["--scenario", "transfer", "--lock=flock"][..], "not available in the transfer"),
-        (&["--scenario", "transfer", "--unlocked-audits"][..], "needs auditors"),
+        (
+            &["--scenario", "transfer", "--accounts", "1"][..],
+            "a transfer needs",
+        ),
+        (
+            &["--scenario", "transfer", "--accounts", "65"][..],
+            "between 2 and 64",
+        ),
+        (
+            &["--auditors", "1"][..],
+            "--auditors belongs to the transfer scenario",
+        ),
+        (
+            &["--lock=mutex-unordered"][..],
+            "--lock=mutex-unordered is a mode of the transfer scenario",
+        ),
+        (
+            &["--scenario", "overdraft", "--lock=global"][..],
+            "--lock=global is a mode",
+        ),
+        (
+            &["--scenario", "transfer", "--lock=flock"][..],
+            "not available in the transfer",
+        ),
+        (
+            &["--scenario", "transfer", "--unlocked-audits"][..],
+            "needs auditors",
+        ),
     ] {
         let mut all = vec!["run"];
         all.extend_from_slice(args);
@@ -230,18 +324,38 @@ fn the_history_export_is_a_jepsen_bank_history() {
     let tmp = tempfile::tempdir().unwrap();
     let file = tmp.path().join("history.edn");
     let report = run_json(&[
-        "--scenario", "transfer", "--accounts", "2", "--transferers", "2", "--ops", "3",
-        "--collide", "--trials", "1", "--lock=mutex-unordered", "--lock=mutex",
-        "--auditors", "1", "--export-history", file.to_str().unwrap(),
+        "--scenario",
+        "transfer",
+        "--accounts",
+        "2",
+        "--transferers",
+        "2",
+        "--ops",
+        "3",
+        "--collide",
+        "--trials",
+        "1",
+        "--lock=mutex-unordered",
+        "--lock=mutex",
+        "--auditors",
+        "1",
+        "--export-history",
+        file.to_str().unwrap(),
     ]);
     assert_invariants(&report);
     let trials = read_history(&std::fs::read_to_string(&file).unwrap());
     assert_eq!(trials.len(), 2, "one history per trial of each mode");
     for ((mode, _), ops) in &trials {
         let kw = |op: &Edn, k: &str| op.get_kw(k).and_then(Edn::as_keyword).unwrap().to_owned();
-        let indices: Vec<i64> = ops.iter().map(|o| o.get_kw("index").unwrap().as_int().unwrap()).collect();
+        let indices: Vec<i64> = ops
+            .iter()
+            .map(|o| o.get_kw("index").unwrap().as_int().unwrap())
+            .collect();
         assert_eq!(indices, (0..ops.len() as i64).collect::<Vec<_>>());
-        let times: Vec<i64> = ops.iter().map(|o| o.get_kw("time").unwrap().as_int().unwrap()).collect();
+        let times: Vec<i64> = ops
+            .iter()
+            .map(|o| o.get_kw("time").unwrap().as_int().unwrap())
+            .collect();
         assert!(times.windows(2).all(|w| w[0] <= w[1]), "in time order");
         // Each process alternates invoke and completion.
         let mut open: BTreeMap<i64, bool> = BTreeMap::new();
@@ -251,7 +365,9 @@ fn the_history_export_is_a_jepsen_bank_history() {
             assert_ne!(open.get(&p).copied().unwrap_or(false), invoke, "{op:?}");
             open.insert(p, invoke);
             if kw(op, "f") == "read" && kw(op, "type") == "ok" {
-                let Some(Edn::Map(balances)) = op.get_kw("value") else { panic!() };
+                let Some(Edn::Map(balances)) = op.get_kw("value") else {
+                    panic!()
+                };
                 let keys: Vec<i64> = balances.iter().map(|(k, _)| k.as_int().unwrap()).collect();
                 assert_eq!(keys, [1, 2]);
                 let total: i64 = balances.iter().map(|(_, v)| v.as_int().unwrap()).sum();
@@ -260,7 +376,10 @@ fn the_history_export_is_a_jepsen_bank_history() {
         }
         if mode == "mutex" {
             assert!(ops.iter().all(|o| kw(o, "type") != "info"));
-            let done = ops.iter().filter(|o| kw(o, "f") == "transfer" && kw(o, "type") != "invoke").count();
+            let done = ops
+                .iter()
+                .filter(|o| kw(o, "f") == "transfer" && kw(o, "type") != "invoke")
+                .count();
             assert_eq!(done, 6, "three transfers per transferer, each completed");
         } else {
             let cut: Vec<&Edn> = ops.iter().filter(|o| kw(o, "type") == "info").collect();
