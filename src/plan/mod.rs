@@ -163,9 +163,13 @@ pub struct Plan {
     /// Stop at the first failed trial.
     pub fail_fast: bool,
     /// Transfer scenario: accounts (1 otherwise), transferers and auditors
-    /// (0 otherwise).
+    /// (0 otherwise). Absent from the JSON outside the transfer scenario,
+    /// where the options do not exist.
+    #[serde(skip_serializing_if = "is_one")]
     pub accounts: u32,
+    #[serde(skip_serializing_if = "is_zero")]
     pub transferers: u32,
+    #[serde(skip_serializing_if = "is_zero")]
     pub auditors: u32,
     /// Every transferer's first transfer collides (`--collide`).
     pub collide: bool,
@@ -174,6 +178,14 @@ pub struct Plan {
     /// Every transfer and audit is recorded for `--export-history`.
     #[serde(skip)]
     pub history: bool,
+}
+
+fn is_one(n: &u32) -> bool {
+    *n == 1
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 fn serialize_duration<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {

@@ -2,7 +2,7 @@
 
 use crate::limits::{MAX_ACCOUNTS, MAX_HISTORY_WORDS_PER_RUN, MAX_WORKERS};
 use crate::usage::UsageError;
-use crate::vocab::{Mode, Scenario};
+use crate::vocab::Scenario;
 
 use super::check::in_range;
 use super::{Plan, Request, TRANSFER};
@@ -109,11 +109,6 @@ impl Plan {
             }
         }
         Ok(())
-    }
-
-    /// Whether `mode`'s auditors take locks in this plan.
-    pub(crate) fn audits_lock(&self, mode: Mode) -> bool {
-        mode != Mode::NoLock && !self.unlocked_audits
     }
 }
 

@@ -33,7 +33,7 @@ impl Plan {
             trace_ops: if self.trace { self.ops } else { 0 },
             steps: self.schedule.as_ref().map_or(0, |s| s.steps.len() as u32),
             collide: self.collide,
-            audits_unlocked: !self.audits_lock(mode),
+            audits_unlocked: self.unlocked_audits,
             history: self.history,
         };
         let workers = (0..self.workers())
