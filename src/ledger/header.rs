@@ -180,21 +180,7 @@ pub(crate) fn decode(
         .ok()
         .and_then(Mode::from_code)
         .ok_or(LedgerError::Layout("unknown mode"))?;
-    let flags = w[at::FLAGS];
-    if flags & !flag::ALL != 0 {
-        return Err(LedgerError::Layout("unknown flags"));
-    }
-    if accounts > 1 && scenario != Scenario::Transfer {
-        return Err(LedgerError::Layout(
-            "several accounts outside the transfer scenario",
-        ));
-    }
-    let history_words = u64::from(workers)
-        .saturating_mul(ops)
-        .saturating_mul(5 + u64::from(accounts));
-    if flags & flag::HISTORY != 0 && history_words > MAX_HISTORY_WORDS_PER_RUN {
-        return Err(LedgerError::Layout("history size out of range"));
-    }
+    let flags = transfer_flags(w[at::FLAGS], scenario, workers, accounts, ops)?;
     let job = Job {
         scenario,
         mode,
@@ -222,6 +208,32 @@ pub(crate) fn decode(
         return Err(LedgerError::Size { actual, expected });
     }
     Ok(job)
+}
+
+/// The flags word, checked with what only the transfer scenario may have:
+/// several accounts, and a history of bounded size.
+fn transfer_flags(
+    flags: u64,
+    scenario: Scenario,
+    workers: u32,
+    accounts: u32,
+    ops: u64,
+) -> Result<u64, LedgerError> {
+    if flags & !flag::ALL != 0 {
+        return Err(LedgerError::Layout("unknown flags"));
+    }
+    if accounts > 1 && scenario != Scenario::Transfer {
+        return Err(LedgerError::Layout(
+            "several accounts outside the transfer scenario",
+        ));
+    }
+    let history_words = u64::from(workers)
+        .saturating_mul(ops)
+        .saturating_mul(5 + u64::from(accounts));
+    if flags & flag::HISTORY != 0 && history_words > MAX_HISTORY_WORDS_PER_RUN {
+        return Err(LedgerError::Layout("history size out of range"));
+    }
+    Ok(flags)
 }
 
 #[cfg(test)]
