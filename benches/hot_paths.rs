@@ -44,6 +44,9 @@ fn ledger() -> Ledger {
         accounts: 1,
         trace_ops: 0,
         steps: 0,
+        collide: false,
+        audits_unlocked: false,
+        history: false,
     };
     Ledger::anonymous(&job).expect("an anonymous ledger")
 }

@@ -14,13 +14,20 @@ use rustix::fd::OwnedFd;
 use rustix::process::{Pid, Signal};
 
 use crate::backend::{Accounts, InLedger};
+use crate::deadlock::{Deadlock, Detector, Snapshot};
+use crate::history::History;
 use crate::ledger::{Ledger, SlotState};
-use crate::outcome::{ModeOutcomes, RunOutcome, TrialOutcome};
+use crate::outcome::{ModeOutcomes, RunOutcome, TransferOutcome, TrialOutcome};
 use crate::plan::Plan;
 use crate::signals::{self, Interrupts};
 use crate::spec::TrialSpec;
 use crate::trace::Trace;
-use crate::vocab::{Mode, Role, TrialStatus};
+use crate::vocab::{Mode, Role, Scenario, TrialStatus};
+
+/// How often the coordinator copies the wait-for graph while a trial of
+/// the transfer scenario runs. A deadlock is confirmed by two copies, so it
+/// is found between one and two of these after its cycle closed.
+const SAMPLE_EVERY: Duration = Duration::from_millis(10);
 
 /// Where a run is, for a progress display.
 #[derive(Debug, Clone, Copy)]
@@ -104,20 +111,34 @@ fn run_trial(
     // mapping keeps the memory alive.
     drop(file);
     let doomed = spec.doomed();
-    let ended = match group.wait(started + plan.timeout, doomed, interrupts)? {
+    let mut detector = Detector::new();
+    let mut sample = || detect(&ledger, &mut detector);
+    let sampler = (spec.job.scenario == Scenario::Transfer && spec.job.mode != Mode::NoLock)
+        .then_some(&mut sample as &mut dyn FnMut() -> Option<(Deadlock, Duration)>);
+    let mut deadlock = None;
+    let ended = match group.wait(started + plan.timeout, doomed, interrupts, sampler)? {
         Wait::AllExited => None,
         // A worker that gave up on the schedule left the cause in the ledger.
         Wait::Failed(index, status) => Some(
             stuck_cause(plan, spec.job.mode, &ledger).unwrap_or_else(|| describe(index, status)),
         ),
         Wait::TimedOut => Some(timed_out(plan, &ledger, &group, doomed)),
+        Wait::Deadlocked(cycle, after) => {
+            let cause = cycle.sentence_with(|w| plan.worker_name(w).to_string());
+            deadlock = Some((cycle, after));
+            Some(cause)
+        }
         Wait::Interrupted => return Ok(None),
     };
     let killed_worker = doomed.filter(|&w| group.was_killed(w));
     drop(group); // ends and reaps any worker still running
-    let balance = accounts
+    let balances = accounts
         .balances(&ledger)
-        .context("cannot read the balances")?[0];
+        .context("cannot read the balances")?;
+    let balance = match spec.job.scenario {
+        Scenario::Transfer => balances.iter().fold(0i64, |t, b| t.saturating_add(*b)),
+        _ => balances[0],
+    };
     let mut outcome = match ended {
         None => TrialOutcome::ok(spec.trial, balance),
         Some(cause) => TrialOutcome::failed(spec.trial, cause, balance),
@@ -125,7 +146,68 @@ fn run_trial(
     outcome.elapsed = started.elapsed();
     outcome.killed_worker = killed_worker;
     collect(spec, &ledger, &mut outcome);
+    if spec.job.scenario == Scenario::Transfer {
+        let mut t = collect_transfers(spec, &ledger, balances);
+        if let Some((cycle, after)) = deadlock {
+            outcome.status = TrialStatus::Deadlocked;
+            t.deadlock = Some(cycle);
+            t.detected_after = Some(after);
+        }
+        outcome.transfers = Some(t);
+    }
     Ok(Some(outcome))
+}
+
+/// Copies the wait-for graph and feeds it to `detector`: a deadlock it
+/// confirms, and how long after its cycle closed.
+fn detect(ledger: &Ledger, detector: &mut Detector) -> Option<(Deadlock, Duration)> {
+    let (words, holders) = ledger.wait_words();
+    let triples: Vec<(u64, u64, u64)> = words
+        .iter()
+        .map(|w| (w.holds, w.waits_for, w.progress))
+        .collect();
+    let cycle = detector.observe(Snapshot::of_words(&triples, &holders))?;
+    let closed = cycle
+        .cycle
+        .iter()
+        .map(|l| words[l.worker as usize].wait_since_ns)
+        .max()
+        .unwrap_or(0);
+    let after = Duration::from_nanos(crate::ledger::now_ns().saturating_sub(closed));
+    Some((cycle, after))
+}
+
+/// What the workers of a transfer trial left in the ledger: their counts,
+/// the auditors' findings and, with `--export-history`, every operation.
+fn collect_transfers(spec: &TrialSpec, ledger: &Ledger, balances: Vec<i64>) -> TransferOutcome {
+    let mut t = TransferOutcome {
+        balances,
+        ..TransferOutcome::default()
+    };
+    for (w, part) in spec.workers.iter().enumerate() {
+        let slot = ledger.slot(w as u32);
+        if part.role == Role::Auditor {
+            t.audits += slot.ops_done.load(Relaxed);
+            t.audits_wrong_total += slot.audits_wrong.load(Relaxed);
+            if let Some((lo, hi)) = slot.wrong_totals() {
+                let (l, h) = t.wrong_totals.unwrap_or((lo, hi));
+                t.wrong_totals = Some((l.min(lo), h.max(hi)));
+            }
+        } else {
+            t.transfers += slot.succeeded.load(Relaxed);
+            t.refused += slot.refused.load(Relaxed);
+        }
+    }
+    t.history = spec.job.history.then(|| History {
+        workers: (0..ledger.workers())
+            .map(|w| {
+                (0..spec.job.ops)
+                    .map_while(|op| ledger.load_history(w, op))
+                    .collect()
+            })
+            .collect(),
+    });
+    t
 }
 
 /// Why a trial timed out, as far as the ledger tells.
@@ -225,6 +307,8 @@ fn collect(spec: &TrialSpec, ledger: &Ledger, out: &mut TrialOutcome) {
         match part.role {
             Role::Depositor => out.deposits += done,
             Role::Withdrawer => out.withdrawals += done,
+            // Counted by `collect_transfers`.
+            Role::Transferer | Role::Auditor => {}
         }
         out.withdrawals_succeeded += slot.succeeded.load(Relaxed);
         out.withdrawals_refused += slot.refused.load(Relaxed);
@@ -258,6 +342,9 @@ enum Wait {
     /// The first worker that did not exit with status 0.
     Failed(u32, ExitStatus),
     TimedOut,
+    /// Workers wait for each other's locks in a cycle: the cycle, and how
+    /// long after it closed it was confirmed.
+    Deadlocked(Deadlock, Duration),
     /// A signal arrived: the run is to stop.
     Interrupted,
 }
@@ -305,14 +392,16 @@ impl WorkerGroup {
         Ok(group)
     }
 
-    /// Waits until every worker exited, one failed, `deadline` passed or a
-    /// signal arrived. Worker `expected_death`, told to kill itself, may die
-    /// by SIGKILL without failing the trial.
+    /// Waits until every worker exited, one failed, `deadline` passed, a
+    /// signal arrived or `sampler` (called every [`SAMPLE_EVERY`]) confirmed
+    /// a deadlock. Worker `expected_death`, told to kill itself, may die by
+    /// SIGKILL without failing the trial.
     fn wait(
         &mut self,
         deadline: Instant,
         expected_death: Option<u32>,
         interrupts: &Interrupts,
+        mut sampler: Option<&mut dyn FnMut() -> Option<(Deadlock, Duration)>>,
     ) -> Result<Wait> {
         loop {
             let pending: Vec<usize> = (0..self.children.len())
@@ -321,10 +410,17 @@ impl WorkerGroup {
             if pending.is_empty() {
                 return Ok(Wait::AllExited);
             }
+            if let Some(found) = sampler.as_mut().and_then(|sample| sample()) {
+                return Ok(Wait::Deadlocked(found.0, found.1));
+            }
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 return Ok(Wait::TimedOut);
             }
+            let left = match sampler {
+                Some(_) => left.min(SAMPLE_EVERY),
+                None => left,
+            };
             let mut fds: Vec<PollFd> = pending
                 .iter()
                 .map(|&i| PollFd::new(&self.pidfds[i], PollFlags::IN))

@@ -27,6 +27,11 @@ pub(crate) const MAX_TRACED_OPS_PER_TRIAL: u64 = 1_000_000;
 /// written.
 pub(crate) const MAX_TRACED_OPS_PER_RUN: u64 = 4_000_000;
 
+/// The most words `--export-history` records in one run (trials × modes ×
+/// workers × ops × (5 + accounts)): the ledger holds one trial's share, the
+/// coordinator every trial's until the history is written (32 MB of words).
+pub(crate) const MAX_HISTORY_WORDS_PER_RUN: u64 = 4_000_000;
+
 const _: () = {
     assert!(MAX_TRACED_OPS_PER_TRIAL <= MAX_TRACED_OPS_PER_RUN);
     assert!(MIN_TIMEOUT.as_nanos() < MAX_TIMEOUT.as_nanos());

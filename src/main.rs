@@ -75,14 +75,8 @@ fn run(args: &RunArgs) -> anyhow::Result<u8> {
     let output = args.output(&plan)?;
     // Created before the run, so that a path that cannot be written is
     // known before minutes of trials, not after.
-    let trace_export = match &args.export_trace {
-        Some(path) => Some((
-            std::fs::File::create(path)
-                .with_context(|| format!("cannot create {}", path.display()))?,
-            path,
-        )),
-        None => None,
-    };
+    let trace_export = create(args.export_trace.as_deref())?;
+    let history_export = create(args.export_history.as_deref())?;
     let no_color = std::env::var_os("NO_COLOR");
     let paint_stdout = output
         .color
@@ -126,6 +120,10 @@ fn run(args: &RunArgs) -> anyhow::Result<u8> {
         file.write_all(report::history(&results).as_bytes())
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
+    if let Some((mut file, path)) = history_export {
+        file.write_all(report::jepsen_history(&outcome).as_bytes())
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
     let (status, lines) = exit::status(&exit::Ending {
         interrupted: outcome.interrupted.map(|sig| (sig, signals::name(sig))),
         // A traced trial whose books do not balance is a bug in bankrace.
@@ -140,6 +138,18 @@ fn run(args: &RunArgs) -> anyhow::Result<u8> {
         eprintln!("bankrace: {line}");
     }
     Ok(status)
+}
+
+/// Creates an export file named on the command line, if any.
+fn create(
+    path: Option<&std::path::Path>,
+) -> anyhow::Result<Option<(std::fs::File, &std::path::Path)>> {
+    path.map(|path| {
+        std::fs::File::create(path)
+            .map(|file| (file, path))
+            .with_context(|| format!("cannot create {}", path.display()))
+    })
+    .transpose()
 }
 
 /// Asks the puzzle, runs it for real, and says whether the answer was right:

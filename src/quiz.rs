@@ -85,7 +85,7 @@ impl Puzzle {
                 let w = WorkerName::of(i, self.depositors);
                 match w.role {
                     Role::Depositor => format!("{w} deposits {}", self.amount),
-                    Role::Withdrawer => format!("{w} withdraws {}", self.amount),
+                    _ => format!("{w} withdraws {}", self.amount),
                 }
             })
             .collect();

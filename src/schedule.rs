@@ -178,6 +178,8 @@ impl Schedule {
             let count = match who.role {
                 Role::Depositor => shape.depositors,
                 Role::Withdrawer => shape.withdrawers,
+                // The plan refuses schedules in the transfer scenario.
+                Role::Transferer | Role::Auditor => 0,
             };
             if who.number > count {
                 let role = who.role.name();
@@ -245,8 +247,8 @@ impl Schedule {
         let mut seen: std::collections::HashMap<WorkerName, i64> = Default::default();
         for step in &self.steps {
             let sign = match step.worker.role {
-                Role::Depositor => 1,
                 Role::Withdrawer => -1,
+                Role::Depositor | Role::Transferer | Role::Auditor => 1,
             };
             match (scenario, step.worker.role, step.access) {
                 (Scenario::Overdraft, Role::Depositor, _) => balance += amount,
@@ -262,6 +264,8 @@ impl Schedule {
                     seen.remove(&step.worker);
                     balance -= amount;
                 }
+                // Only depositors and withdrawers follow schedules.
+                (Scenario::Overdraft, _, Access::Write) | (Scenario::Transfer, _, _) => {}
             }
         }
         balance

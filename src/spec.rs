@@ -27,6 +27,13 @@ pub struct Job {
     pub trace_ops: u64,
     /// Steps of the forced schedule, 0 for none.
     pub steps: u32,
+    /// Transfer scenario: force a collision in the first transfer (see
+    /// `--collide` in `plan`).
+    pub collide: bool,
+    /// Transfer scenario: auditors read without taking any lock.
+    pub audits_unlocked: bool,
+    /// Transfer scenario: every operation is recorded for `--export-history`.
+    pub history: bool,
 }
 
 /// One worker's part of a trial.
@@ -88,6 +95,9 @@ impl Job {
             accounts: 1,
             trace_ops: 0,
             steps: 0,
+            collide: false,
+            audits_unlocked: false,
+            history: false,
         }
     }
 }

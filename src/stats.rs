@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::outcome::{RunOutcome, TrialOutcome};
+use crate::outcome::{RunOutcome, TransferOutcome, TrialOutcome};
 use crate::plan::Plan;
 use crate::vocab::{Mode, Scenario, TrialStatus};
 
@@ -69,11 +69,58 @@ pub struct TrialRecord {
     /// readers (JavaScript, jq) round numbers beyond 2^53.
     #[serde(serialize_with = "as_decimal_strings")]
     pub worker_seeds: Vec<u64>,
+    /// Transfer scenario: the bank's invariants in this trial.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub bank: Option<BankCheck>,
     /// With `--trace`: every access, the lost updates, the overdrafts and
     /// the accounting identity (see `explain.rs`), filled in by
     /// `report::results` beside these statistics.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub trace: Option<crate::explain::Analysis>,
+}
+
+/// The bank's invariants in one trial of the transfer scenario, after
+/// Jepsen's bank checker: money conserved, no account negative, every audit
+/// saw the true total.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct BankCheck {
+    pub total_before: i64,
+    pub total_after: i64,
+    /// The accounts (from 1) below zero at the end.
+    pub negative_accounts: Vec<u32>,
+    pub transfers: u64,
+    pub transfers_refused: u64,
+    pub audits: u64,
+    pub audits_wrong_total: u64,
+    /// The lowest and highest total a wrong audit saw.
+    #[serde(skip)]
+    pub wrong_totals: Option<(i64, i64)>,
+    /// The cycle of a deadlocked trial.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deadlock: Option<Vec<CycleLink>>,
+    /// How long after the cycle closed the coordinator confirmed it.
+    #[serde(skip)]
+    pub detected_after: Option<std::time::Duration>,
+}
+
+/// One worker of a deadlock cycle, as the JSON shows it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct CycleLink {
+    /// `T1`, `R2`.
+    pub worker: String,
+    /// Accounts (from 1) whose locks it holds.
+    pub holds: Vec<u32>,
+    /// The account whose lock it waits for.
+    pub waits_for: u32,
+}
+
+impl BankCheck {
+    /// Every invariant holds.
+    pub fn holds(&self) -> bool {
+        self.total_after == self.total_before
+            && self.negative_accounts.is_empty()
+            && self.audits_wrong_total == 0
+    }
 }
 
 /// The distribution of one mode's trials. Balance statistics count only
@@ -103,6 +150,30 @@ pub struct Summary {
     pub holder_killed: u32,
     /// Of those, the trials that still completed.
     pub survived_kill: u32,
+    /// Trials ended by a deadlock (not counted in `failed`).
+    pub deadlocked: u32,
+    /// Transfer scenario: completed trials whose bank total changed.
+    pub money_changed: u32,
+    /// Transfer scenario: audits that saw a total other than the bank's.
+    pub audits_wrong_total: u64,
+    /// The rest of the transfer scenario's summary, for the text report.
+    #[serde(skip)]
+    pub bank: BankSummary,
+}
+
+/// Per mode, what the text report says about the bank's invariants.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct BankSummary {
+    /// Trials whose total went down, and up.
+    pub money_lost: u32,
+    pub money_created: u32,
+    /// Trials that ended with an account below zero.
+    pub negative: u32,
+    pub audits: u64,
+    /// The lowest and highest total a wrong audit saw.
+    pub wrong_totals: Option<(i64, i64)>,
+    /// How long each deadlock took to confirm, sorted.
+    pub detection: Vec<std::time::Duration>,
 }
 
 fn as_decimal_strings<S: serde::Serializer>(values: &[u64], s: S) -> Result<S::Ok, S::Error> {
@@ -137,18 +208,64 @@ pub fn results(plan: &Plan, run: &RunOutcome) -> Results {
 }
 
 fn record(plan: &Plan, t: &TrialOutcome) -> TrialRecord {
+    let mut r = books(plan, t);
+    if let Some(bank) = &t.transfers {
+        let check = bank_check(plan, t, bank);
+        r.consistent = t.status == TrialStatus::Ok && check.holds();
+        r.bank = Some(check);
+    }
+    r
+}
+
+fn bank_check(plan: &Plan, t: &TrialOutcome, bank: &TransferOutcome) -> BankCheck {
+    let name = |w: u32| plan.worker_name(w).to_string();
+    BankCheck {
+        total_before: plan.total(),
+        total_after: t.final_balance,
+        negative_accounts: (1..)
+            .zip(&bank.balances)
+            .filter(|(_, b)| **b < 0)
+            .map(|(a, _)| a)
+            .collect(),
+        transfers: bank.transfers,
+        transfers_refused: bank.refused,
+        audits: bank.audits,
+        audits_wrong_total: bank.audits_wrong_total,
+        wrong_totals: bank.wrong_totals,
+        deadlock: bank.deadlock.as_ref().map(|d| {
+            d.cycle
+                .iter()
+                .map(|l| CycleLink {
+                    worker: name(l.worker),
+                    holds: l.holds.clone(),
+                    waits_for: l.waits_for,
+                })
+                .collect()
+        }),
+        detected_after: bank.detected_after,
+    }
+}
+
+/// The trial against the books of its scenario.
+fn books(plan: &Plan, t: &TrialOutcome) -> TrialRecord {
     let amount = i128::from(plan.amount);
     // The books, in i128: the plan bounds every sum to i64, but a failed
     // trial's counters are whatever the worker left behind.
     let credited = match plan.scenario {
         Scenario::LostUpdate => i128::from(t.deposits) - i128::from(t.withdrawals),
         Scenario::Overdraft => i128::from(t.deposits) - i128::from(t.withdrawals_succeeded),
+        // The books of a bank of transfers: its total, whatever moved.
+        Scenario::Transfer => 0,
     };
-    let books = i128::from(plan.initial) + credited * amount;
+    let initial = match plan.scenario {
+        Scenario::Transfer => plan.total(),
+        _ => plan.initial,
+    };
+    let books = i128::from(initial) + credited * amount;
     let expected = clamp(books);
     let deviation = clamp(i128::from(t.final_balance) - books);
     let overdrawn = t.overdrafts > 0;
-    let ops = t.deposits + t.withdrawals;
+    let ops = ops(t);
     TrialRecord {
         trial: t.trial,
         status: t.status,
@@ -173,8 +290,19 @@ fn record(plan: &Plan, t: &TrialOutcome) -> TrialRecord {
         worker_seeds: (0..plan.workers())
             .map(|w| plan.worker_seed(t.trial, w))
             .collect(),
+        bank: None,
         trace: None,
     }
+}
+
+/// Operations a trial completed: deposits and withdrawals, or transfers
+/// (refused ones too) and audits.
+fn ops(t: &TrialOutcome) -> u64 {
+    let bank = t
+        .transfers
+        .as_ref()
+        .map_or(0, |b| b.transfers + b.refused + b.audits);
+    t.deposits + t.withdrawals + bank
 }
 
 fn clamp(v: i128) -> i64 {
@@ -194,18 +322,18 @@ fn summarize(records: &[TrialRecord], outcomes: &[TrialOutcome]) -> Summary {
     let consistent = ok.iter().filter(|r| r.consistent).count() as u32;
     let total_deviation: i64 = ok.iter().map(|r| r.deviation).sum();
     let n = records.len() as u32;
-    let failed = n - ok.len() as u32;
+    let count = |status| records.iter().filter(|r| r.status == status).count() as u32;
     let (ops, busy) = outcomes
         .iter()
         .filter(|t| t.status == TrialStatus::Ok)
         .fold((0u64, 0f64), |(o, b), t| {
-            (o + t.deposits + t.withdrawals, b + t.busy.as_secs_f64())
+            (o + ops(t), b + t.busy.as_secs_f64())
         });
     Summary {
         trials: n,
         consistent,
         inconsistent: ok.len() as u32 - consistent,
-        failed,
+        failed: count(TrialStatus::Failed),
         min: balances.iter().copied().min(),
         max: balances.iter().copied().max(),
         mean: mean(&balances),
@@ -223,7 +351,40 @@ fn summarize(records: &[TrialRecord], outcomes: &[TrialOutcome]) -> Summary {
         ops_per_sec: rate(ops, busy),
         holder_killed: records.iter().filter(|r| r.killed_worker.is_some()).count() as u32,
         survived_kill: ok.iter().filter(|r| r.killed_worker.is_some()).count() as u32,
+        deadlocked: count(TrialStatus::Deadlocked),
+        money_changed: ok
+            .iter()
+            .filter_map(|r| r.bank.as_ref())
+            .filter(|b| b.total_after != b.total_before)
+            .count() as u32,
+        audits_wrong_total: banks(records).map(|b| b.audits_wrong_total).sum(),
+        bank: bank_summary(records, &ok),
     }
+}
+
+fn banks(records: &[TrialRecord]) -> impl Iterator<Item = &BankCheck> {
+    records.iter().filter_map(|r| r.bank.as_ref())
+}
+
+/// Money and balances count in the trials that completed (a deadlocked
+/// trial was cut off between debits and credits); audits in every trial.
+fn bank_summary(records: &[TrialRecord], ok: &[&TrialRecord]) -> BankSummary {
+    let mut s = BankSummary::default();
+    for b in ok.iter().filter_map(|r| r.bank.as_ref()) {
+        s.money_lost += u32::from(b.total_after < b.total_before);
+        s.money_created += u32::from(b.total_after > b.total_before);
+        s.negative += u32::from(!b.negative_accounts.is_empty());
+    }
+    for b in banks(records) {
+        s.audits += b.audits;
+        if let Some((lo, hi)) = b.wrong_totals {
+            let (l, h) = s.wrong_totals.unwrap_or((lo, hi));
+            s.wrong_totals = Some((l.min(lo), h.max(hi)));
+        }
+        s.detection.extend(b.detected_after);
+    }
+    s.detection.sort_unstable();
+    s
 }
 
 pub fn mean(xs: &[i64]) -> Option<f64> {

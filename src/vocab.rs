@@ -17,15 +17,22 @@ pub enum Scenario {
     LostUpdate,
     /// Check-then-act: two withdrawals both see enough money.
     Overdraft,
+    /// Transfers between several accounts: lost money, deadlocks, audits.
+    Transfer,
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 2] = [Scenario::LostUpdate, Scenario::Overdraft];
+    pub const ALL: [Scenario; 3] = [
+        Scenario::LostUpdate,
+        Scenario::Overdraft,
+        Scenario::Transfer,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             Scenario::LostUpdate => "lost-update",
             Scenario::Overdraft => "overdraft",
+            Scenario::Transfer => "transfer",
         }
     }
 
@@ -35,6 +42,9 @@ impl Scenario {
                 "Deposits and withdrawals overwrite each other (read-modify-write)"
             }
             Scenario::Overdraft => "Two ATMs both see enough money (check-then-act)",
+            Scenario::Transfer => {
+                "Transfers between accounts: money vanishes, locks deadlock, audits see wrong totals"
+            }
         }
     }
 
@@ -79,16 +89,44 @@ pub enum Mode {
     Spin,
     /// Atomic read-modify-write instructions: no lock at all.
     Atomic,
+    /// Transfer scenario: one robust mutex per account, taken in the order
+    /// the transfer names them (source, then destination). Deadlocks.
+    MutexUnordered,
+    /// Transfer scenario: one robust mutex for the whole bank.
+    Global,
 }
 
 impl Mode {
-    pub const ALL: [Mode; 5] = [
+    pub const ALL: [Mode; 7] = [
         Mode::NoLock,
         Mode::Mutex,
         Mode::Flock,
         Mode::Spin,
         Mode::Atomic,
+        Mode::MutexUnordered,
+        Mode::Global,
     ];
+
+    /// The modes of the transfer scenario, in the order they are shown.
+    pub(crate) const TRANSFER: [Mode; 4] = [
+        Mode::NoLock,
+        Mode::MutexUnordered,
+        Mode::Mutex,
+        Mode::Global,
+    ];
+
+    /// What the transfer scenario runs when no mode is named.
+    pub(crate) const TRANSFER_DEFAULT: [Mode; 3] =
+        [Mode::NoLock, Mode::MutexUnordered, Mode::Mutex];
+
+    /// Whether the mode is meant for `scenario`: the transfer scenario has
+    /// its own set, and `mutex-unordered` and `global` exist only there.
+    pub(crate) fn fits(self, scenario: Scenario) -> bool {
+        match scenario {
+            Scenario::Transfer => Self::TRANSFER.contains(&self),
+            _ => !matches!(self, Mode::MutexUnordered | Mode::Global),
+        }
+    }
 
     /// The strategies, in the order `--lock=all` runs them.
     pub(crate) const STRATEGIES: [Mode; 4] = [Mode::Mutex, Mode::Flock, Mode::Spin, Mode::Atomic];
@@ -106,6 +144,8 @@ impl Mode {
             Mode::Flock => "flock",
             Mode::Spin => "spin",
             Mode::Atomic => "atomic",
+            Mode::MutexUnordered => "mutex-unordered",
+            Mode::Global => "global",
         }
     }
 
@@ -135,6 +175,10 @@ impl Mode {
             Mode::Flock => "flock(2) on the ledger file",
             Mode::Spin => "Compare-and-swap spin lock in the mapping",
             Mode::Atomic => "No lock: atomic instructions (fetch_add, compare_exchange)",
+            Mode::MutexUnordered => {
+                "Transfers: a mutex per account, taken source first (deadlocks)"
+            }
+            Mode::Global => "Transfers: one mutex for the whole bank",
         }
     }
 
@@ -169,24 +213,29 @@ pub enum LockChoice {
 }
 
 impl LockChoice {
-    const VALUES: [LockChoice; 5] = [
+    const VALUES: [LockChoice; 7] = [
         LockChoice::One(Mode::Mutex),
         LockChoice::One(Mode::Flock),
         LockChoice::One(Mode::Spin),
         LockChoice::One(Mode::Atomic),
+        LockChoice::One(Mode::MutexUnordered),
+        LockChoice::One(Mode::Global),
         LockChoice::All,
     ];
     const ALL_NAME: &'static str = "all";
 
-    /// The modes this choice stands for.
-    pub fn modes(self) -> &'static [Mode] {
+    /// The modes this choice stands for in `scenario`.
+    pub fn modes(self, scenario: Scenario) -> &'static [Mode] {
         match self {
+            LockChoice::All if scenario == Scenario::Transfer => &Mode::TRANSFER[1..],
             LockChoice::One(mode) => match mode {
                 Mode::NoLock => &[Mode::NoLock],
                 Mode::Mutex => &[Mode::Mutex],
                 Mode::Flock => &[Mode::Flock],
                 Mode::Spin => &[Mode::Spin],
                 Mode::Atomic => &[Mode::Atomic],
+                Mode::MutexUnordered => &[Mode::MutexUnordered],
+                Mode::Global => &[Mode::Global],
             },
             LockChoice::All => &Mode::STRATEGIES,
         }
@@ -218,6 +267,9 @@ pub enum TrialStatus {
     Ok,
     /// A worker failed, was killed or timed out.
     Failed,
+    /// The coordinator found workers waiting for each other's locks in a
+    /// cycle, and ended the trial.
+    Deadlocked,
 }
 
 impl TrialStatus {
@@ -225,6 +277,7 @@ impl TrialStatus {
         match self {
             TrialStatus::Ok => "ok",
             TrialStatus::Failed => "failed",
+            TrialStatus::Deadlocked => "deadlocked",
         }
     }
 }
@@ -285,34 +338,67 @@ impl Serialize for AccessKind {
     }
 }
 
-/// Which kind of worker: depositors come first in a trial's numbering.
+/// Which kind of worker: depositors come first in a trial's numbering,
+/// and transferers before auditors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Role {
     Depositor,
     Withdrawer,
+    /// Transfer scenario: moves money from one account to another.
+    Transferer,
+    /// Transfer scenario: reads every balance and adds them up.
+    Auditor,
 }
 
 impl Role {
-    /// `depositor`, `withdrawer`: as in `--depositors`, `--withdrawers`.
+    const ALL: [Role; 4] = [
+        Role::Depositor,
+        Role::Withdrawer,
+        Role::Transferer,
+        Role::Auditor,
+    ];
+
+    /// `depositor`, `withdrawer`, ...: as in `--depositors`, `--auditors`.
     pub fn name(self) -> &'static str {
         match self {
             Role::Depositor => "depositor",
             Role::Withdrawer => "withdrawer",
+            Role::Transferer => "transferer",
+            Role::Auditor => "auditor",
         }
     }
 
-    /// The letter of its workers' names: `D`, `W`.
+    /// The letter of its workers' names: `D`, `W`, `T`, `R`.
     pub(crate) fn letter(self) -> char {
         match self {
             Role::Depositor => 'D',
             Role::Withdrawer => 'W',
+            Role::Transferer => 'T',
+            Role::Auditor => 'R',
         }
     }
 
     pub(crate) fn from_letter(letter: char) -> Option<Role> {
-        [Role::Depositor, Role::Withdrawer]
+        Self::ALL
             .into_iter()
             .find(|r| r.letter() == letter.to_ascii_uppercase())
+    }
+
+    /// The number stored in a worker's slot.
+    pub(crate) fn code(self) -> u32 {
+        self as u32
+    }
+
+    pub(crate) fn from_code(code: u32) -> Option<Role> {
+        Self::ALL.into_iter().find(|r| r.code() == code)
+    }
+
+    /// The role that comes first in `scenario`'s numbering, and the second.
+    pub(crate) fn pair(scenario: Scenario) -> (Role, Role) {
+        match scenario {
+            Scenario::Transfer => (Role::Transferer, Role::Auditor),
+            _ => (Role::Depositor, Role::Withdrawer),
+        }
     }
 }
 
@@ -328,24 +414,32 @@ impl WorkerName {
     /// The name of worker `index` of a trial with `depositors` depositors
     /// (depositors come first).
     pub fn of(index: u32, depositors: u32) -> WorkerName {
-        if index < depositors {
+        Self::in_scenario(Scenario::LostUpdate, index, depositors)
+    }
+
+    /// The name of worker `index` of a `scenario` trial whose first role
+    /// (depositors, or transferers) has `firsts` workers.
+    pub fn in_scenario(scenario: Scenario, index: u32, firsts: u32) -> WorkerName {
+        let (first, second) = Role::pair(scenario);
+        if index < firsts {
             WorkerName {
-                role: Role::Depositor,
+                role: first,
                 number: index + 1,
             }
         } else {
             WorkerName {
-                role: Role::Withdrawer,
-                number: index - depositors + 1,
+                role: second,
+                number: index - firsts + 1,
             }
         }
     }
 
-    /// The worker's index in a trial with `depositors` depositors.
+    /// The worker's index in a trial with `depositors` depositors (or
+    /// transferers).
     pub fn index(self, depositors: u32) -> u32 {
         match self.role {
-            Role::Depositor => self.number - 1,
-            Role::Withdrawer => depositors + self.number - 1,
+            Role::Depositor | Role::Transferer => self.number - 1,
+            Role::Withdrawer | Role::Auditor => depositors + self.number - 1,
         }
     }
 }
@@ -377,8 +471,26 @@ mod tests {
             .iter()
             .map(|v| v.to_possible_value().unwrap().get_name().to_string())
             .collect();
-        assert_eq!(names, ["mutex", "flock", "spin", "atomic", "all"]);
-        assert_eq!(LockChoice::All.modes(), &Mode::STRATEGIES);
+        assert_eq!(
+            names,
+            [
+                "mutex",
+                "flock",
+                "spin",
+                "atomic",
+                "mutex-unordered",
+                "global",
+                "all"
+            ]
+        );
+        assert_eq!(
+            LockChoice::All.modes(Scenario::LostUpdate),
+            &Mode::STRATEGIES
+        );
+        assert_eq!(
+            LockChoice::All.modes(Scenario::Transfer),
+            &[Mode::MutexUnordered, Mode::Mutex, Mode::Global]
+        );
         assert_eq!(LockChoice::default_name(), "mutex");
     }
 
@@ -395,5 +507,22 @@ mod tests {
         assert_eq!(WorkerName::of(2, 2).to_string(), "W1");
         assert_eq!(WorkerName::of(2, 2).index(2), 2);
         assert_eq!(Role::from_letter('w'), Some(Role::Withdrawer));
+        let t = WorkerName::in_scenario(Scenario::Transfer, 2, 2);
+        assert_eq!(t.to_string(), "R1");
+        assert_eq!(t.index(2), 2);
+        assert_eq!(
+            WorkerName::in_scenario(Scenario::Transfer, 1, 2).to_string(),
+            "T2"
+        );
+        for r in Role::ALL {
+            assert_eq!(Role::from_code(r.code()), Some(r));
+        }
+    }
+
+    #[test]
+    fn transfer_only_modes_fit_only_the_transfer_scenario() {
+        assert!(!Mode::Global.fits(Scenario::LostUpdate));
+        assert!(!Mode::Flock.fits(Scenario::Transfer));
+        assert!(Mode::Mutex.fits(Scenario::Transfer) && Mode::Mutex.fits(Scenario::Overdraft));
     }
 }

@@ -4,6 +4,7 @@ use std::io;
 
 use super::Backend;
 use crate::ledger::Ledger;
+use crate::strategy::transfer::{self, Transfer};
 use crate::strategy::{Hooks, Strategy, Withdrawal};
 
 /// Operations on the ledger's accounts through strategy `S`.
@@ -40,5 +41,23 @@ impl<S: Strategy> Backend for Memory<'_, S> {
         // scenario they are plain atomic additions whatever the strategy.
         hooks.add(self.ledger.account(account), amount)?;
         Ok(())
+    }
+
+    // Transfers and audits take the locks the mode names, one per account or
+    // the bank's (`strategy::transfer`), whatever the strategy `S`.
+    fn transfer<H: Hooks>(
+        &mut self,
+        me: u32,
+        t: Transfer,
+        gate: &mut dyn FnMut() -> io::Result<()>,
+        hooks: &mut H,
+    ) -> io::Result<bool> {
+        let mode = self.ledger.job().mode;
+        transfer::transfer(self.ledger, mode, me, t, gate, hooks)
+    }
+
+    fn audit<H: Hooks>(&mut self, me: u32, hooks: &mut H) -> io::Result<Vec<i64>> {
+        let job = self.ledger.job();
+        transfer::audit(self.ledger, job.mode, me, !job.audits_unlocked, hooks)
     }
 }

@@ -11,9 +11,9 @@
 //! hooks, so each combination is monomorphized: the seam costs nothing.
 //!
 //! Accounts are numbered from 0 in code and shown from `#1` to people. The
-//! scenarios of one account use account 0; operations on several accounts
-//! (a transfer, an audit of every balance) join this trait as methods of
-//! their own, so that each backend says how it makes them atomic.
+//! scenarios of one account use account 0; the operations on several
+//! accounts (a transfer, an audit of every balance) are methods of their
+//! own, so that each backend says how it makes them atomic.
 
 mod memory;
 
@@ -22,6 +22,7 @@ pub(crate) use memory::Memory;
 use std::io;
 
 use crate::ledger::Ledger;
+use crate::strategy::transfer::Transfer;
 use crate::strategy::{Hooks, Withdrawal};
 
 /// How one worker applies the operations of a scenario to the accounts.
@@ -42,6 +43,20 @@ pub(crate) trait Backend {
     /// Adds `amount` to `account` in one indivisible step: the overdraft
     /// scenario's deposit, which cannot break "never below zero".
     fn deposit<H: Hooks>(&mut self, account: u32, amount: i64, hooks: &mut H) -> io::Result<()>;
+
+    /// Moves `t.amount` from `t.from` to `t.to` for worker `me`, locked as
+    /// the trial's mode says; `gate` runs after its first access (see
+    /// `--collide`). `false` when the source lacked the money.
+    fn transfer<H: Hooks>(
+        &mut self,
+        me: u32,
+        t: Transfer,
+        gate: &mut dyn FnMut() -> io::Result<()>,
+        hooks: &mut H,
+    ) -> io::Result<bool>;
+
+    /// Reads every balance for worker `me`, account 0 first.
+    fn audit<H: Hooks>(&mut self, me: u32, hooks: &mut H) -> io::Result<Vec<i64>>;
 }
 
 /// Where a run's accounts live, as the coordinator sees them: made ready

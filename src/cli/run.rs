@@ -89,7 +89,50 @@ pub struct RunArgs {
     )]
     pub seed: Option<u64>,
 
-    /// Run locked, with a strategy: mutex (default), flock, spin, atomic, or all. Repeatable.
+    /// Transfer scenario: accounts in the bank [default: 4].
+    #[arg(
+        long,
+        value_name = "N",
+        allow_negative_numbers = true,
+        help_heading = "Transfers (--scenario transfer)"
+    )]
+    pub accounts: Option<i64>,
+
+    /// Transfer scenario: worker processes that transfer (T1, T2, ...) [default: 3].
+    #[arg(
+        long,
+        value_name = "N",
+        allow_negative_numbers = true,
+        help_heading = "Transfers (--scenario transfer)"
+    )]
+    pub transferers: Option<i64>,
+
+    /// Transfer scenario: worker processes that audit every balance (R1, R2, ...) [default: 0].
+    #[arg(
+        long,
+        value_name = "N",
+        allow_negative_numbers = true,
+        help_heading = "Transfers (--scenario transfer)"
+    )]
+    pub auditors: Option<i64>,
+
+    /// Transfer scenario: auditors take no lock, whatever the mode (shows the read skew).
+    #[arg(long, help_heading = "Transfers (--scenario transfer)")]
+    pub unlocked_audits: bool,
+
+    /// Transfer scenario: force each transferer's first transfer round the accounts (T1 #1->#2, T2 #2->#3, ...) and hold it after its first access until every transferer made its own: a certain collision (see docs/transfers.md).
+    #[arg(long, help_heading = "Transfers (--scenario transfer)")]
+    pub collide: bool,
+
+    /// Transfer scenario: write every transfer and audit to FILE as a Jepsen history (EDN, one op per line).
+    #[arg(
+        long,
+        value_name = "FILE",
+        help_heading = "Transfers (--scenario transfer)"
+    )]
+    pub export_history: Option<PathBuf>,
+
+    /// Run locked, with a strategy: mutex (default), flock, spin, atomic, or all; transfers: mutex-unordered, mutex, global, or all. Repeatable.
     #[arg(
         long,
         value_enum,
@@ -212,6 +255,12 @@ impl RunArgs {
             fail_fast: self.fail_fast,
             trace: self.trace || self.explain.is_some() || self.export_trace.is_some(),
             schedule: self.schedule.clone(),
+            accounts: self.accounts,
+            transferers: self.transferers,
+            auditors: self.auditors,
+            collide: self.collide,
+            unlocked_audits: self.unlocked_audits,
+            history: self.export_history.is_some(),
         };
         // A drawn seed stays below 2^53, so that every JSON reader (JavaScript,
         // jq) keeps it exact and a result file can always repeat its run.
@@ -231,6 +280,9 @@ impl RunArgs {
                 "--expect race needs the unlocked mode: add --no-lock (the race cannot show under a lock)"
                     .into(),
             ));
+        }
+        if let Some(path) = &self.export_history {
+            check_export_path("--export-history", path)?;
         }
         let mut exports: Vec<(Format, PathBuf)> = Vec::new();
         for (flag, format, path) in [

@@ -7,8 +7,8 @@
 use std::io;
 
 use crate::limits::{
-    MAX_ACCOUNTS, MAX_AMOUNT, MAX_DELAY, MAX_OPS, MAX_STEPS, MAX_TIMEOUT, MAX_TRACED_OPS_PER_TRIAL,
-    MAX_WORKERS, MIN_TIMEOUT,
+    MAX_ACCOUNTS, MAX_AMOUNT, MAX_DELAY, MAX_HISTORY_WORDS_PER_RUN, MAX_OPS, MAX_STEPS,
+    MAX_TIMEOUT, MAX_TRACED_OPS_PER_TRIAL, MAX_WORKERS, MIN_TIMEOUT,
 };
 use crate::spec::Job;
 use crate::vocab::{Mode, Scenario};
@@ -16,7 +16,7 @@ use crate::vocab::{Mode, Scenario};
 /// `b"BANKRACE"` read as a little-endian `u64`.
 pub(crate) const MAGIC: u64 = u64::from_le_bytes(*b"BANKRACE");
 /// Bumped whenever the layout or the meaning of a field changes.
-pub(crate) const VERSION: u64 = 5;
+pub(crate) const VERSION: u64 = 6;
 /// Words in the header.
 pub(crate) const WORDS: usize = 16;
 
@@ -37,6 +37,15 @@ pub(super) mod at {
     pub(crate) const PAUSE_NS: usize = 12;
     pub(crate) const WINDOW_NS: usize = 13;
     pub(crate) const TIMEOUT_NS: usize = 14;
+    pub(crate) const FLAGS: usize = 15;
+}
+
+/// The bits of the flags word.
+mod flag {
+    pub(super) const COLLIDE: u64 = 1;
+    pub(super) const AUDITS_UNLOCKED: u64 = 2;
+    pub(super) const HISTORY: u64 = 4;
+    pub(super) const ALL: u64 = COLLIDE | AUDITS_UNLOCKED | HISTORY;
 }
 
 /// What went wrong when a worker checked a ledger it was handed.
@@ -105,6 +114,14 @@ pub(crate) fn encode(job: &Job, size: u64) -> [u64; WORDS] {
     w[at::PAUSE_NS] = job.pause_ns;
     w[at::WINDOW_NS] = job.window_ns;
     w[at::TIMEOUT_NS] = job.timeout_ns;
+    w[at::FLAGS] = [
+        (job.collide, flag::COLLIDE),
+        (job.audits_unlocked, flag::AUDITS_UNLOCKED),
+        (job.history, flag::HISTORY),
+    ]
+    .iter()
+    .filter(|(on, _)| *on)
+    .fold(0, |acc, (_, bit)| acc | bit);
     w
 }
 
@@ -163,6 +180,7 @@ pub(crate) fn decode(
         .ok()
         .and_then(Mode::from_code)
         .ok_or(LedgerError::Layout("unknown mode"))?;
+    let flags = transfer_flags(w[at::FLAGS], scenario, workers, accounts, ops)?;
     let job = Job {
         scenario,
         mode,
@@ -176,6 +194,9 @@ pub(crate) fn decode(
         accounts,
         trace_ops,
         steps,
+        collide: flags & flag::COLLIDE != 0,
+        audits_unlocked: flags & flag::AUDITS_UNLOCKED != 0,
+        history: flags & flag::HISTORY != 0,
     };
     let expected = size_of(&job);
     if w[at::LAYOUT_SIZE] != expected {
@@ -187,6 +208,32 @@ pub(crate) fn decode(
         return Err(LedgerError::Size { actual, expected });
     }
     Ok(job)
+}
+
+/// The flags word, checked with what only the transfer scenario may have:
+/// several accounts, and a history of bounded size.
+fn transfer_flags(
+    flags: u64,
+    scenario: Scenario,
+    workers: u32,
+    accounts: u32,
+    ops: u64,
+) -> Result<u64, LedgerError> {
+    if flags & !flag::ALL != 0 {
+        return Err(LedgerError::Layout("unknown flags"));
+    }
+    if accounts > 1 && scenario != Scenario::Transfer {
+        return Err(LedgerError::Layout(
+            "several accounts outside the transfer scenario",
+        ));
+    }
+    let history_words = u64::from(workers)
+        .saturating_mul(ops)
+        .saturating_mul(5 + u64::from(accounts));
+    if flags & flag::HISTORY != 0 && history_words > MAX_HISTORY_WORDS_PER_RUN {
+        return Err(LedgerError::Layout("history size out of range"));
+    }
+    Ok(flags)
 }
 
 #[cfg(test)]
@@ -220,6 +267,8 @@ mod tests {
             (at::TRACE_OPS, 6),
             (at::TIMEOUT_NS, 0),
             (at::TIMEOUT_NS, u64::MAX),
+            (at::FLAGS, 8),
+            (at::ACCOUNTS, 2),
         ] {
             let (_, mut words, size) = good(2);
             words[field] = value;

@@ -3,8 +3,10 @@
 //! - `layout.rs`: the `#[repr(C)]` layout and the one accessor that turns an
 //!   offset into a reference (the only `unsafe` besides the mutex's FFI);
 //! - `header.rs`: the job encoded as header words, and its pure check;
-//! - `mutex.rs`: the robust, process-shared pthread mutex;
-//! - `sync.rs`: the barrier, fault gate, turnstile and sequencer.
+//! - `mutex.rs`: the robust, process-shared pthread mutexes;
+//! - `sync.rs`: the barrier, fault gate, turnstile and sequencer;
+//! - `waits.rs`: the account locks' holders and the workers' wait-for words;
+//! - `records.rs`: the transfer scenario's history records.
 //!
 //! One ledger backs one trial at a time. The coordinator creates it from the
 //! trial's spec, and each worker process maps the same file, checks it and
@@ -14,11 +16,15 @@
 mod header;
 mod layout;
 mod mutex;
+mod records;
 mod sync;
+mod waits;
 
 pub use header::LedgerError;
 pub use layout::Slot;
 pub use mutex::MutexGuard;
+pub(crate) use mutex::MutexId;
+pub use waits::WaitWords;
 
 use std::fs::File;
 use std::io;
@@ -31,7 +37,7 @@ use memmap2::{MmapOptions, MmapRaw};
 use crate::spec::{Job, StepSpec, TrialSpec, WorkerSpec};
 use crate::trace::{OpKind, OpRecord};
 use crate::vocab::Role;
-use layout::{Line, Mapping, Regions, TraceSlot};
+use layout::{AccountLock, Line, Mapping, Regions, TraceSlot};
 
 /// A mapped ledger. Dropping it unmaps the memory.
 pub struct Ledger {
@@ -50,10 +56,7 @@ pub enum SlotState {
 
 impl Slot {
     pub(crate) fn role(&self) -> Role {
-        match self.role.load(Ordering::Relaxed) {
-            0 => Role::Depositor,
-            _ => Role::Withdrawer,
-        }
+        Role::from_code(self.role.load(Ordering::Relaxed)).unwrap_or(Role::Withdrawer)
     }
 
     pub fn seed(&self) -> u64 {
@@ -88,8 +91,7 @@ impl Slot {
     }
 
     fn configure(&self, w: &WorkerSpec) {
-        self.role
-            .store(u32::from(w.role == Role::Withdrawer), Ordering::Relaxed);
+        self.role.store(w.role.code(), Ordering::Relaxed);
         self.seed.store(w.seed, Ordering::Relaxed);
         let kill = w.kill_at.map_or(0, |op| op.saturating_add(1));
         self.kill_at.store(kill, Ordering::Relaxed);
@@ -97,9 +99,11 @@ impl Slot {
         for counter in self.results() {
             counter.store(0, Ordering::Relaxed);
         }
+        self.audit_low.store(i64::MAX, Ordering::Relaxed);
+        self.audit_high.store(i64::MIN, Ordering::Relaxed);
     }
 
-    fn results(&self) -> [&AtomicU64; 6] {
+    fn results(&self) -> [&AtomicU64; 11] {
         [
             &self.ops_done,
             &self.succeeded,
@@ -107,7 +111,31 @@ impl Slot {
             &self.overdrew,
             &self.started_ns,
             &self.finished_ns,
+            &self.holds,
+            &self.waits_for,
+            &self.progress,
+            &self.wait_since_ns,
+            &self.audits_wrong,
         ]
+    }
+
+    /// Records an audit that saw `total` where the bank holds `truth`.
+    pub(crate) fn audited(&self, total: i64, truth: i64) {
+        if total != truth {
+            self.audits_wrong.fetch_add(1, Ordering::Relaxed);
+            self.audit_low.fetch_min(total, Ordering::Relaxed);
+            self.audit_high.fetch_max(total, Ordering::Relaxed);
+        }
+    }
+
+    /// The lowest and highest wrong total this auditor saw, if any.
+    pub(crate) fn wrong_totals(&self) -> Option<(i64, i64)> {
+        (self.audits_wrong.load(Ordering::Relaxed) > 0).then(|| {
+            (
+                self.audit_low.load(Ordering::Relaxed),
+                self.audit_high.load(Ordering::Relaxed),
+            )
+        })
     }
 }
 
@@ -202,9 +230,19 @@ impl Ledger {
                 self.trace_slot(w, op).kind.store(0, Ordering::Relaxed);
             }
         }
+        self.clear_history();
+        for a in 0..job.accounts {
+            self.account_lock(a).holder.store(0, Ordering::Relaxed);
+        }
         let shared = self.map.shared();
         let b = &shared.barrier.0;
-        for word in [&b.arrived, &b.released, &b.fault_gate, &shared.spin.0] {
+        for word in [
+            &b.arrived,
+            &b.released,
+            &b.fault_gate,
+            &b.collided,
+            &shared.spin.0,
+        ] {
             word.store(0, Ordering::Relaxed);
         }
         let ins = &shared.instruments.0;
@@ -212,7 +250,7 @@ impl Ledger {
         ins.stuck.store(0, Ordering::Relaxed);
         ins.turn.store(0, Ordering::Relaxed);
         shared.mutex.0.recoveries.store(0, Ordering::Relaxed);
-        self.init_mutex()?;
+        self.init_mutexes()?;
         h[header::at::MAGIC].store(words[header::at::MAGIC], Ordering::Release);
         Ok(())
     }
@@ -282,6 +320,13 @@ impl Ledger {
         assert!(index < self.job.accounts, "account index out of range");
         let offset = self.regions.accounts + size_of::<Line<AtomicI64>>() * index as usize;
         &self.map.at::<Line<AtomicI64>>(offset).0
+    }
+
+    /// Account `index`'s lock and its holder word. Panics if out of range.
+    fn account_lock(&self, index: u32) -> &AccountLock {
+        assert!(index < self.job.accounts, "account index out of range");
+        let offset = self.regions.locks + size_of::<Line<AccountLock>>() * index as usize;
+        &self.map.at::<Line<AccountLock>>(offset).0
     }
 
     /// The first account: the one every single-account scenario races on.
@@ -362,6 +407,12 @@ impl Ledger {
     }
 }
 
+/// CLOCK_MONOTONIC in nanoseconds: one clock for every process on the machine.
+pub(crate) fn now_ns() -> u64 {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
+    t.tv_sec as u64 * 1_000_000_000 + t.tv_nsec as u64
+}
+
 /// The smallest ledger there is: what a file too short to hold a header is
 /// told it should have been.
 fn minimal() -> Job {
@@ -378,6 +429,9 @@ fn minimal() -> Job {
         accounts: 1,
         trace_ops: 0,
         steps: 0,
+        collide: false,
+        audits_unlocked: false,
+        history: false,
     }
 }
 

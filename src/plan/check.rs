@@ -22,7 +22,8 @@ impl Plan {
         }
         if workers > MAX_WORKERS {
             return fail(format!(
-                "--depositors plus --withdrawers must be at most {MAX_WORKERS} (got {workers})"
+                "the workers of a trial (--depositors plus --withdrawers, or --transferers \
+                 plus --auditors) must be at most {MAX_WORKERS} (got {workers})"
             ));
         }
         if !(1..=MAX_AMOUNT).contains(&self.amount) {
@@ -62,6 +63,7 @@ impl Plan {
                 }
             ));
         }
+        self.check_transfer()?;
         self.check_trace()?;
         self.check_schedule()
     }

@@ -9,6 +9,7 @@
 
 mod bench;
 mod check;
+mod transfer;
 mod trial;
 
 pub use bench::{BenchPlan, BenchRequest};
@@ -48,7 +49,31 @@ pub(crate) fn defaults(scenario: Scenario) -> Defaults {
             pause: Duration::ZERO,
             window: Duration::from_millis(2),
         },
+        // Per account; the transferers and accounts are in `TRANSFER`.
+        Scenario::Transfer => Defaults {
+            initial: 100,
+            depositors: 0,
+            withdrawers: 0,
+            ops: 20,
+            amount: 10,
+            pause: Duration::from_micros(100),
+            window: Duration::from_micros(100),
+        },
     }
+}
+
+/// The transfer scenario's own defaults (see `docs/transfers.md` for the
+/// measurements behind them).
+pub(crate) const TRANSFER: TransferDefaults = TransferDefaults {
+    accounts: 4,
+    transferers: 3,
+};
+
+/// How many accounts and transferers a transfer trial has by default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TransferDefaults {
+    pub accounts: u32,
+    pub transferers: u32,
 }
 
 /// A scenario's default parameters.
@@ -91,6 +116,16 @@ pub struct Request {
     pub trace: bool,
     /// A forced schedule, as the user wrote it (`--schedule`).
     pub schedule: Option<String>,
+    /// Transfer scenario: `--accounts`, `--transferers`, `--auditors`.
+    pub accounts: Option<i64>,
+    pub transferers: Option<i64>,
+    pub auditors: Option<i64>,
+    /// `--collide`: force a collision in every transferer's first transfer.
+    pub collide: bool,
+    /// `--unlocked-audits`: auditors take no lock, whatever the mode.
+    pub unlocked_audits: bool,
+    /// `--export-history`: record every transfer and audit.
+    pub history: bool,
 }
 
 /// A run that has passed every check and can be executed as it is.
@@ -127,6 +162,30 @@ pub struct Plan {
     pub timeout: Duration,
     /// Stop at the first failed trial.
     pub fail_fast: bool,
+    /// Transfer scenario: accounts (1 otherwise), transferers and auditors
+    /// (0 otherwise). Absent from the JSON outside the transfer scenario,
+    /// where the options do not exist.
+    #[serde(skip_serializing_if = "is_one")]
+    pub accounts: u32,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub transferers: u32,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub auditors: u32,
+    /// Every transferer's first transfer collides (`--collide`).
+    pub collide: bool,
+    /// Auditors take no lock, whatever the mode.
+    pub unlocked_audits: bool,
+    /// Every transfer and audit is recorded for `--export-history`.
+    #[serde(skip)]
+    pub history: bool,
+}
+
+fn is_one(n: &u32) -> bool {
+    *n == 1
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 fn serialize_duration<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -169,12 +228,19 @@ impl Plan {
             seed: req.seed.unwrap_or_else(draw_seed),
             trace: req.trace,
             schedule,
-            modes: modes(req.no_lock, &req.locks),
-            tmpdir: req.tmpdir,
+            modes: modes(scenario, req.no_lock, &req.locks),
+            tmpdir: req.tmpdir.clone(),
             kill_holder: req.kill_holder,
             timeout: Duration::ZERO,
             fail_fast: req.fail_fast,
+            accounts: 1,
+            transferers: 0,
+            auditors: 0,
+            collide: req.collide,
+            unlocked_audits: req.unlocked_audits,
+            history: req.history,
         };
+        plan.transfer_parts(&req)?;
         plan.check()?;
         if let Some(t) = req.timeout
             && !(MIN_TIMEOUT..=MAX_TIMEOUT).contains(&t)
@@ -195,13 +261,21 @@ impl Plan {
         &self.modes
     }
 
-    /// Worker `index`'s name in reports and schedules: `D1`, `W2`.
+    /// Worker `index`'s name in reports and schedules: `D1`, `W2`, `T1`, `R1`.
     pub(crate) fn worker_name(&self, index: u32) -> WorkerName {
-        WorkerName::of(index, self.depositors)
+        match self.scenario {
+            Scenario::Transfer => WorkerName::in_scenario(self.scenario, index, self.transferers),
+            _ => WorkerName::of(index, self.depositors),
+        }
     }
 
     pub fn workers(&self) -> u32 {
-        self.depositors + self.withdrawers
+        self.depositors + self.withdrawers + self.transferers + self.auditors
+    }
+
+    /// The money in the bank, which transfers move but never change.
+    pub(crate) fn total(&self) -> i64 {
+        self.initial.saturating_mul(i64::from(self.accounts))
     }
 
     /// Operations of one trial, all workers together.
@@ -227,6 +301,8 @@ impl Plan {
                 let paid = affordable.min(i64::from(self.withdrawers) * ops);
                 funds - paid * self.amount
             }
+            // The bank's total: transfers conserve it.
+            Scenario::Transfer => self.total(),
         }
     }
 
@@ -244,8 +320,12 @@ impl Plan {
 }
 
 /// Which modes run, in the order they are shown: the unlocked one first, then
-/// each named strategy once. With neither flag, both sides of the comparison.
-fn modes(no_lock: bool, locks: &[LockChoice]) -> Vec<Mode> {
+/// each named strategy once. With neither flag, both sides of the comparison
+/// (in the transfer scenario: no lock, unordered and ordered locks).
+fn modes(scenario: Scenario, no_lock: bool, locks: &[LockChoice]) -> Vec<Mode> {
+    if scenario == Scenario::Transfer && !no_lock && locks.is_empty() {
+        return Mode::TRANSFER_DEFAULT.to_vec();
+    }
     let mut modes = Vec::new();
     if no_lock || locks.is_empty() {
         modes.push(Mode::NoLock);
@@ -253,7 +333,7 @@ fn modes(no_lock: bool, locks: &[LockChoice]) -> Vec<Mode> {
     if !no_lock && locks.is_empty() {
         modes.push(Mode::DEFAULT_STRATEGY);
     }
-    for &mode in locks.iter().flat_map(|l| l.modes()) {
+    for &mode in locks.iter().flat_map(|l| l.modes(scenario)) {
         if !modes.contains(&mode) {
             modes.push(mode);
         }

@@ -31,15 +31,25 @@ fn defaults_fill_in_and_seed_is_drawn_only_when_missing() {
 #[test]
 fn modes_follow_the_flags() {
     use LockChoice::{All, One};
-    assert_eq!(modes(false, &[]), [Mode::NoLock, Mode::Mutex]);
-    assert_eq!(modes(true, &[]), [Mode::NoLock]);
-    assert_eq!(modes(false, &[One(Mode::Flock)]), [Mode::Flock]);
     assert_eq!(
-        modes(true, &[One(Mode::Spin), One(Mode::Atomic), One(Mode::Spin)]),
+        modes(Scenario::LostUpdate, false, &[]),
+        [Mode::NoLock, Mode::Mutex]
+    );
+    assert_eq!(modes(Scenario::LostUpdate, true, &[]), [Mode::NoLock]);
+    assert_eq!(
+        modes(Scenario::LostUpdate, false, &[One(Mode::Flock)]),
+        [Mode::Flock]
+    );
+    assert_eq!(
+        modes(
+            Scenario::LostUpdate,
+            true,
+            &[One(Mode::Spin), One(Mode::Atomic), One(Mode::Spin)]
+        ),
         [Mode::NoLock, Mode::Spin, Mode::Atomic]
     );
     assert_eq!(
-        modes(false, &[One(Mode::Spin), All]),
+        modes(Scenario::LostUpdate, false, &[One(Mode::Spin), All]),
         [Mode::Spin, Mode::Mutex, Mode::Flock, Mode::Atomic]
     );
 }

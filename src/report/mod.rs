@@ -1,5 +1,6 @@
 //! Renders results for people and programs. Each format is a pure function of the results that returns text.
 
+mod bank;
 pub mod bench;
 mod csv;
 mod explain;
@@ -20,6 +21,26 @@ use crate::outcome::RunOutcome;
 use crate::plan::Plan;
 use crate::stats::{self, Results};
 use crate::vocab::TrialStatus;
+
+/// `--export-history`: every trial of every mode as a Jepsen history (see
+/// `history.rs` at the crate's root), one after another.
+pub fn jepsen_history(run: &RunOutcome) -> String {
+    let mut out = String::new();
+    for mode in &run.modes {
+        for t in &mode.trials {
+            if let Some(h) = t.transfers.as_ref().and_then(|b| b.history.as_ref()) {
+                let deadlocked = t.status == TrialStatus::Deadlocked;
+                out.push_str(&crate::history::render(
+                    h,
+                    mode.mode.id(),
+                    t.trial,
+                    deadlocked,
+                ));
+            }
+        }
+    }
+    out
+}
 
 /// What every report renders: the statistics of a run's outcomes and,
 /// beside them, the analysis of each traced trial.

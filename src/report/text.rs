@@ -113,19 +113,39 @@ pub(super) fn header(p: &Plan, seed: u64) -> [String; 3] {
             p.trials,
             plural(u64::from(p.trials))
         ),
-        format!(
-            "{} depositor{} and {} withdrawer{}, {} operation{} of {} each, window {}, pause {}",
-            p.depositors,
-            plural(u64::from(p.depositors)),
-            p.withdrawers,
-            plural(u64::from(p.withdrawers)),
-            p.ops,
-            plural(p.ops),
-            p.amount,
-            duration::format(p.window),
-            duration::format(p.pause),
-        ),
+        if p.scenario == Scenario::Transfer {
+            format!(
+                "{} transferer{} ({} transfer{} of 1 to {} each) and {} auditor{}{}, window {}, pause {}",
+                p.transferers,
+                plural(u64::from(p.transferers)),
+                p.ops,
+                plural(p.ops),
+                p.amount,
+                p.auditors,
+                plural(u64::from(p.auditors)),
+                if p.unlocked_audits { " (unlocked)" } else { "" },
+                duration::format(p.window),
+                duration::format(p.pause),
+            )
+        } else {
+            format!(
+                "{} depositor{} and {} withdrawer{}, {} operation{} of {} each, window {}, pause {}",
+                p.depositors,
+                plural(u64::from(p.depositors)),
+                p.withdrawers,
+                plural(u64::from(p.withdrawers)),
+                p.ops,
+                plural(p.ops),
+                p.amount,
+                duration::format(p.window),
+                duration::format(p.pause),
+            )
+        },
         match p.scenario {
+            Scenario::Transfer => format!(
+                "{} accounts of {} each: the bank holds {expected}, and transfers never change that",
+                p.accounts, p.initial
+            ),
             Scenario::LostUpdate => format!(
                 "starting balance {}, expected final balance {expected}",
                 p.initial
@@ -167,6 +187,15 @@ pub(super) fn summary_rows(results: &Results) -> Vec<Row> {
     if any_failed {
         row("failed trials", &|s| s.failed.to_string());
     }
+    if results.parameters.scenario == Scenario::Transfer {
+        rows.extend(super::bank::rows(results));
+    }
+    let mut row = |label: &'static str, cell: &dyn Fn(&Summary) -> String| {
+        rows.push((
+            label,
+            results.modes.iter().map(|m| cell(&m.summary)).collect(),
+        ));
+    };
     if results.parameters.kill_holder > 0.0 {
         row("holder killed", &|s| s.holder_killed.to_string());
         row("completed anyway", &|s| s.survived_kill.to_string());
@@ -248,8 +277,13 @@ fn histogram_of(out: &mut String, mode: &ModeResult, paint: Paint) {
         .collect();
     let _ = writeln!(
         out,
-        "{}: final balances of {} trial{}",
+        "{}: {} of {} trial{}",
         paint.paint(Tone::Strong, mode.mode.name()),
+        if mode.trials.iter().any(|t| t.bank.is_some()) {
+            "bank totals"
+        } else {
+            "final balances"
+        },
         balances.len(),
         plural(balances.len() as u64)
     );
@@ -261,10 +295,10 @@ fn histogram_of(out: &mut String, mode: &ModeResult, paint: Paint) {
         let line = line.replace(MARKER, &paint.paint(Tone::Good, MARKER));
         let _ = writeln!(out, "  {line}");
     }
-    for (cause, trials) in failures_by_cause(mode) {
+    for (status, cause, trials) in failures_by_cause(mode) {
         let text = match trials.as_slice() {
-            [one] => format!("trial {one} failed: {cause}"),
-            many => format!("trials {} failed: {cause}", list_trials(many)),
+            [one] => format!("trial {one} {status}: {cause}"),
+            many => format!("trials {} {status}: {cause}", list_trials(many)),
         };
         let _ = writeln!(out, "  {}", paint.paint(Tone::Warn, &text));
     }
@@ -273,13 +307,16 @@ fn histogram_of(out: &mut String, mode: &ModeResult, paint: Paint) {
 /// The failed trials of a mode, grouped by cause in order of first
 /// appearance, so that a lock that fails the same way in every trial says so
 /// once.
-fn failures_by_cause(mode: &ModeResult) -> Vec<(&str, Vec<u32>)> {
-    let mut groups: Vec<(&str, Vec<u32>)> = Vec::new();
+fn failures_by_cause(mode: &ModeResult) -> Vec<(TrialStatus, &str, Vec<u32>)> {
+    let mut groups: Vec<(TrialStatus, &str, Vec<u32>)> = Vec::new();
     for t in mode.trials.iter().filter(|t| t.status != TrialStatus::Ok) {
         let cause = t.cause.as_deref().unwrap_or("unknown cause");
-        match groups.iter_mut().find(|(c, _)| *c == cause) {
-            Some((_, trials)) => trials.push(t.trial),
-            None => groups.push((cause, vec![t.trial])),
+        match groups
+            .iter_mut()
+            .find(|(s, c, _)| *c == cause && *s == t.status)
+        {
+            Some((_, _, trials)) => trials.push(t.trial),
+            None => groups.push((t.status, cause, vec![t.trial])),
         }
     }
     groups
@@ -303,14 +340,25 @@ pub fn verdict(results: &Results) -> String {
 /// [`verdict`], each mode's part coloured by what it shows.
 pub fn verdict_with(results: &Results, paint: Paint) -> String {
     let overdraft = results.parameters.scenario == Scenario::Overdraft;
+    let transfer = results.parameters.scenario == Scenario::Transfer;
     let parts: Vec<String> = results
         .modes
         .iter()
         .map(|m| {
             let s = &m.summary;
-            let ok = s.trials - s.failed;
+            let ok = s.trials - s.failed - s.deadlocked;
             if s.trials == 0 {
                 return format!("{}: not run", m.mode.name());
+            }
+            if transfer {
+                return paint.paint(
+                    if s.consistent == s.trials {
+                        Tone::Good
+                    } else {
+                        Tone::Bad
+                    },
+                    &super::bank::verdict(m),
+                );
             }
             let mut part = if s.inconsistent == 0 {
                 if overdraft {

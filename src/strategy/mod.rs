@@ -22,6 +22,7 @@ mod flock;
 mod mutex;
 mod none;
 mod spin;
+pub(crate) mod transfer;
 
 pub use atomic::Atomic;
 pub use flock::Flock;

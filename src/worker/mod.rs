@@ -21,9 +21,10 @@ use rand::rngs::SmallRng;
 use rand::{RngExt, SeedableRng};
 
 use crate::backend::{Backend, Memory};
+use crate::history::{Done, OpRecord, What};
 use crate::ledger::{Ledger, Slot};
 use crate::spec::{Job, WorkerSpec};
-use crate::strategy::{self, Locked, Withdrawal};
+use crate::strategy::{self, Locked, Withdrawal, transfer};
 use crate::vocab::{Mode, Role, Scenario};
 use hooks::{OpHooks, Window, die};
 use instrument::Instrumented;
@@ -60,7 +61,11 @@ pub fn run(args: WorkerArgs) -> Result<()> {
         );
     }
     let slot = ledger.slot(args.index);
+    let transferers = (0..ledger.workers())
+        .filter(|&w| ledger.slot(w).role() == Role::Transferer)
+        .count() as u32;
     let work = Work {
+        transferers,
         ledger: &ledger,
         slot,
         job: ledger.job(),
@@ -73,6 +78,8 @@ pub fn run(args: WorkerArgs) -> Result<()> {
         Mode::Spin => work.run(Memory::new(&ledger, Locked(strategy::Spin))),
         Mode::Mutex => work.run(Memory::new(&ledger, Locked(strategy::Mutex))),
         Mode::Flock => work.run(Memory::new(&ledger, Locked(strategy::Flock::new(file)))),
+        // Transfer-only modes: transfers and audits choose their own locks.
+        Mode::MutexUnordered | Mode::Global => work.run(Memory::new(&ledger, strategy::NoLock)),
     }
 }
 
@@ -134,6 +141,8 @@ struct Work<'a> {
     /// This worker's part of the trial.
     me: WorkerSpec,
     index: u32,
+    /// Transferers in the trial (they come first).
+    transferers: u32,
 }
 
 impl Work<'_> {
@@ -180,7 +189,7 @@ impl Work<'_> {
                 // Die inside the window, that is while holding the lock.
                 hooks.arm_fault(true);
             }
-            self.one_op(&mut bank, &mut hooks)?;
+            self.one_op(&mut bank, &mut hooks, done - 1)?;
             if kill_at == Some(done - 1) {
                 // The operation held no lock to die with (a withdrawal was
                 // refused before the window): the others may start.
@@ -199,11 +208,14 @@ impl Work<'_> {
         Ok(())
     }
 
-    /// One operation of the scenario, by this worker's role, on account 0.
+    /// Operation `op` (from 0) of the scenario, by this worker's role: on
+    /// account 0, or a transfer or an audit.
     #[inline(always)]
-    fn one_op<B: Backend, H: OpHooks>(&self, bank: &mut B, hooks: &mut H) -> Result<()> {
+    fn one_op<B: Backend, H: OpHooks>(&self, bank: &mut B, hooks: &mut H, op: u64) -> Result<()> {
         let amount = self.job.amount;
         match (self.job.scenario, self.me.role) {
+            (Scenario::Transfer, Role::Transferer) => self.transfer(bank, hooks, op)?,
+            (Scenario::Transfer, _) => self.audit(bank, hooks, op)?,
             (Scenario::LostUpdate, Role::Depositor) => bank.update(0, amount, hooks)?,
             (Scenario::LostUpdate, Role::Withdrawer) => bank.update(0, -amount, hooks)?,
             (Scenario::Overdraft, Role::Depositor) => bank.deposit(0, amount, hooks)?,
@@ -216,8 +228,82 @@ impl Work<'_> {
                     self.slot.refused.fetch_add(1, Relaxed);
                 }
             },
+            (_, Role::Transferer | Role::Auditor) => bail!("no such worker in this scenario"),
         }
         Ok(())
+    }
+
+    /// Transfer `op`: seeded, or with `--collide` the first one forced
+    /// round the accounts and gated.
+    fn transfer<B: Backend, H: OpHooks>(&self, bank: &mut B, hooks: &mut H, op: u64) -> Result<()> {
+        let job = &self.job;
+        let forced = job.collide && op == 0;
+        let t = if forced {
+            transfer::collision(self.index, job.accounts, job.amount)
+        } else {
+            transfer::choose(self.me.seed, op, job.accounts, job.amount)
+        };
+        let what = What::Transfer {
+            from: t.from,
+            to: t.to,
+            amount: t.amount,
+        };
+        let started = self.history(op, what, None, 0, Vec::new());
+        let limit = Duration::from_nanos(job.timeout_ns);
+        let mut gate = || match forced {
+            true => self.ledger.collide(self.index, self.transferers, limit),
+            false => Ok(()),
+        };
+        let moved = bank.transfer(self.index, t, &mut gate, hooks)?;
+        let counter = if moved {
+            &self.slot.succeeded
+        } else {
+            &self.slot.refused
+        };
+        counter.fetch_add(1, Relaxed);
+        let done = if moved { Done::Ok } else { Done::Refused };
+        self.history(op, what, Some(done), started, Vec::new());
+        Ok(())
+    }
+
+    /// Audit `op`: every balance, compared with the bank's true total.
+    fn audit<B: Backend, H: OpHooks>(&self, bank: &mut B, hooks: &mut H, op: u64) -> Result<()> {
+        let started = self.history(op, What::Read, None, 0, Vec::new());
+        let seen = bank.audit(self.index, hooks)?;
+        let total = seen.iter().fold(0i64, |t, b| t.saturating_add(*b));
+        let truth = self
+            .job
+            .initial
+            .saturating_mul(i64::from(self.job.accounts));
+        self.slot.audited(total, truth);
+        self.history(op, What::Read, Some(Done::Ok), started, seen);
+        Ok(())
+    }
+
+    /// Records operation `op` for `--export-history`, if asked: started
+    /// now (`done` = `None`), or done now after starting at `started`.
+    /// Returns the time it recorded.
+    fn history(
+        &self,
+        op: u64,
+        what: What,
+        done: Option<Done>,
+        started: u64,
+        balances: Vec<i64>,
+    ) -> u64 {
+        if !self.job.history {
+            return 0;
+        }
+        let now = now_ns();
+        let rec = OpRecord {
+            what,
+            done,
+            start_ns: if done.is_some() { started } else { now },
+            end_ns: now,
+            balances,
+        };
+        self.ledger.store_history(self.index, op, &rec);
+        now
     }
 }
 
@@ -231,11 +317,7 @@ fn pause(pause_ns: u64, rng: &mut SmallRng) {
     std::thread::sleep(Duration::from_nanos(ns));
 }
 
-/// CLOCK_MONOTONIC in nanoseconds: one clock for every process on the machine.
-pub(crate) fn now_ns() -> u64 {
-    let t = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
-    t.tv_sec as u64 * 1_000_000_000 + t.tv_nsec as u64
-}
+pub(crate) use crate::ledger::now_ns;
 
 #[cfg(test)]
 mod tests {

@@ -130,12 +130,12 @@ fn usage_errors_exit_2_with_the_allowed_range() {
         (&["run", "--timeout", "forever"], "invalid value 'forever'"),
         (
             &["run", "--lock=sometimes"],
-            "possible values: mutex, flock, spin, atomic, all",
+            "possible values: mutex, flock, spin, atomic, mutex-unordered, global, all",
         ),
         (&["run", "--lock", "mutex"], "unexpected argument 'mutex'"),
         (
             &["run", "--scenario", "heist"],
-            "possible values: lost-update, overdraft",
+            "possible values: lost-update, overdraft, transfer",
         ),
         (&["run", "--format", "yaml"], "invalid value 'yaml'"),
         (

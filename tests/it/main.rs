@@ -1,6 +1,7 @@
 //! The integration tests, as one test binary: each module was once its own file under `tests/`, and each linked the whole dependency tree; together they link once. The helpers they share live in `common`.
 
 mod common;
+mod edn;
 
 mod bad_input;
 mod bench;
@@ -9,3 +10,4 @@ mod output;
 mod quiz;
 mod run;
 mod trace;
+mod transfer;
