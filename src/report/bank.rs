@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::text::Row;
+use super::Row;
 use crate::duration;
 use crate::stats::{ModeResult, Results, Summary};
 

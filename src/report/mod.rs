@@ -17,6 +17,9 @@ pub use json::render as json;
 pub use markdown::render as markdown;
 pub use text::{Paint, render as text, render_with as text_with, verdict, verdict_with};
 
+/// One row of a side-by-side table: its label and one cell per mode.
+type Row = (&'static str, Vec<String>);
+
 use crate::outcome::RunOutcome;
 use crate::plan::Plan;
 use crate::stats::{self, Results};

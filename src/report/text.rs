@@ -11,6 +11,8 @@ use crate::stats::{ModeResult, Results, Summary};
 use crate::vocab::Scenario;
 use crate::vocab::TrialStatus;
 
+use super::Row;
+
 /// The widest histogram bar, chosen so that lines stay within 80 columns.
 const BAR_WIDTH: usize = 40;
 /// The most bins a histogram gets.
@@ -159,7 +161,6 @@ pub(super) fn header(p: &Plan, seed: u64) -> [String; 3] {
 }
 
 /// One row of the side-by-side summary: a label and one cell per mode.
-pub(super) type Row = (&'static str, Vec<String>);
 
 /// The side-by-side summary as rows of cells, one column per mode, in the
 /// order the text and Markdown tables show them (mode names not included).
