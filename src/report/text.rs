@@ -160,8 +160,6 @@ pub(super) fn header(p: &Plan, seed: u64) -> [String; 3] {
     ]
 }
 
-/// One row of the side-by-side summary: a label and one cell per mode.
-
 /// The side-by-side summary as rows of cells, one column per mode, in the
 /// order the text and Markdown tables show them (mode names not included).
 pub(super) fn summary_rows(results: &Results) -> Vec<Row> {
