@@ -94,7 +94,7 @@ fn run_trial(
     accounts: &mut impl Accounts,
 ) -> Result<Option<TrialOutcome>> {
     let started = Instant::now();
-    let file = ledger_file(&plan.tmpdir)?;
+    let file = Ledger::unnamed_file().context("cannot create the ledger (memfd_create)")?;
     let ledger = Ledger::create(&file, spec).context("cannot create the ledger")?;
     accounts
         .prepare(&ledger)
@@ -148,48 +148,6 @@ fn timed_out(plan: &Plan, ledger: &Ledger, group: &WorkerGroup, killed: Option<u
         "{after}: {} of {workers} workers finished",
         workers as usize - waiting.len(),
     )
-}
-
-/// Where ledgers are created: `$TMPDIR` when it is set; otherwise
-/// `/dev/shm`, the RAM file system where shared memory belongs, if this user
-/// can write there; otherwise the system's temporary directory. A ledger on
-/// a disk file system costs more to map and unmap (its pages belong to the
-/// disk's page cache and journal) and gains nothing: it never outlives a trial.
-pub(crate) fn default_ledger_dir() -> PathBuf {
-    if std::env::var_os("TMPDIR").is_some_and(|v| !v.is_empty()) {
-        return std::env::temp_dir();
-    }
-    let shm = Path::new("/dev/shm");
-    let usable = rustix::fs::access(
-        shm,
-        rustix::fs::Access::WRITE_OK | rustix::fs::Access::EXEC_OK,
-    );
-    if shm.is_dir() && usable.is_ok() {
-        return shm.to_path_buf();
-    }
-    std::env::temp_dir()
-}
-
-/// A fresh, unnamed ledger file. It is created in a private directory
-/// (mode 0700) as an unnamed temporary file (mode 0600, `O_TMPFILE` where the
-/// file system supports it), and the directory is removed before any worker
-/// starts: from then on the file exists only as open descriptors and
-/// mappings, so nothing can be left on disk, even if the coordinator is
-/// killed with SIGKILL.
-fn ledger_file(tmpdir: &Path) -> Result<File> {
-    let dir = tempfile::Builder::new()
-        .prefix("bankrace-")
-        .tempdir_in(tmpdir)
-        .with_context(|| format!("cannot create a private directory in {}", tmpdir.display()))?;
-    let file = tempfile::tempfile_in(dir.path())
-        .with_context(|| format!("cannot create the ledger file in {}", tmpdir.display()))?;
-    dir.close().with_context(|| {
-        format!(
-            "cannot remove the private directory in {}",
-            tmpdir.display()
-        )
-    })?;
-    Ok(file)
 }
 
 /// Why the forced schedule could not be followed, if a worker said so.

@@ -206,7 +206,6 @@ impl RunArgs {
             seed: self.seed,
             locks: self.lock.clone(),
             no_lock: self.no_lock,
-            tmpdir: crate::coordinator::default_ledger_dir(),
             kill_holder: self.kill_holder,
             timeout: self.timeout,
             fail_fast: self.fail_fast,

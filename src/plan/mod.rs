@@ -13,7 +13,6 @@ mod trial;
 
 pub use bench::{BenchPlan, BenchRequest};
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -81,7 +80,6 @@ pub struct Request {
     /// Values of `--lock`, in order; may repeat.
     pub locks: Vec<LockChoice>,
     pub no_lock: bool,
-    pub tmpdir: PathBuf,
     /// Fraction of trials in which one worker dies holding the lock.
     pub kill_holder: f64,
     /// Overrides [`Plan::timeout`]'s default.
@@ -117,8 +115,6 @@ pub struct Plan {
     /// The modes in the order they run: `no-lock` and the strategies'
     /// names, as `--no-lock` and `--lock=NAME` take them.
     pub modes: Vec<Mode>,
-    #[serde(skip)]
-    pub tmpdir: PathBuf,
     /// Fraction of trials (0 to 1) in which one worker, chosen by the seeded
     /// RNG, kills itself with SIGKILL while holding the lock.
     pub kill_holder: f64,
@@ -170,7 +166,6 @@ impl Plan {
             trace: req.trace,
             schedule,
             modes: modes(req.no_lock, &req.locks),
-            tmpdir: req.tmpdir,
             kill_holder: req.kill_holder,
             timeout: Duration::ZERO,
             fail_fast: req.fail_fast,
