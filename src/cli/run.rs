@@ -7,6 +7,7 @@ use clap::{ArgAction, Args};
 
 use super::{ColorArg, ExpectArg, Format, parse_duration};
 use crate::expect::Expectation;
+use crate::export::Target;
 use crate::plan::{Plan, Request};
 use crate::usage::UsageError;
 use crate::vocab::{LockChoice, Mode, Scenario};
@@ -135,15 +136,15 @@ pub struct RunArgs {
     #[arg(long, value_enum, default_value_t = Format::Text, value_name = "FORMAT", help_heading = "Output")]
     pub format: Format,
 
-    /// Also write the JSON report to FILE.
+    /// Also write the JSON report to FILE (- for standard output).
     #[arg(long, value_name = "FILE", help_heading = "Output")]
     pub export_json: Option<PathBuf>,
 
-    /// Also write one CSV row per trial to FILE.
+    /// Also write one CSV row per trial to FILE (- for standard output).
     #[arg(long, value_name = "FILE", help_heading = "Output")]
     pub export_csv: Option<PathBuf>,
 
-    /// Also write the summary as a Markdown table to FILE.
+    /// Also write the summary as a Markdown table to FILE (- for standard output).
     #[arg(long, value_name = "FILE", help_heading = "Output")]
     pub export_markdown: Option<PathBuf>,
 
@@ -173,9 +174,9 @@ pub struct RunArgs {
     )]
     pub explain: Option<usize>,
 
-    /// Write the traced history to FILE, one invoke/ok event per line (JSON). Implies --trace.
+    /// Write the traced history to FILE (- for standard output), one invoke/ok event per line (JSON). Implies --trace.
     #[arg(long, value_name = "FILE", help_heading = "Tracing")]
-    pub export_trace: Option<std::path::PathBuf>,
+    pub export_trace: Option<PathBuf>,
 }
 
 /// What `run` prints and writes, besides the plan: checked before any
@@ -183,8 +184,11 @@ pub struct RunArgs {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Output {
     pub format: Format,
-    /// Files to write, each with its format, in the order json, csv, markdown.
-    pub exports: Vec<(Format, PathBuf)>,
+    /// Reports to export, each with its format, in the order json, csv,
+    /// markdown; every target checked before the run.
+    pub exports: Vec<(Format, Target)>,
+    /// Where `--export-trace` writes the traced history.
+    pub trace_export: Option<Target>,
     pub expect: Option<Expectation>,
     pub color: ColorArg,
     pub quiet: bool,
@@ -220,7 +224,7 @@ impl RunArgs {
 
 impl RunArgs {
     /// Checks the output options against the plan. Nothing has started yet.
-    pub fn output(&self, plan: &Plan) -> Result<Output, UsageError> {
+    pub fn output(&self, plan: &Plan) -> anyhow::Result<Output> {
         let expect = self.expect.map(|e| match e {
             ExpectArg::Exact => Expectation::Exact,
             ExpectArg::Race => Expectation::Race,
@@ -229,58 +233,36 @@ impl RunArgs {
             return Err(UsageError(
                 "--expect race needs the unlocked mode: add --no-lock (the race cannot show under a lock)"
                     .into(),
-            ));
+            )
+            .into());
         }
-        let mut exports: Vec<(Format, PathBuf)> = Vec::new();
+        let mut named: Vec<(&str, Format, &Path)> = Vec::new();
         for (flag, format, path) in [
             ("--export-json", Format::Json, &self.export_json),
             ("--export-csv", Format::Csv, &self.export_csv),
             ("--export-markdown", Format::Markdown, &self.export_markdown),
+            // The trace is not a report format; text stands for it here.
+            ("--export-trace", Format::Text, &self.export_trace),
         ] {
-            let Some(path) = path else { continue };
-            check_export_path(flag, path)?;
-            if exports.iter().any(|(_, p)| p == path) {
-                return Err(UsageError(format!(
-                    "{flag} names {} which another --export option also writes: give each its own file",
-                    path.display()
-                )));
+            if let Some(path) = path {
+                named.push((flag, format, path));
             }
-            exports.push((format, path.clone()));
         }
+        let flags: Vec<(&str, &Path)> = named.iter().map(|&(f, _, p)| (f, p)).collect();
+        let mut targets = crate::export::check(&flags)?;
+        let trace_export = (self.export_trace.is_some())
+            .then(|| targets.pop())
+            .flatten();
+        let exports = named.iter().map(|&(_, f, _)| f).zip(targets).collect();
         Ok(Output {
             format: self.format,
             exports,
+            trace_export,
             expect,
             color: self.color,
             quiet: self.quiet,
         })
     }
-}
-
-/// An export file must be creatable: its directory exists and it is not a
-/// directory itself. Checked up front so that a long run is not wasted.
-fn check_export_path(flag: &str, path: &Path) -> Result<(), UsageError> {
-    if path.as_os_str().is_empty() {
-        return Err(UsageError(format!("{flag} needs a file name")));
-    }
-    if path.is_dir() {
-        return Err(UsageError(format!(
-            "{flag} {} is a directory: name a file",
-            path.display()
-        )));
-    }
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    if !dir.is_dir() {
-        return Err(UsageError(format!(
-            "{flag} {}: the directory {} does not exist",
-            path.display(),
-            dir.display()
-        )));
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -309,7 +291,7 @@ mod tests {
         args
     }
 
-    fn output(args: &[&str]) -> Result<Output, UsageError> {
+    fn output(args: &[&str]) -> anyhow::Result<Output> {
         let args = run_args(args);
         let plan = args.plan().unwrap();
         args.output(&plan)
@@ -320,44 +302,8 @@ mod tests {
         assert!(output(&["--expect", "race"]).is_ok());
         assert!(output(&["--expect", "race", "--no-lock"]).is_ok());
         let err = output(&["--expect", "race", "--lock=all"]).unwrap_err();
-        assert!(err.0.contains("--no-lock"), "{err}");
+        assert!(err.to_string().contains("--no-lock"), "{err}");
         assert!(output(&["--expect", "exact", "--lock=all"]).is_ok());
-    }
-
-    #[test]
-    fn exports_are_checked_before_the_run() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
-        let ok = output(&[
-            "--export-csv",
-            &file("a.csv"),
-            "--export-json",
-            &file("a.json"),
-        ])
-        .unwrap();
-        assert_eq!(
-            ok.exports,
-            [
-                (Format::Json, dir.path().join("a.json")),
-                (Format::Csv, dir.path().join("a.csv"))
-            ]
-        );
-        let missing = file("missing/a.csv");
-        assert!(
-            output(&["--export-csv", &missing])
-                .unwrap_err()
-                .0
-                .contains("does not exist")
-        );
-        let here = dir.path().to_str().unwrap();
-        assert!(
-            output(&["--export-csv", here])
-                .unwrap_err()
-                .0
-                .contains("is a directory")
-        );
-        let same = file("same");
-        assert!(output(&["--export-csv", &same, "--export-markdown", &same]).is_err());
     }
 
     #[test]
