@@ -85,7 +85,7 @@ fn classify(flag: &str, path: &Path) -> Result<(Target, Identity)> {
             if ft.is_fifo() || ft.is_char_device() || ft.is_block_device() {
                 return Ok((Target::InPlace(path.to_path_buf()), id));
             }
-            writable(&parent_of(path)).map_err(cannot)?;
+            can_create_beside(path).map_err(cannot)?;
             Ok((Target::Replace(path.to_path_buf()), id))
         }
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
@@ -104,7 +104,7 @@ fn classify(flag: &str, path: &Path) -> Result<(Target, Identity)> {
                 ))
                 .into());
             };
-            writable(&dir).map_err(cannot)?;
+            can_create_beside(path).map_err(cannot)?;
             let name = path.file_name().map(OsString::from).unwrap_or_default();
             let id = Identity::New(meta.dev(), meta.ino(), name);
             Ok((Target::Replace(path.to_path_buf()), id))
@@ -114,13 +114,49 @@ fn classify(flag: &str, path: &Path) -> Result<(Target, Identity)> {
 }
 
 fn writable(path: &Path) -> io::Result<()> {
-    use rustix::fs::Access;
-    let what = if path.is_dir() {
-        Access::WRITE_OK | Access::EXEC_OK
-    } else {
-        Access::WRITE_OK
-    };
-    rustix::fs::access(path, what).map_err(io::Error::from)
+    rustix::fs::access(path, rustix::fs::Access::WRITE_OK).map_err(io::Error::from)
+}
+
+/// Whether a file can be created beside `path`, as [`replace`] will: tried
+/// for real, since permissions alone do not tell (root, read-only mounts,
+/// `/proc`). An unnamed file leaves nothing; where the file system has no
+/// unnamed files, a named one is created and removed at once.
+fn can_create_beside(path: &Path) -> io::Result<()> {
+    match unnamed_in(&parent_of(path)) {
+        Ok(_) => Ok(()),
+        Err(e) if no_unnamed_files(&e) => {
+            let beside = beside(path);
+            OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&beside)?;
+            std::fs::remove_file(&beside)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn unnamed_in(dir: &Path) -> io::Result<File> {
+    OpenOptions::new()
+        .write(true)
+        .custom_flags(libc::O_TMPFILE)
+        .mode(0o666)
+        .open(dir)
+}
+
+/// `O_TMPFILE` is not supported there (`EOPNOTSUPP`; `EISDIR` or `EINVAL`
+/// from older kernels and some file systems).
+fn no_unnamed_files(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::EOPNOTSUPP | libc::EISDIR | libc::EINVAL)
+    )
+}
+
+/// The name a new content has beside `path` just before it is renamed over it.
+fn beside(path: &Path) -> PathBuf {
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    parent_of(path).join(format!(".{name}.bankrace-{}", std::process::id()))
 }
 
 fn parent_of(path: &Path) -> PathBuf {

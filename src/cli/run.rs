@@ -96,7 +96,9 @@ pub struct RunArgs {
         value_enum,
         value_name = "KIND",
         num_args = 0..=1,
-        require_equals = true,
+        // `run` takes no positional arguments, so the word after a bare
+        // --lock is its value if it names one: `--lock mutex` and
+        // `--lock=mutex` alike, as completion offers them.
         default_missing_value = LockChoice::default_name(),
         action = ArgAction::Append,
         help_heading = "Modes (neither flag: no lock and mutex side by side)"
@@ -281,6 +283,17 @@ mod tests {
             args.lock,
             [LockChoice::One(Mode::Mutex), LockChoice::One(Mode::Flock)]
         );
+        let args = run_args(&["--lock", "spin", "--lock", "--no-lock", "--lock=atomic"]);
+        assert_eq!(
+            args.lock,
+            [
+                LockChoice::One(Mode::Spin),
+                LockChoice::One(Mode::Mutex),
+                LockChoice::One(Mode::Atomic)
+            ]
+        );
+        assert!(args.no_lock);
+        assert!(Cli::try_parse_from(["bankrace", "run", "--lock", "nonsense"]).is_err());
     }
 
     fn run_args(args: &[&str]) -> Box<RunArgs> {
@@ -304,6 +317,86 @@ mod tests {
         let err = output(&["--expect", "race", "--lock=all"]).unwrap_err();
         assert!(err.to_string().contains("--no-lock"), "{err}");
         assert!(output(&["--expect", "exact", "--lock=all"]).is_ok());
+    }
+
+    /// The options that give `parameters` (a report's JSON object) back.
+    fn options_of(parameters: &serde_json::Value) -> Vec<String> {
+        let mut out = Vec::new();
+        for (key, value) in parameters.as_object().unwrap() {
+            let flag = format!("--{}", key.replace('_', "-"));
+            match (key.as_str(), value) {
+                ("modes", serde_json::Value::Array(modes)) => {
+                    for m in modes {
+                        out.push(match m.as_str().unwrap() {
+                            "no-lock" => "--no-lock".to_string(),
+                            name => format!("--lock={name}"),
+                        });
+                    }
+                }
+                (_, serde_json::Value::Bool(true)) => out.push(flag),
+                (_, serde_json::Value::Bool(false)) => {}
+                (_, serde_json::Value::String(s)) => out.extend([flag, s.clone()]),
+                (_, other) => out.extend([flag, other.to_string()]),
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn every_parameter_is_accepted_back_as_its_option() {
+        let cases: &[&[&str]] = &[
+            &[],
+            // A default timeout of 20202s.
+            &["--ops", "100000", "--window", "10ms"],
+            // One clamped to the longest --timeout.
+            &[
+                "--ops",
+                "100000000",
+                "--window",
+                "10s",
+                "--depositors",
+                "256",
+                "--withdrawers",
+                "0",
+            ],
+            &["--timeout", "86400s", "--pause", "1.5ms", "--window", "0"],
+            &[
+                "--scenario",
+                "overdraft",
+                "--initial",
+                "-5",
+                "--kill-holder",
+                "0.3",
+                "--lock=all",
+            ],
+            &[
+                "--trace",
+                "--fail-fast",
+                "--seed",
+                "9007199254740991",
+                "--amount",
+                "1000000000000",
+            ],
+            &[
+                "--schedule",
+                "D1:read W1:read D1:write W1:write",
+                "--ops",
+                "1",
+                "--no-lock",
+            ],
+        ];
+        for args in cases {
+            let first = run_args(args).plan().unwrap();
+            let parameters = serde_json::to_value(&first).unwrap();
+            let options = options_of(&parameters);
+            let options: Vec<&str> = options.iter().map(String::as_str).collect();
+            let cli = Cli::try_parse_from(["bankrace", "run"].iter().chain(&options));
+            let again = cli
+                .unwrap_or_else(|e| panic!("{args:?}: {options:?}: {e}"))
+                .command;
+            let Command::Run(again) = again else { panic!() };
+            assert_eq!(again.plan().unwrap(), first, "{args:?} -> {options:?}");
+        }
     }
 
     #[test]

@@ -227,7 +227,9 @@ impl Plan {
 
     /// The default of `--timeout`: ten times the slowest honest schedule
     /// (every operation one after another, at an assumed microsecond each
-    /// plus its pause and window), and at least 10s.
+    /// plus its pause and window), at least 10s and at most the longest
+    /// `--timeout` accepts, so that the value in a report's `parameters` can
+    /// always be given back.
     pub(crate) fn default_timeout(&self) -> Duration {
         let per_op = self.pause + self.window + Duration::from_micros(1);
         let ops = u32::try_from(self.ops_per_trial()).unwrap_or(u32::MAX);
@@ -235,6 +237,7 @@ impl Plan {
             .saturating_mul(ops)
             .saturating_mul(10)
             .max(Duration::from_secs(10))
+            .min(MAX_TIMEOUT)
     }
 }
 
