@@ -371,8 +371,8 @@ mod tests {
         let mut paid = outcome(2, -100 - plan.amount);
         (paid.deposits, paid.withdrawals) = (0, 2);
         (paid.withdrawals_succeeded, paid.overdrafts) = (1, 1);
-        let r = results(&debt, &run(vec![refused, paid]));
-        let overpaid: Vec<i64> = r.modes[0].trials.iter().map(|t| t.overpaid).collect();
+        let d = results(&debt, &run(vec![refused, paid]));
+        let overpaid: Vec<i64> = d.modes[0].trials.iter().map(|t| t.overpaid).collect();
         assert_eq!(overpaid, [0, plan.amount]);
         assert_eq!(r.modes[0].expected_balance, 5_000);
     }
