@@ -36,6 +36,7 @@ pub fn results(plan: &Plan, run: &RunOutcome) -> Results {
                         expected: record.expected_balance,
                         final_balance: record.final_balance,
                         complete: record.status == TrialStatus::Ok,
+                        killed: record.killed_worker,
                     },
                 )
             });

@@ -365,3 +365,40 @@ fn bad_schedules_and_traces_get_one_line_and_status_2() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_killed_holder_is_accounted_for_not_reported_as_a_bug() {
+    // The dying worker took a sequence number for its read and died before
+    // recording the operation: the analysis knows it was killed.
+    let (code, _, stderr) = crate::common::run_text(&[
+        "--lock=mutex",
+        "--trace",
+        "--kill-holder",
+        "1",
+        "--trials",
+        "3",
+        "--seed",
+        "1",
+        "-q",
+    ]);
+    assert_eq!(code, Some(0), "{stderr}");
+    for scenario in ["lost-update", "overdraft"] {
+        let (code, _, stderr) = crate::common::run_text(&[
+            "--scenario",
+            scenario,
+            "--no-lock",
+            "--lock=mutex",
+            "--lock=flock",
+            "--lock=atomic",
+            "--explain",
+            "--kill-holder",
+            "1",
+            "--trials",
+            "3",
+            "--seed",
+            "3",
+        ]);
+        assert_eq!(code, Some(0), "{scenario}: {stderr}");
+        assert!(!stderr.contains("BUG"), "{scenario}: {stderr}");
+    }
+}
