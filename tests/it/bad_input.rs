@@ -211,3 +211,84 @@ fn the_hidden_worker_refuses_what_it_is_handed() {
         assert!(!stderr.contains("panicked"));
     }
 }
+
+/// A valid ledger in a file of the test's own, for one depositor, its pause
+/// set to a value that can be found in the header again.
+fn crafted_ledger(dir: &Path) -> (std::path::PathBuf, u64) {
+    use bankrace::plan::{Plan, Request};
+    let pause_ns = 123_457_000u64;
+    let plan = Plan::build(
+        Request {
+            trials: 1,
+            depositors: Some(1),
+            withdrawers: Some(0),
+            ops: Some(1),
+            pause: Some(std::time::Duration::from_nanos(pause_ns)),
+            no_lock: true,
+            ..Request::default()
+        },
+        || 1,
+    )
+    .unwrap();
+    let path = dir.join("ledger");
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .open(&path)
+        .unwrap();
+    let spec = plan.trial(plan.modes()[0], 1);
+    drop(bankrace::ledger::Ledger::create(&file, &spec).unwrap());
+    (path, pause_ns)
+}
+
+/// `bankrace worker --fd 3 ...` with `file` opened as descriptor 3 by bash
+/// (`<` read-only, `<>` read-write); this test process is its parent.
+fn worker_on(file: &Path, redirect: &str) -> std::process::Output {
+    std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            r#"exec 3{redirect}"$1"; exec "$0" worker --fd 3 --index 0 --parent "$2""#
+        ))
+        .arg(assert_cmd::cargo::cargo_bin!("bankrace"))
+        .arg(file)
+        .arg(std::process::id().to_string())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_worker_never_writes_through_a_read_only_descriptor() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ledger, _) = crafted_ledger(dir.path());
+    let before = std::fs::read(&ledger).unwrap();
+    let out = worker_on(&ledger, "<");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(RUNTIME), "{stderr}");
+    assert!(stderr.contains("not open for reading and writing"), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert_eq!(std::fs::read(&ledger).unwrap(), before, "the file was written");
+    // Read-write, the same file is a ledger the worker runs on: the refusal
+    // above was about the descriptor, not the file.
+    let out = worker_on(&ledger, "<>");
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_ne!(std::fs::read(&ledger).unwrap(), before);
+}
+
+#[test]
+fn a_worker_refuses_a_header_field_out_of_range() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ledger, pause_ns) = crafted_ledger(dir.path());
+    let mut bytes = std::fs::read(&ledger).unwrap();
+    let at = bytes[..256]
+        .windows(8)
+        .position(|w| w == pause_ns.to_le_bytes())
+        .expect("the pause is in the header");
+    bytes[at..at + 8].copy_from_slice(&u64::MAX.to_le_bytes());
+    std::fs::write(&ledger, &bytes).unwrap();
+    let out = worker_on(&ledger, "<>");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(RUNTIME), "{stderr}");
+    assert!(stderr.contains("pause or window out of range"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
