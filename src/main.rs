@@ -45,12 +45,13 @@ fn main() -> ExitCode {
         Command::Bench(args) => bench(&args),
         Command::Worker(args) => match worker::run(args.args()) {
             Ok(()) => Ok(EXIT_OK),
+            // Its coordinator reports why, once per trial, from the ledger.
+            Err(e) if worker::is_gave_up(&e) && worker::under_its_coordinator() => Ok(EXIT_RUNTIME),
             Err(e) => Err(e.context(format!("worker {}", args.index))),
         },
     };
     ExitCode::from(match result {
         Ok(status) => status,
-        Err(e) if worker::is_gave_up(&e) => finish(EXIT_RUNTIME, &[]),
         Err(e) => {
             let status = if e.is::<UsageError>() {
                 EXIT_USAGE

@@ -215,6 +215,16 @@ fn the_hidden_worker_refuses_what_it_is_handed() {
 /// A valid ledger in a file of the test's own, for one depositor, its pause
 /// set to a value that can be found in the header again.
 fn crafted_ledger(dir: &Path) -> (std::path::PathBuf, u64) {
+    crafted_ledger_with(dir, None, |_| {})
+}
+
+/// A crafted ledger as above, with a forced schedule, its spec changed by
+/// `change` before it is written.
+fn crafted_ledger_with(
+    dir: &Path,
+    schedule: Option<&str>,
+    change: impl FnOnce(&mut bankrace::spec::TrialSpec),
+) -> (std::path::PathBuf, u64) {
     use bankrace::plan::{Plan, Request};
     let pause_ns = 123_457_000u64;
     let plan = Plan::build(
@@ -225,6 +235,7 @@ fn crafted_ledger(dir: &Path) -> (std::path::PathBuf, u64) {
             ops: Some(1),
             pause: Some(std::time::Duration::from_nanos(pause_ns)),
             no_lock: true,
+            schedule: schedule.map(String::from),
             ..Request::default()
         },
         || 1,
@@ -237,7 +248,8 @@ fn crafted_ledger(dir: &Path) -> (std::path::PathBuf, u64) {
         .create_new(true)
         .open(&path)
         .unwrap();
-    let spec = plan.trial(plan.modes()[0], 1);
+    let mut spec = plan.trial(plan.modes()[0], 1);
+    change(&mut spec);
     drop(bankrace::ledger::Ledger::create(&file, &spec).unwrap());
     (path, pause_ns)
 }
@@ -265,13 +277,25 @@ fn a_worker_never_writes_through_a_read_only_descriptor() {
     let out = worker_on(&ledger, "<");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(RUNTIME), "{stderr}");
-    assert!(stderr.contains("not open for reading and writing"), "{stderr}");
+    assert!(
+        stderr.contains("not open for reading and writing"),
+        "{stderr}"
+    );
     assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
-    assert_eq!(std::fs::read(&ledger).unwrap(), before, "the file was written");
+    assert_eq!(
+        std::fs::read(&ledger).unwrap(),
+        before,
+        "the file was written"
+    );
     // Read-write, the same file is a ledger the worker runs on: the refusal
     // above was about the descriptor, not the file.
     let out = worker_on(&ledger, "<>");
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_ne!(std::fs::read(&ledger).unwrap(), before);
 }
 
@@ -291,4 +315,21 @@ fn a_worker_refuses_a_header_field_out_of_range() {
     assert_eq!(out.status.code(), Some(RUNTIME), "{stderr}");
     assert!(stderr.contains("pause or window out of range"), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn a_worker_started_by_hand_says_why_it_gives_up_on_the_schedule() {
+    // The schedule's first step says write, but D1's first access is a read.
+    let dir = tempfile::tempdir().unwrap();
+    let (ledger, _) = crafted_ledger_with(dir.path(), Some("D1:read D1:write"), |spec| {
+        spec.steps[0].write = true;
+    });
+    let out = worker_on(&ledger, "<>");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(RUNTIME), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("worker 0: the forced schedule in the ledger cannot be followed"),
+        "{stderr}"
+    );
 }

@@ -178,6 +178,24 @@ fn under_a_lock_the_schedule_is_refused_with_its_cause_instead_of_hanging() {
             );
         }
     }
+    // The coordinator says why, in the report; its workers, which gave up,
+    // add nothing on the user's terminal.
+    let (code, _, stderr) = run_text(&[
+        "--lock=mutex",
+        "--trials",
+        "2",
+        "--ops",
+        "1",
+        "--pause",
+        "0",
+        "--window",
+        "0",
+        "--schedule",
+        CLASSIC,
+        "-q",
+    ]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(!stderr.contains("worker"), "{stderr}");
     // A serial schedule goes through the lock step by step.
     let report = run_json(&[
         "--lock",
