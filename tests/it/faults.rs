@@ -253,3 +253,37 @@ fn soak_every_strategy_more_workers_than_cores_nothing_lost_nothing_left() {
         assert_empty(tmp.path());
     }
 }
+
+#[test]
+fn the_same_trials_get_the_same_fault_in_every_mode_with_a_window() {
+    // The doomed worker runs alone up to its fault, so the balance its
+    // doomed operation sees, and so whether that operation takes the window
+    // it dies in, is the same in every mode that has one. Atomic updates
+    // have none: the worker dies before the operation, whatever it is.
+    for (initial, seed) in [("5000", "5"), ("20000", "3")] {
+        let report = crate::common::run_json(&[
+            "--scenario", "overdraft", "--initial", initial, "--no-lock", "--lock=mutex",
+            "--lock=flock", "--lock=atomic", "--kill-holder", "1", "--trials", "12", "--seed",
+            seed,
+        ]);
+        let deaths: Vec<Vec<Value>> = report["modes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| {
+                m["trials"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|t| t["killed_worker"].clone())
+                    .collect()
+            })
+            .collect();
+        assert_eq!(deaths[0], deaths[1], "no lock and mutex");
+        assert_eq!(deaths[1], deaths[2], "mutex and flock");
+        for (with_window, atomic) in deaths[0].iter().zip(&deaths[3]) {
+            assert!(with_window.is_null() || with_window == atomic);
+            assert!(!atomic.is_null(), "atomic: every doomed worker dies");
+        }
+    }
+}
