@@ -124,7 +124,7 @@ fn run_trial(
     };
     outcome.elapsed = started.elapsed();
     outcome.killed_worker = killed_worker;
-    collect(spec, &ledger, &mut outcome);
+    collect(spec, &ledger, &mut outcome)?;
     Ok(Some(outcome))
 }
 
@@ -157,25 +157,33 @@ fn stuck_cause(plan: &Plan, mode: Mode, ledger: &Ledger) -> Option<String> {
     Some(stuck.describe(schedule, plan.depositors, mode.name()))
 }
 
-/// Reads back every worker's trace records, in operation order.
-fn read_trace(ledger: &Ledger) -> Trace {
+/// Reads back every worker's trace records, in operation order. The
+/// records are the largest allocation of a traced run, so their room is
+/// reserved fallibly: running out of memory is an error with a sentence,
+/// not an abort.
+fn read_trace(ledger: &Ledger) -> Result<Trace> {
     let trace_ops = ledger.job().trace_ops;
-    Trace {
-        workers: (0..ledger.workers())
-            .map(|w| {
-                (0..trace_ops)
-                    .map_while(|op| ledger.load_record(w, op))
-                    .collect()
-            })
-            .collect(),
+    let mut workers = Vec::new();
+    for w in 0..ledger.workers() {
+        let mut ops = Vec::new();
+        ops.try_reserve_exact(trace_ops as usize).with_context(|| {
+            format!("out of memory for the trace ({trace_ops} operations of worker {w})")
+        })?;
+        ops.extend((0..trace_ops).map_while(|op| ledger.load_record(w, op)));
+        workers.push(ops);
     }
+    Ok(Trace { workers })
 }
 
 /// Adds what the workers left in their slots to `out`: their counters,
 /// when they ran, the trace, the mutex's recoveries.
-fn collect(spec: &TrialSpec, ledger: &Ledger, out: &mut TrialOutcome) {
+fn collect(spec: &TrialSpec, ledger: &Ledger, out: &mut TrialOutcome) -> Result<()> {
     out.recoveries = ledger.mutex_recoveries();
-    out.trace = (spec.job.trace_ops > 0).then(|| read_trace(ledger));
+    out.trace = if spec.job.trace_ops > 0 {
+        Some(read_trace(ledger)?)
+    } else {
+        None
+    };
     let (mut first, mut last) = (u64::MAX, 0);
     for (w, part) in spec.workers.iter().enumerate() {
         let slot = ledger.slot(w as u32);
@@ -199,6 +207,7 @@ fn collect(spec: &TrialSpec, ledger: &Ledger, out: &mut TrialOutcome) {
     if last > first {
         out.busy = Duration::from_nanos(last - first);
     }
+    Ok(())
 }
 
 /// "worker 2 exited with status 1", "worker 0 killed by SIGKILL".

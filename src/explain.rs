@@ -156,10 +156,18 @@ struct Write {
     delta: i64,
 }
 
-pub(crate) fn analyze(trace: &Trace, cx: &Context) -> Analysis {
+/// Analyses one trial's trace. Its two large vectors (every access, every
+/// write) are reserved fallibly, so that a trace too large for the memory
+/// left is an error the caller can report, not an abort.
+pub(crate) fn analyze(
+    trace: &Trace,
+    cx: &Context,
+) -> Result<Analysis, std::collections::TryReserveError> {
     let name = |w: u32| WorkerName::of(w, cx.depositors).to_string();
-    let mut events = Vec::with_capacity(trace.len() * 2);
-    let mut writes = Vec::with_capacity(trace.len());
+    let mut events = Vec::new();
+    events.try_reserve_exact(trace.len() * 2)?;
+    let mut writes = Vec::new();
+    writes.try_reserve_exact(trace.len())?;
     for (w, ops) in trace.workers.iter().enumerate() {
         let w = w as u32;
         for (i, r) in ops.iter().enumerate() {
@@ -214,12 +222,12 @@ pub(crate) fn analyze(trace: &Trace, cx: &Context) -> Analysis {
 
     let overdrafts = overdrafts(trace, &writes, &name);
     let identity = cx.complete.then(|| identity(&events, cx, lost));
-    Analysis {
+    Ok(Analysis {
         events,
         lost_updates,
         overdrafts,
         identity,
-    }
+    })
 }
 
 fn push_events(
@@ -422,6 +430,10 @@ fn count(n: usize, what: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn analyze(trace: &Trace, cx: &Context) -> Analysis {
+        super::analyze(trace, cx).unwrap()
+    }
 
     fn update(read_seq: u64, seen: i64, write_seq: u64, overwritten: i64, delta: i64) -> OpRecord {
         OpRecord {

@@ -110,7 +110,7 @@ fn run(args: &RunArgs) -> anyhow::Result<u8> {
     let outcome = coordinator::run(&plan, &interrupts, &mut |p| bar.update(p));
     bar.finish();
     let outcome = outcome?;
-    let results = report::results(&plan, &outcome);
+    let results = report::results(&plan, &outcome)?;
 
     let paint = if paint_stdout {
         Paint::Color
@@ -182,7 +182,7 @@ fn quiz(args: &QuizArgs) -> anyhow::Result<u8> {
             &[format!("interrupted by {}", signals::name(sig))],
         ));
     }
-    let results = report::results(&plan, &outcome);
+    let results = report::results(&plan, &outcome)?;
     let trial = &results.modes[0].trials[0];
     if let Some(cause) = &trial.cause {
         anyhow::bail!("the real run failed: {cause}");

@@ -262,8 +262,19 @@ fn the_same_trials_get_the_same_fault_in_every_mode_with_a_window() {
     // have none: the worker dies before the operation, whatever it is.
     for (initial, seed) in [("5000", "5"), ("20000", "3")] {
         let report = crate::common::run_json(&[
-            "--scenario", "overdraft", "--initial", initial, "--no-lock", "--lock=mutex",
-            "--lock=flock", "--lock=atomic", "--kill-holder", "1", "--trials", "12", "--seed",
+            "--scenario",
+            "overdraft",
+            "--initial",
+            initial,
+            "--no-lock",
+            "--lock=mutex",
+            "--lock=flock",
+            "--lock=atomic",
+            "--kill-holder",
+            "1",
+            "--trials",
+            "12",
+            "--seed",
             seed,
         ]);
         let deaths: Vec<Vec<Value>> = report["modes"]
