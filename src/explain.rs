@@ -108,9 +108,8 @@ pub struct Identity {
     /// What does not add up, when `holds` is false.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub problem: Option<String>,
-    /// The sequence number of the read (or check) a killed worker made
-    /// before it died, which no record holds: the partial operation it
-    /// never finished, which changed nothing.
+    /// The number of the read (or check) a killed worker made before it
+    /// died, which no record holds: a partial operation that changed nothing.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub unrecorded: Option<u64>,
 }
@@ -136,9 +135,8 @@ pub struct Context {
     pub final_balance: i64,
     /// Every worker finished: check the identity.
     pub complete: bool,
-    /// The worker `--kill-holder` killed, if it was: it died in its race
-    /// window, after the read (or check) of its last operation took a
-    /// sequence number and before the operation was recorded.
+    /// The worker `--kill-holder` killed: it died in its window, after its
+    /// last read (or check) took a number, before the operation was recorded.
     pub killed: Option<u32>,
 }
 
@@ -156,9 +154,8 @@ struct Write {
     delta: i64,
 }
 
-/// Analyses one trial's trace. Its two large vectors (every access, every
-/// write) are reserved fallibly, so that a trace too large for the memory
-/// left is an error the caller can report, not an abort.
+/// Analyses one trial's trace. Its two large vectors are reserved fallibly:
+/// a trace too large for the memory left is an error, not an abort.
 pub(crate) fn analyze(
     trace: &Trace,
     cx: &Context,
