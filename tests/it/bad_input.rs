@@ -132,7 +132,11 @@ fn usage_errors_exit_2_with_the_allowed_range() {
             &["run", "--lock=sometimes"],
             "possible values: mutex, flock, spin, atomic, all",
         ),
-        (&["run", "--lock", "mutex"], "unexpected argument 'mutex'"),
+        // `--lock mutex` is a value; a second word is not.
+        (
+            &["run", "--lock", "mutex", "extra"],
+            "unexpected argument 'extra'",
+        ),
         (
             &["run", "--scenario", "heist"],
             "possible values: lost-update, overdraft",

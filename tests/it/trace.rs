@@ -377,9 +377,10 @@ fn bad_schedules_and_traces_get_one_line_and_status_2() {
         "--export-trace",
         "/nonexistent/dir/h.jsonl",
     ]);
-    assert_eq!(code, Some(1), "{stderr}");
+    // Checked with the other exports, before any trial: a usage error.
+    assert_eq!(code, Some(2), "{stderr}");
     assert!(
-        stderr.contains("cannot create /nonexistent/dir/h.jsonl"),
+        stderr.contains("/nonexistent/dir/h.jsonl: the directory /nonexistent/dir does not exist"),
         "{stderr}"
     );
 }
