@@ -148,45 +148,54 @@ fn a_dead_holder_is_recovered_by_mutex_and_flock_and_deadlocks_spin() {
     // that lock (the fault gate), and each of them has 100 operations that
     // need it: so the death always strikes while they still want the lock,
     // whatever the machine's load. The seed only picks who dies and when.
+    // Mutex and flock get a timeout no busy machine reaches (they recover
+    // and finish); spin gets 1s, which only its deadlock reaches.
     let seed = 7;
-    let out = Command::new(cargo_bin!("bankrace"))
-        .args(["run", "--lock=mutex", "--lock=flock", "--lock=spin"])
-        .args(["--kill-holder", "1", "--timeout", "1s", "--trials", "3"])
-        .args(["--ops", "100", "--window", "1ms", "--pause", "0"])
-        .args([
-            "--depositors",
-            "2",
-            "--withdrawers",
-            "1",
-            "--format",
-            "json",
-        ])
-        .arg("--seed")
-        .arg(seed.to_string())
-        .env("TMPDIR", tmp.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
-    for m in report["modes"].as_array().unwrap() {
-        let lock = m["lock"].as_str().unwrap();
-        for t in m["trials"].as_array().unwrap() {
-            assert!(t["killed_worker"].is_u64(), "{lock}: no holder died: {t}");
-            if lock == "spin" {
-                assert_eq!(t["status"], "failed", "{t}");
-                assert!(
-                    t["cause"].as_str().unwrap().contains("lock never released"),
-                    "{t}"
-                );
-            } else {
-                // The survivors finish; the books count only the dead
-                // worker's completed operations, and they balance.
-                assert_eq!(t["status"], "ok", "{lock}: {t}");
-                assert_eq!(t["consistent"], true, "{lock}: {t}");
+    let run = |locks: &[&str], timeout: &str| {
+        let out = Command::new(cargo_bin!("bankrace"))
+            .arg("run")
+            .args(locks)
+            .args(["--kill-holder", "1", "--timeout", timeout, "--trials", "3"])
+            .args(["--ops", "100", "--window", "1ms", "--pause", "0"])
+            .args([
+                "--depositors",
+                "2",
+                "--withdrawers",
+                "1",
+                "--format",
+                "json",
+            ])
+            .arg("--seed")
+            .arg(seed.to_string())
+            .env("TMPDIR", tmp.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()
+    };
+    let recovered = run(&["--lock=mutex", "--lock=flock"], "120s");
+    let deadlocked = run(&["--lock=spin"], "1s");
+    for report in [recovered, deadlocked] {
+        for m in report["modes"].as_array().unwrap() {
+            let lock = m["lock"].as_str().unwrap();
+            for t in m["trials"].as_array().unwrap() {
+                assert!(t["killed_worker"].is_u64(), "{lock}: no holder died: {t}");
+                if lock == "spin" {
+                    assert_eq!(t["status"], "failed", "{t}");
+                    assert!(
+                        t["cause"].as_str().unwrap().contains("lock never released"),
+                        "{t}"
+                    );
+                } else {
+                    // The survivors finish; the books count only the dead
+                    // worker's completed operations, and they balance.
+                    assert_eq!(t["status"], "ok", "{lock}: {t}");
+                    assert_eq!(t["consistent"], true, "{lock}: {t}");
+                }
             }
         }
     }
