@@ -101,7 +101,7 @@ fn run_trial(
     accounts: &mut impl Accounts,
 ) -> Result<Option<TrialOutcome>> {
     let started = Instant::now();
-    let file = ledger_file(&plan.tmpdir)?;
+    let file = Ledger::unnamed_file().context("cannot create the ledger (memfd_create)")?;
     let ledger = Ledger::create(&file, spec).context("cannot create the ledger")?;
     accounts
         .prepare(&ledger)
@@ -145,7 +145,7 @@ fn run_trial(
     };
     outcome.elapsed = started.elapsed();
     outcome.killed_worker = killed_worker;
-    collect(spec, &ledger, &mut outcome);
+    collect(spec, &ledger, &mut outcome)?;
     if spec.job.scenario == Scenario::Transfer {
         let mut t = collect_transfers(spec, &ledger, balances);
         if let Some((cycle, after)) = deadlock {
@@ -232,48 +232,6 @@ fn timed_out(plan: &Plan, ledger: &Ledger, group: &WorkerGroup, killed: Option<u
     )
 }
 
-/// Where ledgers are created: `$TMPDIR` when it is set; otherwise
-/// `/dev/shm`, the RAM file system where shared memory belongs, if this user
-/// can write there; otherwise the system's temporary directory. A ledger on
-/// a disk file system costs more to map and unmap (its pages belong to the
-/// disk's page cache and journal) and gains nothing: it never outlives a trial.
-pub(crate) fn default_ledger_dir() -> PathBuf {
-    if std::env::var_os("TMPDIR").is_some_and(|v| !v.is_empty()) {
-        return std::env::temp_dir();
-    }
-    let shm = Path::new("/dev/shm");
-    let usable = rustix::fs::access(
-        shm,
-        rustix::fs::Access::WRITE_OK | rustix::fs::Access::EXEC_OK,
-    );
-    if shm.is_dir() && usable.is_ok() {
-        return shm.to_path_buf();
-    }
-    std::env::temp_dir()
-}
-
-/// A fresh, unnamed ledger file. It is created in a private directory
-/// (mode 0700) as an unnamed temporary file (mode 0600, `O_TMPFILE` where the
-/// file system supports it), and the directory is removed before any worker
-/// starts: from then on the file exists only as open descriptors and
-/// mappings, so nothing can be left on disk, even if the coordinator is
-/// killed with SIGKILL.
-fn ledger_file(tmpdir: &Path) -> Result<File> {
-    let dir = tempfile::Builder::new()
-        .prefix("bankrace-")
-        .tempdir_in(tmpdir)
-        .with_context(|| format!("cannot create a private directory in {}", tmpdir.display()))?;
-    let file = tempfile::tempfile_in(dir.path())
-        .with_context(|| format!("cannot create the ledger file in {}", tmpdir.display()))?;
-    dir.close().with_context(|| {
-        format!(
-            "cannot remove the private directory in {}",
-            tmpdir.display()
-        )
-    })?;
-    Ok(file)
-}
-
 /// Why the forced schedule could not be followed, if a worker said so.
 fn stuck_cause(plan: &Plan, mode: Mode, ledger: &Ledger) -> Option<String> {
     let schedule = plan.schedule.as_ref()?;
@@ -281,25 +239,33 @@ fn stuck_cause(plan: &Plan, mode: Mode, ledger: &Ledger) -> Option<String> {
     Some(stuck.describe(schedule, plan.depositors, mode.name()))
 }
 
-/// Reads back every worker's trace records, in operation order.
-fn read_trace(ledger: &Ledger) -> Trace {
+/// Reads back every worker's trace records, in operation order. The
+/// records are the largest allocation of a traced run, so their room is
+/// reserved fallibly: running out of memory is an error with a sentence,
+/// not an abort.
+fn read_trace(ledger: &Ledger) -> Result<Trace> {
     let trace_ops = ledger.job().trace_ops;
-    Trace {
-        workers: (0..ledger.workers())
-            .map(|w| {
-                (0..trace_ops)
-                    .map_while(|op| ledger.load_record(w, op))
-                    .collect()
-            })
-            .collect(),
+    let mut workers = Vec::new();
+    for w in 0..ledger.workers() {
+        let mut ops = Vec::new();
+        ops.try_reserve_exact(trace_ops as usize).with_context(|| {
+            format!("out of memory for the trace ({trace_ops} operations of worker {w})")
+        })?;
+        ops.extend((0..trace_ops).map_while(|op| ledger.load_record(w, op)));
+        workers.push(ops);
     }
+    Ok(Trace { workers })
 }
 
 /// Adds what the workers left in their slots to `out`: their counters,
 /// when they ran, the trace, the mutex's recoveries.
-fn collect(spec: &TrialSpec, ledger: &Ledger, out: &mut TrialOutcome) {
+fn collect(spec: &TrialSpec, ledger: &Ledger, out: &mut TrialOutcome) -> Result<()> {
     out.recoveries = ledger.mutex_recoveries();
-    out.trace = (spec.job.trace_ops > 0).then(|| read_trace(ledger));
+    out.trace = if spec.job.trace_ops > 0 {
+        Some(read_trace(ledger)?)
+    } else {
+        None
+    };
     let (mut first, mut last) = (u64::MAX, 0);
     for (w, part) in spec.workers.iter().enumerate() {
         let slot = ledger.slot(w as u32);
@@ -325,6 +291,7 @@ fn collect(spec: &TrialSpec, ledger: &Ledger, out: &mut TrialOutcome) {
     if last > first {
         out.busy = Duration::from_nanos(last - first);
     }
+    Ok(())
 }
 
 /// "worker 2 exited with status 1", "worker 0 killed by SIGKILL".

@@ -18,6 +18,7 @@ pub(crate) mod duration;
 pub mod exit;
 pub mod expect;
 pub mod explain;
+pub mod export;
 pub(crate) mod histogram;
 pub mod history;
 pub mod ledger;

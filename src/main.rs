@@ -9,6 +9,7 @@ use clap::Parser;
 
 use bankrace::cli::{self, BenchArgs, BenchFormat, Cli, Command, Format, QuizArgs, RunArgs};
 use bankrace::exit::{EXIT_EXPECTATION, EXIT_OK, EXIT_RUNTIME, EXIT_USAGE};
+use bankrace::export::{self, Target};
 use bankrace::report::Paint;
 use bankrace::signals::{self, Interrupts};
 use bankrace::stats::Results;
@@ -19,13 +20,21 @@ use bankrace::{bench, coordinator, exit, expect, progress, report, worker};
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        Err(e) if !e.use_stderr() => e.exit(), // --help, --version: stdout, status 0
+        // A bare command: its help on stderr, status 2 (clap never panics
+        // on a failed write).
         Err(e) if e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
             e.exit()
         }
+        // --help, --version: on stdout, status 0, unless stdout cannot take it.
+        Err(e) if !e.use_stderr() => {
+            let status = match print(e.render().to_string().as_bytes()) {
+                Ok(()) => EXIT_OK,
+                Err(err) => finish(EXIT_RUNTIME, &[format!("error: {err:#}")]),
+            };
+            return ExitCode::from(status);
+        }
         Err(e) => {
-            eprintln!("bankrace: {}", one_line(&e.to_string()));
-            return ExitCode::from(EXIT_USAGE);
+            return ExitCode::from(finish(EXIT_USAGE, &[one_line(&e.to_string())]));
         }
     };
     let result = match cli.command {
@@ -36,22 +45,36 @@ fn main() -> ExitCode {
         Command::Bench(args) => bench(&args),
         Command::Worker(args) => match worker::run(args.args()) {
             Ok(()) => Ok(EXIT_OK),
-            // The coordinator reports why the schedule cannot be followed.
-            Err(e) if worker::is_gave_up(&e) => Ok(EXIT_RUNTIME),
+            // Its coordinator reports why, once per trial, from the ledger.
+            Err(e) if worker::is_gave_up(&e) && worker::under_its_coordinator() => Ok(EXIT_RUNTIME),
             Err(e) => Err(e.context(format!("worker {}", args.index))),
         },
     };
-    match result {
-        Ok(status) => ExitCode::from(status),
+    ExitCode::from(match result {
+        Ok(status) => status,
         Err(e) => {
             let status = if e.is::<UsageError>() {
                 EXIT_USAGE
             } else {
                 EXIT_RUNTIME
             };
-            eprintln!("bankrace: error: {e:#}");
-            ExitCode::from(status)
+            finish(status, &[format!("error: {e:#}")])
         }
+    })
+}
+
+/// Says `lines` on stderr, each after "bankrace: ", and returns the exit
+/// status: `status`, or 1 if stderr could not take the lines of a run that
+/// would otherwise have succeeded (a closed pipe excepted). Never panics.
+fn finish(status: u8, lines: &[String]) -> u8 {
+    let mut err = std::io::stderr().lock();
+    let written = lines
+        .iter()
+        .try_for_each(|line| writeln!(err, "bankrace: {line}"))
+        .and_then(|()| err.flush());
+    match written {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe && status == EXIT_OK => EXIT_RUNTIME,
+        _ => status,
     }
 }
 
@@ -72,11 +95,8 @@ fn one_line(message: &str) -> String {
 /// (1), or an expectation not met (3). A report is always complete first.
 fn run(args: &RunArgs) -> anyhow::Result<u8> {
     let plan = args.plan()?;
+    // Every export target is checked here, before minutes of trials.
     let output = args.output(&plan)?;
-    // Created before the run, so that a path that cannot be written is
-    // known before minutes of trials, not after.
-    let trace_export = create(args.export_trace.as_deref())?;
-    let history_export = create(args.export_history.as_deref())?;
     let no_color = std::env::var_os("NO_COLOR");
     let paint_stdout = output
         .color
@@ -90,7 +110,7 @@ fn run(args: &RunArgs) -> anyhow::Result<u8> {
     let outcome = coordinator::run(&plan, &interrupts, &mut |p| bar.update(p));
     bar.finish();
     let outcome = outcome?;
-    let results = report::results(&plan, &outcome);
+    let results = report::results(&plan, &outcome)?;
 
     let paint = if paint_stdout {
         Paint::Color
@@ -110,22 +130,27 @@ fn run(args: &RunArgs) -> anyhow::Result<u8> {
     {
         shown.push_str(&report::explain(&results, limit));
     }
-    print(shown.as_bytes())?;
-
-    for (format, path) in &output.exports {
-        std::fs::write(path, render(&results, *format))
-            .with_context(|| format!("cannot write {}", path.display()))?;
+    let mut items = vec![(Target::Stdout, shown.into_bytes())];
+    for (format, target) in &output.exports {
+        items.push((target.clone(), render(&results, *format).into_bytes()));
     }
-    if let Some((mut file, path)) = trace_export {
-        file.write_all(report::history(&results).as_bytes())
-            .with_context(|| format!("cannot write {}", path.display()))?;
+    if let Some(target) = &output.trace_export {
+        items.push((target.clone(), report::history(&results).into_bytes()));
     }
-    if let Some((mut file, path)) = history_export {
-        file.write_all(report::jepsen_history(&outcome).as_bytes())
-            .with_context(|| format!("cannot write {}", path.display()))?;
+    if let Some(target) = &output.history_export {
+        items.push((target.clone(), report::jepsen_history(&outcome).into_bytes()));
     }
+    // A signal that arrives while the output is written still ends the run
+    // with 128 + N, even after every trial finished.
+    let late = match export::deliver(items, &interrupts)? {
+        export::Delivered::Done => interrupts.caught(),
+        export::Delivered::Interrupted(sig) => Some(sig),
+    };
     let (status, lines) = exit::status(&exit::Ending {
-        interrupted: outcome.interrupted.map(|sig| (sig, signals::name(sig))),
+        interrupted: outcome
+            .interrupted
+            .or(late)
+            .map(|sig| (sig, signals::name(sig))),
         // A traced trial whose books do not balance is a bug in bankrace.
         violations: report::violations(&results),
         stopped_early: outcome.stopped_early,
@@ -134,22 +159,7 @@ fn run(args: &RunArgs) -> anyhow::Result<u8> {
             .and_then(|e| expect::check(&results, e).err())
             .map(|unmet| unmet.to_string()),
     });
-    for line in lines {
-        eprintln!("bankrace: {line}");
-    }
-    Ok(status)
-}
-
-/// Creates an export file named on the command line, if any.
-fn create(
-    path: Option<&std::path::Path>,
-) -> anyhow::Result<Option<(std::fs::File, &std::path::Path)>> {
-    path.map(|path| {
-        std::fs::File::create(path)
-            .map(|file| (file, path))
-            .with_context(|| format!("cannot create {}", path.display()))
-    })
-    .transpose()
+    Ok(finish(status, &lines))
 }
 
 /// Asks the puzzle, runs it for real, and says whether the answer was right:
@@ -170,10 +180,12 @@ fn quiz(args: &QuizArgs) -> anyhow::Result<u8> {
     let interrupts = Interrupts::install().context("cannot install signal handlers")?;
     let outcome = coordinator::run(&plan, &interrupts, &mut |_| {})?;
     if let Some(sig) = outcome.interrupted {
-        eprintln!("bankrace: interrupted by {}", signals::name(sig));
-        return Ok(128 + sig as u8);
+        return Ok(finish(
+            128 + sig as u8,
+            &[format!("interrupted by {}", signals::name(sig))],
+        ));
     }
-    let results = report::results(&plan, &outcome);
+    let results = report::results(&plan, &outcome)?;
     let trial = &results.modes[0].trials[0];
     if let Some(cause) = &trial.cause {
         anyhow::bail!("the real run failed: {cause}");
@@ -211,8 +223,10 @@ fn bench(args: &BenchArgs) -> anyhow::Result<u8> {
     let results = match measured? {
         bench::Measured::Done(results) => results,
         bench::Measured::Interrupted(sig) => {
-            eprintln!("bankrace: interrupted by {}", signals::name(sig));
-            return Ok(128 + sig as u8);
+            return Ok(finish(
+                128 + sig as u8,
+                &[format!("interrupted by {}", signals::name(sig))],
+            ));
         }
     };
     let text = match args.format {
@@ -234,11 +248,11 @@ fn render(results: &Results, format: Format) -> String {
 }
 
 /// Writes to stdout. A closed pipe (`bankrace run | head`) is the reader's
-/// choice, not an error.
+/// choice, not an error; any other failure is.
 fn print(bytes: &[u8]) -> anyhow::Result<()> {
     let mut stdout = std::io::stdout().lock();
     match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        other => Ok(other?),
+        other => other.context("cannot write to standard output"),
     }
 }

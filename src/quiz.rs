@@ -134,7 +134,6 @@ impl Puzzle {
             window: Some(std::time::Duration::ZERO),
             seed: Some(self.seed),
             no_lock: true,
-            tmpdir: crate::coordinator::default_ledger_dir(),
             trace: true,
             schedule: Some(self.schedule.to_string()),
             ..Request::default()

@@ -277,8 +277,11 @@ fn books(plan: &Plan, t: &TrialOutcome) -> TrialRecord {
         overdrawn,
         withdrawals_succeeded: t.withdrawals_succeeded,
         withdrawals_refused: t.withdrawals_refused,
+        // What was paid out beyond the funds: never more than was paid, so
+        // a bank that starts in debt and pays nothing overpaid nothing.
         overpaid: if plan.scenario == Scenario::Overdraft {
-            clamp((-books).max(0))
+            let paid = i128::from(t.withdrawals_succeeded) * amount;
+            clamp((-books).clamp(0, paid))
         } else {
             0
         },
@@ -514,6 +517,24 @@ mod tests {
         assert!(t[0].overdrawn && !t[0].consistent && t[0].overpaid == 5_000);
         assert!(!t[1].overdrawn && t[1].consistent && t[1].overpaid == 0);
         assert_eq!(r.modes[0].summary.overdrawn, 1);
+        // A bank that starts in debt and pays nothing overpays nothing; one
+        // that pays one withdrawal from debt overpaid exactly that.
+        let debt = Plan {
+            initial: -100,
+            ..plan.clone()
+        };
+        let mut refused = outcome(1, -100);
+        (
+            refused.deposits,
+            refused.withdrawals,
+            refused.withdrawals_refused,
+        ) = (0, 2, 2);
+        let mut paid = outcome(2, -100 - plan.amount);
+        (paid.deposits, paid.withdrawals) = (0, 2);
+        (paid.withdrawals_succeeded, paid.overdrafts) = (1, 1);
+        let d = results(&debt, &run(vec![refused, paid]));
+        let overpaid: Vec<i64> = d.modes[0].trials.iter().map(|t| t.overpaid).collect();
+        assert_eq!(overpaid, [0, plan.amount]);
         assert_eq!(r.modes[0].expected_balance, 5_000);
     }
 }

@@ -211,11 +211,6 @@ fn write_man_page(out: &mut Vec<u8>) -> std::io::Result<()> {
         .text([roff::bold("NO_COLOR")])
         .text([roff::roman(
             "When set to a non-empty value: no colour, unless --color always.",
-        )])
-        .control("TP", [])
-        .text([roff::bold("TMPDIR")])
-        .text([roff::roman(
-            "Where each trial's ledger file is created (and unlinked at once).",
         )]);
     tail.to_writer(out)?;
     man.render_version_section(out)

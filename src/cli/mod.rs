@@ -117,7 +117,6 @@ impl BenchArgs {
             trials: self.trials,
             repetitions: self.repetitions,
             warmup: self.warmup,
-            tmpdir: crate::coordinator::default_ledger_dir(),
         })
     }
 }

@@ -7,6 +7,7 @@ use clap::{ArgAction, Args};
 
 use super::{ColorArg, ExpectArg, Format, parse_duration};
 use crate::expect::Expectation;
+use crate::export::Target;
 use crate::plan::{Plan, Request};
 use crate::usage::UsageError;
 use crate::vocab::{LockChoice, Mode, Scenario};
@@ -138,7 +139,9 @@ pub struct RunArgs {
         value_enum,
         value_name = "KIND",
         num_args = 0..=1,
-        require_equals = true,
+        // `run` takes no positional arguments, so the word after a bare
+        // --lock is its value if it names one: `--lock mutex` and
+        // `--lock=mutex` alike, as completion offers them.
         default_missing_value = LockChoice::default_name(),
         action = ArgAction::Append,
         help_heading = "Modes (neither flag: no lock and mutex side by side)"
@@ -178,15 +181,15 @@ pub struct RunArgs {
     #[arg(long, value_enum, default_value_t = Format::Text, value_name = "FORMAT", help_heading = "Output")]
     pub format: Format,
 
-    /// Also write the JSON report to FILE.
+    /// Also write the JSON report to FILE (- for standard output).
     #[arg(long, value_name = "FILE", help_heading = "Output")]
     pub export_json: Option<PathBuf>,
 
-    /// Also write one CSV row per trial to FILE.
+    /// Also write one CSV row per trial to FILE (- for standard output).
     #[arg(long, value_name = "FILE", help_heading = "Output")]
     pub export_csv: Option<PathBuf>,
 
-    /// Also write the summary as a Markdown table to FILE.
+    /// Also write the summary as a Markdown table to FILE (- for standard output).
     #[arg(long, value_name = "FILE", help_heading = "Output")]
     pub export_markdown: Option<PathBuf>,
 
@@ -216,9 +219,9 @@ pub struct RunArgs {
     )]
     pub explain: Option<usize>,
 
-    /// Write the traced history to FILE, one invoke/ok event per line (JSON). Implies --trace.
+    /// Write the traced history to FILE (- for standard output), one invoke/ok event per line (JSON). Implies --trace.
     #[arg(long, value_name = "FILE", help_heading = "Tracing")]
-    pub export_trace: Option<std::path::PathBuf>,
+    pub export_trace: Option<PathBuf>,
 }
 
 /// What `run` prints and writes, besides the plan: checked before any
@@ -226,8 +229,13 @@ pub struct RunArgs {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Output {
     pub format: Format,
-    /// Files to write, each with its format, in the order json, csv, markdown.
-    pub exports: Vec<(Format, PathBuf)>,
+    /// Reports to export, each with its format, in the order json, csv,
+    /// markdown; every target checked before the run.
+    pub exports: Vec<(Format, Target)>,
+    /// Where `--export-trace` writes the traced history.
+    pub trace_export: Option<Target>,
+    /// Where `--export-history` writes the transfers' Jepsen history.
+    pub history_export: Option<Target>,
     pub expect: Option<Expectation>,
     pub color: ColorArg,
     pub quiet: bool,
@@ -249,7 +257,6 @@ impl RunArgs {
             seed: self.seed,
             locks: self.lock.clone(),
             no_lock: self.no_lock,
-            tmpdir: crate::coordinator::default_ledger_dir(),
             kill_holder: self.kill_holder,
             timeout: self.timeout,
             fail_fast: self.fail_fast,
@@ -270,7 +277,7 @@ impl RunArgs {
 
 impl RunArgs {
     /// Checks the output options against the plan. Nothing has started yet.
-    pub fn output(&self, plan: &Plan) -> Result<Output, UsageError> {
+    pub fn output(&self, plan: &Plan) -> anyhow::Result<Output> {
         let expect = self.expect.map(|e| match e {
             ExpectArg::Exact => Expectation::Exact,
             ExpectArg::Race => Expectation::Race,
@@ -279,61 +286,42 @@ impl RunArgs {
             return Err(UsageError(
                 "--expect race needs the unlocked mode: add --no-lock (the race cannot show under a lock)"
                     .into(),
-            ));
+            )
+            .into());
         }
-        if let Some(path) = &self.export_history {
-            check_export_path("--export-history", path)?;
-        }
-        let mut exports: Vec<(Format, PathBuf)> = Vec::new();
+        let mut named: Vec<(&str, Format, &Path)> = Vec::new();
         for (flag, format, path) in [
             ("--export-json", Format::Json, &self.export_json),
             ("--export-csv", Format::Csv, &self.export_csv),
             ("--export-markdown", Format::Markdown, &self.export_markdown),
+            // The trace and the history are not report formats; text
+            // stands for them here.
+            ("--export-trace", Format::Text, &self.export_trace),
+            ("--export-history", Format::Text, &self.export_history),
         ] {
-            let Some(path) = path else { continue };
-            check_export_path(flag, path)?;
-            if exports.iter().any(|(_, p)| p == path) {
-                return Err(UsageError(format!(
-                    "{flag} names {} which another --export option also writes: give each its own file",
-                    path.display()
-                )));
+            if let Some(path) = path {
+                named.push((flag, format, path));
             }
-            exports.push((format, path.clone()));
         }
+        let flags: Vec<(&str, &Path)> = named.iter().map(|&(f, _, p)| (f, p)).collect();
+        let mut targets = crate::export::check(&flags)?;
+        let history_export = (self.export_history.is_some())
+            .then(|| targets.pop())
+            .flatten();
+        let trace_export = (self.export_trace.is_some())
+            .then(|| targets.pop())
+            .flatten();
+        let exports = named.iter().map(|&(_, f, _)| f).zip(targets).collect();
         Ok(Output {
             format: self.format,
             exports,
+            trace_export,
+            history_export,
             expect,
             color: self.color,
             quiet: self.quiet,
         })
     }
-}
-
-/// An export file must be creatable: its directory exists and it is not a
-/// directory itself. Checked up front so that a long run is not wasted.
-fn check_export_path(flag: &str, path: &Path) -> Result<(), UsageError> {
-    if path.as_os_str().is_empty() {
-        return Err(UsageError(format!("{flag} needs a file name")));
-    }
-    if path.is_dir() {
-        return Err(UsageError(format!(
-            "{flag} {} is a directory: name a file",
-            path.display()
-        )));
-    }
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    if !dir.is_dir() {
-        return Err(UsageError(format!(
-            "{flag} {}: the directory {} does not exist",
-            path.display(),
-            dir.display()
-        )));
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -352,6 +340,17 @@ mod tests {
             args.lock,
             [LockChoice::One(Mode::Mutex), LockChoice::One(Mode::Flock)]
         );
+        let args = run_args(&["--lock", "spin", "--lock", "--no-lock", "--lock=atomic"]);
+        assert_eq!(
+            args.lock,
+            [
+                LockChoice::One(Mode::Spin),
+                LockChoice::One(Mode::Mutex),
+                LockChoice::One(Mode::Atomic)
+            ]
+        );
+        assert!(args.no_lock);
+        assert!(Cli::try_parse_from(["bankrace", "run", "--lock", "nonsense"]).is_err());
     }
 
     fn run_args(args: &[&str]) -> Box<RunArgs> {
@@ -362,7 +361,7 @@ mod tests {
         args
     }
 
-    fn output(args: &[&str]) -> Result<Output, UsageError> {
+    fn output(args: &[&str]) -> anyhow::Result<Output> {
         let args = run_args(args);
         let plan = args.plan().unwrap();
         args.output(&plan)
@@ -373,44 +372,88 @@ mod tests {
         assert!(output(&["--expect", "race"]).is_ok());
         assert!(output(&["--expect", "race", "--no-lock"]).is_ok());
         let err = output(&["--expect", "race", "--lock=all"]).unwrap_err();
-        assert!(err.0.contains("--no-lock"), "{err}");
+        assert!(err.to_string().contains("--no-lock"), "{err}");
         assert!(output(&["--expect", "exact", "--lock=all"]).is_ok());
     }
 
+    /// The options that give `parameters` (a report's JSON object) back.
+    fn options_of(parameters: &serde_json::Value) -> Vec<String> {
+        let mut out = Vec::new();
+        for (key, value) in parameters.as_object().unwrap() {
+            let flag = format!("--{}", key.replace('_', "-"));
+            match (key.as_str(), value) {
+                ("modes", serde_json::Value::Array(modes)) => {
+                    for m in modes {
+                        out.push(match m.as_str().unwrap() {
+                            "no-lock" => "--no-lock".to_string(),
+                            name => format!("--lock={name}"),
+                        });
+                    }
+                }
+                (_, serde_json::Value::Bool(true)) => out.push(flag),
+                (_, serde_json::Value::Bool(false)) => {}
+                (_, serde_json::Value::String(s)) => out.extend([flag, s.clone()]),
+                (_, other) => out.extend([flag, other.to_string()]),
+            }
+        }
+        out
+    }
+
     #[test]
-    fn exports_are_checked_before_the_run() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
-        let ok = output(&[
-            "--export-csv",
-            &file("a.csv"),
-            "--export-json",
-            &file("a.json"),
-        ])
-        .unwrap();
-        assert_eq!(
-            ok.exports,
-            [
-                (Format::Json, dir.path().join("a.json")),
-                (Format::Csv, dir.path().join("a.csv"))
-            ]
-        );
-        let missing = file("missing/a.csv");
-        assert!(
-            output(&["--export-csv", &missing])
-                .unwrap_err()
-                .0
-                .contains("does not exist")
-        );
-        let here = dir.path().to_str().unwrap();
-        assert!(
-            output(&["--export-csv", here])
-                .unwrap_err()
-                .0
-                .contains("is a directory")
-        );
-        let same = file("same");
-        assert!(output(&["--export-csv", &same, "--export-markdown", &same]).is_err());
+    fn every_parameter_is_accepted_back_as_its_option() {
+        let cases: &[&[&str]] = &[
+            &[],
+            // A default timeout of 20202s.
+            &["--ops", "100000", "--window", "10ms"],
+            // One clamped to the longest --timeout.
+            &[
+                "--ops",
+                "100000000",
+                "--window",
+                "10s",
+                "--depositors",
+                "256",
+                "--withdrawers",
+                "0",
+            ],
+            &["--timeout", "86400s", "--pause", "1.5ms", "--window", "0"],
+            &[
+                "--scenario",
+                "overdraft",
+                "--initial",
+                "-5",
+                "--kill-holder",
+                "0.3",
+                "--lock=all",
+            ],
+            &[
+                "--trace",
+                "--fail-fast",
+                "--seed",
+                "9007199254740991",
+                "--amount",
+                "1000000000000",
+            ],
+            &[
+                "--schedule",
+                "D1:read W1:read D1:write W1:write",
+                "--ops",
+                "1",
+                "--no-lock",
+            ],
+        ];
+        for args in cases {
+            let first = run_args(args).plan().unwrap();
+            let parameters = serde_json::to_value(&first).unwrap();
+            let options = options_of(&parameters);
+            let options: Vec<&str> = options.iter().map(String::as_str).collect();
+            let cli = Cli::try_parse_from(["bankrace", "run"].iter().chain(&options));
+            let again = cli
+                .unwrap_or_else(|e| panic!("{args:?}: {options:?}: {e}"))
+                .command;
+            let Command::Run(again) = again else { panic!() };
+            assert_eq!(again.plan().unwrap(), first, "{args:?} -> {options:?}");
+        }
     }
 
     #[test]

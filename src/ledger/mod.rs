@@ -145,6 +145,22 @@ impl Ledger {
         Regions::of(job).size as u64
     }
 
+    /// A fresh file for a ledger that never has a name: a `memfd_create`
+    /// file, which exists only as open descriptors and mappings, so that
+    /// nothing can be left behind at any instant, even if the coordinator is
+    /// killed with SIGKILL, and no directory plays a part. Its mode is set to
+    /// 0600 whatever the umask (a memfd starts as 0777 less the umask).
+    /// [`Ledger::create`] seals its size once it is set.
+    pub fn unnamed_file() -> io::Result<File> {
+        use rustix::fs::{MemfdFlags, Mode};
+        let fd = rustix::fs::memfd_create(
+            "bankrace-ledger",
+            MemfdFlags::CLOEXEC | MemfdFlags::ALLOW_SEALING,
+        )?;
+        rustix::fs::fchmod(&fd, Mode::RUSR | Mode::WUSR)?;
+        Ok(File::from(fd))
+    }
+
     /// Sizes `file` for the trial, maps it and writes the spec. The
     /// coordinator's side.
     pub fn create(file: &File, spec: &TrialSpec) -> io::Result<Ledger> {
@@ -153,6 +169,7 @@ impl Ledger {
         // Reserve the blocks now: on a full tmpfs, touching a page of a sparse
         // file would raise SIGBUS; fallocate turns that into ENOSPC here.
         rustix::fs::fallocate(file, rustix::fs::FallocateFlags::empty(), 0, size)?;
+        seal_size(file)?;
         let map = MmapOptions::new().len(size as usize).map_raw(file)?;
         Self::with(map, spec)
     }
@@ -411,6 +428,19 @@ impl Ledger {
 pub(crate) fn now_ns() -> u64 {
     let t = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
     t.tv_sec as u64 * 1_000_000_000 + t.tv_nsec as u64
+}
+
+/// Seals a memfd against shrinking and growing, so that nobody (not even a
+/// process of this user reopening it through `/proc/PID/fd`) can truncate
+/// the ledger under the mappings, which would raise SIGBUS in every worker.
+/// A file that cannot carry seals (`EINVAL`: any file but a memfd, as unit
+/// tests use) is left as it is.
+fn seal_size(file: &File) -> io::Result<()> {
+    use rustix::fs::SealFlags;
+    match rustix::fs::fcntl_add_seals(file, SealFlags::SHRINK | SealFlags::GROW | SealFlags::SEAL) {
+        Ok(()) | Err(rustix::io::Errno::INVAL) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// The smallest ledger there is: what a file too short to hold a header is

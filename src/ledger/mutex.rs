@@ -1,7 +1,7 @@
 //! The robust, process-shared pthread mutexes in the ledger (the bank's one, and one per account): their initialisation, locking with recovery from a dead holder, and a guard that stays on its thread.
 #![allow(unsafe_code)]
 
-use std::io;
+use std::io::{self, Write};
 use std::marker::PhantomData;
 use std::sync::atomic::Ordering;
 
@@ -134,7 +134,8 @@ impl Drop for MutexGuard<'_> {
         if rc != 0 {
             // The mutex is not ours or is broken: no operation after this can
             // be trusted, so the worker stops at once and its trial fails.
-            eprintln!(
+            let _ = writeln!(
+                io::stderr().lock(),
                 "bankrace: cannot unlock the ledger's mutex: {}",
                 io::Error::from_raw_os_error(rc)
             );

@@ -1,6 +1,5 @@
 //! The plan of `bankrace bench`: the two plans it runs over and over, checked.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::limits::{MAX_OPS, MAX_TRIALS, MAX_WORKERS};
@@ -22,7 +21,6 @@ pub struct BenchRequest {
     pub trials: i64,
     pub repetitions: i64,
     pub warmup: i64,
-    pub tmpdir: PathBuf,
 }
 
 /// A benchmark that has passed every check: the two plans it runs, over and
@@ -61,7 +59,6 @@ impl BenchPlan {
             seed: Some(0),
             locks: vec![LockChoice::All],
             no_lock: true,
-            tmpdir: req.tmpdir,
             ..Request::default()
         };
         let overhead = Request {
@@ -92,7 +89,6 @@ mod tests {
             trials: 10,
             repetitions: 3,
             warmup: 1,
-            tmpdir: PathBuf::from("/tmp"),
         }
     }
 

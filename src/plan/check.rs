@@ -63,6 +63,17 @@ impl Plan {
                 }
             ));
         }
+        // Every deviation lies between the bounds' difference and its
+        // negative, and each report sums deviations and overpayments over
+        // all of a mode's trials: that sum must fit too.
+        let summed = (highest - lowest) * i128::from(self.trials);
+        if summed > i128::from(i64::MAX) {
+            return fail(format!(
+                "summed over {} trials, the deviations could reach {summed}, which does not fit \
+                 in a 64-bit number: lower --trials, --ops, --amount or the number of workers",
+                self.trials
+            ));
+        }
         self.check_transfer()?;
         self.check_trace()?;
         self.check_schedule()

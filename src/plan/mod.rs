@@ -14,7 +14,6 @@ mod trial;
 
 pub use bench::{BenchPlan, BenchRequest};
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -106,7 +105,6 @@ pub struct Request {
     /// Values of `--lock`, in order; may repeat.
     pub locks: Vec<LockChoice>,
     pub no_lock: bool,
-    pub tmpdir: PathBuf,
     /// Fraction of trials in which one worker dies holding the lock.
     pub kill_holder: f64,
     /// Overrides [`Plan::timeout`]'s default.
@@ -152,8 +150,6 @@ pub struct Plan {
     /// The modes in the order they run: `no-lock` and the strategies'
     /// names, as `--no-lock` and `--lock=NAME` take them.
     pub modes: Vec<Mode>,
-    #[serde(skip)]
-    pub tmpdir: PathBuf,
     /// Fraction of trials (0 to 1) in which one worker, chosen by the seeded
     /// RNG, kills itself with SIGKILL while holding the lock.
     pub kill_holder: f64,
@@ -229,7 +225,6 @@ impl Plan {
             trace: req.trace,
             schedule,
             modes: modes(scenario, req.no_lock, &req.locks),
-            tmpdir: req.tmpdir.clone(),
             kill_holder: req.kill_holder,
             timeout: Duration::ZERO,
             fail_fast: req.fail_fast,
@@ -308,7 +303,9 @@ impl Plan {
 
     /// The default of `--timeout`: ten times the slowest honest schedule
     /// (every operation one after another, at an assumed microsecond each
-    /// plus its pause and window), and at least 10s.
+    /// plus its pause and window), at least 10s and at most the longest
+    /// `--timeout` accepts, so that the value in a report's `parameters` can
+    /// always be given back.
     pub(crate) fn default_timeout(&self) -> Duration {
         let per_op = self.pause + self.window + Duration::from_micros(1);
         let ops = u32::try_from(self.ops_per_trial()).unwrap_or(u32::MAX);
@@ -316,6 +313,7 @@ impl Plan {
             .saturating_mul(ops)
             .saturating_mul(10)
             .max(Duration::from_secs(10))
+            .min(MAX_TIMEOUT)
     }
 }
 

@@ -137,6 +137,29 @@ fn rejects_values_out_of_range() {
 }
 
 #[test]
+fn plans_whose_summed_figures_could_leave_i64_are_refused() {
+    // The case: each balance fits, but 20 trials' deviations summed
+    // would wrap.
+    let req = || Request {
+        scenario: Some(Scenario::LostUpdate),
+        initial: Some(i64::MAX),
+        depositors: Some(0),
+        withdrawers: Some(2),
+        ops: Some(4_000_000),
+        amount: Some(1_000_000_000_000),
+        no_lock: true,
+        ..request()
+    };
+    let err = build(Request {
+        trials: 20,
+        ..req()
+    })
+    .unwrap_err();
+    assert!(err.0.contains("summed over 20 trials"), "{err}");
+    assert!(build(Request { trials: 1, ..req() }).is_ok());
+}
+
+#[test]
 fn trace_and_schedule_are_checked_up_front() {
     let traced = |ops, trials| Request {
         trace: true,

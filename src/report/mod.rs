@@ -46,26 +46,34 @@ pub fn jepsen_history(run: &RunOutcome) -> String {
 }
 
 /// What every report renders: the statistics of a run's outcomes and,
-/// beside them, the analysis of each traced trial.
-pub fn results(plan: &Plan, run: &RunOutcome) -> Results {
+/// beside them, the analysis of each traced trial. Fails only when the
+/// memory for an analysis cannot be had.
+pub fn results(plan: &Plan, run: &RunOutcome) -> anyhow::Result<Results> {
     let mut results = stats::results(plan, run);
     for (mode, outcomes) in results.modes.iter_mut().zip(&run.modes) {
         for (record, outcome) in mode.trials.iter_mut().zip(&outcomes.trials) {
-            record.trace = outcome.trace.as_ref().map(|trace| {
-                crate::explain::analyze(
-                    trace,
-                    &crate::explain::Context {
-                        initial: plan.initial,
-                        depositors: plan.depositors,
-                        expected: record.expected_balance,
-                        final_balance: record.final_balance,
-                        complete: record.status == TrialStatus::Ok,
-                    },
+            let Some(trace) = &outcome.trace else {
+                continue;
+            };
+            let context = crate::explain::Context {
+                initial: plan.initial,
+                depositors: plan.depositors,
+                expected: record.expected_balance,
+                final_balance: record.final_balance,
+                complete: record.status == TrialStatus::Ok,
+                killed: record.killed_worker,
+            };
+            let analysis = crate::explain::analyze(trace, &context).map_err(|_| {
+                anyhow::anyhow!(
+                    "out of memory for the analysis of trial {} ({} traced operations)",
+                    record.trial,
+                    trace.len()
                 )
-            });
+            })?;
+            record.trace = Some(analysis);
         }
     }
-    results
+    Ok(results)
 }
 
 /// Results built from fixed outcomes, for the renderers' snapshot tests.

@@ -40,7 +40,7 @@ pub(crate) struct GaveUp;
 
 impl std::fmt::Display for GaveUp {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("the schedule cannot be followed (the coordinator reports why)")
+        f.write_str("the forced schedule in the ledger cannot be followed")
     }
 }
 

@@ -83,6 +83,19 @@ pub fn run(args: WorkerArgs) -> Result<()> {
     }
 }
 
+/// Whether this worker's parent runs this very executable: a coordinator
+/// that started it (it re-executes `/proc/self/exe`), not a person or a
+/// script. A coordinator reports a schedule that cannot be followed once
+/// per trial, from the ledger, so its workers say nothing about it; a worker
+/// started by hand says it itself.
+pub fn under_its_coordinator() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let id = |path: &str| std::fs::metadata(path).map(|m| (m.dev(), m.ino())).ok();
+    let parent = rustix::process::getppid().map_or(0, |p| p.as_raw_pid());
+    let mine = id("/proc/self/exe");
+    mine.is_some() && mine == id(&format!("/proc/{parent}/exe"))
+}
+
 /// Asks the kernel to kill this process when the coordinator dies, then
 /// checks that it has not died already (it may have, between our spawn and
 /// the `prctl`).

@@ -132,7 +132,11 @@ fn usage_errors_exit_2_with_the_allowed_range() {
             &["run", "--lock=sometimes"],
             "possible values: mutex, flock, spin, atomic, mutex-unordered, global, all",
         ),
-        (&["run", "--lock", "mutex"], "unexpected argument 'mutex'"),
+        // `--lock mutex` is a value; a second word is not.
+        (
+            &["run", "--lock", "mutex", "extra"],
+            "unexpected argument 'extra'",
+        ),
         (
             &["run", "--scenario", "heist"],
             "possible values: lost-update, overdraft, transfer",
@@ -156,54 +160,32 @@ fn usage_errors_exit_2_with_the_allowed_range() {
 }
 
 #[test]
-fn environment_errors_exit_1_and_name_the_cause() {
-    // TMPDIR that does not exist, that is a file, and that nobody (not even
-    // root) can create directories in.
-    let missing = Path::new("/nonexistent/bankrace");
-    assert_refused(
-        &["run", "--trials", "1"],
-        Some(missing),
-        RUNTIME,
-        "/nonexistent/bankrace",
-    );
-    assert_refused(
-        &["run", "--trials", "1"],
-        Some(Path::new("/etc/passwd")),
-        RUNTIME,
-        "cannot create a private directory in /etc/passwd",
-    );
-    assert_refused(
-        &["run", "--trials", "1"],
-        Some(Path::new("/proc")),
-        RUNTIME,
-        "cannot create a private directory in /proc",
-    );
+fn tmpdir_plays_no_part_in_a_run() {
+    // Ledgers are memfds and never have a name: a TMPDIR that does not
+    // exist, that is a file, or in which nobody can create anything changes
+    // nothing.
+    for dir in ["/nonexistent/bankrace", "/etc/passwd", "/proc"] {
+        let out = bankrace_in(&["run", "--trials", "1", "-q"], Some(Path::new(dir)));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "TMPDIR={dir}: {stderr}");
+    }
 }
 
 #[test]
-fn a_full_tmpdir_is_an_error_not_a_crash() {
-    // A 16 KiB tmpfs, filled to the last byte. Mounting needs root; where it
-    // is refused, this test says so and checks nothing.
-    let dir = tempfile::tempdir().unwrap();
-    let mounted = std::process::Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=16k", "tmpfs"])
-        .arg(dir.path())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !mounted {
-        eprintln!("skipped: cannot mount a tmpfs here (needs root)");
-        return;
-    }
-    let filler = dir.path().join("filler");
-    let _ = std::fs::write(&filler, vec![0u8; 64 * 1024]);
-    let out = bankrace_in(&["run", "--trials", "1"], Some(dir.path()));
-    let _ = std::process::Command::new("umount")
-        .arg(dir.path())
-        .status();
+fn running_out_of_descriptors_is_one_line_and_leaves_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(r#"ulimit -n 8 && exec "$0" run --trials 2"#)
+        .arg(assert_cmd::cargo::cargo_bin!("bankrace"))
+        .env("TMPDIR", tmp.path())
+        .output()
+        .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(RUNTIME), "{stderr}");
-    assert!(stderr.contains("No space left on device"), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
+    crate::common::assert_empty(tmp.path());
 }
 
 #[test]
@@ -232,4 +214,126 @@ fn the_hidden_worker_refuses_what_it_is_handed() {
         assert!(stderr.contains(message), "fd {fd}: {stderr}");
         assert!(!stderr.contains("panicked"));
     }
+}
+
+/// A valid ledger in a file of the test's own, for one depositor, its pause
+/// set to a value that can be found in the header again.
+fn crafted_ledger(dir: &Path) -> (std::path::PathBuf, u64) {
+    crafted_ledger_with(dir, None, |_| {})
+}
+
+/// A crafted ledger as above, with a forced schedule, its spec changed by
+/// `change` before it is written.
+fn crafted_ledger_with(
+    dir: &Path,
+    schedule: Option<&str>,
+    change: impl FnOnce(&mut bankrace::spec::TrialSpec),
+) -> (std::path::PathBuf, u64) {
+    use bankrace::plan::{Plan, Request};
+    let pause_ns = 123_457_000u64;
+    let plan = Plan::build(
+        Request {
+            trials: 1,
+            depositors: Some(1),
+            withdrawers: Some(0),
+            ops: Some(1),
+            pause: Some(std::time::Duration::from_nanos(pause_ns)),
+            no_lock: true,
+            schedule: schedule.map(String::from),
+            ..Request::default()
+        },
+        || 1,
+    )
+    .unwrap();
+    let path = dir.join("ledger");
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .open(&path)
+        .unwrap();
+    let mut spec = plan.trial(plan.modes()[0], 1);
+    change(&mut spec);
+    drop(bankrace::ledger::Ledger::create(&file, &spec).unwrap());
+    (path, pause_ns)
+}
+
+/// `bankrace worker --fd 3 ...` with `file` opened as descriptor 3 by bash
+/// (`<` read-only, `<>` read-write); this test process is its parent.
+fn worker_on(file: &Path, redirect: &str) -> std::process::Output {
+    std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            r#"exec 3{redirect}"$1"; exec "$0" worker --fd 3 --index 0 --parent "$2""#
+        ))
+        .arg(assert_cmd::cargo::cargo_bin!("bankrace"))
+        .arg(file)
+        .arg(std::process::id().to_string())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_worker_never_writes_through_a_read_only_descriptor() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ledger, _) = crafted_ledger(dir.path());
+    let before = std::fs::read(&ledger).unwrap();
+    let out = worker_on(&ledger, "<");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(RUNTIME), "{stderr}");
+    assert!(
+        stderr.contains("not open for reading and writing"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert_eq!(
+        std::fs::read(&ledger).unwrap(),
+        before,
+        "the file was written"
+    );
+    // Read-write, the same file is a ledger the worker runs on: the refusal
+    // above was about the descriptor, not the file.
+    let out = worker_on(&ledger, "<>");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_ne!(std::fs::read(&ledger).unwrap(), before);
+}
+
+#[test]
+fn a_worker_refuses_a_header_field_out_of_range() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ledger, pause_ns) = crafted_ledger(dir.path());
+    let mut bytes = std::fs::read(&ledger).unwrap();
+    let at = bytes[..256]
+        .windows(8)
+        .position(|w| w == pause_ns.to_le_bytes())
+        .expect("the pause is in the header");
+    bytes[at..at + 8].copy_from_slice(&u64::MAX.to_le_bytes());
+    std::fs::write(&ledger, &bytes).unwrap();
+    let out = worker_on(&ledger, "<>");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(RUNTIME), "{stderr}");
+    assert!(stderr.contains("pause or window out of range"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn a_worker_started_by_hand_says_why_it_gives_up_on_the_schedule() {
+    // The schedule's first step says write, but D1's first access is a read.
+    let dir = tempfile::tempdir().unwrap();
+    let (ledger, _) = crafted_ledger_with(dir.path(), Some("D1:read D1:write"), |spec| {
+        spec.steps[0].write = true;
+    });
+    let out = worker_on(&ledger, "<>");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(RUNTIME), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("worker 0: the forced schedule in the ledger cannot be followed"),
+        "{stderr}"
+    );
 }

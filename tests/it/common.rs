@@ -91,8 +91,12 @@ pub fn assert_empty(dir: &Path) {
 
 /// Starts `bankrace run ARGS --format json` with `tmp` as TMPDIR, stdout and
 /// stderr piped, without waiting for it.
+/// Interrupting signals are reset to their defaults first, as an
+/// interactive shell starts a command, whatever the test runner inherited.
 pub fn start(args: &[&str], tmp: &Path) -> Child {
-    Command::new(cargo_bin!("bankrace"))
+    Command::new("env")
+        .arg("--default-signal=HUP,INT,TERM")
+        .arg(cargo_bin!("bankrace"))
         .arg("run")
         .args(args)
         .args(["--format", "json"])

@@ -9,5 +9,6 @@ mod faults;
 mod output;
 mod quiz;
 mod run;
+mod signals;
 mod trace;
 mod transfer;

@@ -220,14 +220,3 @@ fn bad_input_gets_one_line_and_status_2() {
         assert!(out.stdout.is_empty(), "{args:?} printed a report");
     }
 }
-
-#[test]
-fn an_unwritable_tmpdir_is_a_runtime_error() {
-    cargo_bin_cmd!("bankrace")
-        .args(["run", "--trials", "1"])
-        .env("TMPDIR", "/nonexistent/bankrace-test")
-        .assert()
-        .code(1)
-        .stderr(predicate::str::contains("/nonexistent/bankrace-test"))
-        .stderr(predicate::str::contains("panicked").not());
-}
