@@ -64,10 +64,71 @@ impl Serialize for Scenario {
     }
 }
 
+/// Where a run's accounts live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BackendKind {
+    /// Words of the memory-mapped ledger.
+    Memory,
+    /// A table of a PostgreSQL database (`--db`).
+    Postgres,
+}
+
+impl BackendKind {
+    pub const ALL: [BackendKind; 2] = [BackendKind::Memory, BackendKind::Postgres];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            BackendKind::Memory => "memory",
+            BackendKind::Postgres => "postgres",
+        }
+    }
+
+    /// The number stored in the ledger header.
+    pub fn code(self) -> u32 {
+        self as u32
+    }
+
+    pub(crate) fn from_code(code: u32) -> Option<BackendKind> {
+        Self::ALL.into_iter().find(|b| b.code() == code)
+    }
+
+    /// The strategies `--lock=all` runs on this backend, in order.
+    pub(crate) fn strategies(self) -> &'static [Mode] {
+        match self {
+            BackendKind::Memory => &Mode::STRATEGIES,
+            BackendKind::Postgres => &Mode::DB_STRATEGIES,
+        }
+    }
+
+    /// What bare `--lock` means on this backend: the robust mutex in memory
+    /// (the fastest real lock that recovers when its holder dies), the row
+    /// lock (`SELECT ... FOR UPDATE`) in a database.
+    pub(crate) fn default_strategy(self) -> Mode {
+        match self {
+            BackendKind::Memory => Mode::Mutex,
+            BackendKind::Postgres => Mode::Row,
+        }
+    }
+}
+
+impl fmt::Display for BackendKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl Serialize for BackendKind {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
 /// How the workers of one column of the comparison apply their operations:
-/// with no protection, or with one named strategy. Four strategies take a
-/// lock (`mutex`, `flock`, `spin`); `atomic` takes none and makes each
-/// update one indivisible instruction instead.
+/// with no protection, or with one named strategy. In memory, three
+/// strategies take a lock (`mutex`, `flock`, `spin`); in a database, `row`
+/// and `advisory` do, `cas` retries an optimistic write, and
+/// `repeatable-read` and `serializable` leave it to the isolation level.
+/// `atomic` (both backends) makes each update one indivisible step instead.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Mode {
     NoLock,
@@ -77,25 +138,46 @@ pub enum Mode {
     Flock,
     /// Compare-and-swap spin lock in the mapping.
     Spin,
-    /// Atomic read-modify-write instructions: no lock at all.
+    /// Atomic read-modify-write instructions, or one SQL statement: no lock.
     Atomic,
+    /// `SELECT ... FOR UPDATE`, then the update, in one transaction.
+    Row,
+    /// `pg_advisory_xact_lock` around the read-modify-write.
+    Advisory,
+    /// Optimistic compare-and-set: `UPDATE ... WHERE balance = <read>`.
+    Cas,
+    /// The naive statements under REPEATABLE READ, retried on 40001.
+    RepeatableRead,
+    /// The naive statements under SERIALIZABLE, retried on 40001.
+    Serializable,
 }
 
 impl Mode {
-    pub const ALL: [Mode; 5] = [
+    pub const ALL: [Mode; 10] = [
         Mode::NoLock,
         Mode::Mutex,
         Mode::Flock,
         Mode::Spin,
         Mode::Atomic,
+        Mode::Row,
+        Mode::Advisory,
+        Mode::Cas,
+        Mode::RepeatableRead,
+        Mode::Serializable,
     ];
 
-    /// The strategies, in the order `--lock=all` runs them.
+    /// The memory strategies, in the order `--lock=all` runs them.
     pub(crate) const STRATEGIES: [Mode; 4] = [Mode::Mutex, Mode::Flock, Mode::Spin, Mode::Atomic];
 
-    /// What bare `--lock` means: the robust mutex, the fastest real lock that
-    /// recovers when its holder dies.
-    pub(crate) const DEFAULT_STRATEGY: Mode = Mode::Mutex;
+    /// The database strategies, in the order `--db ... --lock=all` runs them.
+    pub(crate) const DB_STRATEGIES: [Mode; 6] = [
+        Mode::Row,
+        Mode::Advisory,
+        Mode::Atomic,
+        Mode::Cas,
+        Mode::RepeatableRead,
+        Mode::Serializable,
+    ];
 
     /// The name programs read: `no-lock`, or the strategy's name as
     /// `--lock=NAME` takes it.
@@ -106,6 +188,11 @@ impl Mode {
             Mode::Flock => "flock",
             Mode::Spin => "spin",
             Mode::Atomic => "atomic",
+            Mode::Row => "row",
+            Mode::Advisory => "advisory",
+            Mode::Cas => "cas",
+            Mode::RepeatableRead => "repeatable-read",
+            Mode::Serializable => "serializable",
         }
     }
 
@@ -123,9 +210,15 @@ impl Mode {
     }
 
     /// The strategy leaves a window between a read and a write (every mode
-    /// but `atomic`, whose update is one instruction).
+    /// but `atomic`, whose update is one instruction or one statement).
     pub(crate) fn has_window(self) -> bool {
         self != Mode::Atomic
+    }
+
+    /// The mode can run on `backend`: the unlocked mode and `atomic` run on
+    /// both, every other strategy on one.
+    pub(crate) fn runs_on(self, backend: BackendKind) -> bool {
+        self == Mode::NoLock || backend.strategies().contains(&self)
     }
 
     fn help(self) -> &'static str {
@@ -134,7 +227,46 @@ impl Mode {
             Mode::Mutex => "Robust process-shared pthread mutex in the mapping",
             Mode::Flock => "flock(2) on the ledger file",
             Mode::Spin => "Compare-and-swap spin lock in the mapping",
-            Mode::Atomic => "No lock: atomic instructions (fetch_add, compare_exchange)",
+            Mode::Atomic => "No lock: atomic instructions, or one SQL statement with --db",
+            Mode::Row => "--db: SELECT ... FOR UPDATE, then UPDATE",
+            Mode::Advisory => "--db: pg_advisory_xact_lock around the read-modify-write",
+            Mode::Cas => "--db: UPDATE ... WHERE balance = <value read>, retried",
+            Mode::RepeatableRead => "--db: the unlocked statements under REPEATABLE READ",
+            Mode::Serializable => "--db: the unlocked statements under SERIALIZABLE",
+        }
+    }
+
+    /// On a database: the isolation level and the statements of one
+    /// operation, as the text report lists them.
+    pub fn statements(self) -> &'static str {
+        match self {
+            Mode::NoLock => {
+                "READ COMMITTED, autocommit: SELECT balance; window; \
+                 UPDATE SET balance = <read ± amount> (a withdrawal: check, window, \
+                 UPDATE SET balance = balance - amount)"
+            }
+            Mode::Row => {
+                "READ COMMITTED: BEGIN; SELECT balance ... FOR UPDATE; window; UPDATE; COMMIT"
+            }
+            Mode::Advisory => {
+                "READ COMMITTED: BEGIN; SELECT pg_advisory_xact_lock(account); SELECT balance; \
+                 window; UPDATE; COMMIT"
+            }
+            Mode::Atomic => {
+                "READ COMMITTED, one statement: UPDATE SET balance = balance + $1 \
+                 (a withdrawal: ... WHERE balance >= $1)"
+            }
+            Mode::Cas => {
+                "READ COMMITTED, autocommit: SELECT balance; window; \
+                 UPDATE SET balance = <new> WHERE balance = <read>, retried when no row changed"
+            }
+            Mode::RepeatableRead => {
+                "REPEATABLE READ: the unlocked statements in one transaction, retried on 40001"
+            }
+            Mode::Serializable => {
+                "SERIALIZABLE: the unlocked statements in one transaction, retried on 40001"
+            }
+            Mode::Mutex | Mode::Flock | Mode::Spin => "not a database strategy",
         }
     }
 
@@ -161,40 +293,45 @@ impl Serialize for Mode {
     }
 }
 
-/// A value of `--lock`: one strategy, or all of them.
+/// A value of `--lock`: one strategy, the backend's default one (bare
+/// `--lock`), or all of the backend's strategies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LockChoice {
     One(Mode),
+    Default,
     All,
 }
 
 impl LockChoice {
-    const VALUES: [LockChoice; 5] = [
+    const VALUES: [LockChoice; 11] = [
         LockChoice::One(Mode::Mutex),
         LockChoice::One(Mode::Flock),
         LockChoice::One(Mode::Spin),
         LockChoice::One(Mode::Atomic),
+        LockChoice::One(Mode::Row),
+        LockChoice::One(Mode::Advisory),
+        LockChoice::One(Mode::Cas),
+        LockChoice::One(Mode::RepeatableRead),
+        LockChoice::One(Mode::Serializable),
         LockChoice::All,
+        LockChoice::Default,
     ];
     const ALL_NAME: &'static str = "all";
+    /// What clap hands over for bare `--lock`; not listed in the help.
+    const DEFAULT_NAME: &'static str = "default";
 
-    /// The modes this choice stands for.
-    pub fn modes(self) -> &'static [Mode] {
+    /// The modes this choice stands for on `backend`.
+    pub fn modes(self, backend: BackendKind) -> Vec<Mode> {
         match self {
-            LockChoice::One(mode) => match mode {
-                Mode::NoLock => &[Mode::NoLock],
-                Mode::Mutex => &[Mode::Mutex],
-                Mode::Flock => &[Mode::Flock],
-                Mode::Spin => &[Mode::Spin],
-                Mode::Atomic => &[Mode::Atomic],
-            },
-            LockChoice::All => &Mode::STRATEGIES,
+            LockChoice::One(mode) => vec![mode],
+            LockChoice::Default => vec![backend.default_strategy()],
+            LockChoice::All => backend.strategies().to_vec(),
         }
     }
 
-    /// The name bare `--lock` stands for.
+    /// The value bare `--lock` stands for.
     pub(crate) fn default_name() -> &'static str {
-        Mode::DEFAULT_STRATEGY.id()
+        Self::DEFAULT_NAME
     }
 }
 
@@ -206,8 +343,53 @@ impl ValueEnum for LockChoice {
     fn to_possible_value(&self) -> Option<PossibleValue> {
         Some(match self {
             LockChoice::One(mode) => PossibleValue::new(mode.id()).help(mode.help()),
-            LockChoice::All => PossibleValue::new(Self::ALL_NAME).help("Every strategy above"),
+            LockChoice::All => {
+                PossibleValue::new(Self::ALL_NAME).help("Every strategy of the backend")
+            }
+            LockChoice::Default => PossibleValue::new(Self::DEFAULT_NAME).hide(true),
         })
+    }
+}
+
+/// Why a worker gave up, as it leaves it in its slot for the coordinator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Failure {
+    /// An operation was retried `--max-retries` times and never went through.
+    RetriesExhausted,
+    /// The connection to the database broke (the server stopped, the
+    /// network went away).
+    ConnectionLost,
+    /// The database refused a statement for another reason.
+    Database,
+    /// The worker could not connect to the database.
+    Connect,
+}
+
+impl Failure {
+    const ALL: [Failure; 4] = [
+        Failure::RetriesExhausted,
+        Failure::ConnectionLost,
+        Failure::Database,
+        Failure::Connect,
+    ];
+
+    /// What the trial's cause says after the worker's name.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Failure::RetriesExhausted => "gave up: an operation exhausted --max-retries",
+            Failure::ConnectionLost => "lost its connection to the database",
+            Failure::Database => "had a statement refused by the database",
+            Failure::Connect => "could not connect to the database",
+        }
+    }
+
+    /// The number stored in a slot; 0 means none.
+    pub fn code(self) -> u64 {
+        self as u64 + 1
+    }
+
+    pub(crate) fn from_code(code: u64) -> Option<Failure> {
+        Self::ALL.into_iter().find(|f| f.code() == code)
     }
 }
 
@@ -377,9 +559,51 @@ mod tests {
             .iter()
             .map(|v| v.to_possible_value().unwrap().get_name().to_string())
             .collect();
-        assert_eq!(names, ["mutex", "flock", "spin", "atomic", "all"]);
-        assert_eq!(LockChoice::All.modes(), &Mode::STRATEGIES);
-        assert_eq!(LockChoice::default_name(), "mutex");
+        assert_eq!(
+            names,
+            [
+                "mutex",
+                "flock",
+                "spin",
+                "atomic",
+                "row",
+                "advisory",
+                "cas",
+                "repeatable-read",
+                "serializable",
+                "all",
+                "default"
+            ]
+        );
+        assert_eq!(LockChoice::All.modes(BackendKind::Memory), Mode::STRATEGIES);
+        assert_eq!(
+            LockChoice::All.modes(BackendKind::Postgres),
+            Mode::DB_STRATEGIES
+        );
+        assert_eq!(
+            LockChoice::Default.modes(BackendKind::Memory),
+            [Mode::Mutex]
+        );
+        assert_eq!(
+            LockChoice::Default.modes(BackendKind::Postgres),
+            [Mode::Row]
+        );
+    }
+
+    #[test]
+    fn each_strategy_runs_on_one_backend_but_no_lock_and_atomic_on_both() {
+        for m in Mode::ALL {
+            let both = m.runs_on(BackendKind::Memory) && m.runs_on(BackendKind::Postgres);
+            assert_eq!(both, matches!(m, Mode::NoLock | Mode::Atomic), "{m}");
+            assert!(m.runs_on(BackendKind::Memory) || m.runs_on(BackendKind::Postgres));
+        }
+        for b in BackendKind::ALL {
+            assert_eq!(BackendKind::from_code(b.code()), Some(b));
+        }
+        for f in Failure::ALL {
+            assert_eq!(Failure::from_code(f.code()), Some(f));
+        }
+        assert_eq!(Failure::from_code(0), None);
     }
 
     #[test]

@@ -89,7 +89,7 @@ pub struct RunArgs {
     )]
     pub seed: Option<u64>,
 
-    /// Run locked, with a strategy: mutex (default), flock, spin, atomic, or all. Repeatable.
+    /// Run locked, with a strategy: mutex (default), flock, spin, atomic; with --db row (default), advisory, atomic, cas, repeatable-read, serializable; or all. Repeatable.
     #[arg(
         long,
         value_enum,
@@ -108,6 +108,19 @@ pub struct RunArgs {
         help_heading = "Modes (neither flag: no lock and mutex side by side)"
     )]
     pub no_lock: bool,
+
+    /// Keep the accounts in a PostgreSQL table: `embedded` (a throwaway server for the run) or a connection string (postgresql://user@host/db, host=... dbname=...). The password may come from PGPASSWORD or ~/.pgpass.
+    #[arg(long, value_name = "TARGET", help_heading = "Database")]
+    pub db: Option<String>,
+
+    /// With --db: retries of one operation (serialization failures, deadlocks, compare-and-set misses) before its trial fails.
+    #[arg(
+        long,
+        value_name = "N",
+        allow_negative_numbers = true,
+        help_heading = "Database"
+    )]
+    pub max_retries: Option<i64>,
 
     /// Kill a trial's workers after this long [default: 10x the slowest schedule, at least 10s].
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, allow_hyphen_values = true, help_heading = "Faults")]
@@ -212,6 +225,8 @@ impl RunArgs {
             fail_fast: self.fail_fast,
             trace: self.trace || self.explain.is_some() || self.export_trace.is_some(),
             schedule: self.schedule.clone(),
+            db: self.db.clone(),
+            max_retries: self.max_retries,
         };
         // A drawn seed stays below 2^53, so that every JSON reader (JavaScript,
         // jq) keeps it exact and a result file can always repeat its run.
@@ -298,8 +313,9 @@ mod tests {
         };
         assert_eq!(
             args.lock,
-            [LockChoice::One(Mode::Mutex), LockChoice::One(Mode::Flock)]
+            [LockChoice::Default, LockChoice::One(Mode::Flock)]
         );
+        assert_eq!(args.plan().unwrap().modes, [Mode::Mutex, Mode::Flock]);
     }
 
     fn run_args(args: &[&str]) -> Box<RunArgs> {

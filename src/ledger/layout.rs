@@ -120,6 +120,16 @@ pub struct Slot {
     pub started_ns: AtomicU64,
     /// CLOCK_MONOTONIC nanoseconds when it finished its last operation.
     pub finished_ns: AtomicU64,
+    /// On a database: transactions retried after a serialization failure
+    /// (SQLSTATE 40001).
+    pub retries: AtomicU64,
+    /// On a database: transactions the server aborted to break a deadlock
+    /// (SQLSTATE 40P01), then retried.
+    pub deadlock_aborts: AtomicU64,
+    /// On a database: compare-and-set writes that changed no row, then retried.
+    pub cas_misses: AtomicU64,
+    /// Why the worker gave up (`vocab::Failure`'s code), 0 if it did not.
+    pub failure: AtomicU64,
 }
 
 /// One traced operation in the mapping, written only by the worker that made
@@ -136,11 +146,11 @@ pub(super) struct TraceSlot {
 }
 
 const _: () = {
-    assert!(size_of::<Header>() == 128);
+    assert!(size_of::<Header>() == 192);
     assert!(size_of::<Slot>() == 128);
     assert!(align_of::<Slot>() == 64);
     assert!(size_of::<Line<AtomicI64>>() == 64);
-    assert!(size_of::<Shared>() == 128 + 64 * 4);
+    assert!(size_of::<Shared>() == 192 + 64 * 4);
     assert!(size_of::<MutexWords>() <= 64);
     assert!(size_of::<Instruments>() <= 64);
     assert!(size_of::<TraceSlot>() == 48);

@@ -99,7 +99,7 @@ impl Slot {
         }
     }
 
-    fn results(&self) -> [&AtomicU64; 6] {
+    fn results(&self) -> [&AtomicU64; 10] {
         [
             &self.ops_done,
             &self.succeeded,
@@ -107,6 +107,10 @@ impl Slot {
             &self.overdrew,
             &self.started_ns,
             &self.finished_ns,
+            &self.retries,
+            &self.deadlock_aborts,
+            &self.cas_misses,
+            &self.failure,
         ]
     }
 }
@@ -367,7 +371,9 @@ impl Ledger {
 fn minimal() -> Job {
     Job {
         scenario: crate::vocab::Scenario::LostUpdate,
+        backend: crate::vocab::BackendKind::Memory,
         mode: crate::vocab::Mode::NoLock,
+        max_retries: 0,
         ops: 0,
         amount: 1,
         initial: 0,

@@ -31,17 +31,60 @@ fn defaults_fill_in_and_seed_is_drawn_only_when_missing() {
 #[test]
 fn modes_follow_the_flags() {
     use LockChoice::{All, One};
-    assert_eq!(modes(false, &[]), [Mode::NoLock, Mode::Mutex]);
-    assert_eq!(modes(true, &[]), [Mode::NoLock]);
-    assert_eq!(modes(false, &[One(Mode::Flock)]), [Mode::Flock]);
+    use LockChoice::Default;
+    let memory = BackendKind::Memory;
+    assert_eq!(modes(false, &[], memory), [Mode::NoLock, Mode::Mutex]);
+    assert_eq!(modes(true, &[], memory), [Mode::NoLock]);
+    assert_eq!(modes(false, &[One(Mode::Flock)], memory), [Mode::Flock]);
     assert_eq!(
-        modes(true, &[One(Mode::Spin), One(Mode::Atomic), One(Mode::Spin)]),
+        modes(
+            true,
+            &[One(Mode::Spin), One(Mode::Atomic), One(Mode::Spin)],
+            memory
+        ),
         [Mode::NoLock, Mode::Spin, Mode::Atomic]
     );
     assert_eq!(
-        modes(false, &[One(Mode::Spin), All]),
+        modes(false, &[One(Mode::Spin), All], memory),
         [Mode::Spin, Mode::Mutex, Mode::Flock, Mode::Atomic]
     );
+    assert_eq!(modes(false, &[Default], memory), [Mode::Mutex]);
+    let db = BackendKind::Postgres;
+    assert_eq!(modes(false, &[], db), [Mode::NoLock, Mode::Row]);
+    assert_eq!(modes(false, &[Default], db), [Mode::Row]);
+    assert_eq!(modes(true, &[All], db).len(), 1 + Mode::DB_STRATEGIES.len());
+}
+
+#[test]
+fn strategies_belong_to_their_backend_and_the_db_cannot_be_traced() {
+    let db = |locks: Vec<LockChoice>| Request {
+        db: Some("embedded".into()),
+        locks,
+        ..request()
+    };
+    let plan = build(db(vec![])).unwrap();
+    assert_eq!(plan.backend, BackendKind::Postgres);
+    assert_eq!(plan.max_retries, DEFAULT_MAX_RETRIES);
+    let err = build(db(vec![LockChoice::One(Mode::Mutex)])).unwrap_err();
+    assert!(err.0.contains("--lock=mutex") && err.0.contains("row"), "{err}");
+    let err = build(Request {
+        locks: vec![LockChoice::One(Mode::Serializable)],
+        ..request()
+    })
+    .unwrap_err();
+    assert!(err.0.contains("--db"), "{err}");
+    let err = build(Request {
+        trace: true,
+        ..db(vec![])
+    })
+    .unwrap_err();
+    assert!(err.0.contains("--trace"), "{err}");
+    let err = build(Request {
+        max_retries: Some(-1),
+        ..db(vec![])
+    })
+    .unwrap_err();
+    assert!(err.0.contains("--max-retries"), "{err}");
 }
 
 #[test]
