@@ -62,6 +62,14 @@ pub struct TrialRecord {
     pub killed_worker: Option<u32>,
     /// Times the robust mutex was recovered from a dead holder.
     pub recoveries: u64,
+    /// On a database: transactions retried after a serialization failure
+    /// (SQLSTATE 40001); 0 in memory.
+    pub retries: u64,
+    /// On a database: transactions the server aborted to break a deadlock
+    /// (40P01), then retried.
+    pub deadlock_aborts: u64,
+    /// On a database: compare-and-set writes that changed no row, retried.
+    pub cas_misses: u64,
     /// The seed each worker's private RNG (its pause jitter) started from,
     /// by worker index (depositors first). Derived from the run's seed, the
     /// trial and the worker only: the same in every mode and every rerun.
@@ -103,6 +111,12 @@ pub struct Summary {
     pub holder_killed: u32,
     /// Of those, the trials that still completed.
     pub survived_kill: u32,
+    /// `retries` of every trial, summed.
+    pub retries: u64,
+    /// `deadlock_aborts` of every trial, summed.
+    pub deadlock_aborts: u64,
+    /// `cas_misses` of every trial, summed.
+    pub cas_misses: u64,
 }
 
 fn as_decimal_strings<S: serde::Serializer>(values: &[u64], s: S) -> Result<S::Ok, S::Error> {
@@ -169,6 +183,9 @@ fn record(plan: &Plan, t: &TrialOutcome) -> TrialRecord {
         ops_per_sec: rate(ops, t.busy.as_secs_f64()),
         killed_worker: t.killed_worker,
         recoveries: t.recoveries,
+        retries: t.retries,
+        deadlock_aborts: t.deadlock_aborts,
+        cas_misses: t.cas_misses,
         // The coordinator gives each worker exactly this seed (`Plan::worker_seed`).
         worker_seeds: (0..plan.workers())
             .map(|w| plan.worker_seed(t.trial, w))
@@ -223,6 +240,9 @@ fn summarize(records: &[TrialRecord], outcomes: &[TrialOutcome]) -> Summary {
         ops_per_sec: rate(ops, busy),
         holder_killed: records.iter().filter(|r| r.killed_worker.is_some()).count() as u32,
         survived_kill: ok.iter().filter(|r| r.killed_worker.is_some()).count() as u32,
+        retries: records.iter().map(|r| r.retries).sum(),
+        deadlock_aborts: records.iter().map(|r| r.deadlock_aborts).sum(),
+        cas_misses: records.iter().map(|r| r.cas_misses).sum(),
     }
 }
 
