@@ -5,7 +5,7 @@
 //! - `bench.rs`: the plan of `bankrace bench`.
 //!
 //! The JSON contract of `parameters` is [`Plan`]'s serde form: every key is
-//! the option of the same name.
+//! the option of the same name, except `backend`, which follows from `db`.
 
 mod bench;
 mod check;

@@ -30,8 +30,8 @@ fn defaults_fill_in_and_seed_is_drawn_only_when_missing() {
 
 #[test]
 fn modes_follow_the_flags() {
-    use LockChoice::{All, One};
     use LockChoice::Default;
+    use LockChoice::{All, One};
     let memory = BackendKind::Memory;
     assert_eq!(modes(false, &[], memory), [Mode::NoLock, Mode::Mutex]);
     assert_eq!(modes(true, &[], memory), [Mode::NoLock]);
@@ -66,7 +66,10 @@ fn strategies_belong_to_their_backend_and_the_db_cannot_be_traced() {
     assert_eq!(plan.backend, BackendKind::Postgres);
     assert_eq!(plan.max_retries, DEFAULT_MAX_RETRIES);
     let err = build(db(vec![LockChoice::One(Mode::Mutex)])).unwrap_err();
-    assert!(err.0.contains("--lock=mutex") && err.0.contains("row"), "{err}");
+    assert!(
+        err.0.contains("--lock=mutex") && err.0.contains("row"),
+        "{err}"
+    );
     let err = build(Request {
         locks: vec![LockChoice::One(Mode::Serializable)],
         ..request()

@@ -146,9 +146,10 @@ impl Work<'_> {
     /// Connects to the database the environment names, then runs.
     #[cfg(feature = "postgres")]
     fn run_on_database(&self, mode: Mode) -> Result<()> {
-        let bank = crate::backend::postgres::worker(mode, self.job.max_retries).inspect_err(|_| {
-            self.slot.failure.store(Failure::Connect.code(), Relaxed);
-        })?;
+        let bank =
+            crate::backend::postgres::worker(mode, self.job.max_retries).inspect_err(|_| {
+                self.slot.failure.store(Failure::Connect.code(), Relaxed);
+            })?;
         self.run(bank)
     }
 
@@ -233,7 +234,9 @@ impl Work<'_> {
     fn store_costs<B: Backend>(&self, bank: &B) {
         let costs = bank.costs();
         self.slot.retries.store(costs.retries, Relaxed);
-        self.slot.deadlock_aborts.store(costs.deadlock_aborts, Relaxed);
+        self.slot
+            .deadlock_aborts
+            .store(costs.deadlock_aborts, Relaxed);
         self.slot.cas_misses.store(costs.cas_misses, Relaxed);
     }
 

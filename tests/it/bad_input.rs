@@ -130,7 +130,7 @@ fn usage_errors_exit_2_with_the_allowed_range() {
         (&["run", "--timeout", "forever"], "invalid value 'forever'"),
         (
             &["run", "--lock=sometimes"],
-            "possible values: mutex, flock, spin, atomic, all",
+            "possible values: mutex, flock, spin, atomic, row, advisory, cas, repeatable-read, serializable, all",
         ),
         (&["run", "--lock", "mutex"], "unexpected argument 'mutex'"),
         (

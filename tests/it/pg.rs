@@ -60,7 +60,11 @@ fn run_in(tmp: &Path, args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, Valu
         .output()
         .unwrap();
     let report = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
-    (out.status.code(), report, String::from_utf8(out.stderr).unwrap())
+    (
+        out.status.code(),
+        report,
+        String::from_utf8(out.stderr).unwrap(),
+    )
 }
 
 /// Each mode's trials, by mode id.
@@ -77,8 +81,20 @@ fn modes(report: &Value) -> Vec<(String, Vec<Value>)> {
 }
 
 const TWO_DEPOSITS: [&str; 14] = [
-    "--depositors", "2", "--withdrawers", "0", "--ops", "1", "--pause", "0",
-    "--window", "300ms", "--trials", "1", "--no-lock", "--lock=all",
+    "--depositors",
+    "2",
+    "--withdrawers",
+    "0",
+    "--ops",
+    "1",
+    "--pause",
+    "0",
+    "--window",
+    "300ms",
+    "--trials",
+    "1",
+    "--no-lock",
+    "--lock=all",
 ];
 
 #[test]
@@ -98,7 +114,15 @@ fn embedded_lost_update_in_every_mode_with_the_costs_each_pays() {
     let ids: Vec<&str> = modes.iter().map(|(id, _)| id.as_str()).collect();
     assert_eq!(
         ids,
-        ["no-lock", "row", "advisory", "atomic", "cas", "repeatable-read", "serializable"]
+        [
+            "no-lock",
+            "row",
+            "advisory",
+            "atomic",
+            "cas",
+            "repeatable-read",
+            "serializable"
+        ]
     );
     for (id, trials) in &modes {
         let t = &trials[0];
@@ -127,8 +151,16 @@ fn embedded_overdraft_only_the_unlocked_mode_overdraws() {
     }
     let tmp = reachable_tmp();
     let args = [
-        "--scenario", "overdraft", "--window", "300ms", "--trials", "1", "--no-lock",
-        "--lock=all", "--db", "embedded",
+        "--scenario",
+        "overdraft",
+        "--window",
+        "300ms",
+        "--trials",
+        "1",
+        "--no-lock",
+        "--lock=all",
+        "--db",
+        "embedded",
     ];
     let (code, report, stderr) = run_in(tmp.path(), &args, &[]);
     assert_eq!(code, Some(0), "{stderr}");
@@ -136,7 +168,10 @@ fn embedded_overdraft_only_the_unlocked_mode_overdraws() {
         let t = &trials[0];
         if id == "no-lock" {
             // Both checks see 15,000; both relative debits land: -5,000.
-            assert_eq!((t["final_balance"].as_i64(), t["overdrawn"].as_bool()), (Some(-5_000), Some(true)));
+            assert_eq!(
+                (t["final_balance"].as_i64(), t["overdrawn"].as_bool()),
+                (Some(-5_000), Some(true))
+            );
         } else {
             assert_eq!(t["final_balance"], 5_000, "{id}");
             assert_eq!(t["withdrawals_refused"], 1, "{id}");
@@ -155,13 +190,21 @@ fn postmaster_in(tmp: &Path) -> Option<(PathBuf, u32)> {
 
 fn alive(pid: u32) -> bool {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let state = stat.rsplit(')').next().unwrap_or("").trim_start().chars().next();
+    let state = stat
+        .rsplit(')')
+        .next()
+        .unwrap_or("")
+        .trim_start()
+        .chars()
+        .next();
     state.is_some_and(|s| s != 'Z' && s != 'X')
 }
 
 /// A long embedded run in `tmp`, once its server and workers are up.
 fn long_embedded_run(tmp: &Path) -> (std::process::Child, PathBuf, u32) {
-    let args = ["--db", "embedded", "--trials", "100000", "--ops", "1000", "--window", "1ms"];
+    let args = [
+        "--db", "embedded", "--trials", "100000", "--ops", "1000", "--window", "1ms",
+    ];
     let child = start(&args, tmp);
     let pid = child.id();
     let mut server = None;
@@ -187,13 +230,21 @@ fn sigkill_takes_the_embedded_server_along_and_db_cleanup_removes_its_directory(
     child.kill().unwrap(); // SIGKILL: nothing of bankrace's runs after this
     child.wait().unwrap();
     assert!(
-        eventually(Duration::from_secs(20), || !alive(postmaster) && workers_of(pid).is_empty()),
+        eventually(Duration::from_secs(20), || !alive(postmaster)
+            && workers_of(pid).is_empty()),
         "the server or a worker outlived bankrace"
     );
-    assert!(dir.exists(), "a SIGKILL leaves the directory for db-cleanup");
+    assert!(
+        dir.exists(),
+        "a SIGKILL leaves the directory for db-cleanup"
+    );
     let out = bankrace_in(&["db-cleanup"], Some(tmp.path()));
     assert_eq!(out.status.code(), Some(0));
-    assert!(text(&out.stdout).contains(&dir.display().to_string()), "{:?}", out);
+    assert!(
+        text(&out.stdout).contains(&dir.display().to_string()),
+        "{:?}",
+        out
+    );
     assert_empty(tmp.path());
 }
 
@@ -231,11 +282,17 @@ impl Drop for TcpServer {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn self_signed() -> (Vec<u8>, Vec<u8>) {
-    use openssl::{asn1::Asn1Time, bn::BigNum, ec, hash::MessageDigest, nid::Nid, pkey::PKey, x509};
+    use openssl::{
+        asn1::Asn1Time, bn::BigNum, ec, hash::MessageDigest, nid::Nid, pkey::PKey, x509,
+    };
     let group = ec::EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap();
     let key = PKey::from_ec_key(ec::EcKey::generate(&group).unwrap()).unwrap();
     let mut name = x509::X509NameBuilder::new().unwrap();
@@ -243,14 +300,20 @@ fn self_signed() -> (Vec<u8>, Vec<u8>) {
     let name = name.build();
     let mut b = x509::X509Builder::new().unwrap();
     b.set_version(2).unwrap();
-    b.set_serial_number(&BigNum::from_u32(1).unwrap().to_asn1_integer().unwrap()).unwrap();
+    b.set_serial_number(&BigNum::from_u32(1).unwrap().to_asn1_integer().unwrap())
+        .unwrap();
     b.set_subject_name(&name).unwrap();
     b.set_issuer_name(&name).unwrap();
     b.set_pubkey(&key).unwrap();
-    b.set_not_before(&Asn1Time::days_from_now(0).unwrap()).unwrap();
-    b.set_not_after(&Asn1Time::days_from_now(1).unwrap()).unwrap();
+    b.set_not_before(&Asn1Time::days_from_now(0).unwrap())
+        .unwrap();
+    b.set_not_after(&Asn1Time::days_from_now(1).unwrap())
+        .unwrap();
     b.sign(&key, MessageDigest::sha256()).unwrap();
-    (b.build().to_pem().unwrap(), key.private_key_to_pem_pkcs8().unwrap())
+    (
+        b.build().to_pem().unwrap(),
+        key.private_key_to_pem_pkcs8().unwrap(),
+    )
 }
 
 /// uid and gid of `postgres` when the tests run as root.
@@ -258,7 +321,10 @@ fn run_as() -> Option<(u32, u32)> {
     if !rustix::process::geteuid().is_root() {
         return None;
     }
-    let out = Command::new("getent").args(["passwd", "postgres"]).output().unwrap();
+    let out = Command::new("getent")
+        .args(["passwd", "postgres"])
+        .output()
+        .unwrap();
     let line = String::from_utf8(out.stdout).unwrap();
     let f: Vec<&str> = line.trim().split(':').collect();
     Some((f[2].parse().unwrap(), f[3].parse().unwrap()))
@@ -272,13 +338,22 @@ fn tcp_server(bin: &Path) -> TcpServer {
         std::os::unix::fs::chown(dir.path(), Some(uid), Some(gid)).unwrap();
     }
     let mut initdb = Command::new(bin.join("initdb"));
-    initdb.arg("-D").arg(&data).args(["--no-sync", "--auth-local=trust", "--auth-host=scram-sha-256", "-U", "admin"]);
+    initdb.arg("-D").arg(&data).args([
+        "--no-sync",
+        "--auth-local=trust",
+        "--auth-host=scram-sha-256",
+        "-U",
+        "admin",
+    ]);
     initdb.current_dir(dir.path()).stdout(Stdio::null());
     if let Some((uid, gid)) = ids {
         use std::os::unix::process::CommandExt;
         initdb.uid(uid).gid(gid);
     }
-    assert!(initdb.status().unwrap().success(), "initdb of the TCP server");
+    assert!(
+        initdb.status().unwrap().success(),
+        "initdb of the TCP server"
+    );
     let (cert, key) = self_signed();
     for (name, bytes) in [("server.crt", cert), ("server.key", key)] {
         let path = data.join(name);
@@ -294,18 +369,62 @@ fn tcp_server(bin: &Path) -> TcpServer {
     if let Some((uid, gid)) = ids {
         cmd.args(["--uid", &uid.to_string(), "--gid", &gid.to_string()]);
     }
-    cmd.arg("--").arg(bin.join("postgres")).arg("-D").arg(&data).arg("-k").arg(dir.path());
-    cmd.args(["-p", &port.to_string(), "-c", "listen_addresses=127.0.0.1", "-c", "ssl=on", "-c", "fsync=off"]);
-    let child = cmd.current_dir(dir.path()).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
-    let server = TcpServer { child, port, _dir: dir };
+    cmd.arg("--")
+        .arg(bin.join("postgres"))
+        .arg("-D")
+        .arg(&data)
+        .arg("-k")
+        .arg(dir.path());
+    cmd.args([
+        "-p",
+        &port.to_string(),
+        "-c",
+        "listen_addresses=127.0.0.1",
+        "-c",
+        "ssl=on",
+        "-c",
+        "fsync=off",
+    ]);
+    let child = cmd
+        .current_dir(dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let server = TcpServer {
+        child,
+        port,
+        _dir: dir,
+    };
     let psql = bin.join("psql");
-    let psql = if psql.exists() { psql } else { PathBuf::from("psql") };
+    let psql = if psql.exists() {
+        psql
+    } else {
+        PathBuf::from("psql")
+    };
     let sql = |statement: &str| {
         Command::new(&psql)
-            .arg("-h").arg(server._dir.path()).args(["-p", &port.to_string(), "-U", "admin", "-d", "postgres", "-qc", statement])
-            .stderr(Stdio::null()).stdout(Stdio::null()).status().is_ok_and(|s| s.success())
+            .arg("-h")
+            .arg(server._dir.path())
+            .args([
+                "-p",
+                &port.to_string(),
+                "-U",
+                "admin",
+                "-d",
+                "postgres",
+                "-qc",
+                statement,
+            ])
+            .stderr(Stdio::null())
+            .stdout(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
     };
-    assert!(eventually(Duration::from_secs(30), || sql("SELECT 1")), "the TCP server never started");
+    assert!(
+        eventually(Duration::from_secs(30), || sql("SELECT 1")),
+        "the TCP server never started"
+    );
     assert!(sql("CREATE ROLE racer LOGIN PASSWORD 'Hunter2-pw'"));
     assert!(sql("CREATE DATABASE racerdb OWNER racer"));
     server
@@ -317,7 +436,9 @@ fn a_connection_string_over_tcp_with_a_password_and_tls() {
     let server = tcp_server(&bin);
     let port = server.port;
     let tmp = tempfile::tempdir().unwrap();
-    let url = |user: &str, db: &str, query: &str| format!("postgresql://{user}@127.0.0.1:{port}/{db}{query}");
+    let url = |user: &str, db: &str, query: &str| {
+        format!("postgresql://{user}@127.0.0.1:{port}/{db}{query}")
+    };
     // The password in the URL, and from PGPASSWORD; TLS required.
     let with_password = url("racer:Hunter2-pw", "racerdb", "?sslmode=require");
     let mut args = TWO_DEPOSITS.to_vec();
@@ -343,13 +464,32 @@ fn a_connection_string_over_tcp_with_a_password_and_tls() {
         let (code, _, stderr) = run_in(tmp.path(), &["--trials", "1", "--db", target], &[]);
         assert_eq!(code, Some(1), "{target}: {stderr}");
         assert_eq!(stderr.lines().count(), 1, "{stderr}");
-        assert!(stderr.contains(needle) && !stderr.contains("Hunter2") && !stderr.contains("Wrong-pw"), "{stderr}");
-        assert!(started.elapsed() < Duration::from_secs(10), "{target} took {:?}", started.elapsed());
+        assert!(
+            stderr.contains(needle) && !stderr.contains("Hunter2") && !stderr.contains("Wrong-pw"),
+            "{stderr}"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{target} took {:?}",
+            started.elapsed()
+        );
     };
-    fails(&url("racer:Wrong-pw", "racerdb", ""), "password authentication failed");
-    fails(&url("racer:Hunter2-pw", "nosuchdb", ""), "`nosuchdb` does not exist");
-    fails(&url("racer:Hunter2-pw", "postgres", ""), "no right to create a schema");
-    let dead = format!("postgresql://racer:Hunter2-pw@127.0.0.1:{}/racerdb?connect_timeout=2", free_port());
+    fails(
+        &url("racer:Wrong-pw", "racerdb", ""),
+        "password authentication failed",
+    );
+    fails(
+        &url("racer:Hunter2-pw", "nosuchdb", ""),
+        "`nosuchdb` does not exist",
+    );
+    fails(
+        &url("racer:Hunter2-pw", "postgres", ""),
+        "no right to create a schema",
+    );
+    let dead = format!(
+        "postgresql://racer:Hunter2-pw@127.0.0.1:{}/racerdb?connect_timeout=2",
+        free_port()
+    );
     fails(&dead, "cannot reach");
     assert_empty(tmp.path());
 }

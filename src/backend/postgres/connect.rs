@@ -70,7 +70,8 @@ fn describe(e: &postgres::Error, config: &Config, target: &str) -> String {
         }
         Some(_) => format!("the server at {at} refused the connection: {}", message(e)),
         None => {
-            let detail = std::error::Error::source(e).map_or_else(|| e.to_string(), |s| s.to_string());
+            let detail =
+                std::error::Error::source(e).map_or_else(|| e.to_string(), |s| s.to_string());
             format!("cannot reach the PostgreSQL server at {at}: {detail}")
         }
     }

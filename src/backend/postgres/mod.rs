@@ -119,8 +119,7 @@ impl Drop for Session {
 pub(crate) fn worker(mode: crate::vocab::Mode, max_retries: u32) -> Result<Postgres> {
     let conninfo = std::env::var(CONNINFO_ENV)
         .with_context(|| format!("no connection string in {CONNINFO_ENV}"))?;
-    let schema =
-        std::env::var(SCHEMA_ENV).with_context(|| format!("no schema in {SCHEMA_ENV}"))?;
+    let schema = std::env::var(SCHEMA_ENV).with_context(|| format!("no schema in {SCHEMA_ENV}"))?;
     Postgres::connect(&conninfo, &schema, mode, max_retries).map_err(anyhow::Error::msg)
 }
 

@@ -22,7 +22,12 @@ pub(crate) fn lookup(config: &Config) -> Option<Vec<u8>> {
         // libpq matches a socket directory as `localhost`.
         _ => "localhost".to_string(),
     };
-    let port = config.get_ports().first().copied().unwrap_or(5432).to_string();
+    let port = config
+        .get_ports()
+        .first()
+        .copied()
+        .unwrap_or(5432)
+        .to_string();
     let user = config
         .get_user()
         .map(str::to_string)
@@ -55,10 +60,7 @@ fn split(line: &str) -> Vec<String> {
     let mut chars = line.chars();
     while let Some(c) = chars.next() {
         match c {
-            '\\' => fields
-                .last_mut()
-                .expect("never empty")
-                .extend(chars.next()),
+            '\\' => fields.last_mut().expect("never empty").extend(chars.next()),
             ':' => fields.push(String::new()),
             c => fields.last_mut().expect("never empty").push(c),
         }

@@ -64,12 +64,23 @@ impl Embedded {
                 .context("cannot give the server log to the postgres user")?;
         }
         let mut server = Command::new(crate::coordinator::own_executable()?);
-        server.arg("db-server").arg("--parent").arg(std::process::id().to_string());
+        server
+            .arg("db-server")
+            .arg("--parent")
+            .arg(std::process::id().to_string());
         if let Some(a) = account {
             server.args(["--uid", &a.uid.to_string(), "--gid", &a.gid.to_string()]);
         }
-        server.arg("--").arg(bindir.join("postgres")).arg("-D").arg(&data);
-        server.arg("-k").arg(dir.path()).arg("-p").arg(PORT.to_string());
+        server
+            .arg("--")
+            .arg(bindir.join("postgres"))
+            .arg("-D")
+            .arg(&data);
+        server
+            .arg("-k")
+            .arg(dir.path())
+            .arg("-p")
+            .arg(PORT.to_string());
         for (key, value) in [
             ("listen_addresses", ""),
             ("unix_socket_permissions", "0700"),
@@ -102,7 +113,11 @@ impl Embedded {
     fn wait_ready(&mut self) -> Result<()> {
         let deadline = Instant::now() + READY_TIMEOUT;
         loop {
-            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
+            if let Some(status) = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
                 self.child = None;
                 bail!(
                     "the embedded server exited while starting ({status}): {}",
@@ -124,7 +139,10 @@ impl Embedded {
 
     /// The private directory: the socket, `data/` and `server.log`.
     pub fn dir(&self) -> &Path {
-        self.dir.as_ref().expect("a running server has its directory").path()
+        self.dir
+            .as_ref()
+            .expect("a running server has its directory")
+            .path()
     }
 
     /// The superuser's connection over the socket.
@@ -196,7 +214,12 @@ fn initdb(bindir: &Path, data: &Path, account: Option<Account>) -> Result<()> {
     let mut cmd = Command::new(bindir.join("initdb"));
     cmd.arg("-D")
         .arg(data)
-        .args(["--no-sync", "--auth=trust", "--encoding=UTF8", "--no-locale"])
+        .args([
+            "--no-sync",
+            "--auth=trust",
+            "--encoding=UTF8",
+            "--no-locale",
+        ])
         .arg(format!("--username={SUPERUSER}"))
         // The postgres user may not be able to enter bankrace's directory.
         .current_dir(data.parent().unwrap_or(Path::new("/")))

@@ -81,7 +81,8 @@ impl Postgres {
         let ready = client
             .batch_execute(&format!("SET search_path TO {schema}"))
             .and_then(|()| Statements::prepare(&mut client));
-        let st = ready.map_err(|e| format!("cannot use schema {schema}: {}", connect::message(&e)))?;
+        let st =
+            ready.map_err(|e| format!("cannot use schema {schema}: {}", connect::message(&e)))?;
         Ok(Postgres {
             client,
             st,
@@ -181,7 +182,11 @@ impl Backend for Postgres {
                 if mode == Mode::Advisory {
                     tx.execute(&st.lock, &[&i64::from(id)])?;
                 }
-                let select = if mode == Mode::Row { &st.select_for_update } else { &st.select };
+                let select = if mode == Mode::Row {
+                    &st.select_for_update
+                } else {
+                    &st.select
+                };
                 let seen = read(&mut tx, select, id)?;
                 hooks.window();
                 tx.execute(&st.set, &[&id, &(seen + delta)])?;
@@ -200,10 +205,12 @@ impl Backend for Postgres {
         let (mode, id) = (self.mode, id(account));
         let paid = |overdrew| Withdrawal::Paid { overdrew };
         self.retried(|client, st| match mode {
-            Mode::Atomic => Ok(match client.execute(&st.debit_if_covered, &[&id, &amount])? {
-                0 => Withdrawal::Refused,
-                _ => paid(false),
-            }),
+            Mode::Atomic => Ok(
+                match client.execute(&st.debit_if_covered, &[&id, &amount])? {
+                    0 => Withdrawal::Refused,
+                    _ => paid(false),
+                },
+            ),
             Mode::NoLock | Mode::Cas => {
                 let seen = read(client, &st.select, id)?;
                 if seen < amount {
@@ -226,7 +233,11 @@ impl Backend for Postgres {
                 if mode == Mode::Advisory {
                     tx.execute(&st.lock, &[&i64::from(id)])?;
                 }
-                let select = if mode == Mode::Row { &st.select_for_update } else { &st.select };
+                let select = if mode == Mode::Row {
+                    &st.select_for_update
+                } else {
+                    &st.select
+                };
                 let seen = read(&mut tx, select, id)?;
                 if seen < amount {
                     tx.commit()?;
