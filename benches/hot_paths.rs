@@ -14,7 +14,7 @@ use bankrace::outcome::{ModeOutcomes, RunOutcome, TrialOutcome};
 use bankrace::plan::{Plan, Request};
 use bankrace::spec::Job;
 use bankrace::strategy::{self, Hooks, Locked, Strategy};
-use bankrace::vocab::{Mode, Scenario};
+use bankrace::vocab::{BackendKind, Mode, Scenario};
 use bankrace::{report, stats};
 use divan::Bencher;
 use divan::counter::ItemsCount;
@@ -33,7 +33,9 @@ impl Hooks for NoWindow {
 fn ledger() -> Ledger {
     let job = Job {
         scenario: Scenario::LostUpdate,
+        backend: BackendKind::Memory,
         mode: Mode::NoLock,
+        max_retries: 0,
         ops: 0,
         amount: 1,
         initial: 0,

@@ -1,4 +1,4 @@
-//! Runs trials: creates each trial's ledger from its spec, starts its worker processes, waits for them and collects outcomes. Never prints.
+//! Runs trials: opens the run's accounts (the ledger's own, or a database's), creates each trial's ledger from its spec, starts its worker processes, waits for them and collects outcomes. Never prints.
 
 use std::fs::File;
 use std::os::fd::AsRawFd;
@@ -13,7 +13,7 @@ use rustix::event::{PollFd, PollFlags};
 use rustix::fd::OwnedFd;
 use rustix::process::{Pid, Signal};
 
-use crate::backend::{Accounts, InLedger};
+use crate::backend::{Accounts, DbTarget, InLedger};
 use crate::deadlock::{Deadlock, Detector, Snapshot};
 use crate::history::History;
 use crate::ledger::{Ledger, SlotState};
@@ -22,7 +22,7 @@ use crate::plan::Plan;
 use crate::signals::{self, Interrupts};
 use crate::spec::TrialSpec;
 use crate::trace::Trace;
-use crate::vocab::{Mode, Role, Scenario, TrialStatus};
+use crate::vocab::{Failure, Mode, Role, Scenario, TrialStatus};
 
 /// How often the coordinator copies the wait-for graph while a trial of
 /// the transfer scenario runs. A deadlock is confirmed by two copies, so it
@@ -47,6 +47,9 @@ pub fn run(
     progress: &mut dyn FnMut(Progress),
 ) -> Result<RunOutcome> {
     let exe = own_executable()?;
+    // Dropped when the run ends, however it ends: a database's schema is
+    // dropped and an embedded server stopped and removed.
+    let mut accounts = open_accounts(plan.db.as_ref())?;
     let mut run = RunOutcome {
         modes: plan
             .modes
@@ -66,7 +69,7 @@ pub fn run(
                 break 'modes;
             }
             let spec = plan.trial(mode, trial);
-            let Some(outcome) = run_trial(plan, &spec, &exe, interrupts, &mut InLedger)? else {
+            let Some(outcome) = run_trial(plan, &spec, &exe, interrupts, accounts.as_mut())? else {
                 break 'modes;
             };
             let failed = outcome.status != TrialStatus::Ok;
@@ -80,6 +83,19 @@ pub fn run(
     }
     run.interrupted = interrupts.caught();
     Ok(run)
+}
+
+/// Where the run's accounts live: in the ledger, or in the database `db`.
+fn open_accounts(db: Option<&DbTarget>) -> Result<Box<dyn Accounts>> {
+    match db {
+        None => Ok(Box::new(InLedger)),
+        #[cfg(feature = "postgres")]
+        Some(target) => Ok(Box::new(crate::backend::postgres::Session::open(target)?)),
+        #[cfg(not(feature = "postgres"))]
+        Some(_) => anyhow::bail!(
+            "this bankrace was built without the `postgres` feature: --db is not available"
+        ),
+    }
 }
 
 /// The binary to re-execute for workers: `/proc/self/exe` names exactly the
@@ -98,7 +114,7 @@ fn run_trial(
     spec: &TrialSpec,
     exe: &Path,
     interrupts: &Interrupts,
-    accounts: &mut impl Accounts,
+    accounts: &mut dyn Accounts,
 ) -> Result<Option<TrialOutcome>> {
     let started = Instant::now();
     let file = Ledger::unnamed_file().context("cannot create the ledger (memfd_create)")?;
@@ -106,7 +122,7 @@ fn run_trial(
     accounts
         .prepare(&ledger)
         .context("cannot prepare the accounts")?;
-    let mut group = WorkerGroup::spawn(exe, &file, spec.job.workers)?;
+    let mut group = WorkerGroup::spawn(exe, &file, spec.job.workers, &accounts.worker_env())?;
     // The workers hold the descriptor now; ours is no longer needed, and the
     // mapping keeps the memory alive.
     drop(file);
@@ -120,7 +136,9 @@ fn run_trial(
         Wait::AllExited => None,
         // A worker that gave up on the schedule left the cause in the ledger.
         Wait::Failed(index, status) => Some(
-            stuck_cause(plan, spec.job.mode, &ledger).unwrap_or_else(|| describe(index, status)),
+            stuck_cause(plan, spec.job.mode, &ledger)
+                .or_else(|| gave_up(&ledger, index))
+                .unwrap_or_else(|| describe(index, status)),
         ),
         Wait::TimedOut => Some(timed_out(plan, &ledger, &group, doomed)),
         Wait::Deadlocked(cycle, after) => {
@@ -210,6 +228,12 @@ fn collect_transfers(spec: &TrialSpec, ledger: &Ledger, balances: Vec<i64>) -> T
     t
 }
 
+/// Why worker `index` gave up, if it said so in its slot.
+fn gave_up(ledger: &Ledger, index: u32) -> Option<String> {
+    let failure = Failure::from_code(ledger.slot(index).failure.load(Relaxed))?;
+    Some(format!("worker {index} {}", failure.describe()))
+}
+
 /// Why a trial timed out, as far as the ledger tells.
 fn timed_out(plan: &Plan, ledger: &Ledger, group: &WorkerGroup, killed: Option<u32>) -> String {
     let after = format!("timed out after {}", crate::duration::human(plan.timeout));
@@ -279,6 +303,9 @@ fn collect(spec: &TrialSpec, ledger: &Ledger, out: &mut TrialOutcome) -> Result<
         out.withdrawals_succeeded += slot.succeeded.load(Relaxed);
         out.withdrawals_refused += slot.refused.load(Relaxed);
         out.overdrafts += slot.overdrew.load(Relaxed);
+        out.retries += slot.retries.load(Relaxed);
+        out.deadlock_aborts += slot.deadlock_aborts.load(Relaxed);
+        out.cas_misses += slot.cas_misses.load(Relaxed);
         let (s, f) = (
             slot.started_ns.load(Relaxed),
             slot.finished_ns.load(Relaxed),
@@ -328,7 +355,12 @@ struct WorkerGroup {
 }
 
 impl WorkerGroup {
-    fn spawn(exe: &Path, ledger: &File, workers: u32) -> Result<WorkerGroup> {
+    fn spawn(
+        exe: &Path,
+        ledger: &File,
+        workers: u32,
+        env: &[(&'static str, String)],
+    ) -> Result<WorkerGroup> {
         // The workers inherit the ledger's descriptor across exec.
         rustix::io::fcntl_setfd(ledger, rustix::io::FdFlags::empty())?;
         let parent = std::process::id().to_string();
@@ -343,6 +375,7 @@ impl WorkerGroup {
             let child = Command::new(exe)
                 .args(["worker", "--fd", &fd, "--parent", &parent, "--index"])
                 .arg(index.to_string())
+                .envs(env.iter().map(|(k, v)| (k, v)))
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .process_group(group.pgid.map_or(0, |p| p.as_raw_nonzero().get()))

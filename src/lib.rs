@@ -37,3 +37,5 @@ pub mod trace;
 pub mod usage;
 pub mod vocab;
 pub mod worker;
+
+pub use backend::{db_cleanup, db_server};

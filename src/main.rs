@@ -43,6 +43,18 @@ fn main() -> ExitCode {
         Command::Completions { shell } => print(&cli::completions(shell)).map(|()| EXIT_OK),
         Command::Man => print(&cli::man_page()).map(|()| EXIT_OK),
         Command::Bench(args) => bench(&args),
+        Command::DbCleanup(args) => bankrace::db_cleanup(&args).and_then(|lines| {
+            let mut text = lines.join("\n");
+            if lines.is_empty() {
+                text.push_str("nothing left behind by dead runs");
+            }
+            text.push('\n');
+            print(text.as_bytes()).map(|()| EXIT_OK)
+        }),
+        Command::DbServer(args) => match bankrace::db_server(&args) {
+            Ok(never) => match never {},
+            Err(e) => Err(e),
+        },
         Command::Worker(args) => match worker::run(args.args()) {
             Ok(()) => Ok(EXIT_OK),
             // Its coordinator reports why, once per trial, from the ledger.
@@ -138,7 +150,10 @@ fn run(args: &RunArgs) -> anyhow::Result<u8> {
         items.push((target.clone(), report::history(&results).into_bytes()));
     }
     if let Some(target) = &output.history_export {
-        items.push((target.clone(), report::jepsen_history(&outcome).into_bytes()));
+        items.push((
+            target.clone(),
+            report::jepsen_history(&outcome).into_bytes(),
+        ));
     }
     // A signal that arrives while the output is written still ends the run
     // with 128 + N, even after every trial finished.

@@ -36,6 +36,13 @@ pub struct TrialOutcome {
     pub killed_worker: Option<u32>,
     /// Times the robust mutex was recovered from a dead holder.
     pub recoveries: u64,
+    /// On a database: transactions retried after a serialization failure.
+    pub retries: u64,
+    /// On a database: transactions aborted by the server's deadlock
+    /// detector, then retried.
+    pub deadlock_aborts: u64,
+    /// On a database: compare-and-set writes that changed no row, retried.
+    pub cas_misses: u64,
     /// Every operation's record, when the run is traced.
     pub trace: Option<Trace>,
     /// Transfer scenario: what the trial did to the bank.
@@ -96,6 +103,9 @@ impl TrialOutcome {
             busy: Duration::ZERO,
             killed_worker: None,
             recoveries: 0,
+            retries: 0,
+            deadlock_aborts: 0,
+            cas_misses: 0,
             trace: None,
             transfers: None,
         }

@@ -1,13 +1,18 @@
 //! A trial, specified once: the job every worker runs and each worker's own part. Pure data: the plan makes it, the ledger stores it, each worker reads its part back.
 
-use crate::vocab::{Mode, Role, Scenario};
+use crate::vocab::{BackendKind, Mode, Role, Scenario};
 
 /// What every worker of a trial runs, and the sizes of the ledger's regions.
 /// The ledger's header is this struct, encoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Job {
     pub scenario: Scenario,
+    /// Where the accounts live: which backend a worker builds.
+    pub backend: BackendKind,
     pub mode: Mode,
+    /// On a database: how often one operation is retried (serialization
+    /// failures, deadlocks, compare-and-set misses) before the worker gives up.
+    pub max_retries: u32,
     /// Operations per worker.
     pub ops: u64,
     /// Money moved by one operation.
@@ -84,7 +89,9 @@ impl Job {
     pub(crate) fn for_tests(workers: u32, ops: u64, initial: i64) -> Job {
         Job {
             scenario: Scenario::LostUpdate,
+            backend: BackendKind::Memory,
             mode: Mode::NoLock,
+            max_retries: 0,
             ops,
             amount: 1,
             initial,

@@ -62,6 +62,14 @@ pub struct TrialRecord {
     pub killed_worker: Option<u32>,
     /// Times the robust mutex was recovered from a dead holder.
     pub recoveries: u64,
+    /// On a database: transactions retried after a serialization failure
+    /// (SQLSTATE 40001); 0 in memory.
+    pub retries: u64,
+    /// On a database: transactions the server aborted to break a deadlock
+    /// (40P01), then retried.
+    pub deadlock_aborts: u64,
+    /// On a database: compare-and-set writes that changed no row, retried.
+    pub cas_misses: u64,
     /// The seed each worker's private RNG (its pause jitter) started from,
     /// by worker index (depositors first). Derived from the run's seed, the
     /// trial and the worker only: the same in every mode and every rerun.
@@ -159,6 +167,12 @@ pub struct Summary {
     /// The rest of the transfer scenario's summary, for the text report.
     #[serde(skip)]
     pub bank: BankSummary,
+    /// `retries` of every trial, summed.
+    pub retries: u64,
+    /// `deadlock_aborts` of every trial, summed.
+    pub deadlock_aborts: u64,
+    /// `cas_misses` of every trial, summed.
+    pub cas_misses: u64,
 }
 
 /// Per mode, what the text report says about the bank's invariants.
@@ -289,6 +303,9 @@ fn books(plan: &Plan, t: &TrialOutcome) -> TrialRecord {
         ops_per_sec: rate(ops, t.busy.as_secs_f64()),
         killed_worker: t.killed_worker,
         recoveries: t.recoveries,
+        retries: t.retries,
+        deadlock_aborts: t.deadlock_aborts,
+        cas_misses: t.cas_misses,
         // The coordinator gives each worker exactly this seed (`Plan::worker_seed`).
         worker_seeds: (0..plan.workers())
             .map(|w| plan.worker_seed(t.trial, w))
@@ -362,6 +379,9 @@ fn summarize(records: &[TrialRecord], outcomes: &[TrialOutcome]) -> Summary {
             .count() as u32,
         audits_wrong_total: banks(records).map(|b| b.audits_wrong_total).sum(),
         bank: bank_summary(records, &ok),
+        retries: records.iter().map(|r| r.retries).sum(),
+        deadlock_aborts: records.iter().map(|r| r.deadlock_aborts).sum(),
+        cas_misses: records.iter().map(|r| r.cas_misses).sum(),
     }
 }
 

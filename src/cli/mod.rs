@@ -34,6 +34,8 @@ pub enum Command {
     /// Work out a small interleaving by hand; bankrace checks your answer by running it for real.
     #[command(after_long_help = QUIZ_EXAMPLES)]
     Quiz(QuizArgs),
+    /// Remove what runs killed with SIGKILL left behind: embedded server directories, and with --db their schemas on that server.
+    DbCleanup(DbCleanupArgs),
     /// Print a shell completion script to stdout.
     Completions {
         /// The shell to complete for.
@@ -45,6 +47,31 @@ pub enum Command {
     /// Internal: one worker process of a trial (started by `run`).
     #[command(hide = true)]
     Worker(WorkerCli),
+    /// Internal: becomes the embedded PostgreSQL server (started by `run --db embedded`).
+    #[command(hide = true)]
+    DbServer(DbServerCli),
+}
+
+#[derive(Debug, Args)]
+pub struct DbCleanupArgs {
+    /// Also drop the schemas of dead runs of this machine on this server (a connection string; `embedded` servers hold their schemas in their directories).
+    #[arg(long, value_name = "TARGET")]
+    pub db: Option<String>,
+}
+
+/// The embedded server's start: switch to `uid`/`gid` if given, ask to die
+/// with `parent`, then execute `program` with `args`.
+#[derive(Debug, Args)]
+pub struct DbServerCli {
+    #[arg(long)]
+    pub parent: u32,
+    #[arg(long)]
+    pub uid: Option<u32>,
+    #[arg(long)]
+    pub gid: Option<u32>,
+    /// The server binary and its arguments.
+    #[arg(last = true, required = true)]
+    pub command: Vec<std::ffi::OsString>,
 }
 
 #[derive(Debug, Args)]

@@ -133,7 +133,7 @@ pub struct RunArgs {
     )]
     pub export_history: Option<PathBuf>,
 
-    /// Run locked, with a strategy: mutex (default), flock, spin, atomic, or all; transfers: mutex-unordered, mutex, global, or all. Repeatable.
+    /// Run locked, with a strategy: mutex (default), flock, spin, atomic; transfers: mutex-unordered, mutex, global; with --db: row (default), advisory, atomic, cas, repeatable-read, serializable; or all. Repeatable.
     #[arg(
         long,
         value_enum,
@@ -154,6 +154,19 @@ pub struct RunArgs {
         help_heading = "Modes (neither flag: no lock and mutex side by side)"
     )]
     pub no_lock: bool,
+
+    /// Keep the accounts in a PostgreSQL table: `embedded` (a throwaway server for the run) or a connection string (postgresql://user@host/db, host=... dbname=...). The password may come from PGPASSWORD or ~/.pgpass.
+    #[arg(long, value_name = "TARGET", help_heading = "Database")]
+    pub db: Option<String>,
+
+    /// With --db: retries of one operation (serialization failures, deadlocks, compare-and-set misses) before its trial fails.
+    #[arg(
+        long,
+        value_name = "N",
+        allow_negative_numbers = true,
+        help_heading = "Database"
+    )]
+    pub max_retries: Option<i64>,
 
     /// Kill a trial's workers after this long [default: 10x the slowest schedule, at least 10s].
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, allow_hyphen_values = true, help_heading = "Faults")]
@@ -268,6 +281,8 @@ impl RunArgs {
             collide: self.collide,
             unlocked_audits: self.unlocked_audits,
             history: self.export_history.is_some(),
+            db: self.db.clone(),
+            max_retries: self.max_retries,
         };
         // A drawn seed stays below 2^53, so that every JSON reader (JavaScript,
         // jq) keeps it exact and a result file can always repeat its run.
@@ -338,14 +353,15 @@ mod tests {
         };
         assert_eq!(
             args.lock,
-            [LockChoice::One(Mode::Mutex), LockChoice::One(Mode::Flock)]
+            [LockChoice::Default, LockChoice::One(Mode::Flock)]
         );
+        assert_eq!(args.plan().unwrap().modes, [Mode::Mutex, Mode::Flock]);
         let args = run_args(&["--lock", "spin", "--lock", "--no-lock", "--lock=atomic"]);
         assert_eq!(
             args.lock,
             [
                 LockChoice::One(Mode::Spin),
-                LockChoice::One(Mode::Mutex),
+                LockChoice::Default,
                 LockChoice::One(Mode::Atomic)
             ]
         );
@@ -390,6 +406,8 @@ mod tests {
                         });
                     }
                 }
+                // The backend follows from --db, and null is an option not given.
+                ("backend", _) | (_, serde_json::Value::Null) => {}
                 (_, serde_json::Value::Bool(true)) => out.push(flag),
                 (_, serde_json::Value::Bool(false)) => {}
                 (_, serde_json::Value::String(s)) => out.extend([flag, s.clone()]),

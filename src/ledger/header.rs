@@ -1,4 +1,4 @@
-//! The ledger's header: the [`Job`] encoded as sixteen 64-bit words, and the pure check a worker applies before it trusts a ledger.
+//! The ledger's header: the [`Job`] encoded as twenty-four 64-bit words, and the pure check a worker applies before it trusts a ledger.
 //!
 //! The same words are read from a file with `pread` before anything is
 //! mapped, and again through the mapping afterwards; [`decode`] checks both
@@ -7,18 +7,18 @@
 use std::io;
 
 use crate::limits::{
-    MAX_ACCOUNTS, MAX_AMOUNT, MAX_DELAY, MAX_HISTORY_WORDS_PER_RUN, MAX_OPS, MAX_STEPS,
-    MAX_TIMEOUT, MAX_TRACED_OPS_PER_TRIAL, MAX_WORKERS, MIN_TIMEOUT,
+    MAX_ACCOUNTS, MAX_AMOUNT, MAX_DELAY, MAX_HISTORY_WORDS_PER_RUN, MAX_OPS, MAX_RETRIES,
+    MAX_STEPS, MAX_TIMEOUT, MAX_TRACED_OPS_PER_TRIAL, MAX_WORKERS, MIN_TIMEOUT,
 };
 use crate::spec::Job;
-use crate::vocab::{Mode, Scenario};
+use crate::vocab::{BackendKind, Mode, Scenario};
 
 /// `b"BANKRACE"` read as a little-endian `u64`.
 pub(crate) const MAGIC: u64 = u64::from_le_bytes(*b"BANKRACE");
 /// Bumped whenever the layout or the meaning of a field changes.
-pub(crate) const VERSION: u64 = 6;
+pub(crate) const VERSION: u64 = 7;
 /// Words in the header.
-pub(crate) const WORDS: usize = 16;
+pub(crate) const WORDS: usize = 24;
 
 /// Where each field sits, as a word index.
 pub(super) mod at {
@@ -38,6 +38,8 @@ pub(super) mod at {
     pub(crate) const WINDOW_NS: usize = 13;
     pub(crate) const TIMEOUT_NS: usize = 14;
     pub(crate) const FLAGS: usize = 15;
+    pub(crate) const BACKEND: usize = 16;
+    pub(crate) const MAX_RETRIES: usize = 17;
 }
 
 /// The bits of the flags word.
@@ -122,6 +124,8 @@ pub(crate) fn encode(job: &Job, size: u64) -> [u64; WORDS] {
     .iter()
     .filter(|(on, _)| *on)
     .fold(0, |acc, (_, bit)| acc | bit);
+    w[at::BACKEND] = u64::from(job.backend.code());
+    w[at::MAX_RETRIES] = u64::from(job.max_retries);
     w
 }
 
@@ -181,9 +185,19 @@ pub(crate) fn decode(
         .and_then(Mode::from_code)
         .ok_or(LedgerError::Layout("unknown mode"))?;
     let flags = transfer_flags(w[at::FLAGS], scenario, workers, accounts, ops)?;
+    let backend = u32::try_from(w[at::BACKEND])
+        .ok()
+        .and_then(BackendKind::from_code)
+        .ok_or(LedgerError::Layout("unknown backend"))?;
+    if !mode.runs_on(backend) {
+        return Err(LedgerError::Layout("the mode does not run on the backend"));
+    }
+    let max_retries = small(at::MAX_RETRIES, MAX_RETRIES, 0, "retry limit out of range")?;
     let job = Job {
         scenario,
+        backend,
         mode,
+        max_retries,
         ops,
         amount,
         initial: w[at::INITIAL] as i64,
@@ -269,6 +283,9 @@ mod tests {
             (at::TIMEOUT_NS, u64::MAX),
             (at::FLAGS, 8),
             (at::ACCOUNTS, 2),
+            (at::BACKEND, 9),
+            (at::MODE, u64::from(Mode::Row.code())),
+            (at::MAX_RETRIES, u64::MAX),
         ] {
             let (_, mut words, size) = good(2);
             words[field] = value;
@@ -284,7 +301,7 @@ mod tests {
 
     proptest::proptest! {
         #[test]
-        fn decode_never_accepts_garbage(words in proptest::array::uniform16(proptest::num::u64::ANY), size in 0u64..1 << 20) {
+        fn decode_never_accepts_garbage(words in proptest::array::uniform24(proptest::num::u64::ANY), size in 0u64..1 << 20) {
             if let Ok(job) = decode(&words, size, Ledger::size_of) {
                 proptest::prop_assert_eq!(words[at::MAGIC], MAGIC);
                 proptest::prop_assert_eq!(size, Ledger::size_of(&job));

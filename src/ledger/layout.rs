@@ -11,7 +11,7 @@
 //! 320     64          instruments: sequencer, turnstile, why a schedule got stuck
 //! 384     64 × a      one balance per account (AtomicI64), each on its own cache line
 //! ...     64 × a      one robust mutex per account, with its holder word
-//! ...     128 × n     one Slot per worker: its role, seed, fault, results, locks held and wanted
+//! ...     192 × n     one Slot per worker: its role, seed, fault, results, locks held and wanted
 //! ...     4 × n       lock-wait flags, one per worker (forced schedules), padded to 64
 //! ...     4 × steps   the forced schedule, one word per step, padded to 64
 //! ...     48 × n × t  trace records: t per worker (`--trace`; t = 0 otherwise)
@@ -149,6 +149,16 @@ pub struct Slot {
     /// The lowest and highest wrong total this auditor saw.
     pub audit_low: AtomicI64,
     pub audit_high: AtomicI64,
+    /// On a database: transactions retried after a serialization failure
+    /// (SQLSTATE 40001).
+    pub retries: AtomicU64,
+    /// On a database: transactions the server aborted to break a deadlock
+    /// (SQLSTATE 40P01), then retried.
+    pub deadlock_aborts: AtomicU64,
+    /// On a database: compare-and-set writes that changed no row, then retried.
+    pub cas_misses: AtomicU64,
+    /// Why the worker gave up (`vocab::Failure`'s code), 0 if it did not.
+    pub failure: AtomicU64,
 }
 
 /// One traced operation in the mapping, written only by the worker that made
@@ -165,12 +175,12 @@ pub(super) struct TraceSlot {
 }
 
 const _: () = {
-    assert!(size_of::<Header>() == 128);
-    assert!(size_of::<Slot>() == 128);
+    assert!(size_of::<Header>() == 192);
+    assert!(size_of::<Slot>() == 192);
     assert!(size_of::<Line<AccountLock>>() == 64);
     assert!(align_of::<Slot>() == 64);
     assert!(size_of::<Line<AtomicI64>>() == 64);
-    assert!(size_of::<Shared>() == 128 + 64 * 4);
+    assert!(size_of::<Shared>() == 192 + 64 * 4);
     assert!(size_of::<MutexWords>() <= 64);
     assert!(size_of::<Instruments>() <= 64);
     assert!(size_of::<TraceSlot>() == 48);

@@ -103,7 +103,7 @@ impl Slot {
         self.audit_high.store(i64::MIN, Ordering::Relaxed);
     }
 
-    fn results(&self) -> [&AtomicU64; 11] {
+    fn results(&self) -> [&AtomicU64; 15] {
         [
             &self.ops_done,
             &self.succeeded,
@@ -116,6 +116,10 @@ impl Slot {
             &self.progress,
             &self.wait_since_ns,
             &self.audits_wrong,
+            &self.retries,
+            &self.deadlock_aborts,
+            &self.cas_misses,
+            &self.failure,
         ]
     }
 
@@ -448,7 +452,9 @@ fn seal_size(file: &File) -> io::Result<()> {
 fn minimal() -> Job {
     Job {
         scenario: crate::vocab::Scenario::LostUpdate,
+        backend: crate::vocab::BackendKind::Memory,
         mode: crate::vocab::Mode::NoLock,
+        max_retries: 0,
         ops: 0,
         amount: 1,
         initial: 0,

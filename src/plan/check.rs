@@ -6,7 +6,7 @@ use crate::limits::{
 };
 use crate::schedule::Shape;
 use crate::usage::UsageError;
-use crate::vocab::Mode;
+use crate::vocab::{BackendKind, Mode, Scenario};
 
 use super::Plan;
 
@@ -74,9 +74,52 @@ impl Plan {
                 self.trials
             ));
         }
+        self.check_backend()?;
         self.check_transfer()?;
         self.check_trace()?;
         self.check_schedule()
+    }
+
+    /// Every mode must run on the backend, and a database run cannot be
+    /// traced: the trace and the turnstile see accesses to the ledger's
+    /// words, not statements.
+    fn check_backend(&self) -> Result<(), UsageError> {
+        if self.backend == BackendKind::Postgres && self.scenario == Scenario::Transfer {
+            return Err(UsageError(
+                "--scenario transfer runs on the memory-mapped ledger only, not with --db (yet)"
+                    .into(),
+            ));
+        }
+        if let Some(mode) = self.modes.iter().find(|m| !m.runs_on(self.backend)) {
+            let names = |b: BackendKind| {
+                b.strategies()
+                    .iter()
+                    .map(|m| m.id())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            return Err(UsageError(match self.backend {
+                BackendKind::Postgres => format!(
+                    "--lock={} works on the memory-mapped ledger only: with --db use {}",
+                    mode.id(),
+                    names(BackendKind::Postgres)
+                ),
+                BackendKind::Memory => format!(
+                    "--lock={} is a database strategy: add --db embedded or --db URL \
+                     (without --db use {})",
+                    mode.id(),
+                    names(BackendKind::Memory)
+                ),
+            }));
+        }
+        if self.backend == BackendKind::Postgres && (self.trace || self.schedule.is_some()) {
+            return Err(UsageError(
+                "--trace, --explain, --export-trace and --schedule work on the memory-mapped \
+                 ledger only, not with --db"
+                    .into(),
+            ));
+        }
+        Ok(())
     }
 
     /// The trace must fit the documented limits, per trial and per run.

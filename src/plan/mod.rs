@@ -5,7 +5,7 @@
 //! - `bench.rs`: the plan of `bankrace bench`.
 //!
 //! The JSON contract of `parameters` is [`Plan`]'s serde form: every key is
-//! the option of the same name.
+//! the option of the same name, except `backend`, which follows from `db`.
 
 mod bench;
 mod check;
@@ -18,11 +18,12 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::backend::DbTarget;
 use crate::duration;
-use crate::limits::{MAX_OPS, MAX_TIMEOUT, MAX_TRIALS, MAX_WORKERS, MIN_TIMEOUT};
+use crate::limits::{MAX_OPS, MAX_RETRIES, MAX_TIMEOUT, MAX_TRIALS, MAX_WORKERS, MIN_TIMEOUT};
 use crate::schedule::{self, Schedule};
 use crate::usage::UsageError;
-use crate::vocab::{LockChoice, Mode, Scenario, WorkerName};
+use crate::vocab::{BackendKind, LockChoice, Mode, Scenario, WorkerName};
 use check::in_range;
 
 /// Defaults chosen so that the race shows in nearly every unlocked trial, on
@@ -124,7 +125,16 @@ pub struct Request {
     pub unlocked_audits: bool,
     /// `--export-history`: record every transfer and audit.
     pub history: bool,
+    /// `--db`: `embedded` or a connection string; none for the memory backend.
+    pub db: Option<String>,
+    /// `--max-retries`: retries of one database operation.
+    pub max_retries: Option<i64>,
 }
+
+/// The default of `--max-retries`: enough for two workers contending on one
+/// row without a window (a few retries per operation at most), bounded so a
+/// livelock ends the trial instead of the run.
+pub(crate) const DEFAULT_MAX_RETRIES: u32 = 100;
 
 /// A run that has passed every check and can be executed as it is.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -150,6 +160,13 @@ pub struct Plan {
     /// The modes in the order they run: `no-lock` and the strategies'
     /// names, as `--no-lock` and `--lock=NAME` take them.
     pub modes: Vec<Mode>,
+    /// Where the accounts live: `memory` or `postgres`.
+    pub backend: BackendKind,
+    /// `embedded`, or the connection string without its password; `null`
+    /// for the memory backend.
+    pub(crate) db: Option<DbTarget>,
+    /// On a database: retries of one operation before its trial fails.
+    pub max_retries: u32,
     /// Fraction of trials (0 to 1) in which one worker, chosen by the seeded
     /// RNG, kills itself with SIGKILL while holding the lock.
     pub kill_holder: f64,
@@ -201,6 +218,15 @@ impl Plan {
             None => None,
         };
         let workers = i64::from(MAX_WORKERS);
+        let db = match &req.db {
+            Some(text) => Some(DbTarget::parse(text).map_err(UsageError)?),
+            None => None,
+        };
+        let backend = if db.is_some() {
+            BackendKind::Postgres
+        } else {
+            BackendKind::Memory
+        };
         let mut plan = Plan {
             scenario,
             trials: in_range("--trials", req.trials, 1, i64::from(MAX_TRIALS))? as u32,
@@ -224,7 +250,15 @@ impl Plan {
             seed: req.seed.unwrap_or_else(draw_seed),
             trace: req.trace,
             schedule,
-            modes: modes(scenario, req.no_lock, &req.locks),
+            modes: modes(scenario, req.no_lock, &req.locks, backend),
+            backend,
+            db,
+            max_retries: in_range(
+                "--max-retries",
+                req.max_retries.unwrap_or(i64::from(DEFAULT_MAX_RETRIES)),
+                0,
+                i64::from(MAX_RETRIES),
+            )? as u32,
             kill_holder: req.kill_holder,
             timeout: Duration::ZERO,
             fail_fast: req.fail_fast,
@@ -307,7 +341,12 @@ impl Plan {
     /// `--timeout` accepts, so that the value in a report's `parameters` can
     /// always be given back.
     pub(crate) fn default_timeout(&self) -> Duration {
-        let per_op = self.pause + self.window + Duration::from_micros(1);
+        // A statement costs about a millisecond at worst on a busy machine.
+        let access = match self.backend {
+            BackendKind::Memory => Duration::from_micros(1),
+            BackendKind::Postgres => Duration::from_millis(1),
+        };
+        let per_op = self.pause + self.window + access;
         let ops = u32::try_from(self.ops_per_trial()).unwrap_or(u32::MAX);
         per_op
             .saturating_mul(ops)
@@ -320,7 +359,12 @@ impl Plan {
 /// Which modes run, in the order they are shown: the unlocked one first, then
 /// each named strategy once. With neither flag, both sides of the comparison
 /// (in the transfer scenario: no lock, unordered and ordered locks).
-fn modes(scenario: Scenario, no_lock: bool, locks: &[LockChoice]) -> Vec<Mode> {
+fn modes(
+    scenario: Scenario,
+    no_lock: bool,
+    locks: &[LockChoice],
+    backend: BackendKind,
+) -> Vec<Mode> {
     if scenario == Scenario::Transfer && !no_lock && locks.is_empty() {
         return Mode::TRANSFER_DEFAULT.to_vec();
     }
@@ -329,9 +373,9 @@ fn modes(scenario: Scenario, no_lock: bool, locks: &[LockChoice]) -> Vec<Mode> {
         modes.push(Mode::NoLock);
     }
     if !no_lock && locks.is_empty() {
-        modes.push(Mode::DEFAULT_STRATEGY);
+        modes.push(backend.default_strategy());
     }
-    for &mode in locks.iter().flat_map(|l| l.modes(scenario)) {
+    for mode in locks.iter().flat_map(|l| l.modes(scenario, backend)) {
         if !modes.contains(&mode) {
             modes.push(mode);
         }

@@ -30,28 +30,68 @@ fn defaults_fill_in_and_seed_is_drawn_only_when_missing() {
 
 #[test]
 fn modes_follow_the_flags() {
-    use LockChoice::{All, One};
+    use LockChoice::{All, Default, One};
+    let lost = Scenario::LostUpdate;
+    let memory = BackendKind::Memory;
+    let m = |no_lock, locks: &[LockChoice]| modes(lost, no_lock, locks, memory);
+    assert_eq!(m(false, &[]), [Mode::NoLock, Mode::Mutex]);
+    assert_eq!(m(true, &[]), [Mode::NoLock]);
+    assert_eq!(m(false, &[One(Mode::Flock)]), [Mode::Flock]);
     assert_eq!(
-        modes(Scenario::LostUpdate, false, &[]),
-        [Mode::NoLock, Mode::Mutex]
-    );
-    assert_eq!(modes(Scenario::LostUpdate, true, &[]), [Mode::NoLock]);
-    assert_eq!(
-        modes(Scenario::LostUpdate, false, &[One(Mode::Flock)]),
-        [Mode::Flock]
-    );
-    assert_eq!(
-        modes(
-            Scenario::LostUpdate,
-            true,
-            &[One(Mode::Spin), One(Mode::Atomic), One(Mode::Spin)]
-        ),
+        m(true, &[One(Mode::Spin), One(Mode::Atomic), One(Mode::Spin)]),
         [Mode::NoLock, Mode::Spin, Mode::Atomic]
     );
     assert_eq!(
-        modes(Scenario::LostUpdate, false, &[One(Mode::Spin), All]),
+        m(false, &[One(Mode::Spin), All]),
         [Mode::Spin, Mode::Mutex, Mode::Flock, Mode::Atomic]
     );
+    assert_eq!(m(false, &[Default]), [Mode::Mutex]);
+    let db = BackendKind::Postgres;
+    assert_eq!(modes(lost, false, &[], db), [Mode::NoLock, Mode::Row]);
+    assert_eq!(modes(lost, false, &[Default], db), [Mode::Row]);
+    assert_eq!(
+        modes(lost, true, &[All], db).len(),
+        1 + Mode::DB_STRATEGIES.len()
+    );
+    assert_eq!(
+        modes(Scenario::Transfer, false, &[], memory),
+        Mode::TRANSFER_DEFAULT
+    );
+}
+
+#[test]
+fn strategies_belong_to_their_backend_and_the_db_cannot_be_traced() {
+    let db = |locks: Vec<LockChoice>| Request {
+        db: Some("embedded".into()),
+        locks,
+        ..request()
+    };
+    let plan = build(db(vec![])).unwrap();
+    assert_eq!(plan.backend, BackendKind::Postgres);
+    assert_eq!(plan.max_retries, DEFAULT_MAX_RETRIES);
+    let err = build(db(vec![LockChoice::One(Mode::Mutex)])).unwrap_err();
+    assert!(
+        err.0.contains("--lock=mutex") && err.0.contains("row"),
+        "{err}"
+    );
+    let err = build(Request {
+        locks: vec![LockChoice::One(Mode::Serializable)],
+        ..request()
+    })
+    .unwrap_err();
+    assert!(err.0.contains("--db"), "{err}");
+    let err = build(Request {
+        trace: true,
+        ..db(vec![])
+    })
+    .unwrap_err();
+    assert!(err.0.contains("--trace"), "{err}");
+    let err = build(Request {
+        max_retries: Some(-1),
+        ..db(vec![])
+    })
+    .unwrap_err();
+    assert!(err.0.contains("--max-retries"), "{err}");
 }
 
 #[test]

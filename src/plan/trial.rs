@@ -21,7 +21,9 @@ impl Plan {
         let kill = self.injected_kill(trial);
         let job = Job {
             scenario: self.scenario,
+            backend: self.backend,
             mode,
+            max_retries: self.max_retries,
             ops: self.ops,
             amount: self.amount,
             initial: self.initial,

@@ -5,7 +5,7 @@ use crate::stats::Results;
 
 /// The header row. Scripts may rely on these names; new columns are added at
 /// the end.
-pub(crate) const COLUMNS: [&str; 30] = [
+pub(crate) const COLUMNS: [&str; 35] = [
     "mode",
     "trial",
     "final_balance",
@@ -36,6 +36,11 @@ pub(crate) const COLUMNS: [&str; 30] = [
     "fail_fast",
     "seed",
     "worker_seeds",
+    "retries",
+    "deadlock_aborts",
+    "cas_misses",
+    "backend",
+    "db",
 ];
 
 /// Every trial, in the order the modes ran. `mode` is `no-lock` or the
@@ -80,6 +85,11 @@ pub fn render(results: &Results) -> String {
                 p.fail_fast.to_string(),
                 results.seed.to_string(),
                 seeds.join(" "),
+                t.retries.to_string(),
+                t.deadlock_aborts.to_string(),
+                t.cas_misses.to_string(),
+                p.backend.name().to_string(),
+                p.db.as_ref().map(|d| d.shown()).unwrap_or_default(),
             ];
             w.write_record(&row).expect("writing to memory");
         }

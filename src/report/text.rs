@@ -8,8 +8,7 @@ use crate::duration;
 use crate::histogram;
 use crate::plan::Plan;
 use crate::stats::{ModeResult, Results, Summary};
-use crate::vocab::Scenario;
-use crate::vocab::TrialStatus;
+use crate::vocab::{BackendKind, Scenario, TrialStatus};
 
 use super::Row;
 
@@ -75,6 +74,10 @@ pub fn render_with(results: &Results, paint: Paint) -> String {
     }
     out.push('\n');
     table(&mut out, results, paint);
+    if results.parameters.backend == BackendKind::Postgres {
+        out.push('\n');
+        out.push_str(&statements(results));
+    }
     if results.modes.iter().any(|m| m.summary.holder_killed > 0) {
         out.push_str(
             "a trial whose lock holder died expects only the operations its workers completed:\n\
@@ -105,13 +108,31 @@ pub(super) fn run_notes(results: &Results) -> Vec<String> {
     notes
 }
 
+/// On a database: what each mode ran, its isolation level and statements.
+pub(super) fn statements(results: &Results) -> String {
+    let width = results
+        .modes
+        .iter()
+        .map(|m| m.mode.name().chars().count())
+        .max()
+        .unwrap_or(0);
+    let mut out = String::from("what each mode ran on the database:\n");
+    for m in &results.modes {
+        let _ = writeln!(out, "  {:<width$}  {}", m.mode.name(), m.mode.statements());
+    }
+    out
+}
+
 /// The three lines above the table: the run, the workers, the balances.
 pub(super) fn header(p: &Plan, seed: u64) -> [String; 3] {
     let expected = p.expected_balance();
     [
         format!(
-            "bankrace: {} · {} trial{} per mode · seed {seed}",
+            "bankrace: {}{} · {} trial{} per mode · seed {seed}",
             p.scenario.name(),
+            p.db.as_ref()
+                .map(|db| format!(" · {} at {}", p.backend, db.shown()))
+                .unwrap_or_default(),
             p.trials,
             plural(u64::from(p.trials))
         ),
@@ -222,6 +243,11 @@ pub(super) fn summary_rows(results: &Results) -> Vec<Row> {
         }
         format!("{} ops/s", si(s.ops_per_sec))
     });
+    if results.parameters.backend == BackendKind::Postgres {
+        row("retries (40001)", &|s| s.retries.to_string());
+        row("deadlock aborts", &|s| s.deadlock_aborts.to_string());
+        row("cas misses", &|s| s.cas_misses.to_string());
+    }
     rows
 }
 

@@ -121,7 +121,15 @@ pub(crate) fn transfer<H: Hooks>(
         }
         // The plan gives the transfer scenario no other mode; should a ledger
         // name one, it gets the safe order.
-        Mode::Mutex | Mode::Spin | Mode::Flock | Mode::Atomic => {
+        Mode::Mutex
+        | Mode::Spin
+        | Mode::Flock
+        | Mode::Atomic
+        | Mode::Row
+        | Mode::Advisory
+        | Mode::Cas
+        | Mode::RepeatableRead
+        | Mode::Serializable => {
             let (low, high) = (t.from.min(t.to), t.from.max(t.to));
             let first = ledger.lock_account(me, low)?;
             gate()?;

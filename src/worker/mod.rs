@@ -25,7 +25,7 @@ use crate::history::{Done, OpRecord, What};
 use crate::ledger::{Ledger, Slot};
 use crate::spec::{Job, WorkerSpec};
 use crate::strategy::{self, Locked, Withdrawal, transfer};
-use crate::vocab::{Mode, Role, Scenario};
+use crate::vocab::{BackendKind, Failure, Mode, Role, Scenario};
 use hooks::{OpHooks, Window, die};
 use instrument::Instrumented;
 
@@ -72,14 +72,22 @@ pub fn run(args: WorkerArgs) -> Result<()> {
         me: slot.spec(),
         index: args.index,
     };
-    match work.job.mode {
-        Mode::NoLock => work.run(Memory::new(&ledger, strategy::NoLock)),
-        Mode::Atomic => work.run(Memory::new(&ledger, strategy::Atomic)),
-        Mode::Spin => work.run(Memory::new(&ledger, Locked(strategy::Spin))),
-        Mode::Mutex => work.run(Memory::new(&ledger, Locked(strategy::Mutex))),
-        Mode::Flock => work.run(Memory::new(&ledger, Locked(strategy::Flock::new(file)))),
+    match (work.job.backend, work.job.mode) {
+        (BackendKind::Postgres, mode) => work.run_on_database(mode),
+        (BackendKind::Memory, Mode::NoLock) => work.run(Memory::new(&ledger, strategy::NoLock)),
+        (BackendKind::Memory, Mode::Atomic) => work.run(Memory::new(&ledger, strategy::Atomic)),
+        (BackendKind::Memory, Mode::Spin) => work.run(Memory::new(&ledger, Locked(strategy::Spin))),
+        (BackendKind::Memory, Mode::Mutex) => {
+            work.run(Memory::new(&ledger, Locked(strategy::Mutex)))
+        }
+        (BackendKind::Memory, Mode::Flock) => {
+            work.run(Memory::new(&ledger, Locked(strategy::Flock::new(file))))
+        }
         // Transfer-only modes: transfers and audits choose their own locks.
-        Mode::MutexUnordered | Mode::Global => work.run(Memory::new(&ledger, strategy::NoLock)),
+        (BackendKind::Memory, Mode::MutexUnordered | Mode::Global) => {
+            work.run(Memory::new(&ledger, strategy::NoLock))
+        }
+        (BackendKind::Memory, mode) => bail!("{} is not a memory strategy", mode.id()),
     }
 }
 
@@ -159,6 +167,22 @@ struct Work<'a> {
 }
 
 impl Work<'_> {
+    /// Connects to the database the environment names, then runs.
+    #[cfg(feature = "postgres")]
+    fn run_on_database(&self, mode: Mode) -> Result<()> {
+        let bank =
+            crate::backend::postgres::worker(mode, self.job.max_retries).inspect_err(|_| {
+                self.slot.failure.store(Failure::Connect.code(), Relaxed);
+            })?;
+        self.run(bank)
+    }
+
+    #[cfg(not(feature = "postgres"))]
+    fn run_on_database(&self, _: Mode) -> Result<()> {
+        self.slot.failure.store(Failure::Connect.code(), Relaxed);
+        bail!("this bankrace was built without the `postgres` feature")
+    }
+
     /// Runs with the bare hooks, or with the recording and turnstile ones
     /// when the trial is traced or scheduled. Two monomorphized copies: the
     /// plain one is exactly the untraced loop.
@@ -202,7 +226,16 @@ impl Work<'_> {
                 // Die inside the window, that is while holding the lock.
                 hooks.arm_fault(true);
             }
-            self.one_op(&mut bank, &mut hooks, done - 1)?;
+            let result = self.one_op(&mut bank, &mut hooks, done - 1);
+            if B::COUNTS {
+                self.store_costs(&bank);
+            }
+            if let Err(e) = result {
+                if let Some(failure) = bank.failure() {
+                    slot.failure.store(failure.code(), Relaxed);
+                }
+                return Err(e);
+            }
             if kill_at == Some(done - 1) {
                 // The operation held no lock to die with (a withdrawal was
                 // refused before the window): the others may start.
@@ -219,6 +252,16 @@ impl Work<'_> {
         slot.finished_ns.store(now_ns(), Relaxed);
         slot.mark_done();
         Ok(())
+    }
+
+    /// Publishes what the database's concurrency control cost so far.
+    fn store_costs<B: Backend>(&self, bank: &B) {
+        let costs = bank.costs();
+        self.slot.retries.store(costs.retries, Relaxed);
+        self.slot
+            .deadlock_aborts
+            .store(costs.deadlock_aborts, Relaxed);
+        self.slot.cas_misses.store(costs.cas_misses, Relaxed);
     }
 
     /// Operation `op` (from 0) of the scenario, by this worker's role: on

@@ -130,7 +130,7 @@ fn usage_errors_exit_2_with_the_allowed_range() {
         (&["run", "--timeout", "forever"], "invalid value 'forever'"),
         (
             &["run", "--lock=sometimes"],
-            "possible values: mutex, flock, spin, atomic, mutex-unordered, global, all",
+            "possible values: mutex, flock, spin, atomic, mutex-unordered, global, row, advisory, cas, repeatable-read, serializable, all",
         ),
         // `--lock mutex` is a value; a second word is not.
         (

@@ -7,6 +7,7 @@ mod bad_input;
 mod bench;
 mod faults;
 mod output;
+mod pg;
 mod quiz;
 mod run;
 mod signals;

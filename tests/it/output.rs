@@ -211,6 +211,9 @@ fn command_from(parameters: &Value) -> Vec<String> {
     for (key, value) in parameters.as_object().unwrap() {
         let flag = format!("--{}", key.replace('_', "-"));
         match value {
+            // `backend` follows from `--db`, which is null without one.
+            _ if key == "backend" => {}
+            Value::Null => {}
             Value::Array(modes) if key == "modes" => {
                 for mode in modes {
                     args.push(match mode.as_str().unwrap() {

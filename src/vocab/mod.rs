@@ -74,10 +74,71 @@ impl Serialize for Scenario {
     }
 }
 
+/// Where a run's accounts live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BackendKind {
+    /// Words of the memory-mapped ledger.
+    Memory,
+    /// A table of a PostgreSQL database (`--db`).
+    Postgres,
+}
+
+impl BackendKind {
+    pub const ALL: [BackendKind; 2] = [BackendKind::Memory, BackendKind::Postgres];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            BackendKind::Memory => "memory",
+            BackendKind::Postgres => "postgres",
+        }
+    }
+
+    /// The number stored in the ledger header.
+    pub fn code(self) -> u32 {
+        self as u32
+    }
+
+    pub(crate) fn from_code(code: u32) -> Option<BackendKind> {
+        Self::ALL.into_iter().find(|b| b.code() == code)
+    }
+
+    /// The strategies `--lock=all` runs on this backend, in order.
+    pub(crate) fn strategies(self) -> &'static [Mode] {
+        match self {
+            BackendKind::Memory => &Mode::STRATEGIES,
+            BackendKind::Postgres => &Mode::DB_STRATEGIES,
+        }
+    }
+
+    /// What bare `--lock` means on this backend: the robust mutex in memory
+    /// (the fastest real lock that recovers when its holder dies), the row
+    /// lock (`SELECT ... FOR UPDATE`) in a database.
+    pub(crate) fn default_strategy(self) -> Mode {
+        match self {
+            BackendKind::Memory => Mode::Mutex,
+            BackendKind::Postgres => Mode::Row,
+        }
+    }
+}
+
+impl fmt::Display for BackendKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl Serialize for BackendKind {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
 /// How the workers of one column of the comparison apply their operations:
-/// with no protection, or with one named strategy. Four strategies take a
-/// lock (`mutex`, `flock`, `spin`); `atomic` takes none and makes each
-/// update one indivisible instruction instead.
+/// with no protection, or with one named strategy. In memory, three
+/// strategies take a lock (`mutex`, `flock`, `spin`); in a database, `row`
+/// and `advisory` do, `cas` retries an optimistic write, and
+/// `repeatable-read` and `serializable` leave it to the isolation level.
+/// `atomic` (both backends) makes each update one indivisible step instead.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Mode {
     NoLock,
@@ -87,17 +148,27 @@ pub enum Mode {
     Flock,
     /// Compare-and-swap spin lock in the mapping.
     Spin,
-    /// Atomic read-modify-write instructions: no lock at all.
+    /// Atomic read-modify-write instructions, or one SQL statement: no lock.
     Atomic,
     /// Transfer scenario: one robust mutex per account, taken in the order
     /// the transfer names them (source, then destination). Deadlocks.
     MutexUnordered,
     /// Transfer scenario: one robust mutex for the whole bank.
     Global,
+    /// `SELECT ... FOR UPDATE`, then the update, in one transaction.
+    Row,
+    /// `pg_advisory_xact_lock` around the read-modify-write.
+    Advisory,
+    /// Optimistic compare-and-set: `UPDATE ... WHERE balance = <read>`.
+    Cas,
+    /// The naive statements under REPEATABLE READ, retried on 40001.
+    RepeatableRead,
+    /// The naive statements under SERIALIZABLE, retried on 40001.
+    Serializable,
 }
 
 impl Mode {
-    pub const ALL: [Mode; 7] = [
+    pub const ALL: [Mode; 12] = [
         Mode::NoLock,
         Mode::Mutex,
         Mode::Flock,
@@ -105,6 +176,11 @@ impl Mode {
         Mode::Atomic,
         Mode::MutexUnordered,
         Mode::Global,
+        Mode::Row,
+        Mode::Advisory,
+        Mode::Cas,
+        Mode::RepeatableRead,
+        Mode::Serializable,
     ];
 
     /// The modes of the transfer scenario, in the order they are shown.
@@ -128,12 +204,18 @@ impl Mode {
         }
     }
 
-    /// The strategies, in the order `--lock=all` runs them.
+    /// The memory strategies, in the order `--lock=all` runs them.
     pub(crate) const STRATEGIES: [Mode; 4] = [Mode::Mutex, Mode::Flock, Mode::Spin, Mode::Atomic];
 
-    /// What bare `--lock` means: the robust mutex, the fastest real lock that
-    /// recovers when its holder dies.
-    pub(crate) const DEFAULT_STRATEGY: Mode = Mode::Mutex;
+    /// The database strategies, in the order `--db ... --lock=all` runs them.
+    pub(crate) const DB_STRATEGIES: [Mode; 6] = [
+        Mode::Row,
+        Mode::Advisory,
+        Mode::Atomic,
+        Mode::Cas,
+        Mode::RepeatableRead,
+        Mode::Serializable,
+    ];
 
     /// The name programs read: `no-lock`, or the strategy's name as
     /// `--lock=NAME` takes it.
@@ -146,6 +228,11 @@ impl Mode {
             Mode::Atomic => "atomic",
             Mode::MutexUnordered => "mutex-unordered",
             Mode::Global => "global",
+            Mode::Row => "row",
+            Mode::Advisory => "advisory",
+            Mode::Cas => "cas",
+            Mode::RepeatableRead => "repeatable-read",
+            Mode::Serializable => "serializable",
         }
     }
 
@@ -163,9 +250,18 @@ impl Mode {
     }
 
     /// The strategy leaves a window between a read and a write (every mode
-    /// but `atomic`, whose update is one instruction).
+    /// but `atomic`, whose update is one instruction or one statement).
     pub(crate) fn has_window(self) -> bool {
         self != Mode::Atomic
+    }
+
+    /// The mode can run on `backend`: the unlocked mode and `atomic` run on
+    /// both, every other strategy on one.
+    pub(crate) fn runs_on(self, backend: BackendKind) -> bool {
+        let transfer_only = matches!(self, Mode::MutexUnordered | Mode::Global);
+        self == Mode::NoLock
+            || backend.strategies().contains(&self)
+            || (transfer_only && backend == BackendKind::Memory)
     }
 
     fn help(self) -> &'static str {
@@ -174,11 +270,52 @@ impl Mode {
             Mode::Mutex => "Robust process-shared pthread mutex in the mapping",
             Mode::Flock => "flock(2) on the ledger file",
             Mode::Spin => "Compare-and-swap spin lock in the mapping",
-            Mode::Atomic => "No lock: atomic instructions (fetch_add, compare_exchange)",
+            Mode::Atomic => "No lock: atomic instructions, or one SQL statement with --db",
             Mode::MutexUnordered => {
                 "Transfers: a mutex per account, taken source first (deadlocks)"
             }
             Mode::Global => "Transfers: one mutex for the whole bank",
+            Mode::Row => "--db: SELECT ... FOR UPDATE, then UPDATE",
+            Mode::Advisory => "--db: pg_advisory_xact_lock around the read-modify-write",
+            Mode::Cas => "--db: UPDATE ... WHERE balance = <value read>, retried",
+            Mode::RepeatableRead => "--db: the unlocked statements under REPEATABLE READ",
+            Mode::Serializable => "--db: the unlocked statements under SERIALIZABLE",
+        }
+    }
+
+    /// On a database: the isolation level and the statements of one
+    /// operation, as the text report lists them.
+    pub fn statements(self) -> &'static str {
+        match self {
+            Mode::NoLock => {
+                "READ COMMITTED, autocommit: SELECT balance; window; \
+                 UPDATE SET balance = <read ± amount> (a withdrawal: check, window, \
+                 UPDATE SET balance = balance - amount)"
+            }
+            Mode::Row => {
+                "READ COMMITTED: BEGIN; SELECT balance ... FOR UPDATE; window; UPDATE; COMMIT"
+            }
+            Mode::Advisory => {
+                "READ COMMITTED: BEGIN; SELECT pg_advisory_xact_lock(account); SELECT balance; \
+                 window; UPDATE; COMMIT"
+            }
+            Mode::Atomic => {
+                "READ COMMITTED, one statement: UPDATE SET balance = balance + $1 \
+                 (a withdrawal: ... WHERE balance >= $1)"
+            }
+            Mode::Cas => {
+                "READ COMMITTED, autocommit: SELECT balance; window; \
+                 UPDATE SET balance = <new> WHERE balance = <read>, retried when no row changed"
+            }
+            Mode::RepeatableRead => {
+                "REPEATABLE READ: the unlocked statements in one transaction, retried on 40001"
+            }
+            Mode::Serializable => {
+                "SERIALIZABLE: the unlocked statements in one transaction, retried on 40001"
+            }
+            Mode::Mutex | Mode::Flock | Mode::Spin | Mode::MutexUnordered | Mode::Global => {
+                "not a database strategy"
+            }
         }
     }
 
@@ -205,45 +342,48 @@ impl Serialize for Mode {
     }
 }
 
-/// A value of `--lock`: one strategy, or all of them.
+/// A value of `--lock`: one strategy, the backend's default one (bare
+/// `--lock`), or all of the backend's strategies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LockChoice {
     One(Mode),
+    Default,
     All,
 }
 
 impl LockChoice {
-    const VALUES: [LockChoice; 7] = [
+    const VALUES: [LockChoice; 13] = [
         LockChoice::One(Mode::Mutex),
         LockChoice::One(Mode::Flock),
         LockChoice::One(Mode::Spin),
         LockChoice::One(Mode::Atomic),
         LockChoice::One(Mode::MutexUnordered),
         LockChoice::One(Mode::Global),
+        LockChoice::One(Mode::Row),
+        LockChoice::One(Mode::Advisory),
+        LockChoice::One(Mode::Cas),
+        LockChoice::One(Mode::RepeatableRead),
+        LockChoice::One(Mode::Serializable),
         LockChoice::All,
+        LockChoice::Default,
     ];
     const ALL_NAME: &'static str = "all";
+    /// What clap hands over for bare `--lock`; not listed in the help.
+    const DEFAULT_NAME: &'static str = "default";
 
-    /// The modes this choice stands for in `scenario`.
-    pub fn modes(self, scenario: Scenario) -> &'static [Mode] {
+    /// The modes this choice stands for in `scenario` on `backend`.
+    pub fn modes(self, scenario: Scenario, backend: BackendKind) -> Vec<Mode> {
         match self {
-            LockChoice::All if scenario == Scenario::Transfer => &Mode::TRANSFER[1..],
-            LockChoice::One(mode) => match mode {
-                Mode::NoLock => &[Mode::NoLock],
-                Mode::Mutex => &[Mode::Mutex],
-                Mode::Flock => &[Mode::Flock],
-                Mode::Spin => &[Mode::Spin],
-                Mode::Atomic => &[Mode::Atomic],
-                Mode::MutexUnordered => &[Mode::MutexUnordered],
-                Mode::Global => &[Mode::Global],
-            },
-            LockChoice::All => &Mode::STRATEGIES,
+            LockChoice::One(mode) => vec![mode],
+            LockChoice::Default => vec![backend.default_strategy()],
+            LockChoice::All if scenario == Scenario::Transfer => Mode::TRANSFER[1..].to_vec(),
+            LockChoice::All => backend.strategies().to_vec(),
         }
     }
 
-    /// The name bare `--lock` stands for.
+    /// The value bare `--lock` stands for.
     pub(crate) fn default_name() -> &'static str {
-        Mode::DEFAULT_STRATEGY.id()
+        Self::DEFAULT_NAME
     }
 }
 
@@ -255,8 +395,53 @@ impl ValueEnum for LockChoice {
     fn to_possible_value(&self) -> Option<PossibleValue> {
         Some(match self {
             LockChoice::One(mode) => PossibleValue::new(mode.id()).help(mode.help()),
-            LockChoice::All => PossibleValue::new(Self::ALL_NAME).help("Every strategy above"),
+            LockChoice::All => {
+                PossibleValue::new(Self::ALL_NAME).help("Every strategy of the backend")
+            }
+            LockChoice::Default => PossibleValue::new(Self::DEFAULT_NAME).hide(true),
         })
+    }
+}
+
+/// Why a worker gave up, as it leaves it in its slot for the coordinator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Failure {
+    /// An operation was retried `--max-retries` times and never went through.
+    RetriesExhausted,
+    /// The connection to the database broke (the server stopped, the
+    /// network went away).
+    ConnectionLost,
+    /// The database refused a statement for another reason.
+    Database,
+    /// The worker could not connect to the database.
+    Connect,
+}
+
+impl Failure {
+    const ALL: [Failure; 4] = [
+        Failure::RetriesExhausted,
+        Failure::ConnectionLost,
+        Failure::Database,
+        Failure::Connect,
+    ];
+
+    /// What the trial's cause says after the worker's name.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Failure::RetriesExhausted => "gave up: an operation exhausted --max-retries",
+            Failure::ConnectionLost => "lost its connection to the database",
+            Failure::Database => "had a statement refused by the database",
+            Failure::Connect => "could not connect to the database",
+        }
+    }
+
+    /// The number stored in a slot; 0 means none.
+    pub fn code(self) -> u64 {
+        self as u64 + 1
+    }
+
+    pub(crate) fn from_code(code: u64) -> Option<Failure> {
+        Self::ALL.into_iter().find(|f| f.code() == code)
     }
 }
 
@@ -451,78 +636,4 @@ impl fmt::Display for WorkerName {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn codes_round_trip_and_are_distinct() {
-        for m in Mode::ALL {
-            assert_eq!(Mode::from_code(m.code()), Some(m));
-        }
-        for s in Scenario::ALL {
-            assert_eq!(Scenario::from_code(s.code()), Some(s));
-        }
-        assert_eq!(Mode::from_code(99), None);
-    }
-
-    #[test]
-    fn lock_values_are_the_strategies_and_all() {
-        let names: Vec<String> = LockChoice::value_variants()
-            .iter()
-            .map(|v| v.to_possible_value().unwrap().get_name().to_string())
-            .collect();
-        assert_eq!(
-            names,
-            [
-                "mutex",
-                "flock",
-                "spin",
-                "atomic",
-                "mutex-unordered",
-                "global",
-                "all"
-            ]
-        );
-        assert_eq!(
-            LockChoice::All.modes(Scenario::LostUpdate),
-            &Mode::STRATEGIES
-        );
-        assert_eq!(
-            LockChoice::All.modes(Scenario::Transfer),
-            &[Mode::MutexUnordered, Mode::Mutex, Mode::Global]
-        );
-        assert_eq!(LockChoice::default_name(), "mutex");
-    }
-
-    #[test]
-    fn only_the_unlocked_mode_has_no_strategy_name() {
-        assert_eq!(Mode::NoLock.strategy(), None);
-        assert_eq!(Mode::NoLock.name(), "no lock");
-        assert_eq!(Mode::Flock.strategy(), Some("flock"));
-    }
-
-    #[test]
-    fn worker_names_number_each_role_from_one() {
-        assert_eq!(WorkerName::of(0, 2).to_string(), "D1");
-        assert_eq!(WorkerName::of(2, 2).to_string(), "W1");
-        assert_eq!(WorkerName::of(2, 2).index(2), 2);
-        assert_eq!(Role::from_letter('w'), Some(Role::Withdrawer));
-        let t = WorkerName::in_scenario(Scenario::Transfer, 2, 2);
-        assert_eq!(t.to_string(), "R1");
-        assert_eq!(t.index(2), 2);
-        assert_eq!(
-            WorkerName::in_scenario(Scenario::Transfer, 1, 2).to_string(),
-            "T2"
-        );
-        for r in Role::ALL {
-            assert_eq!(Role::from_code(r.code()), Some(r));
-        }
-    }
-
-    #[test]
-    fn transfer_only_modes_fit_only_the_transfer_scenario() {
-        assert!(!Mode::Global.fits(Scenario::LostUpdate));
-        assert!(!Mode::Flock.fits(Scenario::Transfer));
-        assert!(Mode::Mutex.fits(Scenario::Transfer) && Mode::Mutex.fits(Scenario::Overdraft));
-    }
-}
+mod tests;
