@@ -17,6 +17,8 @@ pub(crate) const MAX_DELAY: Duration = Duration::from_secs(10);
 /// Bounds of `--timeout`.
 pub(crate) const MIN_TIMEOUT: Duration = Duration::from_millis(1);
 pub(crate) const MAX_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
+/// The most values one `bankrace sweep` runs.
+pub(crate) const MAX_SWEEP_POINTS: usize = 100;
 /// The most steps a forced schedule may have.
 pub(crate) const MAX_STEPS: u32 = 1_000;
 /// The most operations `--trace` records in one trial (workers × ops): the

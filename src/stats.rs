@@ -136,6 +136,12 @@ pub fn results(plan: &Plan, run: &RunOutcome) -> Results {
     }
 }
 
+/// Whether a finished trial ended where the books say and never overdrew;
+/// `None` for a failed trial. For a sweep's early stop.
+pub(crate) fn consistent(plan: &Plan, t: &TrialOutcome) -> Option<bool> {
+    (t.status == TrialStatus::Ok).then(|| record(plan, t).consistent)
+}
+
 fn record(plan: &Plan, t: &TrialOutcome) -> TrialRecord {
     let amount = i128::from(plan.amount);
     // The books, in i128: the plan bounds every sum to i64, but a failed

@@ -200,7 +200,7 @@ fn cell(e: &Event) -> String {
 /// to its write) and each overdraft (the first check to the debit), merged
 /// when they overlap or nearly touch. Every access with `all`, or when
 /// nothing was lost.
-fn rows(a: &Analysis, all: bool) -> Vec<std::ops::RangeInclusive<u64>> {
+pub(super) fn rows(a: &Analysis, all: bool) -> Vec<std::ops::RangeInclusive<u64>> {
     if all || (a.lost_updates.is_empty() && a.overdrafts.is_empty()) {
         return a
             .events

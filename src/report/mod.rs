@@ -3,9 +3,12 @@
 pub mod bench;
 mod csv;
 mod explain;
+pub(crate) mod fit;
 mod history;
 mod json;
 mod markdown;
+pub mod picture;
+pub mod sweep;
 mod text;
 
 pub use csv::render as csv;

@@ -28,7 +28,7 @@ pub enum Paint {
 
 /// What a piece of text says, and so its colour.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Tone {
+pub(crate) enum Tone {
     /// Titles and mode names.
     Strong,
     /// Exact, never overdrawn.
@@ -302,65 +302,67 @@ pub fn verdict(results: &Results) -> String {
 
 /// [`verdict`], each mode's part coloured by what it shows.
 pub fn verdict_with(results: &Results, paint: Paint) -> String {
+    verdict_parts(results)
+        .into_iter()
+        .map(|(m, text, tone)| paint.paint(tone, &format!("{}: {text}", m.mode.name())))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Each mode's part of the verdict, without the mode's name, and what it
+/// shows. The HTML report lists them one per line.
+pub(crate) fn verdict_parts(results: &Results) -> Vec<(&ModeResult, String, Tone)> {
     let overdraft = results.parameters.scenario == Scenario::Overdraft;
-    let parts: Vec<String> = results
+    results
         .modes
         .iter()
         .map(|m| {
-            let s = &m.summary;
-            let ok = s.trials - s.failed;
-            if s.trials == 0 {
-                return format!("{}: not run", m.mode.name());
-            }
-            let mut part = if s.inconsistent == 0 {
-                if overdraft {
-                    format!(
-                        "{}: never overdrawn in {} of {}",
-                        m.mode.name(),
-                        ok,
-                        s.trials
-                    )
-                } else {
-                    format!("{}: {} of {} exact", m.mode.name(), ok, s.trials)
-                }
-            } else if overdraft {
-                format!(
-                    "{}: {} of {} trials overdrawn, {} paid beyond the funds",
-                    m.mode.name(),
-                    s.overdrawn,
-                    s.trials,
-                    s.overpaid
-                )
-            } else {
-                format!(
-                    "{}: {} of {} trials lost updates (total {:+})",
-                    m.mode.name(),
-                    s.inconsistent,
-                    s.trials,
-                    s.total_deviation
-                )
-            };
-            if s.failed > 0 {
-                let _ = write!(part, ", {} failed", s.failed);
-            }
-            if s.holder_killed > 0 {
-                let _ = write!(
-                    part,
-                    " ({} of {} trials with a dead lock holder completed)",
-                    s.survived_kill, s.holder_killed
-                );
-            }
-            let tone = if s.inconsistent > 0 {
-                Tone::Bad
-            } else if s.failed > 0 {
-                Tone::Warn
-            } else {
-                Tone::Good
-            };
-            paint.paint(tone, &part)
+            let (text, tone) = verdict_part(&m.summary, overdraft);
+            (m, text, tone)
         })
-        .collect();
-    parts.join("; ")
+        .collect()
+}
+
+fn verdict_part(s: &Summary, overdraft: bool) -> (String, Tone) {
+    let ok = s.trials - s.failed;
+    if s.trials == 0 {
+        return ("not run".into(), Tone::Warn);
+    }
+    let mut part = if s.inconsistent == 0 {
+        if overdraft {
+            format!("never overdrawn in {ok} of {}", s.trials)
+        } else {
+            format!("{ok} of {} exact", s.trials)
+        }
+    } else if overdraft {
+        format!(
+            "{} of {} trials overdrawn, {} paid beyond the funds",
+            s.overdrawn, s.trials, s.overpaid
+        )
+    } else {
+        format!(
+            "{} of {} trials lost money (total {:+})",
+            s.inconsistent, s.trials, s.total_deviation
+        )
+    };
+    if s.failed > 0 {
+        let _ = write!(part, ", {} failed", s.failed);
+    }
+    if s.holder_killed > 0 {
+        let _ = write!(
+            part,
+            " ({} of {} trials with a dead lock holder completed)",
+            s.survived_kill, s.holder_killed
+        );
+    }
+    let tone = if s.inconsistent > 0 {
+        Tone::Bad
+    } else if s.failed > 0 {
+        Tone::Warn
+    } else {
+        Tone::Good
+    };
+    (part, tone)
 }
 
 fn plural(n: u64) -> &'static str {
