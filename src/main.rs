@@ -220,6 +220,8 @@ fn render(results: &Results, format: Format) -> String {
         Format::Json => report::json(results),
         Format::Csv => report::csv(results),
         Format::Markdown => report::markdown(results),
+        Format::Html => report::picture::html(results),
+        Format::Svg => report::picture::svg(results),
     }
 }
 

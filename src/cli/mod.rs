@@ -143,6 +143,12 @@ pub enum Format {
     Csv,
     /// The side-by-side summary as a Markdown table.
     Markdown,
+    /// Export only: the self-contained HTML report.
+    #[value(skip)]
+    Html,
+    /// Export only: the histogram figure as SVG.
+    #[value(skip)]
+    Svg,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

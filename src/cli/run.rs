@@ -147,6 +147,14 @@ pub struct RunArgs {
     #[arg(long, value_name = "FILE", help_heading = "Output")]
     pub export_markdown: Option<PathBuf>,
 
+    /// Also write a self-contained HTML report (figures inline, no network) to FILE.
+    #[arg(long, value_name = "FILE", help_heading = "Output")]
+    pub export_html: Option<PathBuf>,
+
+    /// Also write the histogram figure as SVG to FILE.
+    #[arg(long, value_name = "FILE", help_heading = "Output")]
+    pub export_svg: Option<PathBuf>,
+
     /// After the report, exit with status 3 unless every trial was exact (exact) or an unlocked trial showed the race (race).
     #[arg(long, value_enum, value_name = "WHAT", help_heading = "Output")]
     pub expect: Option<ExpectArg>,
@@ -183,7 +191,7 @@ pub struct RunArgs {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Output {
     pub format: Format,
-    /// Files to write, each with its format, in the order json, csv, markdown.
+    /// Files to write, each with its format, in the order json, csv, markdown, html, svg.
     pub exports: Vec<(Format, PathBuf)>,
     pub expect: Option<Expectation>,
     pub color: ColorArg,
@@ -237,6 +245,8 @@ impl RunArgs {
             ("--export-json", Format::Json, &self.export_json),
             ("--export-csv", Format::Csv, &self.export_csv),
             ("--export-markdown", Format::Markdown, &self.export_markdown),
+            ("--export-html", Format::Html, &self.export_html),
+            ("--export-svg", Format::Svg, &self.export_svg),
         ] {
             let Some(path) = path else { continue };
             check_export_path(flag, path)?;
@@ -260,7 +270,7 @@ impl RunArgs {
 
 /// An export file must be creatable: its directory exists and it is not a
 /// directory itself. Checked up front so that a long run is not wasted.
-fn check_export_path(flag: &str, path: &Path) -> Result<(), UsageError> {
+pub(crate) fn check_export_path(flag: &str, path: &Path) -> Result<(), UsageError> {
     if path.as_os_str().is_empty() {
         return Err(UsageError(format!("{flag} needs a file name")));
     }
