@@ -7,7 +7,9 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Parser;
 
-use bankrace::cli::{self, BenchArgs, BenchFormat, Cli, Command, Format, QuizArgs, RunArgs};
+use bankrace::cli::{
+    self, BenchArgs, BenchFormat, Cli, Command, Format, QuizArgs, RunArgs, SweepArgs, SweepFormat,
+};
 use bankrace::exit::{EXIT_EXPECTATION, EXIT_OK, EXIT_RUNTIME, EXIT_USAGE};
 use bankrace::report::Paint;
 use bankrace::signals::{self, Interrupts};
@@ -30,6 +32,7 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Run(args) => run(&args),
+        Command::Sweep(args) => sweep(&args),
         Command::Quiz(args) => quiz(&args),
         Command::Completions { shell } => print(&cli::completions(shell)).map(|()| EXIT_OK),
         Command::Man => print(&cli::man_page()).map(|()| EXIT_OK),
@@ -140,6 +143,40 @@ fn run(args: &RunArgs) -> anyhow::Result<u8> {
         eprintln!("bankrace: {line}");
     }
     Ok(status)
+}
+
+/// Runs every point of the sweep, prints the chosen format and writes the
+/// exports. An interruption still reports the points that completed: 128 + N.
+fn sweep(args: &SweepArgs) -> anyhow::Result<u8> {
+    let plan = args.plan()?;
+    let exports = args.exports()?;
+    let width = cli::text_width(args.width)?;
+    let interrupts = Interrupts::install().context("cannot install signal handlers")?;
+    let bar = progress::Steps::new(plan.total_trials(), !args.quiet);
+    let results = bankrace::sweep::run(&plan, &interrupts, &mut |p| bar.update(p.done, &p.label));
+    bar.finish();
+    let results = results?;
+    let text = match args.format {
+        SweepFormat::Text => report::sweep::text(&results, width),
+        SweepFormat::Json => report::sweep::json(&results),
+        SweepFormat::Csv => report::sweep::csv(&results),
+        SweepFormat::Markdown => report::sweep::markdown(&results),
+    };
+    print(text.as_bytes())?;
+    for (format, path) in &exports {
+        let page = match format {
+            Format::Svg => report::picture::sweep_svg(&results),
+            _ => report::picture::sweep_html(&results),
+        };
+        std::fs::write(path, page).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(match results.signal {
+        Some(sig) => {
+            eprintln!("bankrace: interrupted by {}", signals::name(sig));
+            128 + sig as u8
+        }
+        None => EXIT_OK,
+    })
 }
 
 /// Asks the puzzle, runs it for real, and says whether the answer was right:

@@ -189,7 +189,8 @@ impl SweepPlan {
     }
 }
 
-fn set(r: &mut Request, parameter: Parameter, v: Value) {
+/// Sets `parameter` to `v` in a request.
+pub(crate) fn set(r: &mut Request, parameter: Parameter, v: Value) {
     match (parameter, v) {
         (Parameter::Window, Value::Duration(d)) => r.window = Some(d),
         (Parameter::Pause, Value::Duration(d)) => r.pause = Some(d),
@@ -217,6 +218,9 @@ pub struct SweepResults {
     pub points: Vec<PointResult>,
     /// The signal that cut the sweep short, or `null`.
     pub interrupted: Option<String>,
+    /// Its number, for the exit status.
+    #[serde(skip)]
+    pub signal: Option<i32>,
 }
 
 /// One mode at one value of the parameter.
@@ -309,6 +313,7 @@ fn results(plan: &SweepPlan, points: Vec<PointResult>, sig: Option<i32>) -> Swee
         ci_width: plan.ci_width,
         points,
         interrupted: sig.map(crate::signals::name),
+        signal: sig,
     }
 }
 
