@@ -76,6 +76,12 @@ fn one_line(message: &str) -> String {
 fn run(args: &RunArgs) -> anyhow::Result<u8> {
     let plan = args.plan()?;
     let output = args.output(&plan)?;
+    let width = cli::text_width(args.width)?;
+    if args.trace_unseen() {
+        eprintln!(
+            "bankrace: note: --trace records every access, but nothing here shows it: add --explain, --format json, --export-json, --export-trace or --export-html"
+        );
+    }
     // Created before the run, so that a path that cannot be written is
     // known before minutes of trials, not after.
     let trace_export = match &args.export_trace {
@@ -107,9 +113,9 @@ fn run(args: &RunArgs) -> anyhow::Result<u8> {
         Paint::Plain
     };
     let mut shown = if output.quiet {
-        format!("{}\n", report::verdict_with(&results, paint))
+        format!("{}\n", report::verdict_fitted(&results, paint, width))
     } else if output.format == Format::Text {
-        report::text_with(&results, paint)
+        report::text_with(&results, paint, width)
     } else {
         render(&results, output.format)
     };
@@ -117,7 +123,7 @@ fn run(args: &RunArgs) -> anyhow::Result<u8> {
         && output.format == Format::Text
         && !output.quiet
     {
-        shown.push_str(&report::explain(&results, limit));
+        shown.push_str(&report::explain(&results, limit, width));
     }
     print(shown.as_bytes())?;
 

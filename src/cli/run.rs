@@ -163,6 +163,10 @@ pub struct RunArgs {
     #[arg(long, value_enum, default_value_t = ColorArg::Auto, value_name = "WHEN", help_heading = "Output")]
     pub color: ColorArg,
 
+    /// Columns the text report fits in [default: the terminal's, else $COLUMNS, else 80].
+    #[arg(long, value_name = "N", help_heading = "Output")]
+    pub width: Option<usize>,
+
     /// Print only the verdict line (no progress bar, no table).
     #[arg(short, long, conflicts_with = "format", help_heading = "Output")]
     pub quiet: bool,
@@ -228,6 +232,17 @@ impl RunArgs {
 }
 
 impl RunArgs {
+    /// `--trace` was given, but nothing that shows the trace: no `--explain`,
+    /// no JSON on stdout or in a file, no `--export-trace`, no HTML report.
+    pub fn trace_unseen(&self) -> bool {
+        self.trace
+            && self.explain.is_none()
+            && self.export_trace.is_none()
+            && self.export_json.is_none()
+            && self.export_html.is_none()
+            && self.format != Format::Json
+    }
+
     /// Checks the output options against the plan. Nothing has started yet.
     pub fn output(&self, plan: &Plan) -> Result<Output, UsageError> {
         let expect = self.expect.map(|e| match e {
@@ -369,6 +384,15 @@ mod tests {
         );
         let same = file("same");
         assert!(output(&["--export-csv", &same, "--export-markdown", &same]).is_err());
+    }
+
+    #[test]
+    fn a_trace_nothing_shows_is_noticed() {
+        assert!(run_args(&["--trace"]).trace_unseen());
+        assert!(!run_args(&["--trace", "--explain"]).trace_unseen());
+        assert!(!run_args(&["--trace", "--format", "json"]).trace_unseen());
+        assert!(!run_args(&["--trace", "--export-html", "r.html"]).trace_unseen());
+        assert!(!run_args(&[]).trace_unseen());
     }
 
     #[test]

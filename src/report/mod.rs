@@ -17,7 +17,9 @@ pub use explain::{trial_explanation, violations};
 pub use history::render as history;
 pub use json::render as json;
 pub use markdown::render as markdown;
-pub use text::{Paint, render as text, render_with as text_with, verdict, verdict_with};
+pub use text::{
+    Paint, render as text, render_with as text_with, verdict, verdict_fitted, verdict_with,
+};
 
 use crate::outcome::RunOutcome;
 use crate::plan::Plan;
