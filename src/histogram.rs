@@ -77,5 +77,4 @@ mod tests {
         assert_eq!(b.iter().map(|b| b.count).sum::<u32>(), 3);
         assert!(b.len() <= 10);
     }
-
 }

@@ -25,7 +25,10 @@ pub fn render(results: &Results, limit: usize, width: usize) -> String {
         if traced.is_empty() {
             continue;
         }
-        let finished: Vec<_> = traced.iter().filter(|(t, _)| t.status == TrialStatus::Ok).collect();
+        let finished: Vec<_> = traced
+            .iter()
+            .filter(|(t, _)| t.status == TrialStatus::Ok)
+            .collect();
         // Trials off the books, as the verdict counts them; and trials whose
         // lost deposits and withdrawals cancelled, ending exact.
         let off = finished.iter().filter(|(t, _)| !t.consistent).count();
@@ -35,7 +38,9 @@ pub fn render(results: &Results, limit: usize, width: usize) -> String {
             .count();
         let odd: Vec<_> = finished
             .iter()
-            .filter(|(t, a)| !t.consistent || !a.lost_updates.is_empty() || !a.overdrafts.is_empty())
+            .filter(|(t, a)| {
+                !t.consistent || !a.lost_updates.is_empty() || !a.overdrafts.is_empty()
+            })
             .collect();
         out.push('\n');
         let name = mode.mode.name();
@@ -49,7 +54,12 @@ pub fn render(results: &Results, limit: usize, width: usize) -> String {
             if cancelled > 0 {
                 let _ = write!(
                     head,
-                    ", and {cancelled} more lost updates that cancelled out (lost deposits and withdrawals of equal sum: the trial ended exact)"
+                    "; {cancelled} more lost updates whose amounts cancelled out, so {} exact",
+                    if cancelled == 1 {
+                        "it ended"
+                    } else {
+                        "they ended"
+                    }
                 );
             }
             head.push_str(&if odd.len() > limit {
@@ -175,7 +185,8 @@ fn identity_line(id: &crate::explain::Identity, a: &Analysis) -> String {
 /// abbreviated cells, else one access per line. Notes go on the right of
 /// their row when they fit, else on the lines below it.
 fn grid(out: &mut String, shown: &[&Event], notes: &BTreeMap<u64, Vec<String>>, width: usize) {
-    let workers: BTreeSet<(u32, &str)> = shown.iter().map(|e| (e.index, e.worker.as_str())).collect();
+    let workers: BTreeSet<(u32, &str)> =
+        shown.iter().map(|e| (e.index, e.worker.as_str())).collect();
     let columns: Vec<(u32, &str)> = workers.into_iter().collect();
     let seq_width = shown.last().map_or(3, |e| e.seq.to_string().len().max(3));
     let lead = 2 + seq_width + 2;
@@ -196,7 +207,10 @@ fn grid(out: &mut String, shown: &[&Event], notes: &BTreeMap<u64, Vec<String>>, 
     let (cells, col_w, columned) = if lead + columns.len() * full_w <= width {
         (full, full_w, true)
     } else if lead + columns.len() * short_w <= width {
-        let _ = writeln!(out, "  (r read, w write, c check, d debit, a atomic update)");
+        let _ = writeln!(
+            out,
+            "  (r read, w write, c check, d debit, a atomic update)"
+        );
         (short, short_w, true)
     } else {
         (full, 0, false)

@@ -233,7 +233,11 @@ fn table(out: &mut String, results: &Results, paint: Paint, width: usize) {
     for line in fit::table(&columns, &rows, width) {
         // The heading rows hold only mode names.
         let heading = !line.is_empty()
-            && line.split("  ").map(str::trim).filter(|c| !c.is_empty()).all(|c| names.contains(&c));
+            && line
+                .split("  ")
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .all(|c| names.contains(&c));
         if heading {
             out.push_str(&paint.paint(Tone::Strong, &line));
         } else {
@@ -275,8 +279,17 @@ fn histogram_of(out: &mut String, mode: &ModeResult, paint: Paint, width: usize)
     // Bars no longer than BAR_WIDTH, so that a wide terminal does not
     // stretch them; shorter when the width asks for it.
     let label_w = rows.iter().map(|r| fit::width_of(&r.0)).max().unwrap_or(0);
-    let count_w = rows.iter().map(|r| r.1.to_string().len()).max().unwrap_or(1);
-    let natural = label_w + 2 + BAR_WIDTH + 1 + count_w + 1 + fit::width_of(fit::MARKER);
+    let count_w = rows
+        .iter()
+        .map(|r| r.1.to_string().len())
+        .max()
+        .unwrap_or(1);
+    let marker_w = if marked.is_some() {
+        1 + fit::width_of(fit::MARKER)
+    } else {
+        0
+    };
+    let natural = label_w + 2 + BAR_WIDTH + 1 + count_w + marker_w;
     for line in fit::histogram(&rows, natural.min(width.saturating_sub(2)), marked) {
         let line = line.replace(fit::MARKER, &paint.paint(Tone::Good, fit::MARKER));
         let _ = writeln!(out, "  {line}");
@@ -335,7 +348,11 @@ pub fn verdict_fitted(results: &Results, paint: Paint, width: usize) -> String {
             (format!("{}: {text}{sep}", m.mode.name()), tone)
         })
         .collect();
-    let one: String = texts.iter().map(|(t, _)| t.as_str()).collect::<Vec<_>>().join(" ");
+    let one: String = texts
+        .iter()
+        .map(|(t, _)| t.as_str())
+        .collect::<Vec<_>>()
+        .join(" ");
     if fit::width_of(&one) <= width {
         return verdict_with(results, paint);
     }

@@ -52,3 +52,6 @@ pub fn html_with_script(results: &Results, script: &str) -> String {
 pub fn histogram_bins(results: &Results) -> usize {
     histogram::shared_bins(&adapt::figure(results), histogram::MAX_BINS).len()
 }
+
+#[cfg(test)]
+mod tests;
