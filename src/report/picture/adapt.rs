@@ -196,6 +196,11 @@ pub(super) fn sweep_report(s: &SweepResults) -> Report {
     let curve = curve(s);
     let mut parameters = parameters(&s.parameters);
     parameters.retain(|(k, _)| k != s.parameter.name() && !swept_count(k, s));
+    for (k, _) in &mut parameters {
+        if k == "trials per mode" {
+            *k = "trials per point and mode".into();
+        }
+    }
     parameters.insert(
         0,
         (
@@ -220,11 +225,52 @@ pub(super) fn sweep_report(s: &SweepResults) -> Report {
             s.parameter.name()
         ),
         parameters,
-        verdict: Vec::new(),
+        verdict: sweep_verdict(&curve),
         figure: None,
         explained: Vec::new(),
         sweep: Some(curve),
     }
+}
+
+/// Per mode, the lowest and the highest share and where they were seen.
+fn sweep_verdict(c: &SweepCurve) -> Vec<Verdict> {
+    let mut modes: Vec<&str> = Vec::new();
+    for m in c.points.iter().flat_map(|p| &p.modes) {
+        if !modes.contains(&m.name.as_str()) {
+            modes.push(&m.name);
+        }
+    }
+    modes
+        .into_iter()
+        .map(|mode| {
+            let shares: Vec<(&str, &SweepModePoint)> = c
+                .points
+                .iter()
+                .filter_map(|p| Some((p.value_label.as_str(), p.modes.iter().find(|m| m.name == mode)?)))
+                .collect();
+            let pct = |s: f64| format!("{:.0} %", s * 100.0);
+            let lo = shares.iter().min_by(|a, b| a.1.share.total_cmp(&b.1.share));
+            let hi = shares.iter().max_by(|a, b| a.1.share.total_cmp(&b.1.share));
+            let text = match (lo, hi) {
+                (Some(_), Some(hi)) if hi.1.inconsistent == 0 => {
+                    format!("never {} at any value", c.outcome)
+                }
+                (Some(lo), Some(hi)) => format!(
+                    "{} at {}, up to {} at {}",
+                    pct(lo.1.share),
+                    lo.0,
+                    pct(hi.1.share),
+                    hi.0
+                ),
+                _ => "not run".into(),
+            };
+            Verdict {
+                mode: mode.to_string(),
+                text,
+                bad: shares.iter().any(|(_, m)| m.inconsistent > 0),
+            }
+        })
+        .collect()
 }
 
 /// The parameter table names ops as "operations each": drop it too when swept.
