@@ -1,4 +1,4 @@
-//! The Wilson score interval for a binomial proportion.
+//! The Wilson score 95 % interval of a share (k of n trials), as sweeps report it. Pure.
 
 /// The two-sided 95 % normal quantile, Φ⁻¹(0.975).
 pub const Z95: f64 = 1.959_963_984_540_054;

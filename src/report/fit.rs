@@ -96,7 +96,7 @@ pub fn bar(count: u64, most: u64, width: usize) -> String {
     let most = most.max(count);
     let eighths = (u128::from(count) * width as u128 * 8).div_ceil(u128::from(most)) as usize;
     let mut s = "█".repeat(eighths / 8);
-    if eighths % 8 != 0 {
+    if !eighths.is_multiple_of(8) {
         s.push(EIGHTHS[eighths % 8 - 1]);
     }
     s
@@ -175,8 +175,8 @@ pub fn table(columns: &[String], rows: &[(String, Vec<String>)], width: usize) -
     // Greedy grouping: as many columns as fit, in order.
     let mut groups: Vec<Vec<usize>> = Vec::new();
     let mut used = label_w;
-    for c in 0..columns.len() {
-        let need = GAP + col_w[c];
+    for (c, w) in col_w.iter().enumerate() {
+        let need = GAP + w;
         match groups.last_mut() {
             Some(g) if used + need <= width => {
                 g.push(c);
@@ -347,7 +347,7 @@ mod tests {
                     "{m} at {width}"
                 );
             }
-            if width < width_of(&one.iter().max_by_key(|l| width_of(l)).unwrap()) {
+            if width < width_of(one.iter().max_by_key(|l| width_of(l)).unwrap()) {
                 assert!(lines.iter().any(String::is_empty), "stacked at {width}");
             }
         }

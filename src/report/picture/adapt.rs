@@ -246,7 +246,12 @@ fn sweep_verdict(c: &SweepCurve) -> Vec<Verdict> {
             let shares: Vec<(&str, &SweepModePoint)> = c
                 .points
                 .iter()
-                .filter_map(|p| Some((p.value_label.as_str(), p.modes.iter().find(|m| m.name == mode)?)))
+                .filter_map(|p| {
+                    Some((
+                        p.value_label.as_str(),
+                        p.modes.iter().find(|m| m.name == mode)?,
+                    ))
+                })
                 .collect();
             let pct = |s: f64| format!("{:.0} %", s * 100.0);
             let lo = shares.iter().min_by(|a, b| a.1.share.total_cmp(&b.1.share));

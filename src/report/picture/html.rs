@@ -234,9 +234,9 @@ fn lanes_figure(out: &mut String, l: &Lanes, id: &str) {
     .filter(|k| l.accesses.iter().any(|a| a.kind == *k))
     .map(AccessKind::name)
     .collect();
-    let _ = write!(
+    let _ = writeln!(
         out,
-        "<p>{}</p></figcaption></figure>\n",
+        "<p>{}</p></figcaption></figure>",
         escape(&format!(
             "One lane per worker; marks ({}) left to right in the order the balance saw them, with the value seen or left above each.",
             kinds.join(", ")

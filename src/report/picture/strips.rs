@@ -101,7 +101,16 @@ pub(crate) fn strips(fig: &Figure, id: &str) -> String {
     };
     for (i, m) in fig.modes.iter().enumerate() {
         strip(&mut out, &s, i, m);
+        strip_points(&mut out, &s, i, m);
     }
+    x_axis(&mut out, &s, rows);
+    out.push_str("</svg>");
+    out
+}
+
+/// The trial numbers under the last row, and the axis title.
+fn x_axis(out: &mut String, s: &Scales, rows: usize) {
+    let (ml, pw, mt, row_h, title_h, gap) = (s.ml, s.pw, s.mt, s.row_h, s.title_h, s.gap);
     let bottom = mt + rows as f64 * (title_h + row_h + gap);
     for t in &s.xticks {
         let _ = write!(
@@ -117,16 +126,14 @@ pub(crate) fn strips(fig: &Figure, id: &str) -> String {
         r#"<text class="axis-title" x="{}" y="{}" text-anchor="middle" fill="{MUTED}">trial number (dashed: expected balance {})</text>"#,
         n(ml + pw / 2.0),
         n(bottom + 26.0),
-        fig.expected
+        s.expected
     );
-    out.push_str("</svg>");
-    out
 }
 
 /// Row `i`: mode `m`'s trials as points, the expected balance dashed,
 /// failed trials as `×` under the row.
 fn strip(out: &mut String, s: &Scales, i: usize, m: &ModeSeries) {
-    let (ml, pw, row_h, lo, hi, r) = (s.ml, s.pw, s.row_h, s.lo, s.hi, s.r);
+    let (ml, pw, row_h, lo, hi) = (s.ml, s.pw, s.row_h, s.lo, s.hi);
     let top = s.mt + i as f64 * (s.title_h + row_h + s.gap) + s.title_h;
     let x = |t: usize| s.x(t);
     let fig_expected = s.expected;
@@ -188,7 +195,7 @@ fn strip(out: &mut String, s: &Scales, i: usize, m: &ModeSeries) {
             r#"<text class="tick" x="{}" y="{}" text-anchor="end" font-size="12" fill="{MUTED}">{}</text>"#,
             n(ml - 8.0),
             n(y(v) + 4.0),
-            escape(&format!("{}", text.trim_end_matches(".0")))
+            escape(text.trim_end_matches(".0"))
         );
     }
     let _ = write!(
@@ -199,7 +206,15 @@ fn strip(out: &mut String, s: &Scales, i: usize, m: &ModeSeries) {
         n(ml + pw),
         y = n(y(ey)),
     );
-    // A faint line through the trials, then the points.
+}
+
+/// The points of row `i`: a faint line through the trials, a mark per
+/// finished trial, `×` under the row for a failed one.
+fn strip_points(out: &mut String, s: &Scales, i: usize, m: &ModeSeries) {
+    let (row_h, lo, hi, r) = (s.row_h, s.lo, s.hi, s.r);
+    let top = s.mt + i as f64 * (s.title_h + row_h + s.gap) + s.title_h;
+    let x = |t: usize| s.x(t);
+    let y = |v: f64| top + row_h - 8.0 - (v - lo) / (hi - lo) * (row_h - 16.0);
     let pts: Vec<String> = m
         .finals
         .iter()
