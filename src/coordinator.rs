@@ -46,6 +46,27 @@ pub fn run(
     interrupts: &Interrupts,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<RunOutcome> {
+    run_each(plan, interrupts, &mut |p, _| {
+        progress(p);
+        Next::Continue
+    })
+}
+
+/// What the caller of [`run_each`] wants after a trial.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Next {
+    Continue,
+    /// Skip this mode's remaining trials (a sweep point that has seen enough).
+    NextMode,
+}
+
+/// [`run`], with a look at each trial's outcome as it completes: `after`
+/// may end the mode early.
+pub fn run_each(
+    plan: &Plan,
+    interrupts: &Interrupts,
+    after: &mut dyn FnMut(Progress, &TrialOutcome) -> Next,
+) -> Result<RunOutcome> {
     let exe = own_executable()?;
     // Dropped when the run ends, however it ends: a database's schema is
     // dropped and an embedded server stopped and removed.
@@ -73,11 +94,14 @@ pub fn run(
                 break 'modes;
             };
             let failed = outcome.status != TrialStatus::Ok;
+            let next = after(Progress { mode, done: trial }, &outcome);
             run.modes[m].trials.push(outcome);
-            progress(Progress { mode, done: trial });
             if failed && plan.fail_fast {
                 run.stopped_early = true;
                 break 'modes;
+            }
+            if next == Next::NextMode {
+                continue 'modes;
             }
         }
     }

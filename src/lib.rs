@@ -2,7 +2,8 @@
 //!
 //! Data flows one way: `cli` → `plan` → `coordinator` → `outcome` → `stats`
 //! (with `explain` beside it for traced trials) → `report`, and `exit`
-//! decides the status. The worker process uses `ledger`, `backend`,
+//! decides the status. `sweep` builds one plan per value of a parameter
+//! and runs each through the same coordinator. The worker process uses `ledger`, `backend`,
 //! `strategy`, `spec` and `vocab` only. The binary (`main.rs`) is a thin
 //! shell around this library; the library exists so that benchmarks and
 //! tests can drive the strategies, statistics and renderers directly.
@@ -33,9 +34,11 @@ pub mod signals;
 pub mod spec;
 pub mod stats;
 pub mod strategy;
+pub mod sweep;
 pub mod trace;
 pub mod usage;
 pub mod vocab;
+pub mod wilson;
 pub mod worker;
 
 pub use backend::{db_cleanup, db_server};

@@ -19,6 +19,11 @@ pub(crate) const MIN_TIMEOUT: Duration = Duration::from_millis(1);
 pub(crate) const MAX_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
 /// The most retries of one database operation (`--max-retries`).
 pub(crate) const MAX_RETRIES: u32 = 1_000_000;
+/// The most values one `bankrace sweep` runs.
+pub(crate) const MAX_SWEEP_POINTS: usize = 100;
+/// Bounds of `--width`, the columns the text report fits in.
+pub(crate) const MIN_WIDTH: usize = 40;
+pub(crate) const MAX_WIDTH: usize = 1_000;
 /// The most steps a forced schedule may have.
 pub(crate) const MAX_STEPS: u32 = 1_000;
 /// The most operations `--trace` records in one trial (workers × ops): the

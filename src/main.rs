@@ -7,7 +7,9 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Parser;
 
-use bankrace::cli::{self, BenchArgs, BenchFormat, Cli, Command, Format, QuizArgs, RunArgs};
+use bankrace::cli::{
+    self, BenchArgs, BenchFormat, Cli, Command, Format, QuizArgs, RunArgs, SweepArgs, SweepFormat,
+};
 use bankrace::exit::{EXIT_EXPECTATION, EXIT_OK, EXIT_RUNTIME, EXIT_USAGE};
 use bankrace::export::{self, Target};
 use bankrace::report::Paint;
@@ -39,6 +41,7 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Run(args) => run(&args),
+        Command::Sweep(args) => sweep(&args),
         Command::Quiz(args) => quiz(&args),
         Command::Completions { shell } => print(&cli::completions(shell)).map(|()| EXIT_OK),
         Command::Man => print(&cli::man_page()).map(|()| EXIT_OK),
@@ -109,6 +112,12 @@ fn run(args: &RunArgs) -> anyhow::Result<u8> {
     let plan = args.plan()?;
     // Every export target is checked here, before minutes of trials.
     let output = args.output(&plan)?;
+    let width = cli::text_width(args.width)?;
+    if args.trace_unseen() {
+        eprintln!(
+            "bankrace: note: --trace records every access, but nothing here shows it: add --explain, --format json, --export-json, --export-trace or --export-html"
+        );
+    }
     let no_color = std::env::var_os("NO_COLOR");
     let paint_stdout = output
         .color
@@ -130,9 +139,9 @@ fn run(args: &RunArgs) -> anyhow::Result<u8> {
         Paint::Plain
     };
     let mut shown = if output.quiet {
-        format!("{}\n", report::verdict_with(&results, paint))
+        format!("{}\n", report::verdict_fitted(&results, paint, width))
     } else if output.format == Format::Text {
-        report::text_with(&results, paint)
+        report::text_with(&results, paint, width)
     } else {
         render(&results, output.format)
     };
@@ -140,7 +149,7 @@ fn run(args: &RunArgs) -> anyhow::Result<u8> {
         && output.format == Format::Text
         && !output.quiet
     {
-        shown.push_str(&report::explain(&results, limit));
+        shown.push_str(&report::explain(&results, limit, width));
     }
     let mut items = vec![(Target::Stdout, shown.into_bytes())];
     for (format, target) in &output.exports {
@@ -175,6 +184,44 @@ fn run(args: &RunArgs) -> anyhow::Result<u8> {
             .map(|unmet| unmet.to_string()),
     });
     Ok(finish(status, &lines))
+}
+
+/// Runs every point of the sweep, prints the chosen format and writes the
+/// exports. An interruption still reports the points that completed: 128 + N.
+fn sweep(args: &SweepArgs) -> anyhow::Result<u8> {
+    let plan = args.plan()?;
+    let exports = args.exports()?;
+    let width = cli::text_width(args.width)?;
+    let interrupts = Interrupts::install().context("cannot install signal handlers")?;
+    let bar = progress::Steps::new(plan.total_trials(), !args.quiet);
+    let results = bankrace::sweep::run(&plan, &interrupts, &mut |p| bar.update(p.done, &p.label));
+    bar.finish();
+    let results = results?;
+    let text = match args.format {
+        SweepFormat::Text => report::sweep::text(&results, width),
+        SweepFormat::Json => report::sweep::json(&results),
+        SweepFormat::Csv => report::sweep::csv(&results),
+        SweepFormat::Markdown => report::sweep::markdown(&results),
+    };
+    let mut items = vec![(Target::Stdout, text.into_bytes())];
+    for (format, target) in exports {
+        let page = match format {
+            Format::Svg => report::picture::sweep_svg(&results),
+            _ => report::picture::sweep_html(&results),
+        };
+        items.push((target, page.into_bytes()));
+    }
+    let late = match export::deliver(items, &interrupts)? {
+        export::Delivered::Done => interrupts.caught(),
+        export::Delivered::Interrupted(sig) => Some(sig),
+    };
+    Ok(match results.signal.or(late) {
+        Some(sig) => finish(
+            128 + sig as u8,
+            &[format!("interrupted by {}", signals::name(sig))],
+        ),
+        None => EXIT_OK,
+    })
 }
 
 /// Asks the puzzle, runs it for real, and says whether the answer was right:
@@ -259,6 +306,8 @@ fn render(results: &Results, format: Format) -> String {
         Format::Json => report::json(results),
         Format::Csv => report::csv(results),
         Format::Markdown => report::markdown(results),
+        Format::Html => report::picture::html(results),
+        Format::Svg => report::picture::svg(results),
     }
 }
 

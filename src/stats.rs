@@ -221,6 +221,12 @@ pub fn results(plan: &Plan, run: &RunOutcome) -> Results {
     }
 }
 
+/// Whether a finished trial ended where the books say and never overdrew;
+/// `None` for a failed trial. For a sweep's early stop.
+pub(crate) fn consistent(plan: &Plan, t: &TrialOutcome) -> Option<bool> {
+    (t.status == TrialStatus::Ok).then(|| record(plan, t).consistent)
+}
+
 fn record(plan: &Plan, t: &TrialOutcome) -> TrialRecord {
     let mut r = books(plan, t);
     if let Some(bank) = &t.transfers {

@@ -121,6 +121,20 @@ Examples:
 Exit status: 0 right answer, 3 wrong answer, 1 runtime error, 2 usage error
 (including no answer on standard input).";
 
+pub(super) const SWEEP_EXAMPLES: &str = "\
+Examples:
+  bankrace sweep --window 0,20us,100us,500us
+                     how often the race bites as the window widens
+  bankrace sweep --depositors 1,2,4,8 --withdrawers 0 --ops 20
+                     more workers, more lost deposits
+  bankrace sweep --window 0,1ms --trials 400 --ci-width 0.1
+                     stop each point once its interval is 10 points wide
+  bankrace sweep --window 0,50us,1ms --export-html sweep.html --format csv
+
+Every point runs the same plan as `bankrace run` with that value, for each
+mode (no lock and mutex unless --no-lock or --lock say otherwise), with the
+same seed. Exit status: 0 done, 1 runtime error, 2 usage error, 128+N signal.";
+
 /// The command users see: everything but the hidden `worker` subcommand,
 /// which completion generators would otherwise offer.
 fn public_command() -> clap::Command {

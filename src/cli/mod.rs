@@ -2,9 +2,11 @@
 
 mod help;
 mod run;
+mod sweep;
 
 pub use help::{completions, man_page};
 pub use run::{Output, RunArgs};
+pub use sweep::{SweepArgs, SweepFormat};
 
 use std::time::Duration;
 
@@ -31,6 +33,9 @@ pub enum Command {
     /// next to starting its processes.
     #[command(after_long_help = BENCH_HELP)]
     Bench(BenchArgs),
+    /// Run the same race over a list of values of one parameter, and show how often it bites.
+    #[command(after_long_help = help::SWEEP_EXAMPLES)]
+    Sweep(Box<SweepArgs>),
     /// Work out a small interleaving by hand; bankrace checks your answer by running it for real.
     #[command(after_long_help = QUIZ_EXAMPLES)]
     Quiz(QuizArgs),
@@ -169,6 +174,12 @@ pub enum Format {
     Csv,
     /// The side-by-side summary as a Markdown table.
     Markdown,
+    /// Export only: the self-contained HTML report.
+    #[value(skip)]
+    Html,
+    /// Export only: the histogram figure as SVG.
+    #[value(skip)]
+    Svg,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -225,6 +236,37 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
     crate::duration::parse(text)
 }
 
+/// The columns the text report fits in: `--width` first, else the
+/// terminal's width when stdout is a terminal, else `COLUMNS`, else 80.
+pub fn text_width(given: Option<usize>) -> Result<usize, UsageError> {
+    use crate::limits::{MAX_WIDTH, MIN_WIDTH};
+    if let Some(w) = given {
+        if !(MIN_WIDTH..=MAX_WIDTH).contains(&w) {
+            return Err(UsageError(format!(
+                "--width must be between {MIN_WIDTH} and {MAX_WIDTH} columns (got {w})"
+            )));
+        }
+        return Ok(w);
+    }
+    let terminal = console::Term::stdout()
+        .size_checked()
+        .map(|(_, cols)| usize::from(cols));
+    let columns = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse().ok());
+    Ok(width_from(terminal, columns))
+}
+
+/// The rule of [`text_width`] without `--width`, as a pure function.
+fn width_from(terminal: Option<usize>, columns: Option<usize>) -> usize {
+    use crate::limits::{MAX_WIDTH, MIN_WIDTH};
+    terminal
+        .filter(|&w| w > 0)
+        .or(columns.filter(|&w| w > 0))
+        .unwrap_or(80)
+        .clamp(MIN_WIDTH, MAX_WIDTH)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -246,6 +288,16 @@ mod tests {
         assert!(!ColorArg::Auto.enabled(false, None));
         assert!(ColorArg::Always.enabled(false, set));
         assert!(!ColorArg::Never.enabled(true, None));
+    }
+
+    #[test]
+    fn width_comes_from_the_terminal_then_columns_then_80() {
+        assert_eq!(width_from(Some(132), Some(100)), 132);
+        assert_eq!(width_from(None, Some(100)), 100);
+        assert_eq!(width_from(None, None), 80);
+        assert_eq!(width_from(None, Some(10)), 40, "never below the minimum");
+        assert!(text_width(Some(10)).is_err());
+        assert_eq!(text_width(Some(60)).unwrap(), 60);
     }
 
     #[test]

@@ -206,6 +206,14 @@ pub struct RunArgs {
     #[arg(long, value_name = "FILE", help_heading = "Output")]
     pub export_markdown: Option<PathBuf>,
 
+    /// Also write a self-contained HTML report (figures inline, no network) to FILE.
+    #[arg(long, value_name = "FILE", help_heading = "Output")]
+    pub export_html: Option<PathBuf>,
+
+    /// Also write the histogram figure as SVG to FILE.
+    #[arg(long, value_name = "FILE", help_heading = "Output")]
+    pub export_svg: Option<PathBuf>,
+
     /// After the report, exit with status 3 unless every trial was exact (exact) or an unlocked trial showed the race (race).
     #[arg(long, value_enum, value_name = "WHAT", help_heading = "Output")]
     pub expect: Option<ExpectArg>,
@@ -213,6 +221,10 @@ pub struct RunArgs {
     /// Colour on stdout and the progress bar: auto means on a terminal, unless NO_COLOR is set.
     #[arg(long, value_enum, default_value_t = ColorArg::Auto, value_name = "WHEN", help_heading = "Output")]
     pub color: ColorArg,
+
+    /// Columns the text report fits in [default: the terminal's, else $COLUMNS, else 80].
+    #[arg(long, value_name = "N", help_heading = "Output")]
+    pub width: Option<usize>,
 
     /// Print only the verdict line (no progress bar, no table).
     #[arg(short, long, conflicts_with = "format", help_heading = "Output")]
@@ -243,7 +255,7 @@ pub struct RunArgs {
 pub struct Output {
     pub format: Format,
     /// Reports to export, each with its format, in the order json, csv,
-    /// markdown; every target checked before the run.
+    /// markdown, html, svg; every target checked before the run.
     pub exports: Vec<(Format, Target)>,
     /// Where `--export-trace` writes the traced history.
     pub trace_export: Option<Target>,
@@ -291,6 +303,17 @@ impl RunArgs {
 }
 
 impl RunArgs {
+    /// `--trace` was given, but nothing that shows the trace: no `--explain`,
+    /// no JSON on stdout or in a file, no `--export-trace`, no HTML report.
+    pub fn trace_unseen(&self) -> bool {
+        self.trace
+            && self.explain.is_none()
+            && self.export_trace.is_none()
+            && self.export_json.is_none()
+            && self.export_html.is_none()
+            && self.format != Format::Json
+    }
+
     /// Checks the output options against the plan. Nothing has started yet.
     pub fn output(&self, plan: &Plan) -> anyhow::Result<Output> {
         let expect = self.expect.map(|e| match e {
@@ -309,8 +332,11 @@ impl RunArgs {
             ("--export-json", Format::Json, &self.export_json),
             ("--export-csv", Format::Csv, &self.export_csv),
             ("--export-markdown", Format::Markdown, &self.export_markdown),
+            ("--export-html", Format::Html, &self.export_html),
+            ("--export-svg", Format::Svg, &self.export_svg),
             // The trace and the history are not report formats; text
-            // stands for them here.
+            // stands for them here. They come last: their targets are
+            // taken off the end.
             ("--export-trace", Format::Text, &self.export_trace),
             ("--export-history", Format::Text, &self.export_history),
         ] {
@@ -472,6 +498,15 @@ mod tests {
             let Command::Run(again) = again else { panic!() };
             assert_eq!(again.plan().unwrap(), first, "{args:?} -> {options:?}");
         }
+    }
+
+    #[test]
+    fn a_trace_nothing_shows_is_noticed() {
+        assert!(run_args(&["--trace"]).trace_unseen());
+        assert!(!run_args(&["--trace", "--explain"]).trace_unseen());
+        assert!(!run_args(&["--trace", "--format", "json"]).trace_unseen());
+        assert!(!run_args(&["--trace", "--export-html", "r.html"]).trace_unseen());
+        assert!(!run_args(&[]).trace_unseen());
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::Row;
+use super::{Row, Tone};
 use crate::duration;
 use crate::stats::{ModeResult, Results, Summary};
 
@@ -66,7 +66,7 @@ fn detection(sorted: &[Duration]) -> String {
 }
 
 /// One mode's sentence in the verdict line.
-pub(super) fn verdict(m: &ModeResult) -> String {
+pub(super) fn verdict(m: &ModeResult) -> (String, Tone) {
     let s = &m.summary;
     let mut parts = Vec::new();
     if s.consistent == s.trials {
@@ -96,5 +96,10 @@ pub(super) fn verdict(m: &ModeResult) -> String {
     if parts.is_empty() {
         parts.push(format!("{} of {} exact", s.consistent, s.trials));
     }
-    format!("{}: {}", m.mode.name(), parts.join(", "))
+    let tone = if s.consistent == s.trials {
+        Tone::Good
+    } else {
+        Tone::Bad
+    };
+    (parts.join(", "), tone)
 }

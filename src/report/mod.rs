@@ -4,9 +4,12 @@ mod bank;
 pub mod bench;
 mod csv;
 mod explain;
+pub(crate) mod fit;
 mod history;
 mod json;
 mod markdown;
+pub mod picture;
+pub mod sweep;
 mod text;
 
 pub use csv::render as csv;
@@ -15,10 +18,25 @@ pub use explain::{trial_explanation, violations};
 pub use history::render as history;
 pub use json::render as json;
 pub use markdown::render as markdown;
-pub use text::{Paint, render as text, render_with as text_with, verdict, verdict_with};
+pub use text::{
+    Paint, render as text, render_with as text_with, verdict, verdict_fitted, verdict_with,
+};
 
 /// One row of a side-by-side table: its label and one cell per mode.
 type Row = (&'static str, Vec<String>);
+
+/// What a piece of text says, and so its colour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Tone {
+    /// Titles and mode names.
+    Strong,
+    /// Exact, never overdrawn.
+    Good,
+    /// Lost updates, overdrafts.
+    Bad,
+    /// Failed trials.
+    Warn,
+}
 
 use crate::outcome::RunOutcome;
 use crate::plan::Plan;

@@ -4,20 +4,19 @@ use std::fmt::Write as _;
 
 use anstyle::{AnsiColor, Style};
 
+use super::fit;
 use crate::duration;
 use crate::histogram;
 use crate::plan::Plan;
 use crate::stats::{ModeResult, Results, Summary};
 use crate::vocab::{BackendKind, Scenario, TrialStatus};
 
-use super::Row;
+use super::{Row, Tone};
 
-/// The widest histogram bar, chosen so that lines stay within 80 columns.
+/// The widest histogram bar, however wide the terminal.
 const BAR_WIDTH: usize = 40;
 /// The most bins a histogram gets.
 const MAX_BINS: usize = 16;
-/// How the histogram flags the bin holding the expected balance.
-const MARKER: &str = "◀ expected";
 
 /// Whether the report carries ANSI colours. The caller decides (a terminal,
 /// `NO_COLOR`, `--color`); rendering stays a pure function of its inputs.
@@ -25,19 +24,6 @@ const MARKER: &str = "◀ expected";
 pub enum Paint {
     Plain,
     Color,
-}
-
-/// What a piece of text says, and so its colour.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Tone {
-    /// Titles and mode names.
-    Strong,
-    /// Exact, never overdrawn.
-    Good,
-    /// Lost updates, overdrafts.
-    Bad,
-    /// Failed trials.
-    Warn,
 }
 
 impl Paint {
@@ -55,43 +41,64 @@ impl Paint {
     }
 }
 
-/// The whole report, without colour.
+/// The whole report, without colour, in 80 columns.
 pub fn render(results: &Results) -> String {
-    render_with(results, Paint::Plain)
+    render_with(results, Paint::Plain, 80)
 }
 
-/// The whole report; with [`Paint::Color`], the same text with ANSI styles
-/// around titles, mode names, the expected-balance marker and the verdict.
-pub fn render_with(results: &Results, paint: Paint) -> String {
+/// The whole report, no line wider than `width` columns: wide tables stack
+/// their modes, histogram bars shrink, long sentences wrap. With
+/// [`Paint::Color`], the same text with ANSI styles around titles, mode
+/// names, the expected-balance marker and the verdict.
+pub fn render_with(results: &Results, paint: Paint, width: usize) -> String {
     let mut out = String::new();
-    let lines = header(&results.parameters, results.seed);
-    let _ = writeln!(out, "{}", paint.paint(Tone::Strong, &lines[0]));
-    for line in &lines[1..] {
-        let _ = writeln!(out, "{line}");
+    let mut lines = header(&results.parameters, results.seed).to_vec();
+    if let Some(schedule) = &results.parameters.schedule {
+        lines.push(format!("forced schedule: {schedule}"));
+    }
+    for (i, line) in lines.iter().enumerate() {
+        let tone = if i == 0 { Some(Tone::Strong) } else { None };
+        wrapped(&mut out, line, width, paint, tone);
     }
     for line in run_notes(results) {
-        let _ = writeln!(out, "{}", paint.paint(Tone::Warn, &line));
+        wrapped(&mut out, &line, width, paint, Some(Tone::Warn));
     }
     out.push('\n');
-    table(&mut out, results, paint);
+    table(&mut out, results, paint, width);
     if results.parameters.backend == BackendKind::Postgres {
         out.push('\n');
         out.push_str(&statements(results));
     }
     if results.modes.iter().any(|m| m.summary.holder_killed > 0) {
-        out.push_str(
-            "a trial whose lock holder died expects only the operations its workers completed:\n\
-             its deviation is the money lost beyond the dead worker's unfinished share\n",
+        wrapped(
+            &mut out,
+            "a trial whose lock holder died expects only the operations its workers completed: \
+             its deviation is the money lost beyond the dead worker's unfinished share",
+            width,
+            paint,
+            None,
         );
     }
     for mode in &results.modes {
         out.push('\n');
-        histogram_of(&mut out, mode, paint);
+        histogram_of(&mut out, mode, paint, width);
     }
     out.push('\n');
-    out.push_str(&verdict_with(results, paint));
+    out.push_str(&verdict_fitted(results, paint, width));
     out.push('\n');
     out
+}
+
+/// `text` wrapped to `width` with a hanging indent of two spaces, each
+/// line painted in `tone`.
+fn wrapped(out: &mut String, text: &str, width: usize, paint: Paint, tone: Option<Tone>) {
+    for line in fit::wrap_with(text, width, "", "  ") {
+        let line = match tone {
+            Some(t) => paint.paint(t, &line),
+            None => line,
+        };
+        let _ = writeln!(out, "{line}");
+    }
 }
 
 /// How the run ended, when it ended early: lines below the header.
@@ -251,49 +258,37 @@ pub(super) fn summary_rows(results: &Results) -> Vec<Row> {
     rows
 }
 
-/// The side-by-side table: one row per statistic, one column per mode.
-fn table(out: &mut String, results: &Results, paint: Paint) {
-    let mut rows = summary_rows(results);
-    // The header row holds the mode names.
-    rows.insert(
-        0,
-        (
-            "",
-            results
-                .modes
-                .iter()
-                .map(|m| m.mode.name().to_string())
-                .collect(),
-        ),
-    );
-    let label_width = rows
+/// The side-by-side table: one row per statistic, one column per mode;
+/// when the modes do not fit side by side, they stack in narrower tables.
+fn table(out: &mut String, results: &Results, paint: Paint, width: usize) {
+    let columns: Vec<String> = results
+        .modes
         .iter()
-        .map(|(l, _)| l.chars().count())
-        .max()
-        .unwrap_or(0)
-        + 2;
-    let col_width = rows
-        .iter()
-        .flat_map(|(_, cells)| cells.iter().map(|c| c.chars().count()))
-        .max()
-        .unwrap_or(0)
-        + 2;
-    for (i, (label, cells)) in rows.into_iter().enumerate() {
-        let mut line = format!("{label:<label_width$}");
-        for cell in cells {
-            let _ = write!(line, "{cell:>col_width$}");
-        }
-        let line = line.trim_end();
-        if i == 0 {
-            out.push_str(&paint.paint(Tone::Strong, line));
+        .map(|m| m.mode.name().to_string())
+        .collect();
+    let rows: Vec<(String, Vec<String>)> = summary_rows(results)
+        .into_iter()
+        .map(|(label, cells)| (label.to_string(), cells))
+        .collect();
+    let names: Vec<&str> = columns.iter().map(String::as_str).collect();
+    for line in fit::table(&columns, &rows, width) {
+        // The heading rows hold only mode names.
+        let heading = !line.is_empty()
+            && line
+                .split("  ")
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .all(|c| names.contains(&c));
+        if heading {
+            out.push_str(&paint.paint(Tone::Strong, &line));
         } else {
-            out.push_str(line);
+            out.push_str(&line);
         }
         out.push('\n');
     }
 }
 
-fn histogram_of(out: &mut String, mode: &ModeResult, paint: Paint) {
+fn histogram_of(out: &mut String, mode: &ModeResult, paint: Paint, width: usize) {
     let balances: Vec<i64> = mode
         .trials
         .iter()
@@ -312,12 +307,37 @@ fn histogram_of(out: &mut String, mode: &ModeResult, paint: Paint) {
         balances.len(),
         plural(balances.len() as u64)
     );
-    for line in histogram::render(
-        &histogram::bins(&balances, MAX_BINS),
-        BAR_WIDTH,
-        Some(mode.expected_balance),
-    ) {
-        let line = line.replace(MARKER, &paint.paint(Tone::Good, MARKER));
+    let bins = histogram::bins(&balances, MAX_BINS);
+    let rows: Vec<(String, u64)> = bins
+        .iter()
+        .map(|b| {
+            let label = if b.lo == b.hi {
+                b.lo.to_string()
+            } else {
+                format!("{}..{}", b.lo, b.hi)
+            };
+            (label, u64::from(b.count))
+        })
+        .collect();
+    let marked = bins
+        .iter()
+        .position(|b| (b.lo..=b.hi).contains(&mode.expected_balance));
+    // Bars no longer than BAR_WIDTH, so that a wide terminal does not
+    // stretch them; shorter when the width asks for it.
+    let label_w = rows.iter().map(|r| fit::width_of(&r.0)).max().unwrap_or(0);
+    let count_w = rows
+        .iter()
+        .map(|r| r.1.to_string().len())
+        .max()
+        .unwrap_or(1);
+    let marker_w = if marked.is_some() {
+        1 + fit::width_of(fit::MARKER)
+    } else {
+        0
+    };
+    let natural = label_w + 2 + BAR_WIDTH + 1 + count_w + marker_w;
+    for line in fit::histogram(&rows, natural.min(width.saturating_sub(2)), marked) {
+        let line = line.replace(fit::MARKER, &paint.paint(Tone::Good, fit::MARKER));
         let _ = writeln!(out, "  {line}");
     }
     for (status, cause, trials) in failures_by_cause(mode) {
@@ -325,7 +345,9 @@ fn histogram_of(out: &mut String, mode: &ModeResult, paint: Paint) {
             [one] => format!("trial {one} {status}: {cause}"),
             many => format!("trials {} {status}: {cause}", list_trials(many)),
         };
-        let _ = writeln!(out, "  {}", paint.paint(Tone::Warn, &text));
+        for line in fit::wrap_with(&text, width, "  ", "    ") {
+            let _ = writeln!(out, "{}", paint.paint(Tone::Warn, &line));
+        }
     }
 }
 
@@ -362,78 +384,104 @@ pub fn verdict(results: &Results) -> String {
     verdict_with(results, Paint::Plain)
 }
 
+/// The verdict fitted to `width`: on one line when it fits, else each
+/// mode's part on lines of its own (wrapped, indented after the first).
+pub fn verdict_fitted(results: &Results, paint: Paint, width: usize) -> String {
+    let parts = verdict_parts(results);
+    let n = parts.len();
+    let texts: Vec<(String, Tone)> = parts
+        .into_iter()
+        .enumerate()
+        .map(|(i, (m, text, tone))| {
+            let sep = if i + 1 < n { ";" } else { "" };
+            (format!("{}: {text}{sep}", m.mode.name()), tone)
+        })
+        .collect();
+    let one: String = texts
+        .iter()
+        .map(|(t, _)| t.as_str())
+        .collect::<Vec<_>>()
+        .join(" ");
+    if fit::width_of(&one) <= width {
+        return verdict_with(results, paint);
+    }
+    let mut lines = Vec::new();
+    for (text, tone) in &texts {
+        for line in fit::wrap_with(text, width, "", "  ") {
+            lines.push(paint.paint(*tone, &line));
+        }
+    }
+    lines.join("\n")
+}
+
 /// [`verdict`], each mode's part coloured by what it shows.
 pub fn verdict_with(results: &Results, paint: Paint) -> String {
+    verdict_parts(results)
+        .into_iter()
+        .map(|(m, text, tone)| paint.paint(tone, &format!("{}: {text}", m.mode.name())))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Each mode's part of the verdict, without the mode's name, and what it
+/// shows. The HTML report lists them one per line.
+pub(crate) fn verdict_parts(results: &Results) -> Vec<(&ModeResult, String, Tone)> {
     let overdraft = results.parameters.scenario == Scenario::Overdraft;
     let transfer = results.parameters.scenario == Scenario::Transfer;
-    let parts: Vec<String> = results
+    results
         .modes
         .iter()
         .map(|m| {
-            let s = &m.summary;
-            let ok = s.trials - s.failed - s.deadlocked;
-            if s.trials == 0 {
-                return format!("{}: not run", m.mode.name());
-            }
-            if transfer {
-                return paint.paint(
-                    if s.consistent == s.trials {
-                        Tone::Good
-                    } else {
-                        Tone::Bad
-                    },
-                    &super::bank::verdict(m),
-                );
-            }
-            let mut part = if s.inconsistent == 0 {
-                if overdraft {
-                    format!(
-                        "{}: never overdrawn in {} of {}",
-                        m.mode.name(),
-                        ok,
-                        s.trials
-                    )
-                } else {
-                    format!("{}: {} of {} exact", m.mode.name(), ok, s.trials)
-                }
-            } else if overdraft {
-                format!(
-                    "{}: {} of {} trials overdrawn, {} paid beyond the funds",
-                    m.mode.name(),
-                    s.overdrawn,
-                    s.trials,
-                    s.overpaid
-                )
+            let (text, tone) = if transfer {
+                super::bank::verdict(m)
             } else {
-                format!(
-                    "{}: {} of {} trials lost updates (total {:+})",
-                    m.mode.name(),
-                    s.inconsistent,
-                    s.trials,
-                    s.total_deviation
-                )
+                verdict_part(&m.summary, overdraft)
             };
-            if s.failed > 0 {
-                let _ = write!(part, ", {} failed", s.failed);
-            }
-            if s.holder_killed > 0 {
-                let _ = write!(
-                    part,
-                    " ({} of {} trials with a dead lock holder completed)",
-                    s.survived_kill, s.holder_killed
-                );
-            }
-            let tone = if s.inconsistent > 0 {
-                Tone::Bad
-            } else if s.failed > 0 {
-                Tone::Warn
-            } else {
-                Tone::Good
-            };
-            paint.paint(tone, &part)
+            (m, text, tone)
         })
-        .collect();
-    parts.join("; ")
+        .collect()
+}
+
+fn verdict_part(s: &Summary, overdraft: bool) -> (String, Tone) {
+    let ok = s.trials - s.failed - s.deadlocked;
+    if s.trials == 0 {
+        return ("not run".into(), Tone::Warn);
+    }
+    let mut part = if s.inconsistent == 0 {
+        if overdraft {
+            format!("never overdrawn in {ok} of {}", s.trials)
+        } else {
+            format!("{ok} of {} exact", s.trials)
+        }
+    } else if overdraft {
+        format!(
+            "{} of {} trials overdrawn, {} paid beyond the funds",
+            s.overdrawn, s.trials, s.overpaid
+        )
+    } else {
+        format!(
+            "{} of {} trials lost money (total {:+})",
+            s.inconsistent, s.trials, s.total_deviation
+        )
+    };
+    if s.failed > 0 {
+        let _ = write!(part, ", {} failed", s.failed);
+    }
+    if s.holder_killed > 0 {
+        let _ = write!(
+            part,
+            " ({} of {} trials with a dead lock holder completed)",
+            s.survived_kill, s.holder_killed
+        );
+    }
+    let tone = if s.inconsistent > 0 {
+        Tone::Bad
+    } else if s.failed > 0 {
+        Tone::Warn
+    } else {
+        Tone::Good
+    };
+    (part, tone)
 }
 
 fn plural(n: u64) -> &'static str {
@@ -513,7 +561,7 @@ mod tests {
     fn colour_is_only_added_when_asked_for_and_changes_no_text() {
         let results = crate::report::fixtures::results();
         let plain = render(&results);
-        let colored = render_with(&results, Paint::Color);
+        let colored = render_with(&results, Paint::Color, 80);
         assert!(!plain.contains('\x1b'), "plain text has escapes");
         assert!(colored.contains('\x1b'), "no escapes in colour");
         assert_eq!(strip_ansi(&colored), plain);
