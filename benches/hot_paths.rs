@@ -61,7 +61,12 @@ fn updates<S: Strategy>(bencher: Bencher, mut strategy: S) {
     bencher.counter(ItemsCount::new(OPS)).bench_local(|| {
         for _ in 0..OPS {
             strategy
-                .update(black_box(&ledger), 0, black_box(1), &mut NoWindow)
+                .update(
+                    black_box(&ledger),
+                    ledger.balance(),
+                    black_box(1),
+                    &mut NoWindow,
+                )
                 .expect("an update");
         }
     });

@@ -22,7 +22,8 @@ impl<'a, S: Strategy> Memory<'a, S> {
 impl<S: Strategy> Backend for Memory<'_, S> {
     #[inline(always)]
     fn update<H: Hooks>(&mut self, account: u32, delta: i64, hooks: &mut H) -> io::Result<()> {
-        self.strategy.update(self.ledger, account, delta, hooks)
+        self.strategy
+            .update(self.ledger, self.ledger.account(account), delta, hooks)
     }
 
     #[inline(always)]
@@ -32,7 +33,8 @@ impl<S: Strategy> Backend for Memory<'_, S> {
         amount: i64,
         hooks: &mut H,
     ) -> io::Result<Withdrawal> {
-        self.strategy.withdraw(self.ledger, account, amount, hooks)
+        self.strategy
+            .withdraw(self.ledger, self.ledger.account(account), amount, hooks)
     }
 
     #[inline(always)]

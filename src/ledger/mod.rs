@@ -357,12 +357,14 @@ impl Ledger {
     }
 
     /// The spin lock word: 0 free, 1 held.
+    #[inline(always)]
     pub(crate) fn spin_word(&self) -> &AtomicU32 {
         &self.map.shared().spin.0
     }
 
     /// Worker `index`'s slot. Panics if `index` is out of range: callers
     /// check indices against [`Ledger::workers`] first.
+    #[inline]
     pub(crate) fn slot(&self, index: u32) -> &Slot {
         assert!(index < self.job.workers, "slot index out of range");
         self.map

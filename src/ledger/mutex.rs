@@ -18,6 +18,7 @@ pub(crate) enum MutexId {
 }
 
 impl Ledger {
+    #[inline(always)]
     fn mutex_ptr(&self, id: MutexId) -> *mut libc::pthread_mutex_t {
         match id {
             MutexId::Bank => self.map.shared().mutex.0.mutex.get(),
@@ -64,6 +65,7 @@ impl Ledger {
     }
 
     /// Locks the bank's robust mutex (see [`Ledger::lock`]).
+    #[inline(always)]
     pub(crate) fn lock_mutex(&self) -> io::Result<MutexGuard<'_>> {
         self.lock(MutexId::Bank)
     }
@@ -74,33 +76,20 @@ impl Ledger {
     /// The mutex bytes of a ledger cannot be validated: a worker trusts them
     /// because the ledger came from its own coordinator, run by the same
     /// user (see "The worker's trust boundary" in the README).
+    ///
+    /// Inlined into every strategy's hot loop; the rare paths (a dead
+    /// holder, an error) are a cold function of their own.
+    #[inline(always)]
     pub(crate) fn lock(&self, id: MutexId) -> io::Result<MutexGuard<'_>> {
         // SAFETY:
         // - the mutex was initialised by `init_mutexes` before the magic
         //   number was published, and `open` refuses a ledger without it;
         // - it lives in the mapping, which outlives the returned guard.
         let rc = unsafe { libc::pthread_mutex_lock(self.mutex_ptr(id)) };
-        let recovered = match rc {
-            0 => false,
-            libc::EOWNERDEAD => {
-                // SAFETY: we own the mutex now (EOWNERDEAD means the lock was
-                // acquired), which is what `pthread_mutex_consistent` requires.
-                let made = check(unsafe { libc::pthread_mutex_consistent(self.mutex_ptr(id)) });
-                if let Err(e) = made {
-                    // SAFETY: we hold the mutex; giving it back leaves it
-                    // unrecoverable, which the next locker reports.
-                    unsafe { libc::pthread_mutex_unlock(self.mutex_ptr(id)) };
-                    return Err(e);
-                }
-                self.map
-                    .shared()
-                    .mutex
-                    .0
-                    .recoveries
-                    .fetch_add(1, Ordering::Relaxed);
-                true
-            }
-            e => return Err(io::Error::from_raw_os_error(e)),
+        let recovered = if rc == 0 {
+            false
+        } else {
+            self.recover(id, rc)?
         };
         Ok(MutexGuard {
             ledger: self,
@@ -108,6 +97,33 @@ impl Ledger {
             recovered,
             _on_this_thread: PhantomData,
         })
+    }
+
+    /// What `pthread_mutex_lock` returning `rc` (not 0) means: `EOWNERDEAD`
+    /// is a lock taken from a dead holder, made consistent again here
+    /// (`Ok(true)`); anything else is an error, and the lock is not held.
+    #[cold]
+    #[inline(never)]
+    fn recover(&self, id: MutexId, rc: libc::c_int) -> io::Result<bool> {
+        if rc != libc::EOWNERDEAD {
+            return Err(io::Error::from_raw_os_error(rc));
+        }
+        // SAFETY: we own the mutex now (EOWNERDEAD means the lock was
+        // acquired), which is what `pthread_mutex_consistent` requires.
+        let made = check(unsafe { libc::pthread_mutex_consistent(self.mutex_ptr(id)) });
+        if let Err(e) = made {
+            // SAFETY: we hold the mutex; giving it back leaves it
+            // unrecoverable, which the next locker reports.
+            unsafe { libc::pthread_mutex_unlock(self.mutex_ptr(id)) };
+            return Err(e);
+        }
+        self.map
+            .shared()
+            .mutex
+            .0
+            .recoveries
+            .fetch_add(1, Ordering::Relaxed);
+        Ok(true)
     }
 
     /// How often a locker recovered the robust mutex from a dead holder.
@@ -127,21 +143,28 @@ pub struct MutexGuard<'a> {
 }
 
 impl Drop for MutexGuard<'_> {
+    #[inline(always)]
     fn drop(&mut self) {
         // SAFETY: this guard exists only while this thread holds the mutex,
         // and it cannot move to another thread (it is `!Send`).
         let rc = unsafe { libc::pthread_mutex_unlock(self.ledger.mutex_ptr(self.id)) };
         if rc != 0 {
-            // The mutex is not ours or is broken: no operation after this can
-            // be trusted, so the worker stops at once and its trial fails.
-            let _ = writeln!(
-                io::stderr().lock(),
-                "bankrace: cannot unlock the ledger's mutex: {}",
-                io::Error::from_raw_os_error(rc)
-            );
-            std::process::abort();
+            unlock_failed(rc);
         }
     }
+}
+
+/// The mutex is not ours or is broken: no operation after this can be
+/// trusted, so the worker stops at once and its trial fails.
+#[cold]
+#[inline(never)]
+fn unlock_failed(rc: libc::c_int) -> ! {
+    let _ = writeln!(
+        io::stderr().lock(),
+        "bankrace: cannot unlock the ledger's mutex: {}",
+        io::Error::from_raw_os_error(rc)
+    );
+    std::process::abort();
 }
 
 fn check(rc: libc::c_int) -> io::Result<()> {

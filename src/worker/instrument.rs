@@ -376,7 +376,7 @@ mod tests {
                         let mut hooks = Instrumented::new(ledger, w, Duration::ZERO);
                         let mut strategy = make();
                         let delta = if w == 0 { 1 } else { -1 };
-                        strategy.update(ledger, 0, delta, &mut hooks)?;
+                        strategy.update(ledger, ledger.balance(), delta, &mut hooks)?;
                         hooks.op_done(0);
                         hooks.finished()
                     })
