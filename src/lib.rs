@@ -16,6 +16,10 @@ compile_error!(
     "bankrace runs only on Linux (kernel 5.3 or later: pidfd_open, futex, robust process-shared mutexes); on Windows use WSL2, on macOS a Linux VM or container"
 );
 
+/// The version `--version` prints: the package's, and the git commit and its
+/// date when built from a repository (recorded by `src/build.rs`).
+pub const VERSION: &str = env!("BANKRACE_VERSION");
+
 #[cfg(target_os = "linux")]
 pub(crate) mod backend;
 #[cfg(target_os = "linux")]

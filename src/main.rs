@@ -17,17 +17,25 @@ use bankrace::vocab::Mode;
 use bankrace::{bench, coordinator, exit, expect, progress, report, worker};
 
 fn main() -> ExitCode {
+    let color = cli::stderr_color(
+        std::env::args_os(),
+        std::io::stderr().is_terminal(),
+        std::env::var_os("NO_COLOR").as_deref(),
+    );
+    // Usage errors (status 2) take clap's form: `error:`, tips, `Usage:`.
+    let usage = |e: &clap::Error| {
+        eprint!("{}", cli::render_usage_error(e, color));
+        ExitCode::from(EXIT_USAGE)
+    };
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) if !e.use_stderr() => e.exit(), // --help, --version: stdout, status 0
         Err(e) if e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
             e.exit()
         }
-        Err(e) => {
-            eprintln!("bankrace: {}", one_line(&e.to_string()));
-            return ExitCode::from(EXIT_USAGE);
-        }
+        Err(e) => return usage(&e),
     };
+    let subcommand = cli.command.name();
     let result = match cli.command {
         Command::Run(args) => run(&args),
         Command::Quiz(args) => quiz(&args),
@@ -43,28 +51,13 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(status) => ExitCode::from(status),
+        Err(e) if e.is::<UsageError>() => usage(&cli::usage_error(subcommand, &format!("{e:#}"))),
+        // Runtime errors (status 1) stay one line.
         Err(e) => {
-            let status = if e.is::<UsageError>() {
-                EXIT_USAGE
-            } else {
-                EXIT_RUNTIME
-            };
             eprintln!("bankrace: error: {e:#}");
-            ExitCode::from(status)
+            ExitCode::from(EXIT_RUNTIME)
         }
     }
-}
-
-/// Clap's message without its usage block, on one line: the mistake and,
-/// where clap lists them, the values that would have been accepted.
-fn one_line(message: &str) -> String {
-    message
-        .lines()
-        .map(str::trim)
-        .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more information"))
-        .filter(|l| !l.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 /// Runs the trials, prints the chosen format, writes the exports, and only

@@ -152,12 +152,6 @@ pub fn man_page() -> Vec<u8> {
 
 fn write_man_page(out: &mut Vec<u8>) -> std::io::Result<()> {
     let cmd = public_command();
-    // Taken before clap adds `--help` to it: the page lists what `run` takes.
-    let run = Cli::command()
-        .find_subcommand("run")
-        .expect("run is a subcommand")
-        .clone()
-        .disable_help_flag(true);
     let man = clap_mangen::Man::new(cmd.clone());
     man.render_title(out)?;
     man.render_name_section(out)?;
@@ -175,7 +169,7 @@ fn write_man_page(out: &mut Vec<u8>) -> std::io::Result<()> {
             );
             usage.push_str(&format!(" <{name}>"));
         }
-        if sub.get_name() == "run" {
+        if sub.get_arguments().any(|a| !a.is_positional()) {
             usage.push_str(" [OPTIONS]");
         }
         commands
@@ -185,13 +179,27 @@ fn write_man_page(out: &mut Vec<u8>) -> std::io::Result<()> {
                 sub.get_about().map(ToString::to_string).unwrap_or_default(),
             )]);
     }
-    commands.control("SH", ["RUN OPTIONS"]).text([
-        roff::roman("The options of "),
-        roff::bold("bankrace run"),
-        roff::roman(", by group."),
-    ]);
     commands.to_writer(out)?;
-    clap_mangen::Man::new(run).render_options_section(out)?;
+    // Every command's options, each section taken before clap adds `--help`.
+    for (name, heading) in [
+        ("run", "RUN OPTIONS"),
+        ("bench", "BENCH OPTIONS"),
+        ("quiz", "QUIZ OPTIONS"),
+    ] {
+        let sub = Cli::command()
+            .find_subcommand(name)
+            .expect("a subcommand")
+            .clone()
+            .disable_help_flag(true);
+        let mut intro = roff::Roff::new();
+        intro.control("SH", [heading]).text([
+            roff::roman("The options of "),
+            roff::bold(format!("bankrace {name}")),
+            roff::roman(if name == "run" { ", by group." } else { "." }),
+        ]);
+        intro.to_writer(out)?;
+        clap_mangen::Man::new(sub).render_options_section(out)?;
+    }
 
     let mut tail = roff::Roff::new();
     tail.control("SH", ["EXAMPLES"]);
@@ -254,6 +262,10 @@ mod tests {
         for needle in [
             "RUN OPTIONS",
             "export\\-csv",
+            "BENCH OPTIONS",
+            "repetitions",
+            "QUIZ OPTIONS",
+            "answer",
             "EXIT STATUS",
             "EXAMPLES",
             "NO_COLOR",

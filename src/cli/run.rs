@@ -19,6 +19,7 @@ pub struct RunArgs {
 
     /// Trials per mode.
     #[arg(
+        short = 'n',
         long,
         default_value_t = 50,
         value_name = "N",
@@ -82,6 +83,7 @@ pub struct RunArgs {
 
     /// Seed for every random choice; drawn and reported when not given.
     #[arg(
+        short,
         long,
         value_name = "N",
         allow_negative_numbers = true,
