@@ -205,7 +205,7 @@ mod tests {
             err.0.contains("widen the race window (--window 1ms, now 100us)"),
             "{err}"
         );
-        assert!(err.0.contains("--ops 500, now 50"), "{err}");
+        assert!(err.0.contains("--ops 50, now 5"), "{err}");
         // A locked mode that went wrong is not the race being demonstrated.
         assert!(check(&results(&[200, 200], &[199, 200]), Expectation::Race).is_err());
         assert!(check(&results(&[], &[199, 200]), Expectation::Race).is_err());

@@ -39,6 +39,8 @@ pub mod explain;
 #[cfg(target_os = "linux")]
 pub(crate) mod histogram;
 #[cfg(target_os = "linux")]
+pub mod host;
+#[cfg(target_os = "linux")]
 pub mod ledger;
 #[cfg(target_os = "linux")]
 pub(crate) mod limits;

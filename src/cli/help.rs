@@ -180,24 +180,28 @@ fn write_man_page(out: &mut Vec<u8>) -> std::io::Result<()> {
             )]);
     }
     commands.to_writer(out)?;
-    // Every command's options, each section taken before clap adds `--help`.
+    // Every command's options, each taken before clap adds `--help`: `run`'s
+    // under their own groups, the others' under one heading each.
+    let mut intro = roff::Roff::new();
+    intro.control("SH", ["RUN OPTIONS"]).text([
+        roff::roman("The options of "),
+        roff::bold("bankrace run"),
+        roff::roman(", by group."),
+    ]);
+    intro.to_writer(out)?;
     for (name, heading) in [
-        ("run", "RUN OPTIONS"),
-        ("bench", "BENCH OPTIONS"),
-        ("quiz", "QUIZ OPTIONS"),
+        ("run", None),
+        ("bench", Some("BENCH OPTIONS")),
+        ("quiz", Some("QUIZ OPTIONS")),
     ] {
-        let sub = Cli::command()
+        let mut sub = Cli::command()
             .find_subcommand(name)
             .expect("a subcommand")
             .clone()
             .disable_help_flag(true);
-        let mut intro = roff::Roff::new();
-        intro.control("SH", [heading]).text([
-            roff::roman("The options of "),
-            roff::bold(format!("bankrace {name}")),
-            roff::roman(if name == "run" { ", by group." } else { "." }),
-        ]);
-        intro.to_writer(out)?;
+        if let Some(heading) = heading {
+            sub = sub.mut_args(|a| a.help_heading(heading));
+        }
         clap_mangen::Man::new(sub).render_options_section(out)?;
     }
 

@@ -4,7 +4,7 @@ pub mod bench;
 mod csv;
 mod explain;
 mod history;
-mod json;
+pub mod json;
 mod markdown;
 mod text;
 
@@ -73,6 +73,7 @@ pub(crate) mod fixtures {
             modes,
             interrupted: None,
             stopped_early: false,
+            host: crate::host::Host::fixture(),
         }
     }
 
