@@ -202,7 +202,8 @@ mod tests {
         assert!(err.0.contains("never showed in 2 unlocked trials"), "{err}");
         // It says what to change, from the plan that did not show it.
         assert!(
-            err.0.contains("widen the race window (--window 1ms, now 100us)"),
+            err.0
+                .contains("widen the race window (--window 1ms, now 100us)"),
             "{err}"
         );
         assert!(err.0.contains("--ops 50, now 5"), "{err}");

@@ -70,6 +70,9 @@ mod tests {
 
     #[test]
     fn described_in_one_line() {
-        assert_eq!(Host::fixture().describe(), "linux 6.1.0-test x86_64, 2 CPUs");
+        assert_eq!(
+            Host::fixture().describe(),
+            "linux 6.1.0-test x86_64, 2 CPUs"
+        );
     }
 }

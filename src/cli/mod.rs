@@ -305,7 +305,10 @@ mod tests {
     #[test]
     fn usage_errors_carry_the_command_usage() {
         let text = render_usage_error(&usage_error("run", "--trials must be between 1"), false);
-        assert!(text.starts_with("error: --trials must be between 1\n"), "{text}");
+        assert!(
+            text.starts_with("error: --trials must be between 1\n"),
+            "{text}"
+        );
         assert!(text.contains("Usage: bankrace run"), "{text}");
         let coloured = render_usage_error(&usage_error("run", "x"), true);
         assert!(coloured.contains("\u{1b}["), "{coloured:?}");

@@ -162,8 +162,14 @@ pub fn signal_if_alive(pid: u32, sig: Signal) {
 pub fn assert_usage_error(stderr: &str, message: &str) {
     let first = stderr.lines().next().unwrap_or_default();
     assert!(first.starts_with("error: "), "not clap's form: {stderr:?}");
-    assert!(stderr.contains(message), "expected {message:?} in {stderr:?}");
+    assert!(
+        stderr.contains(message),
+        "expected {message:?} in {stderr:?}"
+    );
     assert!(stderr.contains("\nUsage: bankrace"), "no usage: {stderr:?}");
-    assert!(!stderr.contains('\u{1b}'), "coloured into a pipe: {stderr:?}");
+    assert!(
+        !stderr.contains('\u{1b}'),
+        "coloured into a pipe: {stderr:?}"
+    );
     assert!(!stderr.contains("panicked"), "{stderr}");
 }

@@ -8,4 +8,5 @@ mod faults;
 mod output;
 mod quiz;
 mod run;
+mod schema;
 mod trace;
