@@ -1,5 +1,6 @@
 //! The command line: clap's definitions of every command and option, and the small enums of output choices. The only place that defines arguments; `help.rs` holds the help text, `run.rs` turns `run`'s arguments into a plan.
 
+mod from;
 mod help;
 mod run;
 

@@ -51,6 +51,9 @@ pub(crate) fn defaults(scenario: Scenario) -> Defaults {
     }
 }
 
+/// Trials per mode when `--trials` is not given.
+pub const DEFAULT_TRIALS: i64 = 50;
+
 /// A scenario's default parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Defaults {

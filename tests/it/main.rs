@@ -5,6 +5,7 @@ mod common;
 mod bad_input;
 mod bench;
 mod faults;
+mod from;
 mod output;
 mod quiz;
 mod run;
