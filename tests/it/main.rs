@@ -8,6 +8,7 @@ mod faults;
 mod from;
 mod output;
 mod quiz;
+mod readme;
 mod run;
 mod schema;
 mod trace;
