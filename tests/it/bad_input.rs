@@ -253,6 +253,15 @@ fn a_misspelt_option_gets_clap_s_tip_on_its_own_line() {
         stderr.contains("\n  tip: a similar argument exists: '--trials'\n"),
         "{stderr:?}"
     );
+    assert!(stderr.contains("\nUsage: bankrace run"), "{stderr:?}");
+    // A value bankrace refuses takes the same form, with the usage line.
+    let out = bankrace_in(&["run", "-n", "0"], None);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_usage_error(&stderr, "--trials must be between 1 and 1000000 (got 0)");
+    assert!(
+        stderr.contains("\nUsage: bankrace run [OPTIONS]\n"),
+        "{stderr:?}"
+    );
     // --color always colours it even into a pipe; NO_COLOR alone does not
     // matter when stderr is no terminal.
     let out = bankrace_in(&["run", "--color", "always", "--trails", "5"], None);

@@ -98,7 +98,7 @@ fn normalize(text: &str) -> Vec<String> {
     for line in text.lines() {
         let mut tokens: Vec<String> = Vec::new();
         let mut current = String::new();
-        let mut flush = |current: &mut String, tokens: &mut Vec<String>| {
+        let flush = |current: &mut String, tokens: &mut Vec<String>| {
             if !current.is_empty() {
                 let t = std::mem::take(current);
                 tokens.push(if t.contains(|c: char| c.is_ascii_digit()) {
