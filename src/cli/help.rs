@@ -150,6 +150,34 @@ pub fn man_page() -> Vec<u8> {
     out
 }
 
+/// Every command's options, each taken before clap adds `--help`: `run`'s
+/// under their own groups, the others' under one heading each.
+fn write_options_sections(out: &mut Vec<u8>) -> std::io::Result<()> {
+    let mut intro = roff::Roff::new();
+    intro.control("SH", ["RUN OPTIONS"]).text([
+        roff::roman("The options of "),
+        roff::bold("bankrace run"),
+        roff::roman(", by group."),
+    ]);
+    intro.to_writer(out)?;
+    for (name, heading) in [
+        ("run", None),
+        ("bench", Some("BENCH OPTIONS")),
+        ("quiz", Some("QUIZ OPTIONS")),
+    ] {
+        let mut sub = Cli::command()
+            .find_subcommand(name)
+            .expect("a subcommand")
+            .clone()
+            .disable_help_flag(true);
+        if let Some(heading) = heading {
+            sub = sub.mut_args(|a| a.help_heading(heading));
+        }
+        clap_mangen::Man::new(sub).render_options_section(out)?;
+    }
+    Ok(())
+}
+
 fn write_man_page(out: &mut Vec<u8>) -> std::io::Result<()> {
     let cmd = public_command();
     let man = clap_mangen::Man::new(cmd.clone());
@@ -180,30 +208,7 @@ fn write_man_page(out: &mut Vec<u8>) -> std::io::Result<()> {
             )]);
     }
     commands.to_writer(out)?;
-    // Every command's options, each taken before clap adds `--help`: `run`'s
-    // under their own groups, the others' under one heading each.
-    let mut intro = roff::Roff::new();
-    intro.control("SH", ["RUN OPTIONS"]).text([
-        roff::roman("The options of "),
-        roff::bold("bankrace run"),
-        roff::roman(", by group."),
-    ]);
-    intro.to_writer(out)?;
-    for (name, heading) in [
-        ("run", None),
-        ("bench", Some("BENCH OPTIONS")),
-        ("quiz", Some("QUIZ OPTIONS")),
-    ] {
-        let mut sub = Cli::command()
-            .find_subcommand(name)
-            .expect("a subcommand")
-            .clone()
-            .disable_help_flag(true);
-        if let Some(heading) = heading {
-            sub = sub.mut_args(|a| a.help_heading(heading));
-        }
-        clap_mangen::Man::new(sub).render_options_section(out)?;
-    }
+    write_options_sections(out)?;
 
     let mut tail = roff::Roff::new();
     tail.control("SH", ["EXAMPLES"]);

@@ -41,6 +41,20 @@ pub fn render(results: &Results) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn versions_and_host_come_first() {
+        let text = super::render(&crate::report::fixtures::results());
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["schema_version"], super::SCHEMA_VERSION);
+        assert_eq!(v["bankrace_version"], env!("CARGO_PKG_VERSION"));
+        assert_eq!(v["host"]["os"], "linux");
+        assert_eq!(v["host"]["cpus"], 2);
+        let at = |key: &str| text.find(&format!("\n  \"{key}\": ")).unwrap();
+        assert!(at("bankrace_version") < at("schema_version"));
+        assert!(at("schema_version") < at("host"));
+        assert!(at("host") < at("seed"));
+    }
+
     use crate::outcome::{ModeOutcomes, RunOutcome, TrialOutcome};
     use crate::plan::{Plan, Request};
     use crate::vocab::Mode;
@@ -82,15 +96,6 @@ mod tests {
         let text = super::render(&crate::stats::results(&plan, &run));
         let v: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(v["seed"], 5);
-        assert_eq!(v["schema_version"], super::SCHEMA_VERSION);
-        assert_eq!(v["bankrace_version"], env!("CARGO_PKG_VERSION"));
-        assert_eq!(v["host"]["os"], "linux");
-        assert_eq!(v["host"]["cpus"], 2);
-        // In this order, on top of the document.
-        let at = |key: &str| text.find(&format!("\n  \"{key}\": ")).unwrap();
-        assert!(at("bankrace_version") < at("schema_version"));
-        assert!(at("schema_version") < at("host"));
-        assert!(at("host") < at("seed"));
         assert!(v["modes"][0]["lock"].is_null());
         assert_eq!(v["modes"][1]["lock"], "mutex");
         assert_eq!(v["modes"][0]["expected_balance"], 200);

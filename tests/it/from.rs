@@ -65,8 +65,11 @@ fn a_report_runs_its_own_plan_again_and_options_override_it() {
     ] {
         assert_eq!(p[same], q[same], "{same}");
     }
+}
 
-    // A forced schedule comes back in its canonical form, and still forces.
+#[test]
+fn a_forced_schedule_comes_back_in_its_canonical_form_and_still_forces() {
+    let dir = tempfile::tempdir().unwrap();
     let scheduled = dir.path().join("scheduled.json");
     let first = run_json(&[
         "--no-lock",

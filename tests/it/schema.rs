@@ -72,6 +72,17 @@ fn validate(root: &Value, schema: &Value, value: &Value, at: &str, errors: &mut 
     {
         fail(format!("{s:?} does not match {p}"));
     }
+    validate_children(root, schema, value, at, errors);
+}
+
+/// `properties`, `required`, `additionalProperties` and `items`.
+fn validate_children(
+    root: &Value,
+    schema: &Value,
+    value: &Value,
+    at: &str,
+    errors: &mut Vec<String>,
+) {
     if let Some(object) = value.as_object() {
         let properties = schema.get("properties").and_then(Value::as_object);
         for key in schema
