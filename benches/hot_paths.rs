@@ -142,6 +142,7 @@ fn outcomes(trials: u32) -> RunOutcome {
         modes,
         interrupted: None,
         stopped_early: false,
+        host: bankrace::host::Host::fixture(),
     }
 }
 
@@ -171,6 +172,7 @@ mod render {
     fn bench_table(b: Bencher) {
         let spread = |v: f64| Spread::of(vec![v * 0.9, v, v * 1.1]);
         let results = BenchResults {
+            host: bankrace::host::Host::fixture(),
             workers: 2,
             cpus: 2,
             ops_per_worker: 200_000,

@@ -82,6 +82,7 @@ pub fn run_each(
             .collect(),
         interrupted: None,
         stopped_early: false,
+        host: crate::host::Host::current(),
     };
     'modes: for m in 0..plan.modes.len() {
         let mode = plan.modes[m];

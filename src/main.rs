@@ -20,6 +20,18 @@ use bankrace::vocab::Mode;
 use bankrace::{bench, coordinator, exit, expect, progress, report, worker};
 
 fn main() -> ExitCode {
+    let color = cli::stderr_color(
+        std::env::args_os(),
+        std::io::stderr().is_terminal(),
+        std::env::var_os("NO_COLOR").as_deref(),
+    );
+    // Usage errors (status 2) take clap's form: `error:`, tips, `Usage:`.
+    // A usage error stays status 2 even if stderr cannot take it.
+    let usage = |e: &clap::Error| {
+        let rendered = cli::render_usage_error(e, color);
+        let _ = std::io::stderr().lock().write_all(rendered.as_bytes());
+        ExitCode::from(EXIT_USAGE)
+    };
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         // A bare command: its help on stderr, status 2 (clap never panics
@@ -35,10 +47,9 @@ fn main() -> ExitCode {
             };
             return ExitCode::from(status);
         }
-        Err(e) => {
-            return ExitCode::from(finish(EXIT_USAGE, &[one_line(&e.to_string())]));
-        }
+        Err(e) => return usage(&e),
     };
+    let subcommand = cli.command.name();
     let result = match cli.command {
         Command::Run(args) => run(&args),
         Command::Sweep(args) => sweep(&args),
@@ -65,17 +76,12 @@ fn main() -> ExitCode {
             Err(e) => Err(e.context(format!("worker {}", args.index))),
         },
     };
-    ExitCode::from(match result {
-        Ok(status) => status,
-        Err(e) => {
-            let status = if e.is::<UsageError>() {
-                EXIT_USAGE
-            } else {
-                EXIT_RUNTIME
-            };
-            finish(status, &[format!("error: {e:#}")])
-        }
-    })
+    match result {
+        Ok(status) => ExitCode::from(status),
+        Err(e) if e.is::<UsageError>() => usage(&cli::usage_error(subcommand, &format!("{e:#}"))),
+        // Runtime errors (status 1) stay one line.
+        Err(e) => ExitCode::from(finish(EXIT_RUNTIME, &[format!("error: {e:#}")])),
+    }
 }
 
 /// Says `lines` on stderr, each after "bankrace: ", and returns the exit
@@ -93,18 +99,6 @@ fn finish(status: u8, lines: &[String]) -> u8 {
     }
 }
 
-/// Clap's message without its usage block, on one line: the mistake and,
-/// where clap lists them, the values that would have been accepted.
-fn one_line(message: &str) -> String {
-    message
-        .lines()
-        .map(str::trim)
-        .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more information"))
-        .filter(|l| !l.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 /// Runs the trials, prints the chosen format, writes the exports, and only
 /// then decides the exit status: an interruption (128 + N), `--fail-fast`
 /// (1), or an expectation not met (3). A report is always complete first.
@@ -114,8 +108,13 @@ fn run(args: &RunArgs) -> anyhow::Result<u8> {
     let output = args.output(&plan)?;
     let width = cli::text_width(args.width)?;
     if args.trace_unseen() {
-        eprintln!(
-            "bankrace: note: --trace records every access, but nothing here shows it: add --explain, --format json, --export-json, --export-trace or --export-html"
+        finish(
+            EXIT_OK,
+            &[
+                "note: --trace records every access, but nothing here shows it: add --explain, \
+               --format json, --export-json, --export-trace or --export-html"
+                    .to_string(),
+            ],
         );
     }
     let no_color = std::env::var_os("NO_COLOR");

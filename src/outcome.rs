@@ -130,4 +130,6 @@ pub struct RunOutcome {
     pub interrupted: Option<i32>,
     /// `--fail-fast` stopped the run at its first failed trial.
     pub stopped_early: bool,
+    /// The machine the trials ran on.
+    pub host: crate::host::Host,
 }

@@ -10,6 +10,8 @@ use crate::vocab::{Mode, Scenario, TrialStatus};
 /// its field names are a contract with users' scripts.
 #[derive(Debug, Clone, Serialize)]
 pub struct Results {
+    /// The machine the trials ran on.
+    pub host: crate::host::Host,
     pub seed: u64,
     /// The effective parameters, after defaults.
     pub parameters: Plan,
@@ -213,6 +215,7 @@ pub fn results(plan: &Plan, run: &RunOutcome) -> Results {
         })
         .collect();
     Results {
+        host: run.host.clone(),
         seed: plan.seed,
         parameters: plan.clone(),
         modes,
@@ -485,6 +488,7 @@ mod tests {
             }],
             interrupted: None,
             stopped_early: false,
+            host: crate::host::Host::fixture(),
         }
     }
 

@@ -164,14 +164,36 @@ pub fn man_page() -> Vec<u8> {
     out
 }
 
+/// Every command's options, each taken before clap adds `--help`: `run`'s
+/// under their own groups, the others' under one heading each.
+fn write_options_sections(out: &mut Vec<u8>) -> std::io::Result<()> {
+    let mut intro = roff::Roff::new();
+    intro.control("SH", ["RUN OPTIONS"]).text([
+        roff::roman("The options of "),
+        roff::bold("bankrace run"),
+        roff::roman(", by group."),
+    ]);
+    intro.to_writer(out)?;
+    for (name, heading) in [
+        ("run", None),
+        ("bench", Some("BENCH OPTIONS")),
+        ("quiz", Some("QUIZ OPTIONS")),
+    ] {
+        let mut sub = Cli::command()
+            .find_subcommand(name)
+            .expect("a subcommand")
+            .clone()
+            .disable_help_flag(true);
+        if let Some(heading) = heading {
+            sub = sub.mut_args(|a| a.help_heading(heading));
+        }
+        clap_mangen::Man::new(sub).render_options_section(out)?;
+    }
+    Ok(())
+}
+
 fn write_man_page(out: &mut Vec<u8>) -> std::io::Result<()> {
     let cmd = public_command();
-    // Taken before clap adds `--help` to it: the page lists what `run` takes.
-    let run = Cli::command()
-        .find_subcommand("run")
-        .expect("run is a subcommand")
-        .clone()
-        .disable_help_flag(true);
     let man = clap_mangen::Man::new(cmd.clone());
     man.render_title(out)?;
     man.render_name_section(out)?;
@@ -189,7 +211,7 @@ fn write_man_page(out: &mut Vec<u8>) -> std::io::Result<()> {
             );
             usage.push_str(&format!(" <{name}>"));
         }
-        if sub.get_name() == "run" {
+        if sub.get_arguments().any(|a| !a.is_positional()) {
             usage.push_str(" [OPTIONS]");
         }
         commands
@@ -199,13 +221,8 @@ fn write_man_page(out: &mut Vec<u8>) -> std::io::Result<()> {
                 sub.get_about().map(ToString::to_string).unwrap_or_default(),
             )]);
     }
-    commands.control("SH", ["RUN OPTIONS"]).text([
-        roff::roman("The options of "),
-        roff::bold("bankrace run"),
-        roff::roman(", by group."),
-    ]);
     commands.to_writer(out)?;
-    clap_mangen::Man::new(run).render_options_section(out)?;
+    write_options_sections(out)?;
 
     let mut tail = roff::Roff::new();
     tail.control("SH", ["EXAMPLES"]);
@@ -263,6 +280,10 @@ mod tests {
         for needle in [
             "RUN OPTIONS",
             "export\\-csv",
+            "BENCH OPTIONS",
+            "repetitions",
+            "QUIZ OPTIONS",
+            "answer",
             "EXIT STATUS",
             "EXAMPLES",
             "NO_COLOR",

@@ -1,5 +1,6 @@
 //! The command line: clap's definitions of every command and option, and the small enums of output choices. The only place that defines arguments; `help.rs` holds the help text, `run.rs` turns `run`'s arguments into a plan.
 
+mod from;
 mod help;
 mod run;
 mod sweep;
@@ -10,7 +11,7 @@ pub use sweep::{SweepArgs, SweepFormat};
 
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 use crate::plan::{BenchPlan, BenchRequest};
 use crate::usage::UsageError;
@@ -18,7 +19,7 @@ use crate::worker::WorkerArgs;
 use help::{ABOUT, BENCH_HELP, QUIZ_EXAMPLES, long_help};
 
 #[derive(Debug, Parser)]
-#[command(name = "bankrace", version, about = ABOUT, after_long_help = long_help())]
+#[command(name = "bankrace", version = crate::VERSION, about = ABOUT, after_long_help = long_help())]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -79,6 +80,23 @@ pub struct DbServerCli {
     pub command: Vec<std::ffi::OsString>,
 }
 
+impl Command {
+    /// The subcommand's name, as typed.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Run(_) => "run",
+            Command::Sweep(_) => "sweep",
+            Command::Bench(_) => "bench",
+            Command::DbCleanup(_) => "db-cleanup",
+            Command::DbServer(_) => "db-server",
+            Command::Quiz(_) => "quiz",
+            Command::Completions { .. } => "completions",
+            Command::Man => "man",
+            Command::Worker(_) => "worker",
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct BenchArgs {
     /// Worker processes per trial (every one deposits).
@@ -101,6 +119,7 @@ pub struct BenchArgs {
 
     /// Trials with no operations per repetition, to measure the overhead.
     #[arg(
+        short = 'n',
         long,
         default_value_t = 50,
         value_name = "N",
@@ -160,7 +179,7 @@ pub struct QuizArgs {
     pub answer: Option<i64>,
 
     /// Which puzzle: the same seed gives the same one; drawn and shown when not given.
-    #[arg(long, value_name = "N")]
+    #[arg(short, long, value_name = "N")]
     pub seed: Option<u64>,
 }
 
@@ -232,6 +251,56 @@ impl WorkerCli {
     }
 }
 
+/// A usage error (exit status 2) in clap's own form: `error:` and the
+/// sentence, then the command's `Usage:` line and where to find more.
+pub fn usage_error(subcommand: &str, message: &str) -> clap::Error {
+    let mut cmd = Cli::command();
+    cmd.build();
+    match cmd.find_subcommand_mut(subcommand) {
+        Some(sub) => sub.error(clap::error::ErrorKind::InvalidValue, message),
+        None => cmd.error(clap::error::ErrorKind::InvalidValue, message),
+    }
+}
+
+/// A usage error as it goes to stderr: coloured or plain.
+pub fn render_usage_error(error: &clap::Error, color: bool) -> String {
+    let styled = error.render();
+    let mut text = if color {
+        styled.ansi().to_string()
+    } else {
+        styled.to_string()
+    };
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    text
+}
+
+/// Whether errors on stderr are coloured: `--color` if the command line has
+/// one (even a command line clap refused), else a terminal without `NO_COLOR`.
+pub fn stderr_color(
+    args: impl IntoIterator<Item = std::ffi::OsString>,
+    terminal: bool,
+    no_color: Option<&std::ffi::OsStr>,
+) -> bool {
+    let args: Vec<String> = args
+        .into_iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let mut choice = ColorArg::Auto;
+    for (i, arg) in args.iter().enumerate() {
+        let value = match arg.strip_prefix("--color") {
+            Some("") => args.get(i + 1).map(String::as_str),
+            Some(rest) => rest.strip_prefix('='),
+            None => None,
+        };
+        if let Some(v) = value.and_then(|v| ColorArg::from_str(v, false).ok()) {
+            choice = v;
+        }
+    }
+    choice.enabled(terminal, no_color)
+}
+
 fn parse_duration(text: &str) -> Result<Duration, String> {
     crate::duration::parse(text)
 }
@@ -298,6 +367,33 @@ mod tests {
         assert_eq!(width_from(None, Some(10)), 40, "never below the minimum");
         assert!(text_width(Some(10)).is_err());
         assert_eq!(text_width(Some(60)).unwrap(), 60);
+    }
+
+    #[test]
+    fn error_colour_follows_the_color_option_then_the_terminal() {
+        use std::ffi::{OsStr, OsString};
+        let args = |a: &[&str]| a.iter().map(OsString::from).collect::<Vec<_>>();
+        assert!(stderr_color(args(&["bankrace", "run"]), true, None));
+        assert!(!stderr_color(args(&["bankrace", "run"]), false, None));
+        let no_color = Some(OsStr::new("1"));
+        assert!(!stderr_color(args(&["bankrace", "run"]), true, no_color));
+        let always = args(&["bankrace", "run", "--color", "always", "--trails"]);
+        assert!(stderr_color(always, false, no_color));
+        assert!(!stderr_color(args(&["x", "--color=never"]), true, None));
+        // A value that is not a choice leaves the default.
+        assert!(stderr_color(args(&["x", "--color=pink"]), true, None));
+    }
+
+    #[test]
+    fn usage_errors_carry_the_command_usage() {
+        let text = render_usage_error(&usage_error("run", "--trials must be between 1"), false);
+        assert!(
+            text.starts_with("error: --trials must be between 1\n"),
+            "{text}"
+        );
+        assert!(text.contains("Usage: bankrace run"), "{text}");
+        let coloured = render_usage_error(&usage_error("run", "x"), true);
+        assert!(coloured.contains("\u{1b}["), "{coloured:?}");
     }
 
     #[test]

@@ -5,10 +5,11 @@ use std::time::Duration;
 
 use clap::{ArgAction, Args};
 
+use super::from::Parameters;
 use super::{ColorArg, ExpectArg, Format, parse_duration};
 use crate::expect::Expectation;
 use crate::export::Target;
-use crate::plan::{Plan, Request};
+use crate::plan::{DEFAULT_TRIALS, Plan, Request};
 use crate::usage::UsageError;
 use crate::vocab::{LockChoice, Mode, Scenario};
 
@@ -18,15 +19,15 @@ pub struct RunArgs {
     #[arg(long, value_enum, value_name = "NAME", help_heading = "Scenario")]
     pub scenario: Option<Scenario>,
 
-    /// Trials per mode.
+    /// Trials per mode [default: 50].
     #[arg(
+        short = 'n',
         long,
-        default_value_t = 50,
         value_name = "N",
         allow_negative_numbers = true,
         help_heading = "Scenario"
     )]
-    pub trials: i64,
+    pub trials: Option<i64>,
 
     /// Starting balance [default: 200; overdraft: 15000].
     #[arg(
@@ -83,6 +84,7 @@ pub struct RunArgs {
 
     /// Seed for every random choice; drawn and reported when not given.
     #[arg(
+        short,
         long,
         value_name = "N",
         allow_negative_numbers = true,
@@ -176,15 +178,18 @@ pub struct RunArgs {
     #[arg(long, help_heading = "Faults")]
     pub fail_fast: bool,
 
-    /// In this fraction of trials (0 to 1), one worker kills itself with SIGKILL while it holds the lock.
+    /// In this fraction of trials (0 to 1), one worker kills itself with SIGKILL while it holds the lock [default: 0].
     #[arg(
         long,
         value_name = "RATE",
-        default_value_t = 0.0,
         allow_negative_numbers = true,
         help_heading = "Faults"
     )]
-    pub kill_holder: f64,
+    pub kill_holder: Option<f64>,
+
+    /// Run the plan of a JSON report (its `parameters`); options given here override them.
+    #[arg(long, value_name = "FILE", help_heading = "Scenario")]
+    pub from: Option<PathBuf>,
 
     /// Force the workers' accesses through a schedule, e.g. "D1:read W1:read D1:write W1:write" (see the README).
     #[arg(long, value_name = "STEPS", help_heading = "Scenario")]
@@ -268,33 +273,47 @@ pub struct Output {
 
 impl RunArgs {
     /// Checks every value and applies defaults. Nothing has started yet.
+    /// With `--from`, the report's parameters fill in every option not given.
     pub fn plan(&self) -> Result<Plan, UsageError> {
+        let file = match &self.from {
+            Some(path) => super::from::load(path)?,
+            None => Parameters::default(),
+        };
+        // The modes come from the command line if it names any.
+        let (locks, no_lock) = if self.lock.is_empty() && !self.no_lock {
+            (file.locks, file.no_lock)
+        } else {
+            (self.lock.clone(), self.no_lock)
+        };
         let request = Request {
-            scenario: self.scenario,
-            trials: self.trials,
-            initial: self.initial,
-            depositors: self.depositors,
-            withdrawers: self.withdrawers,
-            ops: self.ops,
-            amount: self.amount,
-            pause: self.pause,
-            window: self.window,
-            seed: self.seed,
-            locks: self.lock.clone(),
-            no_lock: self.no_lock,
-            kill_holder: self.kill_holder,
-            timeout: self.timeout,
-            fail_fast: self.fail_fast,
-            trace: self.trace || self.explain.is_some() || self.export_trace.is_some(),
-            schedule: self.schedule.clone(),
-            accounts: self.accounts,
-            transferers: self.transferers,
-            auditors: self.auditors,
-            collide: self.collide,
-            unlocked_audits: self.unlocked_audits,
+            scenario: self.scenario.or(file.scenario),
+            trials: self.trials.or(file.trials).unwrap_or(DEFAULT_TRIALS),
+            initial: self.initial.or(file.initial),
+            depositors: self.depositors.or(file.depositors),
+            withdrawers: self.withdrawers.or(file.withdrawers),
+            ops: self.ops.or(file.ops),
+            amount: self.amount.or(file.amount),
+            pause: self.pause.or(file.pause),
+            window: self.window.or(file.window),
+            seed: self.seed.or(file.seed),
+            locks,
+            no_lock,
+            kill_holder: self.kill_holder.or(file.kill_holder).unwrap_or(0.0),
+            timeout: self.timeout.or(file.timeout),
+            fail_fast: self.fail_fast || file.fail_fast,
+            trace: self.trace
+                || file.trace
+                || self.explain.is_some()
+                || self.export_trace.is_some(),
+            schedule: self.schedule.clone().or(file.schedule),
+            accounts: self.accounts.or(file.accounts),
+            transferers: self.transferers.or(file.transferers),
+            auditors: self.auditors.or(file.auditors),
+            collide: self.collide || file.collide,
+            unlocked_audits: self.unlocked_audits || file.unlocked_audits,
             history: self.export_history.is_some(),
-            db: self.db.clone(),
-            max_retries: self.max_retries,
+            db: self.db.clone().or(file.db),
+            max_retries: self.max_retries.or(file.max_retries),
         };
         // A drawn seed stays below 2^53, so that every JSON reader (JavaScript,
         // jq) keeps it exact and a result file can always repeat its run.

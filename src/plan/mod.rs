@@ -75,6 +75,8 @@ pub(crate) struct TransferDefaults {
     pub accounts: u32,
     pub transferers: u32,
 }
+/// Trials per mode when `--trials` is not given.
+pub const DEFAULT_TRIALS: i64 = 50;
 
 /// A scenario's default parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

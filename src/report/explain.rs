@@ -44,7 +44,7 @@ pub fn render(results: &Results, limit: usize, width: usize) -> String {
             .collect();
         out.push('\n');
         let name = mode.mode.name();
-        let what = if overdraft { "overdrew" } else { "lost money" };
+        let what = if overdraft { "overdrew" } else { "ended wrong" };
         let head = if finished.is_empty() {
             format!("{name}: nothing to explain, no traced trial finished")
         } else if odd.is_empty() {

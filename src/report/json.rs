@@ -1,15 +1,60 @@
 //! The JSON report: the results, serialized. Its field names are a contract (see the README).
 
+use serde::Serialize;
+
 use crate::stats::Results;
 
-pub fn render(results: &Results) -> String {
-    let mut s = serde_json::to_string_pretty(results).expect("results always serialize");
+/// The layout of every JSON document bankrace writes (`run` and `bench`).
+/// Bumped by one whenever a field is added, renamed or removed, or changes
+/// its meaning, in either document; never for a new value of an existing
+/// field. A reader checks it before trusting the field names.
+pub const SCHEMA_VERSION: u32 = 2;
+
+/// The package version that wrote a document (without the git commit, so
+/// that reports do not change from one commit to the next).
+pub const BANKRACE_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// A document: the versions first, then the results' own fields.
+#[derive(Serialize)]
+struct Document<'a, T: Serialize> {
+    bankrace_version: &'static str,
+    schema_version: u32,
+    #[serde(flatten)]
+    body: &'a T,
+}
+
+/// `body` as a JSON document, pretty-printed, with the versions on top.
+pub fn document<T: Serialize>(body: &T) -> String {
+    let doc = Document {
+        bankrace_version: BANKRACE_VERSION,
+        schema_version: SCHEMA_VERSION,
+        body,
+    };
+    let mut s = serde_json::to_string_pretty(&doc).expect("reports always serialize");
     s.push('\n');
     s
 }
 
+pub fn render(results: &Results) -> String {
+    document(results)
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn versions_and_host_come_first() {
+        let text = super::render(&crate::report::fixtures::results());
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["schema_version"], super::SCHEMA_VERSION);
+        assert_eq!(v["bankrace_version"], env!("CARGO_PKG_VERSION"));
+        assert_eq!(v["host"]["os"], "linux");
+        assert_eq!(v["host"]["cpus"], 2);
+        let at = |key: &str| text.find(&format!("\n  \"{key}\": ")).unwrap();
+        assert!(at("bankrace_version") < at("schema_version"));
+        assert!(at("schema_version") < at("host"));
+        assert!(at("host") < at("seed"));
+    }
+
     use crate::outcome::{ModeOutcomes, RunOutcome, TrialOutcome};
     use crate::plan::{Plan, Request};
     use crate::vocab::Mode;
@@ -46,6 +91,7 @@ mod tests {
             modes,
             interrupted: None,
             stopped_early: false,
+            host: crate::host::Host::fixture(),
         };
         let text = super::render(&crate::stats::results(&plan, &run));
         let v: serde_json::Value = serde_json::from_str(&text).unwrap();

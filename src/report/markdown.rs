@@ -43,6 +43,17 @@ pub fn render(results: &Results) -> String {
         out.push('\n');
     }
     let _ = writeln!(out, "{}", escape(&super::text::verdict(results)));
+    // The facts a JSON file carries on top, so that two tables can be compared.
+    let _ = writeln!(
+        out,
+        "\n*{}*",
+        escape(&format!(
+            "bankrace {}, schema {} · {}",
+            super::json::BANKRACE_VERSION,
+            super::json::SCHEMA_VERSION,
+            results.host.describe()
+        ))
+    );
     out
 }
 

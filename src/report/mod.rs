@@ -6,7 +6,7 @@ mod csv;
 mod explain;
 pub(crate) mod fit;
 mod history;
-mod json;
+pub mod json;
 mod markdown;
 pub mod picture;
 pub mod sweep;
@@ -123,6 +123,7 @@ pub(crate) mod fixtures {
             modes,
             interrupted: None,
             stopped_early: false,
+            host: crate::host::Host::fixture(),
         }
     }
 

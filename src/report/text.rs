@@ -460,7 +460,7 @@ fn verdict_part(s: &Summary, overdraft: bool) -> (String, Tone) {
         )
     } else {
         format!(
-            "{} of {} trials lost money (total {:+})",
+            "{} of {} trials ended wrong (total {:+})",
             s.inconsistent, s.trials, s.total_deviation
         )
     };

@@ -2,13 +2,14 @@
 
 use std::path::Path;
 
-use crate::common::bankrace_in;
+use crate::common::{assert_usage_error, bankrace_in};
 
 /// Exit statuses from the README.
 const USAGE: i32 = 2;
 const RUNTIME: i32 = 1;
 
-/// One line on stderr containing `message`, nothing on stdout, no panic.
+/// Nothing on stdout, no panic, `message` on stderr: for a usage error in
+/// clap's form (error, tips, usage), for a runtime error on one line.
 fn assert_refused(args: &[&str], tmpdir: Option<&Path>, status: i32, message: &str) {
     let out = bankrace_in(args, tmpdir);
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -17,11 +18,16 @@ fn assert_refused(args: &[&str], tmpdir: Option<&Path>, status: i32, message: &s
         stderr.contains(message),
         "{args:?}: expected {message:?} in {stderr:?}"
     );
-    assert_eq!(
-        stderr.trim_end().lines().count(),
-        1,
-        "{args:?}: not one line: {stderr:?}"
-    );
+    if status == USAGE {
+        assert_usage_error(&stderr, message);
+    } else {
+        assert!(stderr.starts_with("bankrace: error: "), "{stderr:?}");
+        assert_eq!(
+            stderr.trim_end().lines().count(),
+            1,
+            "{args:?}: not one line: {stderr:?}"
+        );
+    }
     assert!(
         !stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"),
         "{args:?}: {stderr}"
@@ -152,6 +158,9 @@ fn usage_errors_exit_2_with_the_allowed_range() {
         ),
         (&["run", "extra"], "unexpected argument 'extra'"),
         (&["walk"], "unrecognized subcommand 'walk'"),
+        (&["run", "-n", "0"], "--trials must be between 1"),
+        (&["quiz", "-s", "x"], "invalid value 'x'"),
+        (&["bench", "-n", "-1"], "--trials must be between"),
     ];
     assert!(cases.len() >= 30);
     for (args, message) in cases {
@@ -336,4 +345,29 @@ fn a_worker_started_by_hand_says_why_it_gives_up_on_the_schedule() {
         stderr.contains("worker 0: the forced schedule in the ledger cannot be followed"),
         "{stderr}"
     );
+}
+
+#[test]
+fn a_misspelt_option_gets_clap_s_tip_on_its_own_line() {
+    let out = bankrace_in(&["run", "--trails", "5"], None);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(USAGE), "{stderr}");
+    assert_usage_error(&stderr, "unexpected argument '--trails' found");
+    assert!(
+        stderr.contains("\n  tip: a similar argument exists: '--trials'\n"),
+        "{stderr:?}"
+    );
+    assert!(stderr.contains("\nUsage: bankrace run"), "{stderr:?}");
+    // A value bankrace refuses takes the same form, with the usage line.
+    let out = bankrace_in(&["run", "-n", "0"], None);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_usage_error(&stderr, "--trials must be between 1 and 1000000 (got 0)");
+    assert!(
+        stderr.contains("\nUsage: bankrace run [OPTIONS]\n"),
+        "{stderr:?}"
+    );
+    // --color always colours it even into a pipe; NO_COLOR alone does not
+    // matter when stderr is no terminal.
+    let out = bankrace_in(&["run", "--color", "always", "--trails", "5"], None);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("\u{1b}["));
 }

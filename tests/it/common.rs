@@ -160,3 +160,25 @@ pub fn signal(pid: u32, sig: Signal) {
 pub fn signal_if_alive(pid: u32, sig: Signal) {
     let _ = kill_process(Pid::from_raw(pid as i32).unwrap(), sig);
 }
+
+/// A usage error (status 2) in clap's form: `error:` and the sentence on
+/// the first line, where to find help on the last (clap adds a `Usage:`
+/// line except after a value it could not parse); no panic, no colour
+/// (stderr is not a terminal here).
+pub fn assert_usage_error(stderr: &str, message: &str) {
+    let first = stderr.lines().next().unwrap_or_default();
+    assert!(first.starts_with("error: "), "not clap's form: {stderr:?}");
+    assert!(
+        stderr.contains(message),
+        "expected {message:?} in {stderr:?}"
+    );
+    assert!(
+        stderr.ends_with("\n\nFor more information, try '--help'.\n"),
+        "not clap's form: {stderr:?}"
+    );
+    assert!(
+        !stderr.contains('\u{1b}'),
+        "coloured into a pipe: {stderr:?}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}

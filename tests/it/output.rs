@@ -37,7 +37,7 @@ fn expect_race_passes_and_expect_exact_fails_with_status_3_after_the_full_report
     race.extend(["--trials", "2", "--expect", "race"]);
     let out = run(&race);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert!(text(&out.stdout).contains("no lock: 2 of 2 trials lost money"));
+    assert!(text(&out.stdout).contains("no lock: 2 of 2 trials ended wrong"));
 
     let mut exact = CERTAIN_RACE.to_vec();
     exact.extend(["--trials", "2", "--expect", "exact"]);
@@ -49,7 +49,7 @@ fn expect_race_passes_and_expect_exact_fails_with_status_3_after_the_full_report
         "bankrace: lost-update",
         "exact trials",
         "final balances of 2 trials",
-        "no lock: 2 of 2 trials lost money",
+        "no lock: 2 of 2 trials ended wrong",
     ] {
         assert!(stdout.contains(part), "no {part:?} in\n{stdout}");
     }

@@ -188,7 +188,7 @@ fn the_text_report_shows_both_modes_a_histogram_and_a_verdict() {
 }
 
 #[test]
-fn bad_input_gets_one_line_and_status_2() {
+fn bad_input_gets_a_usage_error_and_status_2() {
     let cases: &[(&[&str], &str)] = &[
         (&["--trials", "0"], "--trials must be between 1"),
         (&["--trials", "many"], "invalid value"),

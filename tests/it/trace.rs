@@ -347,7 +347,7 @@ fn export_trace_writes_invoke_ok_pairs_in_order() {
 }
 
 #[test]
-fn bad_schedules_and_traces_get_one_line_and_status_2() {
+fn bad_schedules_and_traces_get_a_usage_error_and_status_2() {
     let cases: &[(&[&str], &str)] = &[
         (&["--schedule", "D1:read W1"], "--schedule: step 2 'W1'"),
         (&["--schedule", "D3:read"], "there is 1 depositor"),
@@ -365,8 +365,7 @@ fn bad_schedules_and_traces_get_one_line_and_status_2() {
     for (args, message) in cases {
         let (code, stdout, stderr) = run_text(args);
         assert_eq!(code, Some(2), "{args:?}: {stderr}");
-        assert!(stderr.contains(message), "{args:?}: {stderr}");
-        assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
+        crate::common::assert_usage_error(&stderr, message);
         assert!(stdout.is_empty());
     }
     let (code, _, stderr) = run_text(&[
