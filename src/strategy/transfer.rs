@@ -119,26 +119,6 @@ pub(crate) fn transfer<H: Hooks>(
             drop(first);
             done
         }
-        // The plan gives the transfer scenario no other mode; should a ledger
-        // name one, it gets the safe order.
-        Mode::Mutex
-        | Mode::Spin
-        | Mode::Flock
-        | Mode::Atomic
-        | Mode::Row
-        | Mode::Advisory
-        | Mode::Cas
-        | Mode::RepeatableRead
-        | Mode::Serializable => {
-            let (low, high) = (t.from.min(t.to), t.from.max(t.to));
-            let first = ledger.lock_account(me, low)?;
-            gate()?;
-            let second = ledger.lock_account(me, high)?;
-            let done = body(&mut || Ok(()), hooks);
-            drop(second);
-            drop(first);
-            done
-        }
         Mode::Global => {
             let bank = ledger.lock_bank(me)?;
             gate()?;
@@ -157,6 +137,20 @@ pub(crate) fn transfer<H: Hooks>(
             hooks.window();
             hooks.add(dst, t.amount)?;
             Ok(true)
+        }
+        // `mutex`: both accounts' locks in account order, so that no two
+        // transfers can wait for each other in a circle. The plan gives the
+        // transfer scenario no other mode; any other a ledger names gets
+        // this safe order too.
+        _ => {
+            let (low, high) = (t.from.min(t.to), t.from.max(t.to));
+            let first = ledger.lock_account(me, low)?;
+            gate()?;
+            let second = ledger.lock_account(me, high)?;
+            let done = body(&mut || Ok(()), hooks);
+            drop(second);
+            drop(first);
+            done
         }
     }
 }
