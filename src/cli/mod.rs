@@ -183,6 +183,12 @@ pub struct WorkerCli {
     pub index: u32,
     #[arg(long)]
     pub parent: u32,
+    /// Reused workers: the write end of the coordinator's pipe.
+    #[arg(long, requires = "generation")]
+    pub notify: Option<i32>,
+    /// Reused workers: the generation already run.
+    #[arg(long, requires = "notify")]
+    pub generation: Option<u32>,
 }
 
 impl WorkerCli {
@@ -191,6 +197,10 @@ impl WorkerCli {
             fd: self.fd,
             index: self.index,
             parent: self.parent,
+            reuse: self
+                .notify
+                .zip(self.generation)
+                .map(|(notify, generation)| crate::worker::Reuse { notify, generation }),
         }
     }
 }

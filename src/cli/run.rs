@@ -117,6 +117,10 @@ pub struct RunArgs {
     #[arg(long, help_heading = "Faults")]
     pub fail_fast: bool,
 
+    /// Start each mode's workers once and run every trial with the same processes (much faster trials; see docs/scale.md).
+    #[arg(long, help_heading = "Scenario")]
+    pub reuse_workers: bool,
+
     /// In this fraction of trials (0 to 1), one worker kills itself with SIGKILL while it holds the lock.
     #[arg(
         long,
@@ -212,6 +216,7 @@ impl RunArgs {
             fail_fast: self.fail_fast,
             trace: self.trace || self.explain.is_some() || self.export_trace.is_some(),
             schedule: self.schedule.clone(),
+            reuse_workers: self.reuse_workers,
         };
         // A drawn seed stays below 2^53, so that every JSON reader (JavaScript,
         // jq) keeps it exact and a result file can always repeat its run.

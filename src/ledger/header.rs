@@ -16,7 +16,7 @@ use crate::vocab::{Mode, Scenario};
 /// `b"BANKRACE"` read as a little-endian `u64`.
 pub(crate) const MAGIC: u64 = u64::from_le_bytes(*b"BANKRACE");
 /// Bumped whenever the layout or the meaning of a field changes.
-pub(crate) const VERSION: u64 = 5;
+pub(crate) const VERSION: u64 = 6;
 /// Words in the header.
 pub(crate) const WORDS: usize = 16;
 

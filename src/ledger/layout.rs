@@ -5,7 +5,7 @@
 //! ```text
 //! offset  size        what
 //! 0       128         header: sixteen words, the job (header.rs)
-//! 128     64          start barrier and fault gate (AtomicU32 each)
+//! 128     64          start barrier, fault gate, generation (AtomicU32 each)
 //! 192     64          spin lock word (AtomicU32)
 //! 256     64          robust, process-shared pthread mutex
 //! 320     64          instruments: sequencer, turnstile, why a schedule got stuck
@@ -48,7 +48,7 @@ pub(super) struct Header {
 #[repr(C, align(64))]
 pub(super) struct Line<T>(pub T);
 
-/// The start barrier and the fault gate.
+/// The start barrier, the fault gate, and the words of reused workers.
 #[repr(C)]
 pub(super) struct BarrierWords {
     /// How many workers have arrived.
@@ -60,6 +60,11 @@ pub(super) struct BarrierWords {
     /// a lock), then 1. The other workers wait for it, so the death always
     /// lands while they still need the lock. Futex word.
     pub fault_gate: AtomicU32,
+    /// Reused workers: the trial the coordinator has released, counted from
+    /// 1 (0 before the first; `GENERATION_QUIT` tells them to exit). Never
+    /// cleared by a reset: it is what moves from one trial to the next.
+    /// Futex word.
+    pub generation: AtomicU32,
 }
 
 /// What `--trace` and `--schedule` need besides their regions.
@@ -120,6 +125,10 @@ pub struct Slot {
     pub started_ns: AtomicU64,
     /// CLOCK_MONOTONIC nanoseconds when it finished its last operation.
     pub finished_ns: AtomicU64,
+    /// Reused workers: the last generation this worker is through with
+    /// (done and reported, or about to die by an injected fault). Its last
+    /// write to the ledger in a trial; never cleared by a reset.
+    pub(super) through: AtomicU32,
 }
 
 /// One traced operation in the mapping, written only by the worker that made
@@ -143,6 +152,7 @@ const _: () = {
     assert!(size_of::<Shared>() == 128 + 64 * 4);
     assert!(size_of::<MutexWords>() <= 64);
     assert!(size_of::<Instruments>() <= 64);
+    assert!(size_of::<BarrierWords>() <= 64);
     assert!(size_of::<TraceSlot>() == 48);
     assert!(align_of::<TraceSlot>() == 8);
     assert!(align_of::<Shared>() <= 4096, "mappings are page aligned");

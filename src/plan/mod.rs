@@ -91,6 +91,8 @@ pub struct Request {
     pub trace: bool,
     /// A forced schedule, as the user wrote it (`--schedule`).
     pub schedule: Option<String>,
+    /// Start each mode's workers once and run every trial with them.
+    pub reuse_workers: bool,
 }
 
 /// A run that has passed every check and can be executed as it is.
@@ -127,6 +129,11 @@ pub struct Plan {
     pub timeout: Duration,
     /// Stop at the first failed trial.
     pub fail_fast: bool,
+    /// Each mode's workers start once and run every trial of the mode
+    /// (`--reuse-workers`); shown only when set, so that the documents of
+    /// runs with fresh workers stay as they were.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub reuse_workers: bool,
 }
 
 fn serialize_duration<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -174,6 +181,7 @@ impl Plan {
             kill_holder: req.kill_holder,
             timeout: Duration::ZERO,
             fail_fast: req.fail_fast,
+            reuse_workers: req.reuse_workers,
         };
         plan.check()?;
         if let Some(t) = req.timeout

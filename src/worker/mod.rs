@@ -1,6 +1,9 @@
 //! The worker process: maps the trial's ledger, reads its part of the trial back, waits at the start barrier, applies its operations through a backend, reports in its slot.
 //!
 //! Started by the coordinator as `bankrace worker --fd N --index I --parent P`.
+//! A reused worker (`--notify FD --generation G` besides) runs one trial per
+//! generation the coordinator releases after G, re-reading its part of each
+//! from its slot, and writes a byte to FD when it is the last through one.
 //! It depends only on the ledger, the vocabulary, the backend and the
 //! strategies: no plan, no statistics, no reporting, no progress bars.
 //!
@@ -13,6 +16,7 @@ mod instrument;
 pub use instrument::is_gave_up;
 
 use std::fs::{File, OpenOptions};
+use std::os::unix::fs::OpenOptionsExt;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
@@ -37,7 +41,23 @@ pub struct WorkerArgs {
     pub index: u32,
     /// The coordinator's pid: the worker exits if its parent is already gone.
     pub parent: u32,
+    /// Reused workers only: how to hear of the next trial and say when one is over.
+    pub reuse: Option<Reuse>,
 }
+
+/// How a reused worker learns of trials and reports the end of each.
+#[derive(Debug, Clone, Copy)]
+pub struct Reuse {
+    /// The inherited write end of the coordinator's pipe.
+    pub notify: i32,
+    /// The generation already run (or skipped) when this worker started:
+    /// it runs the next one released.
+    pub generation: u32,
+}
+
+/// How long a reused worker waits for the next trial before it exits
+/// quietly; a coordinator that comes back later replaces it.
+const IDLE_LIMIT: Duration = Duration::from_secs(60);
 
 /// The worker's whole life. An error ends the process with status 1; the
 /// coordinator then marks the trial failed. When the worker gave up because
@@ -64,15 +84,15 @@ pub fn run(args: WorkerArgs) -> Result<()> {
         ledger: &ledger,
         slot,
         job: ledger.job(),
-        me: slot.spec(),
         index: args.index,
+        reuse: args.reuse,
     };
     match work.job.mode {
-        Mode::NoLock => work.run(Memory::new(&ledger, strategy::NoLock)),
-        Mode::Atomic => work.run(Memory::new(&ledger, strategy::Atomic)),
-        Mode::Spin => work.run(Memory::new(&ledger, Locked(strategy::Spin))),
-        Mode::Mutex => work.run(Memory::new(&ledger, Locked(strategy::Mutex))),
-        Mode::Flock => work.run(Memory::new(&ledger, Locked(strategy::Flock::new(file)))),
+        Mode::NoLock => work.serve(Memory::new(&ledger, strategy::NoLock)),
+        Mode::Atomic => work.serve(Memory::new(&ledger, strategy::Atomic)),
+        Mode::Spin => work.serve(Memory::new(&ledger, Locked(strategy::Spin))),
+        Mode::Mutex => work.serve(Memory::new(&ledger, Locked(strategy::Mutex))),
+        Mode::Flock => work.serve(Memory::new(&ledger, Locked(strategy::Flock::new(file)))),
     }
 }
 
@@ -116,6 +136,24 @@ fn open_own(fd: i32) -> Result<File> {
         .with_context(|| format!("cannot open the ledger through {path}"))
 }
 
+/// The inherited write end of the coordinator's pipe, checked to be a pipe
+/// opened for writing.
+fn open_notify(fd: i32) -> Result<std::os::fd::OwnedFd> {
+    let path = format!("/proc/self/fd/{fd}");
+    let meta = std::fs::metadata(&path)
+        .with_context(|| format!("cannot find the coordinator's pipe at {path}"))?;
+    if !std::os::unix::fs::FileTypeExt::is_fifo(&meta.file_type()) {
+        bail!("descriptor {fd} is not the coordinator's pipe");
+    }
+    // Non-blocking: a full pipe already wakes the coordinator.
+    let file = OpenOptions::new()
+        .write(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(&path)
+        .with_context(|| format!("cannot open the coordinator's pipe through {path}"))?;
+    Ok(file.into())
+}
+
 /// Whether an `/proc/self/fdinfo` text describes a descriptor opened for
 /// both reading and writing (`O_RDWR` in its octal `flags:` line).
 fn opened_read_write(fdinfo: &str) -> bool {
@@ -126,39 +164,69 @@ fn opened_read_write(fdinfo: &str) -> bool {
         .is_some_and(|flags| flags & 0o3 == 0o2)
 }
 
-/// One worker's share of a trial.
+/// One worker's share of its trials.
 struct Work<'a> {
     ledger: &'a Ledger,
     slot: &'a Slot,
     job: Job,
-    /// This worker's part of the trial.
-    me: WorkerSpec,
     index: u32,
+    reuse: Option<Reuse>,
 }
 
 impl Work<'_> {
-    /// Runs with the bare hooks, or with the recording and turnstile ones
-    /// when the trial is traced or scheduled. Two monomorphized copies: the
-    /// plain one is exactly the untraced loop.
-    fn run<B: Backend>(&self, bank: B) -> Result<()> {
-        let window = Duration::from_nanos(self.job.window_ns);
-        if Instrumented::needed(self.ledger) {
-            let hooks = Instrumented::new(self.ledger, self.index, window);
-            self.run_with(bank, hooks)
-        } else {
-            let hooks = Window {
-                ledger: self.ledger,
-                length: window,
-                die_now: false,
-            };
-            self.run_with(bank, hooks)
+    /// One trial, or, for a reused worker, one trial per generation until
+    /// the coordinator says quit (or releases none for [`IDLE_LIMIT`]).
+    fn serve<B: Backend>(&self, mut bank: B) -> Result<()> {
+        let Some(reuse) = self.reuse else {
+            return self.run(&mut bank);
+        };
+        let notify = open_notify(reuse.notify)?;
+        let mut seen = reuse.generation;
+        loop {
+            match self.ledger.wait_for_generation(seen, IDLE_LIMIT)? {
+                None | Some(crate::ledger::GENERATION_QUIT) => return Ok(()),
+                Some(g) => seen = g,
+            }
+            self.run(&mut bank)?;
+            if self.ledger.mark_through(self.index, seen) {
+                match rustix::io::write(&notify, &[1]) {
+                    Ok(_) | Err(rustix::io::Errno::AGAIN) => {}
+                    Err(e) => return Err(e).context("cannot tell the coordinator"),
+                }
+            }
         }
     }
 
-    fn run_with<B: Backend, H: OpHooks>(&self, mut bank: B, mut hooks: H) -> Result<()> {
+    /// Runs this trial with the bare hooks, or with the recording and
+    /// turnstile ones when the trial is traced or scheduled. Two
+    /// monomorphized copies: the plain one is exactly the untraced loop.
+    /// The worker's part is read from its slot afresh for every trial.
+    fn run<B: Backend>(&self, bank: &mut B) -> Result<()> {
+        let window = Duration::from_nanos(self.job.window_ns);
+        let me = self.slot.spec();
+        if Instrumented::needed(self.ledger) {
+            let hooks = Instrumented::new(self.ledger, self.index, window);
+            self.run_with(bank, hooks, me)
+        } else {
+            let hooks = Window {
+                ledger: self.ledger,
+                index: self.index,
+                length: window,
+                die_now: false,
+            };
+            self.run_with(bank, hooks, me)
+        }
+    }
+
+    fn run_with<B: Backend, H: OpHooks>(
+        &self,
+        bank: &mut B,
+        mut hooks: H,
+        me: WorkerSpec,
+    ) -> Result<()> {
         let (ledger, slot, job) = (self.ledger, self.slot, &self.job);
-        let mut rng = SmallRng::seed_from_u64(self.me.seed);
-        let kill_at = self.me.kill_at;
+        let mut rng = SmallRng::seed_from_u64(me.seed);
+        let kill_at = me.kill_at;
         let timeout = Duration::from_nanos(job.timeout_ns);
 
         ledger.wait_at_barrier(self.index, timeout)?;
@@ -175,12 +243,12 @@ impl Work<'_> {
                 if !job.mode.has_window() {
                     // Atomic instructions hold nothing: die before the
                     // operation, which then never happened.
-                    die(ledger);
+                    die(ledger, self.index);
                 }
                 // Die inside the window, that is while holding the lock.
                 hooks.arm_fault(true);
             }
-            self.one_op(&mut bank, &mut hooks)?;
+            self.one_op(bank, &mut hooks, me.role)?;
             if kill_at == Some(done - 1) {
                 // The operation held no lock to die with (a withdrawal was
                 // refused before the window): the others may start.
@@ -201,9 +269,14 @@ impl Work<'_> {
 
     /// One operation of the scenario, by this worker's role, on account 0.
     #[inline(always)]
-    fn one_op<B: Backend, H: OpHooks>(&self, bank: &mut B, hooks: &mut H) -> Result<()> {
+    fn one_op<B: Backend, H: OpHooks>(
+        &self,
+        bank: &mut B,
+        hooks: &mut H,
+        role: Role,
+    ) -> Result<()> {
         let amount = self.job.amount;
-        match (self.job.scenario, self.me.role) {
+        match (self.job.scenario, role) {
             (Scenario::LostUpdate, Role::Depositor) => bank.update(0, amount, hooks)?,
             (Scenario::LostUpdate, Role::Withdrawer) => bank.update(0, -amount, hooks)?,
             (Scenario::Overdraft, Role::Depositor) => bank.deposit(0, amount, hooks)?,

@@ -1,17 +1,19 @@
-//! Runs trials: creates each trial's ledger from its spec, starts its worker processes, waits for them and collects outcomes. Never prints.
+//! Runs trials: creates each trial's ledger from its spec, starts its worker processes (or reuses a mode's), waits for them and collects outcomes. Never prints.
+//!
+//! - `group.rs`: the worker processes, watched through pidfds;
+//! - `reuse.rs`: workers started once per mode, a ledger reset per trial.
+
+mod group;
+mod reuse;
 
 use std::fs::File;
-use std::os::fd::AsRawFd;
-use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::ExitStatus;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use rustix::event::{PollFd, PollFlags};
-use rustix::fd::OwnedFd;
-use rustix::process::{Pid, Signal};
 
 use crate::backend::{Accounts, InLedger};
 use crate::ledger::{Ledger, SlotState};
@@ -21,6 +23,7 @@ use crate::signals::{self, Interrupts};
 use crate::spec::TrialSpec;
 use crate::trace::Trace;
 use crate::vocab::{Mode, Role, TrialStatus};
+use group::{Wait, WorkerGroup};
 
 /// Where a run is, for a progress display.
 #[derive(Debug, Clone, Copy)]
@@ -33,7 +36,8 @@ pub struct Progress {
 /// Runs every mode of `plan`, one trial after another, and returns their
 /// outcomes. `progress` is called after each trial. A signal caught by
 /// `interrupts` ends the trial in flight (its workers are killed and reaped)
-/// and returns what completed before it.
+/// and returns what completed before it. With `plan.reuse_workers`, each
+/// mode's workers start once and run all its trials.
 pub fn run(
     plan: &Plan,
     interrupts: &Interrupts,
@@ -54,12 +58,19 @@ pub fn run(
     };
     'modes: for m in 0..plan.modes.len() {
         let mode = plan.modes[m];
+        // Dropped on every way out of the loop, which kills and reaps them.
+        let mut reused: Option<reuse::Reused> = None;
         for trial in 1..=plan.trials {
             if interrupts.caught().is_some() {
                 break 'modes;
             }
             let spec = plan.trial(mode, trial);
-            let Some(outcome) = run_trial(plan, &spec, &exe, interrupts, &mut InLedger)? else {
+            let outcome = if plan.reuse_workers {
+                reuse::run_trial(plan, &spec, &exe, interrupts, &mut reused, &mut InLedger)?
+            } else {
+                run_trial(plan, &spec, &exe, interrupts, &mut InLedger)?
+            };
+            let Some(outcome) = outcome else {
                 break 'modes;
             };
             let failed = outcome.status != TrialStatus::Ok;
@@ -69,6 +80,9 @@ pub fn run(
                 run.stopped_early = true;
                 break 'modes;
             }
+        }
+        if let Some(workers) = reused {
+            workers.finish()?;
         }
     }
     run.interrupted = interrupts.caught();
@@ -99,13 +113,13 @@ fn run_trial(
     accounts
         .prepare(&ledger)
         .context("cannot prepare the accounts")?;
-    let mut group = WorkerGroup::spawn(exe, &file, spec.job.workers)?;
+    let mut group = WorkerGroup::spawn(exe, &file, spec.job.workers, None)?;
     // The workers hold the descriptor now; ours is no longer needed, and the
     // mapping keeps the memory alive.
     drop(file);
     let doomed = spec.doomed();
     let ended = match group.wait(started + plan.timeout, doomed, interrupts)? {
-        Wait::AllExited => None,
+        Wait::AllDone => None,
         // A worker that gave up on the schedule left the cause in the ledger.
         Wait::Failed(index, status) => Some(
             stuck_cause(plan, spec.job.mode, &ledger).unwrap_or_else(|| describe(index, status)),
@@ -115,17 +129,31 @@ fn run_trial(
     };
     let killed_worker = doomed.filter(|&w| group.was_killed(w));
     drop(group); // ends and reaps any worker still running
+    let outcome = outcome_of(spec, &ledger, accounts, ended, started, killed_worker)?;
+    Ok(Some(outcome))
+}
+
+/// The outcome of a trial that ended (with `cause` if it failed) once no
+/// worker touches the ledger any more: the balance, the counters, the trace.
+fn outcome_of(
+    spec: &TrialSpec,
+    ledger: &Ledger,
+    accounts: &mut impl Accounts,
+    cause: Option<String>,
+    started: Instant,
+    killed_worker: Option<u32>,
+) -> Result<TrialOutcome> {
     let balance = accounts
-        .balances(&ledger)
+        .balances(ledger)
         .context("cannot read the balances")?[0];
-    let mut outcome = match ended {
+    let mut outcome = match cause {
         None => TrialOutcome::ok(spec.trial, balance),
         Some(cause) => TrialOutcome::failed(spec.trial, cause, balance),
     };
     outcome.elapsed = started.elapsed();
     outcome.killed_worker = killed_worker;
-    collect(spec, &ledger, &mut outcome);
-    Ok(Some(outcome))
+    collect(spec, ledger, &mut outcome);
+    Ok(outcome)
 }
 
 /// Why a trial timed out, as far as the ledger tells.
@@ -249,144 +277,5 @@ fn describe(index: u32, status: ExitStatus) -> String {
         (Some(code), _) => format!("worker {index} exited with status {code}"),
         (None, Some(sig)) => format!("worker {index} killed by {}", signals::name(sig)),
         _ => format!("worker {index} ended abnormally"),
-    }
-}
-
-/// How waiting for a trial's workers ended.
-enum Wait {
-    AllExited,
-    /// The first worker that did not exit with status 0.
-    Failed(u32, ExitStatus),
-    TimedOut,
-    /// A signal arrived: the run is to stop.
-    Interrupted,
-}
-
-/// The worker processes of one trial, in a process group of their own.
-/// Dropping the group kills whatever still runs and reaps every child, also
-/// when the coordinator unwinds from an error.
-struct WorkerGroup {
-    children: Vec<Child>,
-    /// A pidfd per child, to wait for several children with one `poll`.
-    pidfds: Vec<OwnedFd>,
-    exited: Vec<Option<ExitStatus>>,
-    pgid: Option<Pid>,
-}
-
-impl WorkerGroup {
-    fn spawn(exe: &Path, ledger: &File, workers: u32) -> Result<WorkerGroup> {
-        // The workers inherit the ledger's descriptor across exec.
-        rustix::io::fcntl_setfd(ledger, rustix::io::FdFlags::empty())?;
-        let parent = std::process::id().to_string();
-        let fd = ledger.as_raw_fd().to_string();
-        let mut group = WorkerGroup {
-            children: Vec::with_capacity(workers as usize),
-            pidfds: Vec::with_capacity(workers as usize),
-            exited: vec![None; workers as usize],
-            pgid: None,
-        };
-        for index in 0..workers {
-            let child = Command::new(exe)
-                .args(["worker", "--fd", &fd, "--parent", &parent, "--index"])
-                .arg(index.to_string())
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .process_group(group.pgid.map_or(0, |p| p.as_raw_nonzero().get()))
-                .spawn()
-                .context("cannot start a worker process")?;
-            let pid = Pid::from_child(&child);
-            group.pgid.get_or_insert(pid);
-            group.children.push(child);
-            group.pidfds.push(
-                rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty())
-                    .context("cannot watch a worker process (pidfd_open)")?,
-            );
-        }
-        Ok(group)
-    }
-
-    /// Waits until every worker exited, one failed, `deadline` passed or a
-    /// signal arrived. Worker `expected_death`, told to kill itself, may die
-    /// by SIGKILL without failing the trial.
-    fn wait(
-        &mut self,
-        deadline: Instant,
-        expected_death: Option<u32>,
-        interrupts: &Interrupts,
-    ) -> Result<Wait> {
-        loop {
-            let pending: Vec<usize> = (0..self.children.len())
-                .filter(|&i| self.exited[i].is_none())
-                .collect();
-            if pending.is_empty() {
-                return Ok(Wait::AllExited);
-            }
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Ok(Wait::TimedOut);
-            }
-            let mut fds: Vec<PollFd> = pending
-                .iter()
-                .map(|&i| PollFd::new(&self.pidfds[i], PollFlags::IN))
-                .collect();
-            fds.push(PollFd::from_borrowed_fd(interrupts.fd(), PollFlags::IN));
-            let timeout = rustix::time::Timespec {
-                tv_sec: left.as_secs() as i64,
-                tv_nsec: i64::from(left.subsec_nanos()),
-            };
-            match rustix::event::poll(&mut fds, Some(&timeout)) {
-                Ok(_) => {}
-                Err(rustix::io::Errno::INTR) => {}
-                Err(e) => return Err(e).context("cannot wait for workers"),
-            }
-            if interrupts.caught().is_some() {
-                interrupts.drain();
-                return Ok(Wait::Interrupted);
-            }
-            let ready: Vec<usize> = pending
-                .iter()
-                .zip(&fds)
-                .filter(|(_, fd)| !fd.revents().is_empty())
-                .map(|(&i, _)| i)
-                .collect();
-            drop(fds);
-            for i in ready {
-                if let Some(status) = self.children[i].try_wait()? {
-                    self.exited[i] = Some(status);
-                    let injected =
-                        expected_death == Some(i as u32) && status.signal() == Some(libc::SIGKILL);
-                    if !status.success() && !injected {
-                        return Ok(Wait::Failed(i as u32, status));
-                    }
-                }
-            }
-        }
-    }
-
-    /// Worker `index` has been reaped after dying by SIGKILL.
-    fn was_killed(&self, index: u32) -> bool {
-        self.exited
-            .get(index as usize)
-            .copied()
-            .flatten()
-            .is_some_and(|s| s.signal() == Some(libc::SIGKILL))
-    }
-}
-
-impl Drop for WorkerGroup {
-    fn drop(&mut self) {
-        if self.exited.iter().any(Option::is_none) {
-            if let Some(pgid) = self.pgid {
-                let _ = rustix::process::kill_process_group(pgid, Signal::KILL);
-            }
-            for child in &mut self.children {
-                let _ = child.kill();
-            }
-        }
-        for (i, child) in self.children.iter_mut().enumerate() {
-            if self.exited.get(i).is_none_or(Option::is_none) {
-                let _ = child.wait();
-            }
-        }
     }
 }
