@@ -129,6 +129,31 @@ fn a_killed_worker_fails_its_trial_and_the_run_goes_on() {
 }
 
 #[test]
+fn a_reused_worker_killed_from_outside_fails_its_trial_and_a_new_set_runs_the_next() {
+    let tmp = tempfile::tempdir().unwrap();
+    let extra = ["--trials", "3", "--reuse-workers"];
+    let (pid, out) = kill_a_worker_of_the_first_trial(&extra, 1, tmp.path());
+    assert_eq!(out.status.code(), Some(0));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let trials = report["modes"][0]["trials"].as_array().unwrap();
+    let statuses: Vec<&str> = trials
+        .iter()
+        .map(|t| t["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["failed", "ok", "ok"]);
+    assert!(
+        trials[0]["cause"]
+            .as_str()
+            .unwrap()
+            .contains("worker 1 killed by SIGKILL"),
+        "{}",
+        trials[0]
+    );
+    assert!(workers_of(pid).is_empty());
+    assert_empty(tmp.path());
+}
+
+#[test]
 fn fail_fast_stops_at_the_first_failed_trial() {
     let tmp = tempfile::tempdir().unwrap();
     let (_, out) =

@@ -7,5 +7,6 @@ mod bench;
 mod faults;
 mod output;
 mod quiz;
+mod reuse;
 mod run;
 mod trace;
