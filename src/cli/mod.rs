@@ -85,6 +85,15 @@ pub struct BenchArgs {
     )]
     pub repetitions: i64,
 
+    /// Trials of run's unlocked defaults per repetition, with fresh and with reused workers each, to compare how often the race bites.
+    #[arg(
+        long,
+        default_value_t = 40,
+        value_name = "N",
+        allow_negative_numbers = true
+    )]
+    pub loss_trials: i64,
+
     /// Repetitions run first and left out of the report.
     #[arg(
         long,
@@ -117,6 +126,7 @@ impl BenchArgs {
             trials: self.trials,
             repetitions: self.repetitions,
             warmup: self.warmup,
+            loss_trials: self.loss_trials,
             tmpdir: crate::coordinator::default_ledger_dir(),
         })
     }
