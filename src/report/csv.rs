@@ -118,4 +118,10 @@ mod tests {
     fn snapshot() {
         insta::assert_snapshot!(render(&fixtures::results()));
     }
+
+    #[test]
+    fn more_snapshots() {
+        insta::assert_snapshot!("overdraft", render(&fixtures::overdraft()));
+        insta::assert_snapshot!("interrupted", render(&fixtures::interrupted()));
+    }
 }

@@ -92,4 +92,12 @@ mod tests {
         );
         assert_eq!(v["parameters"]["window"], "100us");
     }
+
+    #[test]
+    fn snapshots() {
+        use crate::report::fixtures;
+        insta::assert_snapshot!("results", super::render(&fixtures::results()));
+        insta::assert_snapshot!("overdraft", super::render(&fixtures::overdraft()));
+        insta::assert_snapshot!("interrupted", super::render(&fixtures::interrupted()));
+    }
 }

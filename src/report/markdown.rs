@@ -76,6 +76,11 @@ mod tests {
     }
 
     #[test]
+    fn interrupted_snapshot() {
+        insta::assert_snapshot!("interrupted", render(&fixtures::interrupted()));
+    }
+
+    #[test]
     fn an_interrupted_run_says_so_above_the_table() {
         let mut results = fixtures::results();
         results.interrupted = Some("SIGINT".into());

@@ -111,6 +111,45 @@ pub(crate) mod fixtures {
         stats::results(&plan, &complete(modes))
     }
 
+    /// A run interrupted by SIGINT during its second mode's first trial:
+    /// the first mode has two trials, one failed; the second has none.
+    pub fn interrupted() -> Results {
+        let plan = Plan::build(
+            Request {
+                trials: 2,
+                ops: Some(5),
+                seed: Some(11),
+                kill_holder: 0.5,
+                ..Request::default()
+            },
+            || unreachable!("the seed is given"),
+        )
+        .expect("a valid plan");
+        let mut failed = trial(2, 201, 30);
+        failed.status = TrialStatus::Failed;
+        failed.cause = Some("timed out after 1s: 1 of 2 workers finished".into());
+        failed.killed_worker = Some(1);
+        let mut killed = trial(1, 200, 9);
+        killed.killed_worker = Some(0);
+        killed.recoveries = 1;
+        let modes = vec![
+            ModeOutcomes {
+                mode: Mode::NoLock,
+                trials: vec![killed, failed],
+            },
+            ModeOutcomes {
+                mode: Mode::Mutex,
+                trials: Vec::new(),
+            },
+        ];
+        let run = RunOutcome {
+            modes,
+            interrupted: Some(2),
+            stopped_early: false,
+        };
+        stats::results(&plan, &run)
+    }
+
     /// Overdraft, two trials per mode: both unlocked trials overdraw.
     pub fn overdraft() -> Results {
         let plan = Plan::build(

@@ -454,4 +454,11 @@ mod tests {
     fn snapshot_with_a_failed_trial() {
         insta::assert_snapshot!(render(&crate::report::fixtures::results()));
     }
+
+    #[test]
+    fn more_snapshots() {
+        use crate::report::fixtures;
+        insta::assert_snapshot!("overdraft", render(&fixtures::overdraft()));
+        insta::assert_snapshot!("interrupted", render(&fixtures::interrupted()));
+    }
 }
