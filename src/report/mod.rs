@@ -16,32 +16,40 @@ pub use json::render as json;
 pub use markdown::render as markdown;
 pub use text::{Paint, render as text, render_with as text_with, verdict, verdict_with};
 
-use crate::outcome::RunOutcome;
+use crate::outcome::{RunOutcome, TrialOutcome};
 use crate::plan::Plan;
-use crate::stats::{self, Results};
+use crate::stats::{self, Fold, Keep, Results, TrialRecord};
 use crate::vocab::TrialStatus;
 
 /// What every report renders: the statistics of a run's outcomes and,
-/// beside them, the analysis of each traced trial.
+/// beside them, the analysis of each traced trial. Every trial is kept whole.
 pub fn results(plan: &Plan, run: &RunOutcome) -> Results {
-    let mut results = stats::results(plan, run);
-    for (mode, outcomes) in results.modes.iter_mut().zip(&run.modes) {
-        for (record, outcome) in mode.trials.iter_mut().zip(&outcomes.trials) {
-            record.trace = outcome.trace.as_ref().map(|trace| {
-                crate::explain::analyze(
-                    trace,
-                    &crate::explain::Context {
-                        initial: plan.initial,
-                        depositors: plan.depositors,
-                        expected: record.expected_balance,
-                        final_balance: record.final_balance,
-                        complete: record.status == TrialStatus::Ok,
-                    },
-                )
-            });
+    let modes: Vec<_> = run.modes.iter().map(|m| m.mode).collect();
+    let mut fold = Fold::new(plan, &modes, Keep::All);
+    for (m, mode) in run.modes.iter().enumerate() {
+        for t in &mode.trials {
+            fold.add(m, t, record(plan, t));
         }
     }
-    results
+    fold.finish(run.interrupted, run.stopped_early)
+}
+
+/// One trial as reports show it, with its trace's analysis if traced.
+pub fn record(plan: &Plan, t: &TrialOutcome) -> TrialRecord {
+    let mut record = stats::record(plan, t);
+    record.trace = t.trace.as_ref().map(|trace| {
+        crate::explain::analyze(
+            trace,
+            &crate::explain::Context {
+                initial: plan.initial,
+                depositors: plan.depositors,
+                expected: record.expected_balance,
+                final_balance: record.final_balance,
+                complete: record.status == TrialStatus::Ok,
+            },
+        )
+    });
+    record
 }
 
 /// Results built from fixed outcomes, for the renderers' snapshot tests.

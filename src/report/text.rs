@@ -9,7 +9,6 @@ use crate::histogram;
 use crate::plan::Plan;
 use crate::stats::{ModeResult, Results, Summary};
 use crate::vocab::Scenario;
-use crate::vocab::TrialStatus;
 
 /// The widest histogram bar, chosen so that lines stay within 80 columns.
 const BAR_WIDTH: usize = 40;
@@ -240,21 +239,16 @@ fn table(out: &mut String, results: &Results, paint: Paint) {
 }
 
 fn histogram_of(out: &mut String, mode: &ModeResult, paint: Paint) {
-    let balances: Vec<i64> = mode
-        .trials
-        .iter()
-        .filter(|t| t.status == TrialStatus::Ok)
-        .map(|t| t.final_balance)
-        .collect();
+    let ok = mode.summary.trials - mode.summary.failed;
     let _ = writeln!(
         out,
         "{}: final balances of {} trial{}",
         paint.paint(Tone::Strong, mode.mode.name()),
-        balances.len(),
-        plural(balances.len() as u64)
+        ok,
+        plural(u64::from(ok))
     );
     for line in histogram::render(
-        &histogram::bins(&balances, MAX_BINS),
+        &histogram::bins(&mode.balances, MAX_BINS),
         BAR_WIDTH,
         Some(mode.expected_balance),
     ) {
@@ -274,13 +268,14 @@ fn histogram_of(out: &mut String, mode: &ModeResult, paint: Paint) {
 /// appearance, so that a lock that fails the same way in every trial says so
 /// once.
 fn failures_by_cause(mode: &ModeResult) -> Vec<(&str, Vec<u32>)> {
-    let mut groups: Vec<(&str, Vec<u32>)> = Vec::new();
-    for t in mode.trials.iter().filter(|t| t.status != TrialStatus::Ok) {
-        let cause = t.cause.as_deref().unwrap_or("unknown cause");
-        match groups.iter_mut().find(|(c, _)| *c == cause) {
-            Some((_, trials)) => trials.push(t.trial),
-            None => groups.push((cause, vec![t.trial])),
-        }
+    // The causes are already in order of first appearance.
+    let mut groups: Vec<(&str, Vec<u32>)> = mode
+        .causes
+        .iter()
+        .map(|c| (c.as_str(), Vec::new()))
+        .collect();
+    for &(trial, cause) in &mode.failures {
+        groups[cause as usize].1.push(trial);
     }
     groups
 }

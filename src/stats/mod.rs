@@ -1,4 +1,14 @@
 //! Turns trial outcomes into the results every report renders: per-trial records and per-mode summaries. Pure.
+//!
+//! - `fold.rs`: the summaries folded one trial at a time, in memory that
+//!   does not grow with the trials (a value-to-count map of final balances,
+//!   running sums), keeping whole records only where a report needs them.
+
+mod fold;
+
+pub use fold::{Fold, Keep};
+
+use std::collections::BTreeMap;
 
 use serde::Serialize;
 
@@ -29,8 +39,21 @@ pub struct ModeResult {
     #[serde(skip)]
     pub mode: Mode,
     pub expected_balance: i64,
+    /// The trials kept whole: every one from [`results`]; from a streamed
+    /// run (see [`Keep`]), only the traced ones, which `--explain` and
+    /// `--export-trace` need.
     pub trials: Vec<TrialRecord>,
     pub summary: Summary,
+    /// Final balances of the trials with status "ok", value to count: exact
+    /// medians and histograms without a value per trial.
+    #[serde(skip)]
+    pub balances: BTreeMap<i64, u32>,
+    /// The failed trials in order, each with its cause (an index into `causes`).
+    #[serde(skip)]
+    pub failures: Vec<(u32, u32)>,
+    /// Every distinct cause of a failed trial, in order of first appearance.
+    #[serde(skip)]
+    pub causes: Vec<String>,
 }
 
 /// One trial as reports show it.
@@ -109,34 +132,22 @@ fn as_decimal_strings<S: serde::Serializer>(values: &[u64], s: S) -> Result<S::O
     s.collect_seq(values.iter().map(u64::to_string))
 }
 
-/// Builds the results of a run from its outcomes; traces are analysed
-/// beside this, by `report::results`.
+/// Builds the results of a run from its outcomes, every trial kept whole;
+/// traces are analysed beside this, by `report::results`.
 pub fn results(plan: &Plan, run: &RunOutcome) -> Results {
-    let modes = run
-        .modes
-        .iter()
-        .map(|m| {
-            let trials: Vec<TrialRecord> = m.trials.iter().map(|t| record(plan, t)).collect();
-            let summary = summarize(&trials, &m.trials);
-            ModeResult {
-                lock: m.mode.strategy(),
-                mode: m.mode,
-                expected_balance: plan.expected_balance(),
-                trials,
-                summary,
-            }
-        })
-        .collect();
-    Results {
-        seed: plan.seed,
-        parameters: plan.clone(),
-        modes,
-        interrupted: run.interrupted.map(crate::signals::name),
-        stopped_early: run.stopped_early,
+    let modes: Vec<_> = run.modes.iter().map(|m| m.mode).collect();
+    let mut fold = Fold::new(plan, &modes, Keep::All);
+    for (m, mode) in run.modes.iter().enumerate() {
+        for t in &mode.trials {
+            let record = record(plan, t);
+            fold.add(m, t, record);
+        }
     }
+    fold.finish(run.interrupted, run.stopped_early)
 }
 
-fn record(plan: &Plan, t: &TrialOutcome) -> TrialRecord {
+/// One trial as reports show it, without its trace's analysis.
+pub fn record(plan: &Plan, t: &TrialOutcome) -> TrialRecord {
     let amount = i128::from(plan.amount);
     // The books, in i128: the plan bounds every sum to i64, but a failed
     // trial's counters are whatever the worker left behind.
@@ -181,49 +192,8 @@ fn clamp(v: i128) -> i64 {
     v.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64
 }
 
-fn rate(ops: u64, secs: f64) -> f64 {
+pub(crate) fn rate(ops: u64, secs: f64) -> f64 {
     if secs > 0.0 { ops as f64 / secs } else { 0.0 }
-}
-
-fn summarize(records: &[TrialRecord], outcomes: &[TrialOutcome]) -> Summary {
-    let ok: Vec<&TrialRecord> = records
-        .iter()
-        .filter(|r| r.status == TrialStatus::Ok)
-        .collect();
-    let balances: Vec<i64> = ok.iter().map(|r| r.final_balance).collect();
-    let consistent = ok.iter().filter(|r| r.consistent).count() as u32;
-    let total_deviation: i64 = ok.iter().map(|r| r.deviation).sum();
-    let n = records.len() as u32;
-    let failed = n - ok.len() as u32;
-    let (ops, busy) = outcomes
-        .iter()
-        .filter(|t| t.status == TrialStatus::Ok)
-        .fold((0u64, 0f64), |(o, b), t| {
-            (o + t.deposits + t.withdrawals, b + t.busy.as_secs_f64())
-        });
-    Summary {
-        trials: n,
-        consistent,
-        inconsistent: ok.len() as u32 - consistent,
-        failed,
-        min: balances.iter().copied().min(),
-        max: balances.iter().copied().max(),
-        mean: mean(&balances),
-        median: median(&balances),
-        stddev: stddev(&balances),
-        total_deviation,
-        mean_deviation: (!ok.is_empty()).then(|| total_deviation as f64 / ok.len() as f64),
-        overdrawn: ok.iter().filter(|r| r.overdrawn).count() as u32,
-        overpaid: ok.iter().map(|r| r.overpaid).sum(),
-        mean_trial_ms: if n == 0 {
-            0.0
-        } else {
-            records.iter().map(|r| r.duration_ms).sum::<f64>() / f64::from(n)
-        },
-        ops_per_sec: rate(ops, busy),
-        holder_killed: records.iter().filter(|r| r.killed_worker.is_some()).count() as u32,
-        survived_kill: ok.iter().filter(|r| r.killed_worker.is_some()).count() as u32,
-    }
 }
 
 pub fn mean(xs: &[i64]) -> Option<f64> {
