@@ -91,12 +91,40 @@ fn run(args: &RunArgs) -> anyhow::Result<u8> {
         .color
         .enabled(std::io::stderr().is_terminal(), no_color.as_deref());
 
+    // JSON and CSV are written as the trials end, to stdout and to their
+    // export files alike; every other report is rendered at the end from
+    // statistics folded on the way. Export files are created now, so that a
+    // path that cannot be written is known before minutes of trials.
+    let (mut json, mut csv): (Vec<Box<dyn Write>>, Vec<Box<dyn Write>>) = (Vec::new(), Vec::new());
+    let streamed = |f: Format| matches!(f, Format::Json | Format::Csv);
+    if !output.quiet && streamed(output.format) {
+        let stdout: Box<dyn Write> = Box::new(std::io::BufWriter::new(Stdout::default()));
+        match output.format {
+            Format::Json => json.push(stdout),
+            _ => csv.push(stdout),
+        }
+    }
+    for (format, path) in output.exports.iter().filter(|(f, _)| streamed(*f)) {
+        let file = std::fs::File::create(path)
+            .with_context(|| format!("cannot create {}", path.display()))?;
+        let file: Box<dyn Write> = Box::new(Named(std::io::BufWriter::new(file), path.clone()));
+        match format {
+            Format::Json => json.push(file),
+            _ => csv.push(file),
+        }
+    }
+    let mut streams = report::Streams::new(&plan, json, csv).map_err(named_error)?;
+
     let interrupts = Interrupts::install().context("cannot install signal handlers")?;
     let mut bar = progress::Bar::new(plan.modes.len(), plan.trials, !output.quiet, paint_stderr);
-    let outcome = coordinator::run(&plan, &interrupts, &mut |p| bar.update(p));
+    let end = coordinator::run_each(&plan, &interrupts, &mut |p| bar.update(p), &mut |m, t| {
+        streams.trial(m, &t).map_err(named_error)
+    });
     bar.finish();
-    let outcome = outcome?;
-    let results = report::results(&plan, &outcome);
+    let end = end?;
+    let results = streams
+        .finish(end.interrupted, end.stopped_early)
+        .map_err(named_error)?;
 
     let paint = if paint_stdout {
         Paint::Color
@@ -107,8 +135,10 @@ fn run(args: &RunArgs) -> anyhow::Result<u8> {
         format!("{}\n", report::verdict_with(&results, paint))
     } else if output.format == Format::Text {
         report::text_with(&results, paint)
+    } else if output.format == Format::Markdown {
+        report::markdown(&results)
     } else {
-        render(&results, output.format)
+        String::new() // streamed already
     };
     if let Some(limit) = args.explain
         && output.format == Format::Text
@@ -118,7 +148,7 @@ fn run(args: &RunArgs) -> anyhow::Result<u8> {
     }
     print(shown.as_bytes())?;
 
-    for (format, path) in &output.exports {
+    for (format, path) in output.exports.iter().filter(|(f, _)| !streamed(*f)) {
         std::fs::write(path, render(&results, *format))
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
@@ -127,10 +157,10 @@ fn run(args: &RunArgs) -> anyhow::Result<u8> {
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
     let (status, lines) = exit::status(&exit::Ending {
-        interrupted: outcome.interrupted.map(|sig| (sig, signals::name(sig))),
+        interrupted: end.interrupted.map(|sig| (sig, signals::name(sig))),
         // A traced trial whose books do not balance is a bug in bankrace.
         violations: report::violations(&results),
-        stopped_early: outcome.stopped_early,
+        stopped_early: end.stopped_early,
         unmet: output
             .expect
             .and_then(|e| expect::check(&results, e).err())
@@ -213,14 +243,64 @@ fn bench(args: &BenchArgs) -> anyhow::Result<u8> {
     Ok(EXIT_OK)
 }
 
-/// A format without colour, as files and pipes get it.
+/// A report rendered at the end, without colour, as files get it. JSON and
+/// CSV are streamed instead (see [`report::Streams`]).
 fn render(results: &Results, format: Format) -> String {
     match format {
-        Format::Text => report::text(results),
-        Format::Json => report::json(results),
-        Format::Csv => report::csv(results),
         Format::Markdown => report::markdown(results),
+        _ => report::text(results),
     }
+}
+
+/// Stdout for a streamed report. A closed pipe (`bankrace run --format json
+/// | head`) is the reader's choice, not an error: the rest is dropped.
+#[derive(Default)]
+struct Stdout {
+    closed: bool,
+}
+
+impl Write for Stdout {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.closed {
+            return Ok(buf.len());
+        }
+        match std::io::stdout().lock().write_all(buf) {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => self.closed = true,
+            other => other?,
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match std::io::stdout().lock().flush() {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+            other => other,
+        }
+    }
+}
+
+/// An export file that names itself in its errors.
+struct Named(std::io::BufWriter<std::fs::File>, std::path::PathBuf);
+
+impl Write for Named {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.write(buf).map_err(|e| self.name(e))
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush().map_err(|e| self.name(e))
+    }
+}
+
+impl Named {
+    fn name(&self, e: std::io::Error) -> std::io::Error {
+        std::io::Error::new(e.kind(), format!("cannot write {}: {e}", self.1.display()))
+    }
+}
+
+/// An error of a streamed report, whose message already says which file.
+fn named_error(e: std::io::Error) -> anyhow::Error {
+    anyhow::Error::new(e)
 }
 
 /// Writes to stdout. A closed pipe (`bankrace run | head`) is the reader's

@@ -33,6 +33,16 @@ pub struct Progress {
     pub done: u32,
 }
 
+/// How a run ended, besides its trials.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunEnd {
+    /// The signal that interrupted the run; the trial it cut short was not
+    /// handed on.
+    pub interrupted: Option<i32>,
+    /// `--fail-fast` stopped the run at its first failed trial.
+    pub stopped_early: bool,
+}
+
 /// Runs every mode of `plan`, one trial after another, and returns their
 /// outcomes. `progress` is called after each trial. A signal caught by
 /// `interrupts` ends the trial in flight (its workers are killed and reaped)
@@ -43,21 +53,38 @@ pub fn run(
     interrupts: &Interrupts,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<RunOutcome> {
+    let mut modes: Vec<ModeOutcomes> = plan
+        .modes
+        .iter()
+        .map(|&mode| ModeOutcomes {
+            mode,
+            trials: Vec::new(),
+        })
+        .collect();
+    let end = run_each(plan, interrupts, progress, &mut |m, outcome| {
+        modes[m].trials.push(outcome);
+        Ok(())
+    })?;
+    Ok(RunOutcome {
+        modes,
+        interrupted: end.interrupted,
+        stopped_early: end.stopped_early,
+    })
+}
+
+/// Runs every mode of `plan` as [`run`] does, but hands each trial's outcome
+/// to `each` (with the mode's index in `plan.modes`) as soon as it ends, and
+/// keeps nothing: memory does not grow with the trials. An error from
+/// `each` ends the run.
+pub fn run_each(
+    plan: &Plan,
+    interrupts: &Interrupts,
+    progress: &mut dyn FnMut(Progress),
+    each: &mut dyn FnMut(usize, TrialOutcome) -> Result<()>,
+) -> Result<RunEnd> {
     let exe = own_executable()?;
-    let mut run = RunOutcome {
-        modes: plan
-            .modes
-            .iter()
-            .map(|&mode| ModeOutcomes {
-                mode,
-                trials: Vec::new(),
-            })
-            .collect(),
-        interrupted: None,
-        stopped_early: false,
-    };
-    'modes: for m in 0..plan.modes.len() {
-        let mode = plan.modes[m];
+    let mut stopped_early = false;
+    'modes: for (m, &mode) in plan.modes.iter().enumerate() {
         // Dropped on every way out of the loop, which kills and reaps them.
         let mut reused: Option<reuse::Reused> = None;
         for trial in 1..=plan.trials {
@@ -74,10 +101,10 @@ pub fn run(
                 break 'modes;
             };
             let failed = outcome.status != TrialStatus::Ok;
-            run.modes[m].trials.push(outcome);
+            each(m, outcome)?;
             progress(Progress { mode, done: trial });
             if failed && plan.fail_fast {
-                run.stopped_early = true;
+                stopped_early = true;
                 break 'modes;
             }
         }
@@ -85,8 +112,10 @@ pub fn run(
             workers.finish()?;
         }
     }
-    run.interrupted = interrupts.caught();
-    Ok(run)
+    Ok(RunEnd {
+        interrupted: interrupts.caught(),
+        stopped_early,
+    })
 }
 
 /// The binary to re-execute for workers: `/proc/self/exe` names exactly the

@@ -1,6 +1,6 @@
 //! The CSV report: one row per trial of every mode, failed ones included, with the scenario's parameters on each row.
 
-use crate::duration;
+use super::stream::CsvStream;
 use crate::stats::Results;
 
 /// The header row. Scripts may rely on these names; new columns are added at
@@ -43,48 +43,13 @@ pub(crate) const COLUMNS: [&str; 30] = [
 /// `killed_worker` is empty unless a worker died holding the lock;
 /// `worker_seeds` lists each worker's seed, separated by spaces.
 pub fn render(results: &Results) -> String {
-    let p = &results.parameters;
-    let mut w = ::csv::Writer::from_writer(Vec::new());
-    w.write_record(COLUMNS).expect("writing to memory");
+    let mut stream = CsvStream::begin(Vec::new(), &results.parameters).expect("writing to memory");
     for mode in &results.modes {
         for t in &mode.trials {
-            let seeds: Vec<String> = t.worker_seeds.iter().map(u64::to_string).collect();
-            let row: [String; COLUMNS.len()] = [
-                mode.mode.id().to_string(),
-                t.trial.to_string(),
-                t.final_balance.to_string(),
-                t.expected_balance.to_string(),
-                t.deviation.to_string(),
-                t.status.to_string(),
-                t.cause.clone().unwrap_or_default(),
-                t.consistent.to_string(),
-                t.overdrawn.to_string(),
-                t.withdrawals_succeeded.to_string(),
-                t.withdrawals_refused.to_string(),
-                t.overpaid.to_string(),
-                format!("{:.3}", t.duration_ms),
-                format!("{:.1}", t.ops_per_sec),
-                t.killed_worker.map(|w| w.to_string()).unwrap_or_default(),
-                t.recoveries.to_string(),
-                p.scenario.name().to_string(),
-                p.trials.to_string(),
-                p.initial.to_string(),
-                p.depositors.to_string(),
-                p.withdrawers.to_string(),
-                p.ops.to_string(),
-                p.amount.to_string(),
-                duration::format(p.pause),
-                duration::format(p.window),
-                p.kill_holder.to_string(),
-                duration::format(p.timeout),
-                p.fail_fast.to_string(),
-                results.seed.to_string(),
-                seeds.join(" "),
-            ];
-            w.write_record(&row).expect("writing to memory");
+            stream.trial(mode.mode, t).expect("writing to memory");
         }
     }
-    let bytes = w.into_inner().expect("writing to memory");
+    let bytes = stream.finish().expect("writing to memory");
     String::from_utf8(bytes).expect("every field is UTF-8")
 }
 

@@ -1,11 +1,20 @@
 //! The JSON report: the results, serialized. Its field names are a contract (see the README).
 
+use super::stream::JsonStream;
 use crate::stats::Results;
 
+/// The document of a run whose every trial is in `results`: the same bytes
+/// as `serde_json::to_string_pretty(results)` and a newline, written the way
+/// a streamed run writes them.
 pub fn render(results: &Results) -> String {
-    let mut s = serde_json::to_string_pretty(results).expect("results always serialize");
-    s.push('\n');
-    s
+    let mut stream = JsonStream::begin(Vec::new(), &results.parameters).expect("writing to memory");
+    for mode in &results.modes {
+        stream.whole_mode(mode).expect("writing to memory");
+    }
+    let bytes = stream
+        .finish(results.interrupted.as_deref(), results.stopped_early)
+        .expect("writing to memory");
+    String::from_utf8(bytes).expect("JSON is UTF-8")
 }
 
 #[cfg(test)]
@@ -91,6 +100,20 @@ mod tests {
             Some(plan.worker_seed(1, 0).to_string().as_str())
         );
         assert_eq!(v["parameters"]["window"], "100us");
+    }
+
+    #[test]
+    fn the_document_is_the_results_serialized() {
+        use crate::report::fixtures;
+        for results in [
+            fixtures::results(),
+            fixtures::overdraft(),
+            fixtures::interrupted(),
+        ] {
+            let mut whole = serde_json::to_string_pretty(&results).unwrap();
+            whole.push('\n');
+            assert_eq!(super::render(&results), whole);
+        }
     }
 
     #[test]

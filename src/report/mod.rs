@@ -6,6 +6,7 @@ mod explain;
 mod history;
 mod json;
 mod markdown;
+mod stream;
 mod text;
 
 pub use csv::render as csv;
@@ -14,6 +15,7 @@ pub use explain::{trial_explanation, violations};
 pub use history::render as history;
 pub use json::render as json;
 pub use markdown::render as markdown;
+pub use stream::Streams;
 pub use text::{Paint, render as text, render_with as text_with, verdict, verdict_with};
 
 use crate::outcome::{RunOutcome, TrialOutcome};
@@ -87,6 +89,12 @@ pub(crate) mod fixtures {
     /// Lost update, four trials per mode: the unlocked mode loses updates in
     /// two trials and has one failed trial; the mutex is exact.
     pub fn results() -> Results {
+        let (plan, run) = results_run();
+        stats::results(&plan, &run)
+    }
+
+    /// The plan and outcomes behind [`results`].
+    pub fn results_run() -> (Plan, RunOutcome) {
         let plan = Plan::build(
             Request {
                 trials: 4,
@@ -116,12 +124,18 @@ pub(crate) mod fixtures {
                 trials: (1..=4).map(|i| trial(i, 200, 16)).collect(),
             },
         ];
-        stats::results(&plan, &complete(modes))
+        (plan, complete(modes))
     }
 
     /// A run interrupted by SIGINT during its second mode's first trial:
     /// the first mode has two trials, one failed; the second has none.
     pub fn interrupted() -> Results {
+        let (plan, run) = interrupted_run();
+        stats::results(&plan, &run)
+    }
+
+    /// The plan and outcomes behind [`interrupted`].
+    pub fn interrupted_run() -> (Plan, RunOutcome) {
         let plan = Plan::build(
             Request {
                 trials: 2,
@@ -155,11 +169,17 @@ pub(crate) mod fixtures {
             interrupted: Some(2),
             stopped_early: false,
         };
-        stats::results(&plan, &run)
+        (plan, run)
     }
 
     /// Overdraft, two trials per mode: both unlocked trials overdraw.
     pub fn overdraft() -> Results {
+        let (plan, run) = overdraft_run();
+        stats::results(&plan, &run)
+    }
+
+    /// The plan and outcomes behind [`overdraft`].
+    pub fn overdraft_run() -> (Plan, RunOutcome) {
         let plan = Plan::build(
             Request {
                 scenario: Some(Scenario::Overdraft),
@@ -189,6 +209,6 @@ pub(crate) mod fixtures {
                 trials: vec![atm(1, 1), atm(2, 1)],
             },
         ];
-        stats::results(&plan, &complete(modes))
+        (plan, complete(modes))
     }
 }

@@ -66,6 +66,11 @@ impl Fold {
         self.modes[m].add(t, record, keep);
     }
 
+    /// The summary of mode number `m` so far.
+    pub fn summary(&self, m: usize) -> Summary {
+        self.modes[m].summary()
+    }
+
     /// The results of every trial added; `interrupted` and `stopped_early`
     /// say how the run ended.
     pub fn finish(self, interrupted: Option<i32>, stopped_early: bool) -> Results {
@@ -135,9 +140,22 @@ impl ModeFold {
     }
 
     fn finish(self, expected_balance: i64) -> ModeResult {
+        ModeResult {
+            lock: self.mode.strategy(),
+            mode: self.mode,
+            expected_balance,
+            summary: self.summary(),
+            trials: self.kept,
+            balances: self.balances,
+            failures: self.failures,
+            causes: self.causes,
+        }
+    }
+
+    fn summary(&self) -> Summary {
         let ok = self.ok;
         let mean = (ok > 0).then(|| self.balance_sum / f64::from(ok));
-        let summary = Summary {
+        Summary {
             trials: self.trials,
             consistent: self.consistent,
             inconsistent: ok - self.consistent,
@@ -159,16 +177,6 @@ impl ModeFold {
             ops_per_sec: rate(self.ops, self.busy),
             holder_killed: self.holder_killed,
             survived_kill: self.survived_kill,
-        };
-        ModeResult {
-            lock: self.mode.strategy(),
-            mode: self.mode,
-            expected_balance,
-            trials: self.kept,
-            summary,
-            balances: self.balances,
-            failures: self.failures,
-            causes: self.causes,
         }
     }
 }
