@@ -91,29 +91,7 @@ fn run(args: &RunArgs) -> anyhow::Result<u8> {
         .color
         .enabled(std::io::stderr().is_terminal(), no_color.as_deref());
 
-    // JSON and CSV are written as the trials end, to stdout and to their
-    // export files alike; every other report is rendered at the end from
-    // statistics folded on the way. Export files are created now, so that a
-    // path that cannot be written is known before minutes of trials.
-    let (mut json, mut csv): (Vec<Box<dyn Write>>, Vec<Box<dyn Write>>) = (Vec::new(), Vec::new());
-    let streamed = |f: Format| matches!(f, Format::Json | Format::Csv);
-    if !output.quiet && streamed(output.format) {
-        let stdout: Box<dyn Write> = Box::new(std::io::BufWriter::new(Stdout::default()));
-        match output.format {
-            Format::Json => json.push(stdout),
-            _ => csv.push(stdout),
-        }
-    }
-    for (format, path) in output.exports.iter().filter(|(f, _)| streamed(*f)) {
-        let file = std::fs::File::create(path)
-            .with_context(|| format!("cannot create {}", path.display()))?;
-        let file: Box<dyn Write> = Box::new(Named(std::io::BufWriter::new(file), path.clone()));
-        match format {
-            Format::Json => json.push(file),
-            _ => csv.push(file),
-        }
-    }
-    let mut streams = report::Streams::new(&plan, json, csv).map_err(named_error)?;
+    let mut streams = open_streams(&plan, &output)?;
 
     let interrupts = Interrupts::install().context("cannot install signal handlers")?;
     let mut bar = progress::Bar::new(plan.modes.len(), plan.trials, !output.quiet, paint_stderr);
@@ -241,6 +219,40 @@ fn bench(args: &BenchArgs) -> anyhow::Result<u8> {
     };
     print(text.as_bytes())?;
     Ok(EXIT_OK)
+}
+
+/// Where JSON and CSV go as the trials end: stdout and export files alike;
+/// every other report is rendered at the end from statistics folded on the
+/// way. Export files are created now, so that a path that cannot be written
+/// is known before minutes of trials.
+fn open_streams(
+    plan: &bankrace::plan::Plan,
+    output: &cli::Output,
+) -> anyhow::Result<report::Streams> {
+    let mut json: Vec<Box<dyn Write>> = Vec::new();
+    let mut csv: Vec<Box<dyn Write>> = Vec::new();
+    if !output.quiet && streamed(output.format) {
+        let stdout: Box<dyn Write> = Box::new(std::io::BufWriter::new(Stdout::default()));
+        match output.format {
+            Format::Json => json.push(stdout),
+            _ => csv.push(stdout),
+        }
+    }
+    for (format, path) in output.exports.iter().filter(|(f, _)| streamed(*f)) {
+        let file = std::fs::File::create(path)
+            .with_context(|| format!("cannot create {}", path.display()))?;
+        let file: Box<dyn Write> = Box::new(Named(std::io::BufWriter::new(file), path.clone()));
+        match format {
+            Format::Json => json.push(file),
+            _ => csv.push(file),
+        }
+    }
+    report::Streams::new(plan, json, csv).map_err(named_error)
+}
+
+/// The formats written as the trials end.
+fn streamed(format: Format) -> bool {
+    matches!(format, Format::Json | Format::Csv)
 }
 
 /// A report rendered at the end, without colour, as files get it. JSON and
