@@ -17,7 +17,17 @@ use bankrace::vocab::Mode;
 use bankrace::{bench, coordinator, exit, expect, progress, report, worker};
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if let Some(parsed) = cli::WorkerOnly::detect(&args) {
+        return match parsed {
+            Ok(w) => finish(worker_main(&w.args)),
+            Err(e) => {
+                eprintln!("bankrace: {}", one_line(&e.to_string()));
+                ExitCode::from(EXIT_USAGE)
+            }
+        };
+    }
+    let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
         Err(e) if !e.use_stderr() => e.exit(), // --help, --version: stdout, status 0
         Err(e) if e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
@@ -34,13 +44,23 @@ fn main() -> ExitCode {
         Command::Completions { shell } => print(&cli::completions(shell)).map(|()| EXIT_OK),
         Command::Man => print(&cli::man_page()).map(|()| EXIT_OK),
         Command::Bench(args) => bench(&args),
-        Command::Worker(args) => match worker::run(args.args()) {
-            Ok(()) => Ok(EXIT_OK),
-            // The coordinator reports why the schedule cannot be followed.
-            Err(e) if worker::is_gave_up(&e) => Ok(EXIT_RUNTIME),
-            Err(e) => Err(e.context(format!("worker {}", args.index))),
-        },
+        Command::Worker(args) => worker_main(&args),
     };
+    finish(result)
+}
+
+/// A worker's whole life, after its arguments were parsed.
+fn worker_main(args: &cli::WorkerCli) -> anyhow::Result<u8> {
+    match worker::run(args.args()) {
+        Ok(()) => Ok(EXIT_OK),
+        // The coordinator reports why the schedule cannot be followed.
+        Err(e) if worker::is_gave_up(&e) => Ok(EXIT_RUNTIME),
+        Err(e) => Err(e.context(format!("worker {}", args.index))),
+    }
+}
+
+/// The exit status of a command's result; an error is printed first.
+fn finish(result: anyhow::Result<u8>) -> ExitCode {
     match result {
         Ok(status) => ExitCode::from(status),
         Err(e) => {

@@ -185,6 +185,25 @@ impl ColorArg {
     }
 }
 
+/// The worker's command line alone: `bankrace worker ...` is parsed with
+/// this small parser instead of the whole command tree, which a worker
+/// would otherwise build (every option and help text of every command) each
+/// time it starts. The arguments are [`WorkerCli`]'s, declared once.
+#[derive(Debug, Parser)]
+#[command(name = "bankrace worker", no_binary_name = true)]
+pub struct WorkerOnly {
+    #[command(flatten)]
+    pub args: WorkerCli,
+}
+
+impl WorkerOnly {
+    /// The worker's arguments if `args` (the whole command line, program
+    /// name first) starts a worker; `None` for any other command.
+    pub fn detect(args: &[std::ffi::OsString]) -> Option<Result<WorkerOnly, clap::Error>> {
+        (args.get(1)?.as_os_str() == "worker").then(|| WorkerOnly::try_parse_from(&args[2..]))
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct WorkerCli {
     #[arg(long)]

@@ -227,13 +227,20 @@ pub(crate) fn default_ledger_dir() -> PathBuf {
     std::env::temp_dir()
 }
 
-/// A fresh, unnamed ledger file. It is created in a private directory
-/// (mode 0700) as an unnamed temporary file (mode 0600, `O_TMPFILE` where the
-/// file system supports it), and the directory is removed before any worker
-/// starts: from then on the file exists only as open descriptors and
-/// mappings, so nothing can be left on disk, even if the coordinator is
+/// A fresh, unnamed ledger file (mode 0600). Where the file system
+/// supports `O_TMPFILE` (tmpfs, ext4, xfs, btrfs...), it is opened unnamed
+/// in `tmpdir` at once: one system call, and no name ever exists. Elsewhere
+/// it is created in a private directory (mode 0700) as a temporary file that
+/// is unlinked at once, and the directory is removed before any worker
+/// starts. Either way the file exists only as open descriptors and mappings
+/// from then on, so nothing can be left on disk, even if the coordinator is
 /// killed with SIGKILL.
 fn ledger_file(tmpdir: &Path) -> Result<File> {
+    use rustix::fs::{Mode, OFlags};
+    let flags = OFlags::TMPFILE | OFlags::RDWR | OFlags::CLOEXEC;
+    if let Ok(fd) = rustix::fs::open(tmpdir, flags, Mode::from_raw_mode(0o600)) {
+        return Ok(File::from(fd));
+    }
     let dir = tempfile::Builder::new()
         .prefix("bankrace-")
         .tempdir_in(tmpdir)

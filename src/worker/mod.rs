@@ -66,9 +66,6 @@ const IDLE_LIMIT: Duration = Duration::from_secs(60);
 /// ledger, and the coordinator reports it.
 pub fn run(args: WorkerArgs) -> Result<()> {
     die_with_parent(args.parent)?;
-    // Sleeps of a few microseconds would otherwise be stretched by the
-    // default 50us timer slack, which blurs the window the user asked for.
-    let _ = rustix::thread::set_current_timer_slack(std::num::NonZeroU64::new(1));
 
     let file = open_own(args.fd)?;
     let ledger = Ledger::open(&file).context("refusing the ledger it was given")?;
@@ -78,6 +75,12 @@ pub fn run(args: WorkerArgs) -> Result<()> {
             args.index,
             ledger.workers()
         );
+    }
+    let job = ledger.job();
+    if job.pause_ns > 0 || job.window_ns > 0 {
+        // Sleeps of a few microseconds would otherwise be stretched by the
+        // default 50us timer slack, which blurs the window the user asked for.
+        let _ = rustix::thread::set_current_timer_slack(std::num::NonZeroU64::new(1));
     }
     let slot = ledger.slot(args.index);
     let work = Work {
