@@ -232,4 +232,16 @@ fn the_hidden_worker_refuses_what_it_is_handed() {
         assert!(stderr.contains(message), "fd {fd}: {stderr}");
         assert!(!stderr.contains("panicked"));
     }
+    // Its own small parser still gives a usage error one line, status 2;
+    // a reused worker needs both of its options.
+    for args in [
+        &["worker", "--fd", "x", "--index", "0", "--parent", "1"][..],
+        &["worker", "--fd", "3", "--index", "0", "--parent", "1", "--notify", "4"],
+    ] {
+        let out = bankrace_in(args, None);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(stderr.starts_with("bankrace: error:"), "{stderr}");
+    }
 }
