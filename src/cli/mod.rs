@@ -67,7 +67,7 @@ pub struct BenchArgs {
     )]
     pub ops: i64,
 
-    /// Trials with no operations per repetition, to measure the overhead.
+    /// Trials of one operation with fresh workers per repetition (and 20 times as many with reused workers), to measure what a trial costs.
     #[arg(
         long,
         default_value_t = 50,
