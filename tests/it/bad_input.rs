@@ -236,7 +236,9 @@ fn the_hidden_worker_refuses_what_it_is_handed() {
     // a reused worker needs both of its options.
     for args in [
         &["worker", "--fd", "x", "--index", "0", "--parent", "1"][..],
-        &["worker", "--fd", "3", "--index", "0", "--parent", "1", "--notify", "4"],
+        &[
+            "worker", "--fd", "3", "--index", "0", "--parent", "1", "--notify", "4",
+        ],
     ] {
         let out = bankrace_in(args, None);
         let stderr = String::from_utf8_lossy(&out.stderr);

@@ -43,6 +43,27 @@ fn a_signal_ends_the_run_reports_what_completed_and_leaves_nothing() {
 }
 
 #[test]
+fn a_signal_ends_a_run_of_reused_workers_and_leaves_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let args = ["--reuse-workers", "--trials", "100000", "--window", "2ms"];
+    let child = start(&args, tmp.path());
+    let pid = child.id();
+    assert!(eventually(Duration::from_secs(10), || !workers_of(pid).is_empty()));
+    signal(pid, Signal::INT);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130));
+    // The streamed document is complete: the run's ending comes last.
+    let report: Value = serde_json::from_slice(&out.stdout).expect("a whole JSON document");
+    assert_eq!(report["interrupted"], "SIGINT");
+    assert_eq!(report["modes"].as_array().unwrap().len(), 2);
+    assert!(
+        workers_of(pid).is_empty(),
+        "reused workers outlived the run"
+    );
+    assert_empty(tmp.path());
+}
+
+#[test]
 fn sigkill_of_the_coordinator_takes_its_workers_along() {
     let tmp = tempfile::tempdir().unwrap();
     // Each worker sleeps 5s in its window, so they are alive when we strike.
