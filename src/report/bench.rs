@@ -80,6 +80,12 @@ pub fn text(r: &BenchResults) -> String {
     table(&mut out, &rows);
     out.push('\n');
     reuse_tables(&mut out, r);
+    notes(&mut out, r.workers);
+    out
+}
+
+/// What the columns mean, below the tables.
+fn notes(out: &mut String, workers: u32) {
     let _ = writeln!(
         out,
         "ops/s counts every operation over the time the workers ran (start barrier to last finish);"
@@ -91,19 +97,18 @@ pub fn text(r: &BenchResults) -> String {
     let _ = writeln!(
         out,
         "trial / start and reap divides a fresh trial's wall time (ledger, {n} worker starts, barrier,",
-        n = r.workers
+        n = workers
     );
     let _ = writeln!(
         out,
         "operation, {n} exits and reaps) by the time to start and reap {n} × bankrace --version;",
-        n = r.workers
+        n = workers
     );
     let _ = writeln!(
         out,
         "both sides start and reap as many processes, so below 1 would mean a worker starts and exits\n\
          faster than a --version run; it never means a trial costs less than starting its processes."
     );
-    out
 }
 
 /// Trials per second, fresh against reused, and the defaults' race with each.

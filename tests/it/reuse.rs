@@ -38,13 +38,13 @@ fn reused_workers_keep_every_locked_trial_exact() {
 
 #[test]
 fn the_same_two_processes_run_every_trial() {
-    // Three trials whose single operation sits in a 300ms window: the
-    // workers are alive for about a second. With fresh workers, /proc would
+    // Three trials whose single operation sits in a 500ms window: the
+    // workers are alive for about 1.5 seconds. With fresh workers, /proc would
     // show a new pair per trial; reused, only the first pair ever exists.
     let tmp = tempfile::tempdir().unwrap();
     let args = ["--reuse-workers", "--no-lock", "--trials", "3"];
     let mut child = start(
-        &[&args[..], &["--ops", "1", "--window", "300ms"]].concat(),
+        &[&args[..], &["--ops", "1", "--window", "500ms"]].concat(),
         tmp.path(),
     );
     let mut seen = BTreeSet::new();
