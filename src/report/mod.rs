@@ -1,4 +1,4 @@
-//! Renders results for people and programs. Each format is a pure function of the results that returns text.
+//! Renders results for people and programs. Each format is a pure function of the results that returns text; JSON and CSV are also written one trial at a time as a run goes (`stream.rs`), to the same bytes.
 
 pub mod bench;
 mod csv;
