@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use bankrace::outcome::TrialOutcome;
 use bankrace::plan::{Plan, Request};
 use bankrace::report::{self, Streams};
+use bankrace::stats::Keep;
 use bankrace::vocab::TrialStatus;
 
 fn main() {
@@ -71,7 +72,8 @@ fn feed(n: u32, format: &str) {
         "csv" => (Vec::new(), sink()),
         _ => (Vec::new(), Vec::new()),
     };
-    let mut streams = Streams::new(&plan, json, csv).unwrap();
+    let host = bankrace::host::Host::current();
+    let mut streams = Streams::new(&plan, &host, Keep::Traced, json, csv).unwrap();
     for m in 0..plan.modes.len() {
         for trial in 1..=n {
             // 41 distinct balances, and one failed trial in a thousand.
@@ -90,7 +92,7 @@ fn feed(n: u32, format: &str) {
             streams.trial(m, &t).unwrap();
         }
     }
-    let results = streams.finish(None, false).unwrap();
+    let (results, _) = streams.finish(None, false).unwrap();
     if format == "text" {
         std::io::sink()
             .write_all(report::text(&results).as_bytes())

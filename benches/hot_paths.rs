@@ -16,7 +16,7 @@ use bankrace::outcome::{ModeOutcomes, RunOutcome, TrialOutcome};
 use bankrace::plan::{Plan, Request};
 use bankrace::spec::Job;
 use bankrace::strategy::{self, Hooks, Locked, Strategy};
-use bankrace::vocab::{Mode, Scenario};
+use bankrace::vocab::{BackendKind, Mode, Scenario};
 use bankrace::{report, stats};
 use divan::Bencher;
 use divan::counter::ItemsCount;
@@ -35,7 +35,9 @@ impl Hooks for NoWindow {
 fn ledger() -> Ledger {
     let job = Job {
         scenario: Scenario::LostUpdate,
+        backend: BackendKind::Memory,
         mode: Mode::NoLock,
+        max_retries: 0,
         ops: 0,
         amount: 1,
         initial: 0,
@@ -46,6 +48,9 @@ fn ledger() -> Ledger {
         accounts: 1,
         trace_ops: 0,
         steps: 0,
+        collide: false,
+        audits_unlocked: false,
+        history: false,
     };
     Ledger::anonymous(&job).expect("an anonymous ledger")
 }
@@ -58,7 +63,12 @@ fn updates<S: Strategy>(bencher: Bencher, mut strategy: S) {
     bencher.counter(ItemsCount::new(OPS)).bench_local(|| {
         for _ in 0..OPS {
             strategy
-                .update(black_box(&ledger), 0, black_box(1), &mut NoWindow)
+                .update(
+                    black_box(&ledger),
+                    ledger.balance(),
+                    black_box(1),
+                    &mut NoWindow,
+                )
                 .expect("an update");
         }
     });
@@ -134,6 +144,7 @@ fn outcomes(trials: u32) -> RunOutcome {
         modes,
         interrupted: None,
         stopped_early: false,
+        host: bankrace::host::Host::fixture(),
     }
 }
 
@@ -163,6 +174,7 @@ mod render {
     fn bench_table(b: Bencher) {
         let spread = |v: f64| Spread::of(vec![v * 0.9, v, v * 1.1]);
         let results = BenchResults {
+            host: bankrace::host::Host::fixture(),
             workers: 2,
             cpus: 2,
             ops_per_worker: 200_000,

@@ -53,6 +53,8 @@ impl Spread {
 /// serialized.
 #[derive(Debug, Clone, Serialize)]
 pub struct BenchResults {
+    /// The machine it ran on.
+    pub host: crate::host::Host,
     pub workers: u32,
     /// CPUs this process may run on.
     pub cpus: usize,
@@ -258,6 +260,7 @@ fn measure_rounds(
     }
     let modes = results_modes(&plan.throughput, ops_per_sec, lost);
     Ok(BenchResults {
+        host: crate::host::Host::current(),
         workers: plan.workers,
         cpus: std::thread::available_parallelism().map_or(1, usize::from),
         ops_per_worker: plan.throughput.ops,

@@ -32,9 +32,14 @@ pub fn parse(text: &str) -> Result<Duration, String> {
         .parse()
         .map_err(|_| format!("'{text}' is not a number followed by a unit, e.g. 10ms"))?;
     let nanos = value * nanos_per_unit;
-    // One hour is far beyond any sensible pause; it also keeps the f64 exact.
-    if !(0.0..=3.6e12).contains(&nanos) {
-        return Err(format!("'{text}' is out of range (at most 3600s)"));
+    // The longest duration any option takes (--timeout's bound); far below
+    // 2^53 ns, so the f64 stays exact.
+    let most = crate::limits::MAX_TIMEOUT;
+    if !(0.0..=most.as_nanos() as f64).contains(&nanos) {
+        return Err(format!(
+            "'{text}' is out of range (at most {})",
+            format(most)
+        ));
     }
     Ok(Duration::from_nanos(nanos as u64))
 }

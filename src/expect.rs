@@ -2,6 +2,11 @@
 
 use std::fmt;
 
+use std::time::Duration;
+
+use crate::duration;
+use crate::limits::{MAX_DELAY, MAX_TRIALS};
+use crate::plan::Plan;
 use crate::stats::Results;
 
 /// A claim about the outcome that a script can branch on.
@@ -52,8 +57,9 @@ pub fn check(results: &Results, expectation: Expectation) -> Result<(), Unmet> {
                 Ok(())
             } else {
                 Err(Unmet(format!(
-                    "--expect exact: not every trial was exact ({})",
-                    off.join("; ")
+                    "--expect exact: not every trial was exact ({}){}",
+                    off.join("; "),
+                    exact_hint(results)
                 )))
             }
         }
@@ -77,9 +83,55 @@ pub fn check(results: &Results, expectation: Expectation) -> Result<(), Unmet> {
             if failed > 0 {
                 msg.push_str(&format!(" ({failed} failed)"));
             }
+            msg.push_str(&race_hint(&results.parameters));
             Err(Unmet(msg))
         }
     }
+}
+
+/// What would make `--expect exact` hold, after its reasons.
+fn exact_hint(results: &Results) -> String {
+    let unlocked_off = results
+        .modes
+        .iter()
+        .any(|m| m.lock.is_none() && m.summary.inconsistent > 0);
+    let failed: u32 = results.modes.iter().map(|m| m.summary.failed).sum();
+    let mut hints = Vec::new();
+    if unlocked_off {
+        hints.push(
+            "without a lock updates get lost: drop --no-lock and run only --lock modes, or expect the race with --expect race"
+                .to_string(),
+        );
+    }
+    if failed > 0 {
+        hints.push(format!(
+            "{failed} failed trial{} (causes in the report above; if they timed out, give a longer --timeout)",
+            if failed == 1 { "" } else { "s" }
+        ));
+    }
+    if hints.is_empty() {
+        String::new()
+    } else {
+        format!(": {}", hints.join("; "))
+    }
+}
+
+/// What would make the race show, from the plan that did not show it: a
+/// wider window, more operations, more trials.
+fn race_hint(plan: &Plan) -> String {
+    if plan.workers() < 2 {
+        return ": with one worker nothing can race: add --depositors or --withdrawers".into();
+    }
+    let window = plan.window.max(Duration::from_micros(500)) * 2;
+    format!(
+        "; to make it show, widen the race window (--window {}, now {}), give each worker more operations (--ops {}, now {}) or run more trials (--trials {}, now {})",
+        duration::format(window.min(MAX_DELAY)),
+        duration::format(plan.window),
+        plan.ops.saturating_mul(10).clamp(10, 100_000),
+        plan.ops,
+        plan.trials.saturating_mul(4).min(MAX_TRIALS),
+        plan.trials
+    )
 }
 
 #[cfg(test)]
@@ -135,6 +187,7 @@ mod tests {
         let err = check(&results(&[200, 199], &[200, 200]), Expectation::Exact).unwrap_err();
         assert!(err.0.contains("no lock: 1 of 2 trials not exact"), "{err}");
         assert!(!err.0.contains("mutex"), "{err}");
+        assert!(err.0.contains("drop --no-lock"), "{err}");
         // A locked mode counts too.
         assert!(check(&results(&[], &[200, 201]), Expectation::Exact).is_err());
     }
@@ -147,6 +200,13 @@ mod tests {
         );
         let err = check(&results(&[200, 200], &[200, 200]), Expectation::Race).unwrap_err();
         assert!(err.0.contains("never showed in 2 unlocked trials"), "{err}");
+        // It says what to change, from the plan that did not show it.
+        assert!(
+            err.0
+                .contains("widen the race window (--window 1ms, now 100us)"),
+            "{err}"
+        );
+        assert!(err.0.contains("--ops 50, now 5"), "{err}");
         // A locked mode that went wrong is not the race being demonstrated.
         assert!(check(&results(&[200, 200], &[199, 200]), Expectation::Race).is_err());
         assert!(check(&results(&[], &[199, 200]), Expectation::Race).is_err());

@@ -1,4 +1,4 @@
-//! Terminal histograms of final balances: binning and drawing with Unicode block characters. Pure.
+//! Binning final balances for histograms, the terminal's (drawn by `report/fit.rs`) and the pictures'. Pure.
 
 use std::collections::BTreeMap;
 
@@ -40,54 +40,6 @@ pub(crate) fn bins(counts: &BTreeMap<i64, u32>, max_bins: usize) -> Vec<Bin> {
     bins
 }
 
-/// Eighths of a block, for bars with sub-character resolution.
-const EIGHTHS: [char; 8] = ['▏', '▎', '▍', '▌', '▋', '▊', '▉', '█'];
-
-/// Draws `bins` as lines of `label │bar count`, the longest bar `bar_width`
-/// characters wide. The bin holding `marker` (the expected balance) is
-/// flagged. Every line fits in `label width + bar_width + 20` columns.
-pub fn render(bins: &[Bin], bar_width: usize, marker: Option<i64>) -> Vec<String> {
-    let labels: Vec<String> = bins
-        .iter()
-        .map(|b| {
-            if b.lo == b.hi {
-                b.lo.to_string()
-            } else {
-                format!("{}..{}", b.lo, b.hi)
-            }
-        })
-        .collect();
-    let label_width = labels.iter().map(|l| l.chars().count()).max().unwrap_or(0);
-    let most = bins.iter().map(|b| b.count).max().unwrap_or(0).max(1);
-    let count_width = most.to_string().len();
-    bins.iter()
-        .zip(&labels)
-        .map(|(bin, label)| {
-            let bar = bar(bin.count, most, bar_width);
-            let pad = bar_width - bar.chars().count();
-            let mark = match marker {
-                Some(m) if (bin.lo..=bin.hi).contains(&m) => "  ◀ expected",
-                _ => "",
-            };
-            format!(
-                "{label:>label_width$} │{bar}{:pad$} {:>count_width$}{mark}",
-                "", bin.count
-            )
-        })
-        .collect()
-}
-
-/// A bar of `count / most × width` characters, in eighths. A non-zero count
-/// always gets at least a sliver, so a single trial is never invisible.
-fn bar(count: u32, most: u32, width: usize) -> String {
-    let eighths = (u64::from(count) * width as u64 * 8).div_ceil(u64::from(most)) as usize;
-    let mut s = "█".repeat(eighths / 8);
-    if !eighths.is_multiple_of(8) {
-        s.push(EIGHTHS[eighths % 8 - 1]);
-    }
-    s
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -127,37 +79,14 @@ mod tests {
     }
 
     #[test]
+    fn empty_input_has_no_bins() {
+        assert!(bins(&[], 10).is_empty());
+    }
+
+    #[test]
     fn extreme_values_do_not_overflow() {
         let b = bins(&[i64::MIN, i64::MAX, 0], 10);
         assert_eq!(b.iter().map(|b| b.count).sum::<u32>(), 3);
         assert!(b.len() <= 10);
-    }
-
-    #[test]
-    fn empty_input_draws_nothing() {
-        assert!(bins(&[], 10).is_empty());
-        assert!(render(&[], 40, None).is_empty());
-    }
-
-    #[test]
-    fn bars_scale_to_the_fullest_bin_and_mark_the_expected_one() {
-        let lines = render(&bins(&[1, 2, 2, 2, 2], 10), 8, Some(2));
-        assert_eq!(lines[0], "1 │██       1");
-        assert_eq!(lines[1], "2 │████████ 4  ◀ expected");
-    }
-
-    #[test]
-    fn small_counts_still_show() {
-        assert_eq!(bar(1, 1000, 40), "▏");
-        assert_eq!(bar(0, 1000, 40), "");
-        assert_eq!(bar(3, 8, 8), "███");
-    }
-
-    #[test]
-    fn lines_fit_in_80_columns() {
-        let values: Vec<i64> = (0..50).map(|i| -5_000_000_000 + i * 123_456_789).collect();
-        for line in render(&bins(&values, 16), 40, Some(0)) {
-            assert!(line.chars().count() <= 80, "{line}");
-        }
     }
 }

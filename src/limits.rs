@@ -17,6 +17,13 @@ pub(crate) const MAX_DELAY: Duration = Duration::from_secs(10);
 /// Bounds of `--timeout`.
 pub(crate) const MIN_TIMEOUT: Duration = Duration::from_millis(1);
 pub(crate) const MAX_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
+/// The most retries of one database operation (`--max-retries`).
+pub(crate) const MAX_RETRIES: u32 = 1_000_000;
+/// The most values one `bankrace sweep` runs.
+pub(crate) const MAX_SWEEP_POINTS: usize = 100;
+/// Bounds of `--width`, the columns the text report fits in.
+pub(crate) const MIN_WIDTH: usize = 40;
+pub(crate) const MAX_WIDTH: usize = 1_000;
 /// The most steps a forced schedule may have.
 pub(crate) const MAX_STEPS: u32 = 1_000;
 /// The most operations `--trace` records in one trial (workers × ops): the
@@ -26,6 +33,11 @@ pub(crate) const MAX_TRACED_OPS_PER_TRIAL: u64 = 1_000_000;
 /// workers × ops): the coordinator keeps every trace until the report is
 /// written.
 pub(crate) const MAX_TRACED_OPS_PER_RUN: u64 = 4_000_000;
+
+/// The most words `--export-history` records in one run (trials × modes ×
+/// workers × ops × (5 + accounts)): the ledger holds one trial's share, the
+/// coordinator every trial's until the history is written (32 MB of words).
+pub(crate) const MAX_HISTORY_WORDS_PER_RUN: u64 = 4_000_000;
 
 const _: () = {
     assert!(MAX_TRACED_OPS_PER_TRIAL <= MAX_TRACED_OPS_PER_RUN);

@@ -1,90 +1,119 @@
 //! bankrace: the entry point. Parses the command line, runs the chosen command, writes reports and exports, maps errors, interruptions and expectations to exit statuses.
 #![deny(unsafe_code)]
 
+use std::cell::RefCell;
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
+use std::rc::Rc;
 
 use anyhow::Context;
 use clap::Parser;
 
-use bankrace::cli::{self, BenchArgs, BenchFormat, Cli, Command, Format, QuizArgs, RunArgs};
+use bankrace::cli::{
+    self, BenchArgs, BenchFormat, Cli, Command, Format, QuizArgs, RunArgs, SweepArgs, SweepFormat,
+};
 use bankrace::exit::{EXIT_EXPECTATION, EXIT_OK, EXIT_RUNTIME, EXIT_USAGE};
+use bankrace::export::{self, Target};
 use bankrace::report::Paint;
 use bankrace::signals::{self, Interrupts};
-use bankrace::stats::Results;
+use bankrace::stats::{Keep, Results};
 use bankrace::usage::UsageError;
 use bankrace::vocab::Mode;
 use bankrace::{bench, coordinator, exit, expect, progress, report, worker};
 
 fn main() -> ExitCode {
+    // The hidden worker command, started once per trial or per mode, skips
+    // the rest of the command line's machinery; a worker command line it
+    // cannot take falls through to the full parser, which says why.
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
-    if let Some(parsed) = cli::WorkerOnly::detect(&args) {
-        return match parsed {
-            Ok(w) => finish(worker_main(&w.args)),
-            Err(e) => {
-                eprintln!("bankrace: {}", one_line(&e.to_string()));
-                ExitCode::from(EXIT_USAGE)
-            }
+    if let Some(Ok(w)) = cli::WorkerOnly::detect(&args) {
+        return match worker_main(&w.args) {
+            Ok(status) => ExitCode::from(status),
+            Err(e) => ExitCode::from(finish(EXIT_RUNTIME, &[format!("error: {e:#}")])),
         };
     }
+    let color = cli::stderr_color(
+        std::env::args_os(),
+        std::io::stderr().is_terminal(),
+        std::env::var_os("NO_COLOR").as_deref(),
+    );
+    // Usage errors (status 2) take clap's form: `error:`, tips, `Usage:`.
+    // A usage error stays status 2 even if stderr cannot take it.
+    let usage = |e: &clap::Error| {
+        let rendered = cli::render_usage_error(e, color);
+        let _ = std::io::stderr().lock().write_all(rendered.as_bytes());
+        ExitCode::from(EXIT_USAGE)
+    };
     let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
-        Err(e) if !e.use_stderr() => e.exit(), // --help, --version: stdout, status 0
+        // A bare command: its help on stderr, status 2 (clap never panics
+        // on a failed write).
         Err(e) if e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
             e.exit()
         }
-        Err(e) => {
-            eprintln!("bankrace: {}", one_line(&e.to_string()));
-            return ExitCode::from(EXIT_USAGE);
+        // --help, --version: on stdout, status 0, unless stdout cannot take it.
+        Err(e) if !e.use_stderr() => {
+            let status = match print(e.render().to_string().as_bytes()) {
+                Ok(()) => EXIT_OK,
+                Err(err) => finish(EXIT_RUNTIME, &[format!("error: {err:#}")]),
+            };
+            return ExitCode::from(status);
         }
+        Err(e) => return usage(&e),
     };
+    let subcommand = cli.command.name();
     let result = match cli.command {
         Command::Run(args) => run(&args),
+        Command::Sweep(args) => sweep(&args),
         Command::Quiz(args) => quiz(&args),
         Command::Completions { shell } => print(&cli::completions(shell)).map(|()| EXIT_OK),
         Command::Man => print(&cli::man_page()).map(|()| EXIT_OK),
         Command::Bench(args) => bench(&args),
+        Command::DbCleanup(args) => bankrace::db_cleanup(&args).and_then(|lines| {
+            let mut text = lines.join("\n");
+            if lines.is_empty() {
+                text.push_str("nothing left behind by dead runs");
+            }
+            text.push('\n');
+            print(text.as_bytes()).map(|()| EXIT_OK)
+        }),
+        Command::DbServer(args) => match bankrace::db_server(&args) {
+            Ok(never) => match never {},
+            Err(e) => Err(e),
+        },
         Command::Worker(args) => worker_main(&args),
     };
-    finish(result)
+    match result {
+        Ok(status) => ExitCode::from(status),
+        Err(e) if e.is::<UsageError>() => usage(&cli::usage_error(subcommand, &format!("{e:#}"))),
+        // Runtime errors (status 1) stay one line.
+        Err(e) => ExitCode::from(finish(EXIT_RUNTIME, &[format!("error: {e:#}")])),
+    }
 }
 
 /// A worker's whole life, after its arguments were parsed.
 fn worker_main(args: &cli::WorkerCli) -> anyhow::Result<u8> {
     match worker::run(args.args()) {
         Ok(()) => Ok(EXIT_OK),
-        // The coordinator reports why the schedule cannot be followed.
-        Err(e) if worker::is_gave_up(&e) => Ok(EXIT_RUNTIME),
+        // Its coordinator reports why, once per trial, from the ledger.
+        Err(e) if worker::is_gave_up(&e) && worker::under_its_coordinator() => Ok(EXIT_RUNTIME),
         Err(e) => Err(e.context(format!("worker {}", args.index))),
     }
 }
 
-/// The exit status of a command's result; an error is printed first.
-fn finish(result: anyhow::Result<u8>) -> ExitCode {
-    match result {
-        Ok(status) => ExitCode::from(status),
-        Err(e) => {
-            let status = if e.is::<UsageError>() {
-                EXIT_USAGE
-            } else {
-                EXIT_RUNTIME
-            };
-            eprintln!("bankrace: error: {e:#}");
-            ExitCode::from(status)
-        }
+/// Says `lines` on stderr, each after "bankrace: ", and returns the exit
+/// status: `status`, or 1 if stderr could not take the lines of a run that
+/// would otherwise have succeeded (a closed pipe excepted). Never panics.
+fn finish(status: u8, lines: &[String]) -> u8 {
+    let mut err = std::io::stderr().lock();
+    let written = lines
+        .iter()
+        .try_for_each(|line| writeln!(err, "bankrace: {line}"))
+        .and_then(|()| err.flush());
+    match written {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe && status == EXIT_OK => EXIT_RUNTIME,
+        _ => status,
     }
-}
-
-/// Clap's message without its usage block, on one line: the mistake and,
-/// where clap lists them, the values that would have been accepted.
-fn one_line(message: &str) -> String {
-    message
-        .lines()
-        .map(str::trim)
-        .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more information"))
-        .filter(|l| !l.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 /// Runs the trials, prints the chosen format, writes the exports, and only
@@ -92,17 +121,19 @@ fn one_line(message: &str) -> String {
 /// (1), or an expectation not met (3). A report is always complete first.
 fn run(args: &RunArgs) -> anyhow::Result<u8> {
     let plan = args.plan()?;
+    // Every export target is checked here, before minutes of trials.
     let output = args.output(&plan)?;
-    // Created before the run, so that a path that cannot be written is
-    // known before minutes of trials, not after.
-    let trace_export = match &args.export_trace {
-        Some(path) => Some((
-            std::fs::File::create(path)
-                .with_context(|| format!("cannot create {}", path.display()))?,
-            path,
-        )),
-        None => None,
-    };
+    let width = cli::text_width(args.width)?;
+    if args.trace_unseen() {
+        finish(
+            EXIT_OK,
+            &[
+                "note: --trace records every access, but nothing here shows it: add --explain, \
+               --format json, --export-json, --export-trace or --export-html"
+                    .to_string(),
+            ],
+        );
+    }
     let no_color = std::env::var_os("NO_COLOR");
     let paint_stdout = output
         .color
@@ -111,51 +142,51 @@ fn run(args: &RunArgs) -> anyhow::Result<u8> {
         .color
         .enabled(std::io::stderr().is_terminal(), no_color.as_deref());
 
-    let mut streams = open_streams(&plan, &output)?;
+    let (mut streams, mut files) = open_streams(&plan, &output)?;
 
     let interrupts = Interrupts::install().context("cannot install signal handlers")?;
     let mut bar = progress::Bar::new(plan.modes.len(), plan.trials, !output.quiet, paint_stderr);
-    let end = coordinator::run_each(&plan, &interrupts, &mut |p| bar.update(p), &mut |m, t| {
-        streams.trial(m, &t).map_err(named_error)
+    let end = coordinator::stream(&plan, &interrupts, &mut |m, p, t| {
+        bar.update(p);
+        streams.trial(m, &t).map_err(named_error)?;
+        Ok(coordinator::Next::Continue)
     });
     bar.finish();
     let end = end?;
-    let results = streams
+    let (results, history) = streams
         .finish(end.interrupted, end.stopped_early)
         .map_err(named_error)?;
+    // The streamed files are complete: each takes its name now.
+    for file in files.drain(..) {
+        file.commit()?;
+    }
 
-    let paint = if paint_stdout {
-        Paint::Color
-    } else {
-        Paint::Plain
-    };
-    let mut shown = if output.quiet {
-        format!("{}\n", report::verdict_with(&results, paint))
-    } else if output.format == Format::Text {
-        report::text_with(&results, paint)
-    } else if output.format == Format::Markdown {
-        report::markdown(&results)
-    } else {
-        String::new() // streamed already
-    };
-    if let Some(limit) = args.explain
-        && output.format == Format::Text
-        && !output.quiet
+    let shown = stdout_report(args, &output, &results, paint_stdout, width);
+    let mut items = vec![(Target::Stdout, shown.into_bytes())];
+    for (format, target) in output
+        .exports
+        .iter()
+        .filter(|(f, t)| !export_streamed(*f, t))
     {
-        shown.push_str(&report::explain(&results, limit));
+        items.push((target.clone(), render(&results, *format).into_bytes()));
     }
-    print(shown.as_bytes())?;
-
-    for (format, path) in output.exports.iter().filter(|(f, _)| !streamed(*f)) {
-        std::fs::write(path, render(&results, *format))
-            .with_context(|| format!("cannot write {}", path.display()))?;
+    if let Some(target) = &output.trace_export {
+        items.push((target.clone(), report::history(&results).into_bytes()));
     }
-    if let Some((mut file, path)) = trace_export {
-        file.write_all(report::history(&results).as_bytes())
-            .with_context(|| format!("cannot write {}", path.display()))?;
+    if let Some(target) = &output.history_export {
+        items.push((target.clone(), history.unwrap_or_default().into_bytes()));
     }
+    // A signal that arrives while the output is written still ends the run
+    // with 128 + N, even after every trial finished.
+    let late = match export::deliver(items, &interrupts)? {
+        export::Delivered::Done => interrupts.caught(),
+        export::Delivered::Interrupted(sig) => Some(sig),
+    };
     let (status, lines) = exit::status(&exit::Ending {
-        interrupted: end.interrupted.map(|sig| (sig, signals::name(sig))),
+        interrupted: end
+            .interrupted
+            .or(late)
+            .map(|sig| (sig, signals::name(sig))),
         // A traced trial whose books do not balance is a bug in bankrace.
         violations: report::violations(&results),
         stopped_early: end.stopped_early,
@@ -164,10 +195,72 @@ fn run(args: &RunArgs) -> anyhow::Result<u8> {
             .and_then(|e| expect::check(&results, e).err())
             .map(|unmet| unmet.to_string()),
     });
-    for line in lines {
-        eprintln!("bankrace: {line}");
+    Ok(finish(status, &lines))
+}
+
+/// What goes to stdout at the end: the verdict with `--quiet`, the text
+/// report (and `--explain`), another format, or nothing for JSON and CSV,
+/// which were streamed as the trials ended.
+fn stdout_report(
+    args: &RunArgs,
+    output: &cli::Output,
+    results: &Results,
+    colour: bool,
+    width: usize,
+) -> String {
+    let paint = if colour { Paint::Color } else { Paint::Plain };
+    if output.quiet {
+        return format!("{}\n", report::verdict_fitted(results, paint, width));
     }
-    Ok(status)
+    match output.format {
+        Format::Text => {
+            let mut shown = report::text_with(results, paint, width);
+            if let Some(limit) = args.explain {
+                shown.push_str(&report::explain(results, limit, width));
+            }
+            shown
+        }
+        f if streamed(f) => String::new(),
+        f => render(results, f),
+    }
+}
+
+/// Runs every point of the sweep, prints the chosen format and writes the
+/// exports. An interruption still reports the points that completed: 128 + N.
+fn sweep(args: &SweepArgs) -> anyhow::Result<u8> {
+    let plan = args.plan()?;
+    let exports = args.exports()?;
+    let width = cli::text_width(args.width)?;
+    let interrupts = Interrupts::install().context("cannot install signal handlers")?;
+    let bar = progress::Steps::new(plan.total_trials(), !args.quiet);
+    let results = bankrace::sweep::run(&plan, &interrupts, &mut |p| bar.update(p.done, &p.label));
+    bar.finish();
+    let results = results?;
+    let text = match args.format {
+        SweepFormat::Text => report::sweep::text(&results, width),
+        SweepFormat::Json => report::sweep::json(&results),
+        SweepFormat::Csv => report::sweep::csv(&results),
+        SweepFormat::Markdown => report::sweep::markdown(&results),
+    };
+    let mut items = vec![(Target::Stdout, text.into_bytes())];
+    for (format, target) in exports {
+        let page = match format {
+            Format::Svg => report::picture::sweep_svg(&results),
+            _ => report::picture::sweep_html(&results),
+        };
+        items.push((target, page.into_bytes()));
+    }
+    let late = match export::deliver(items, &interrupts)? {
+        export::Delivered::Done => interrupts.caught(),
+        export::Delivered::Interrupted(sig) => Some(sig),
+    };
+    Ok(match results.signal.or(late) {
+        Some(sig) => finish(
+            128 + sig as u8,
+            &[format!("interrupted by {}", signals::name(sig))],
+        ),
+        None => EXIT_OK,
+    })
 }
 
 /// Asks the puzzle, runs it for real, and says whether the answer was right:
@@ -188,10 +281,12 @@ fn quiz(args: &QuizArgs) -> anyhow::Result<u8> {
     let interrupts = Interrupts::install().context("cannot install signal handlers")?;
     let outcome = coordinator::run(&plan, &interrupts, &mut |_| {})?;
     if let Some(sig) = outcome.interrupted {
-        eprintln!("bankrace: interrupted by {}", signals::name(sig));
-        return Ok(128 + sig as u8);
+        return Ok(finish(
+            128 + sig as u8,
+            &[format!("interrupted by {}", signals::name(sig))],
+        ));
     }
-    let results = report::results(&plan, &outcome);
+    let results = report::results(&plan, &outcome)?;
     let trial = &results.modes[0].trials[0];
     if let Some(cause) = &trial.cause {
         anyhow::bail!("the real run failed: {cause}");
@@ -229,8 +324,10 @@ fn bench(args: &BenchArgs) -> anyhow::Result<u8> {
     let results = match measured? {
         bench::Measured::Done(results) => results,
         bench::Measured::Interrupted(sig) => {
-            eprintln!("bankrace: interrupted by {}", signals::name(sig));
-            return Ok(128 + sig as u8);
+            return Ok(finish(
+                128 + sig as u8,
+                &[format!("interrupted by {}", signals::name(sig))],
+            ));
         }
     };
     let text = match args.format {
@@ -241,14 +338,15 @@ fn bench(args: &BenchArgs) -> anyhow::Result<u8> {
     Ok(EXIT_OK)
 }
 
-/// Where JSON and CSV go as the trials end: stdout and export files alike;
-/// every other report is rendered at the end from statistics folded on the
-/// way. Export files are created now, so that a path that cannot be written
-/// is known before minutes of trials.
+/// Where JSON and CSV go as the trials end: stdout (`--format json|csv`)
+/// and export files that are regular files, each written unnamed beside its
+/// target and given its name once complete. Every other report is rendered
+/// at the end from statistics folded on the way; when one of those needs
+/// every trial (pictures, JSON or CSV to a FIFO), the fold keeps them all.
 fn open_streams(
     plan: &bankrace::plan::Plan,
     output: &cli::Output,
-) -> anyhow::Result<report::Streams> {
+) -> anyhow::Result<(report::Streams, Vec<Pending>)> {
     let mut json: Vec<Box<dyn Write>> = Vec::new();
     let mut csv: Vec<Box<dyn Write>> = Vec::new();
     if !output.quiet && streamed(output.format) {
@@ -258,16 +356,31 @@ fn open_streams(
             _ => csv.push(stdout),
         }
     }
-    for (format, path) in output.exports.iter().filter(|(f, _)| streamed(*f)) {
-        let file = std::fs::File::create(path)
-            .with_context(|| format!("cannot create {}", path.display()))?;
-        let file: Box<dyn Write> = Box::new(Named(std::io::BufWriter::new(file), path.clone()));
+    let mut pending = Vec::new();
+    for (format, target) in &output.exports {
+        let (true, Target::Replace(path)) = (streamed(*format), target) else {
+            continue;
+        };
+        let file = export::Replacement::begin(path)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        let file = Pending(Rc::new(RefCell::new(file)), path.clone());
+        let writer: Box<dyn Write> = Box::new(file.clone());
         match format {
-            Format::Json => json.push(file),
-            _ => csv.push(file),
+            Format::Json => json.push(writer),
+            _ => csv.push(writer),
         }
+        pending.push(file);
     }
-    report::Streams::new(plan, json, csv).map_err(named_error)
+    let whole = |f: Format| matches!(f, Format::Html | Format::Svg);
+    let all = output
+        .exports
+        .iter()
+        .any(|(f, t)| whole(*f) || (streamed(*f) && !matches!(t, Target::Replace(_))))
+        || (!output.quiet && whole(output.format));
+    let keep = if all { Keep::All } else { Keep::Traced };
+    let host = bankrace::host::Host::current();
+    let streams = report::Streams::new(plan, &host, keep, json, csv).map_err(named_error)?;
+    Ok((streams, pending))
 }
 
 /// The formats written as the trials end.
@@ -275,12 +388,22 @@ fn streamed(format: Format) -> bool {
     matches!(format, Format::Json | Format::Csv)
 }
 
+/// Whether an export was written as the trials ended.
+fn export_streamed(format: Format, target: &Target) -> bool {
+    streamed(format) && matches!(target, Target::Replace(_))
+}
+
 /// A report rendered at the end, without colour, as files get it. JSON and
-/// CSV are streamed instead (see [`report::Streams`]).
+/// CSV to regular files and stdout are streamed instead (see
+/// [`report::Streams`]).
 fn render(results: &Results, format: Format) -> String {
     match format {
+        Format::Text => report::text(results),
+        Format::Json => report::json(results),
+        Format::Csv => report::csv(results),
         Format::Markdown => report::markdown(results),
-        _ => report::text(results),
+        Format::Html => report::picture::html(results),
+        Format::Svg => report::picture::svg(results),
     }
 }
 
@@ -311,22 +434,32 @@ impl Write for Stdout {
     }
 }
 
-/// An export file that names itself in its errors.
-struct Named(std::io::BufWriter<std::fs::File>, std::path::PathBuf);
+/// A streamed export file: written by the report as the trials end, named
+/// by [`Pending::commit`] once complete. Names itself in its errors.
+#[derive(Clone)]
+struct Pending(Rc<RefCell<export::Replacement>>, std::path::PathBuf);
 
-impl Write for Named {
+impl Write for Pending {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.write(buf).map_err(|e| self.name(e))
+        self.0.borrow_mut().write(buf).map_err(|e| self.name(e))
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
-        self.0.flush().map_err(|e| self.name(e))
+        self.0.borrow_mut().flush().map_err(|e| self.name(e))
     }
 }
 
-impl Named {
+impl Pending {
     fn name(&self, e: std::io::Error) -> std::io::Error {
         std::io::Error::new(e.kind(), format!("cannot write {}: {e}", self.1.display()))
+    }
+
+    /// Names the complete file; the report that wrote it is finished.
+    fn commit(self) -> anyhow::Result<()> {
+        match Rc::try_unwrap(self.0) {
+            Ok(file) => file.into_inner().commit(),
+            Err(_) => anyhow::bail!("{} is still being written", self.1.display()),
+        }
     }
 }
 
@@ -336,11 +469,11 @@ fn named_error(e: std::io::Error) -> anyhow::Error {
 }
 
 /// Writes to stdout. A closed pipe (`bankrace run | head`) is the reader's
-/// choice, not an error.
+/// choice, not an error; any other failure is.
 fn print(bytes: &[u8]) -> anyhow::Result<()> {
     let mut stdout = std::io::stdout().lock();
     match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        other => Ok(other?),
+        other => other.context("cannot write to standard output"),
     }
 }

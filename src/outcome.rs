@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use crate::deadlock::Deadlock;
+use crate::history::History;
 use crate::trace::Trace;
 use crate::vocab::{Mode, TrialStatus};
 
@@ -34,8 +36,39 @@ pub struct TrialOutcome {
     pub killed_worker: Option<u32>,
     /// Times the robust mutex was recovered from a dead holder.
     pub recoveries: u64,
+    /// On a database: transactions retried after a serialization failure.
+    pub retries: u64,
+    /// On a database: transactions aborted by the server's deadlock
+    /// detector, then retried.
+    pub deadlock_aborts: u64,
+    /// On a database: compare-and-set writes that changed no row, retried.
+    pub cas_misses: u64,
     /// Every operation's record, when the run is traced.
     pub trace: Option<Trace>,
+    /// Transfer scenario: what the trial did to the bank.
+    pub transfers: Option<TransferOutcome>,
+}
+
+/// What a trial of the transfer scenario did, besides its status.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct TransferOutcome {
+    /// Every account's balance when the last worker was gone, `#1` first.
+    pub balances: Vec<i64>,
+    /// Transfers that moved money, and those refused for lack of it.
+    pub transfers: u64,
+    pub refused: u64,
+    /// Audits completed, those whose total was not the bank's, and the
+    /// lowest and highest such total.
+    pub audits: u64,
+    pub audits_wrong_total: u64,
+    pub wrong_totals: Option<(i64, i64)>,
+    /// The cycle that ended a deadlocked trial.
+    pub deadlock: Option<Deadlock>,
+    /// From the cycle closing (the last of its workers starting to wait) to
+    /// the coordinator confirming it.
+    pub detected_after: Option<Duration>,
+    /// Every operation, with `--export-history`.
+    pub history: Option<History>,
 }
 
 impl TrialOutcome {
@@ -70,7 +103,11 @@ impl TrialOutcome {
             busy: Duration::ZERO,
             killed_worker: None,
             recoveries: 0,
+            retries: 0,
+            deadlock_aborts: 0,
+            cas_misses: 0,
             trace: None,
+            transfers: None,
         }
     }
 }
@@ -93,4 +130,6 @@ pub struct RunOutcome {
     pub interrupted: Option<i32>,
     /// `--fail-fast` stopped the run at its first failed trial.
     pub stopped_early: bool,
+    /// The machine the trials ran on.
+    pub host: crate::host::Host,
 }

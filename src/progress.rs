@@ -1,4 +1,4 @@
-//! The progress bar on stderr during a run; hidden when stderr is not a terminal or output is quiet, coloured only when asked.
+//! The progress bars on stderr during a run or a sweep, with the current mode and an ETA; hidden when stderr is not a terminal or output is quiet, coloured only when asked.
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -27,9 +27,9 @@ impl Bar {
         // indicatif styles through console, which asks this switch.
         console::set_colors_enabled_stderr(color);
         let template = if color {
-            "{prefix:>8.bold} [{bar:30.cyan}] {pos}/{len} trials, {elapsed}"
+            "{prefix:>8.bold} [{bar:30.cyan}] {pos}/{len} trials, {elapsed}, ETA {eta}"
         } else {
-            "{prefix:>8} [{bar:30}] {pos}/{len} trials, {elapsed}"
+            "{prefix:>8} [{bar:30}] {pos}/{len} trials, {elapsed}, ETA {eta}"
         };
         bar.set_style(
             ProgressStyle::with_template(template)
@@ -57,6 +57,39 @@ impl Bar {
 
     pub fn finish(&self) {
         self.bar.finish_and_clear();
+    }
+}
+
+/// A bar over every trial of a sweep, labelled with the point and mode
+/// being run; hidden when stderr is not a terminal or output is quiet.
+pub struct Steps(ProgressBar);
+
+impl Steps {
+    pub fn new(total: u64, visible: bool) -> Steps {
+        let target = if visible {
+            ProgressDrawTarget::stderr_with_hz(10)
+        } else {
+            ProgressDrawTarget::hidden()
+        };
+        let bar = ProgressBar::with_draw_target(Some(total), target);
+        bar.set_style(
+            ProgressStyle::with_template(
+                "[{bar:24}] {pos}/{len} trials, {elapsed}, ETA {eta}  {msg}",
+            )
+            .expect("the template is valid")
+            .progress_chars("=> "),
+        );
+        Steps(bar)
+    }
+
+    /// `done` trials run or skipped so far; `label` names the point and mode.
+    pub fn update(&self, done: u64, label: &str) {
+        self.0.set_position(done);
+        self.0.set_message(label.to_string());
+    }
+
+    pub fn finish(&self) {
+        self.0.finish_and_clear();
     }
 }
 

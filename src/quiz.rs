@@ -85,7 +85,7 @@ impl Puzzle {
                 let w = WorkerName::of(i, self.depositors);
                 match w.role {
                     Role::Depositor => format!("{w} deposits {}", self.amount),
-                    Role::Withdrawer => format!("{w} withdraws {}", self.amount),
+                    _ => format!("{w} withdraws {}", self.amount),
                 }
             })
             .collect();
@@ -134,7 +134,6 @@ impl Puzzle {
             window: Some(std::time::Duration::ZERO),
             seed: Some(self.seed),
             no_lock: true,
-            tmpdir: crate::coordinator::default_ledger_dir(),
             trace: true,
             schedule: Some(self.schedule.to_string()),
             ..Request::default()

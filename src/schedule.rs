@@ -26,7 +26,7 @@ use std::fmt;
 
 use crate::limits::MAX_STEPS;
 use crate::usage::UsageError;
-use crate::vocab::{Role, Scenario, WorkerName};
+use crate::vocab::{AccessKind, Role, Scenario, WorkerName};
 
 /// One access to the balance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -38,11 +38,27 @@ pub enum Access {
 }
 
 impl Access {
+    /// `read` or `write`: the names of the trace's access kinds.
     pub fn name(self) -> &'static str {
         match self {
-            Access::Read => "read",
-            Access::Write => "write",
+            Access::Read => AccessKind::Read.name(),
+            Access::Write => AccessKind::Write.name(),
         }
+    }
+
+    /// The access a schedule step names: its own name, its first letter, or
+    /// the overdraft scenario's word for it (`check`, `debit`).
+    fn parse(word: &str) -> Option<Access> {
+        let word = word.to_ascii_lowercase();
+        [
+            (Access::Read, AccessKind::Check),
+            (Access::Write, AccessKind::Debit),
+        ]
+        .into_iter()
+        .find(|(a, alias)| {
+            word == a.name() || word == alias.name() || a.name().get(..1) == Some(word.as_str())
+        })
+        .map(|(a, _)| a)
     }
 }
 
@@ -125,11 +141,13 @@ fn parse_step(token: &str) -> Result<Step, String> {
     if number == 0 {
         return Err(format!("'{who}': workers are numbered from 1"));
     }
-    let access = match what.to_ascii_lowercase().as_str() {
-        "read" | "r" | "check" => Access::Read,
-        "write" | "w" | "debit" => Access::Write,
-        _ => return Err(format!("'{what}' is not an access: use read or write")),
-    };
+    let access = Access::parse(what).ok_or_else(|| {
+        format!(
+            "'{what}' is not an access: use {} or {}",
+            Access::Read.name(),
+            Access::Write.name()
+        )
+    })?;
     Ok(Step {
         worker: WorkerName { role, number },
         access,
@@ -160,6 +178,8 @@ impl Schedule {
             let count = match who.role {
                 Role::Depositor => shape.depositors,
                 Role::Withdrawer => shape.withdrawers,
+                // The plan refuses schedules in the transfer scenario.
+                Role::Transferer | Role::Auditor => 0,
             };
             if who.number > count {
                 let role = who.role.name();
@@ -227,8 +247,8 @@ impl Schedule {
         let mut seen: std::collections::HashMap<WorkerName, i64> = Default::default();
         for step in &self.steps {
             let sign = match step.worker.role {
-                Role::Depositor => 1,
                 Role::Withdrawer => -1,
+                Role::Depositor | Role::Transferer | Role::Auditor => 1,
             };
             match (scenario, step.worker.role, step.access) {
                 (Scenario::Overdraft, Role::Depositor, _) => balance += amount,
@@ -244,6 +264,8 @@ impl Schedule {
                     seen.remove(&step.worker);
                     balance -= amount;
                 }
+                // Only depositors and withdrawers follow schedules.
+                (Scenario::Overdraft, _, Access::Write) | (Scenario::Transfer, _, _) => {}
             }
         }
         balance

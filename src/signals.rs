@@ -33,7 +33,10 @@ impl Interrupts {
         wake.set_nonblocking(true)?;
         let caught = Arc::new(AtomicUsize::new(0));
         let armed = Arc::new(AtomicBool::new(false));
-        for sig in INTERRUPTING {
+        let ignored = inherited_ignored();
+        // A signal the parent set to be ignored (`nohup`, a shell's
+        // background job) stays ignored, as in every well-behaved tool.
+        for sig in INTERRUPTING.into_iter().filter(|&s| !is_set(ignored, s)) {
             // Order matters: actions run in registration order, so the exit
             // check sees `armed` as the previous signal left it.
             flag::register_conditional_shutdown(sig, 128 + sig, Arc::clone(&armed))?;
@@ -62,7 +65,7 @@ impl Interrupts {
     }
 
     /// The signal that interrupted the run, if one did.
-    pub(crate) fn caught(&self) -> Option<i32> {
+    pub fn caught(&self) -> Option<i32> {
         match self.caught.load(Ordering::SeqCst) {
             0 => None,
             sig => Some(sig as i32),
@@ -79,6 +82,26 @@ impl Interrupts {
         let mut buf = [0u8; 64];
         while matches!((&self.wake).read(&mut buf), Ok(n) if n > 0) {}
     }
+}
+
+/// The signals this process ignores, as a bit set (bit N-1 for signal N),
+/// read from `/proc/self/status`: what the parent left ignored across exec.
+/// Unreadable, it counts as none.
+fn inherited_ignored() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| parse_sig_ign(&status))
+        .unwrap_or(0)
+}
+
+/// The `SigIgn:` mask of a `/proc/PID/status` text.
+fn parse_sig_ign(status: &str) -> Option<u64> {
+    let hex = status.lines().find_map(|l| l.strip_prefix("SigIgn:"))?;
+    u64::from_str_radix(hex.trim(), 16).ok()
+}
+
+fn is_set(mask: u64, sig: i32) -> bool {
+    (1..=64).contains(&sig) && mask & (1 << (sig - 1)) != 0
 }
 
 /// "SIGINT", "SIGTERM", ...: the name of a signal number.
@@ -105,6 +128,15 @@ mod tests {
         assert_eq!(name(libc::SIGINT), "SIGINT");
         assert_eq!(name(libc::SIGKILL), "SIGKILL");
         assert_eq!(name(64), "signal 64");
+    }
+
+    #[test]
+    fn the_ignored_mask_is_read_from_proc_status() {
+        let status = "Name:\tbankrace\nSigBlk:\t0000000000000000\nSigIgn:\t0000000000000003\n";
+        let mask = parse_sig_ign(status).unwrap();
+        assert!(is_set(mask, libc::SIGHUP) && is_set(mask, libc::SIGINT));
+        assert!(!is_set(mask, libc::SIGTERM));
+        assert_eq!(parse_sig_ign("Name: x"), None);
     }
 
     #[test]

@@ -1,13 +1,18 @@
 //! A trial, specified once: the job every worker runs and each worker's own part. Pure data: the plan makes it, the ledger stores it, each worker reads its part back.
 
-use crate::vocab::{Mode, Role, Scenario};
+use crate::vocab::{BackendKind, Mode, Role, Scenario};
 
 /// What every worker of a trial runs, and the sizes of the ledger's regions.
 /// The ledger's header is this struct, encoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Job {
     pub scenario: Scenario,
+    /// Where the accounts live: which backend a worker builds.
+    pub backend: BackendKind,
     pub mode: Mode,
+    /// On a database: how often one operation is retried (serialization
+    /// failures, deadlocks, compare-and-set misses) before the worker gives up.
+    pub max_retries: u32,
     /// Operations per worker.
     pub ops: u64,
     /// Money moved by one operation.
@@ -27,6 +32,13 @@ pub struct Job {
     pub trace_ops: u64,
     /// Steps of the forced schedule, 0 for none.
     pub steps: u32,
+    /// Transfer scenario: force a collision in the first transfer (see
+    /// `--collide` in `plan`).
+    pub collide: bool,
+    /// Transfer scenario: auditors read without taking any lock.
+    pub audits_unlocked: bool,
+    /// Transfer scenario: every operation is recorded for `--export-history`.
+    pub history: bool,
 }
 
 /// One worker's part of a trial.
@@ -77,7 +89,9 @@ impl Job {
     pub(crate) fn for_tests(workers: u32, ops: u64, initial: i64) -> Job {
         Job {
             scenario: Scenario::LostUpdate,
+            backend: BackendKind::Memory,
             mode: Mode::NoLock,
+            max_retries: 0,
             ops,
             amount: 1,
             initial,
@@ -88,6 +102,9 @@ impl Job {
             accounts: 1,
             trace_ops: 0,
             steps: 0,
+            collide: false,
+            audits_unlocked: false,
+            history: false,
         }
     }
 }

@@ -4,6 +4,7 @@ use std::io;
 
 use super::Backend;
 use crate::ledger::Ledger;
+use crate::strategy::transfer::{self, Transfer};
 use crate::strategy::{Hooks, Strategy, Withdrawal};
 
 /// Operations on the ledger's accounts through strategy `S`.
@@ -21,7 +22,8 @@ impl<'a, S: Strategy> Memory<'a, S> {
 impl<S: Strategy> Backend for Memory<'_, S> {
     #[inline(always)]
     fn update<H: Hooks>(&mut self, account: u32, delta: i64, hooks: &mut H) -> io::Result<()> {
-        self.strategy.update(self.ledger, account, delta, hooks)
+        self.strategy
+            .update(self.ledger, self.ledger.account(account), delta, hooks)
     }
 
     #[inline(always)]
@@ -31,7 +33,8 @@ impl<S: Strategy> Backend for Memory<'_, S> {
         amount: i64,
         hooks: &mut H,
     ) -> io::Result<Withdrawal> {
-        self.strategy.withdraw(self.ledger, account, amount, hooks)
+        self.strategy
+            .withdraw(self.ledger, self.ledger.account(account), amount, hooks)
     }
 
     #[inline(always)]
@@ -40,5 +43,23 @@ impl<S: Strategy> Backend for Memory<'_, S> {
         // scenario they are plain atomic additions whatever the strategy.
         hooks.add(self.ledger.account(account), amount)?;
         Ok(())
+    }
+
+    // Transfers and audits take the locks the mode names, one per account or
+    // the bank's (`strategy::transfer`), whatever the strategy `S`.
+    fn transfer<H: Hooks>(
+        &mut self,
+        me: u32,
+        t: Transfer,
+        gate: &mut dyn FnMut() -> io::Result<()>,
+        hooks: &mut H,
+    ) -> io::Result<bool> {
+        let mode = self.ledger.job().mode;
+        transfer::transfer(self.ledger, mode, me, t, gate, hooks)
+    }
+
+    fn audit<H: Hooks>(&mut self, me: u32, hooks: &mut H) -> io::Result<Vec<i64>> {
+        let job = self.ledger.job();
+        transfer::audit(self.ledger, job.mode, me, !job.audits_unlocked, hooks)
     }
 }

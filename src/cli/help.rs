@@ -124,6 +124,20 @@ Examples:
 Exit status: 0 right answer, 3 wrong answer, 1 runtime error, 2 usage error
 (including no answer on standard input).";
 
+pub(super) const SWEEP_EXAMPLES: &str = "\
+Examples:
+  bankrace sweep --window 0,20us,100us,500us
+                     how often the race bites as the window widens
+  bankrace sweep --depositors 1,2,4,8 --withdrawers 0 --ops 20
+                     more workers, more lost deposits
+  bankrace sweep --window 0,1ms --trials 400 --ci-width 0.1
+                     stop each point once its interval is 10 points wide
+  bankrace sweep --window 0,50us,1ms --export-html sweep.html --format csv
+
+Every point runs the same plan as `bankrace run` with that value, for each
+mode (no lock and mutex unless --no-lock or --lock say otherwise), with the
+same seed. Exit status: 0 done, 1 runtime error, 2 usage error, 128+N signal.";
+
 /// The command users see: everything but the hidden `worker` subcommand,
 /// which completion generators would otherwise offer.
 fn public_command() -> clap::Command {
@@ -153,14 +167,36 @@ pub fn man_page() -> Vec<u8> {
     out
 }
 
+/// Every command's options, each taken before clap adds `--help`: `run`'s
+/// under their own groups, the others' under one heading each.
+fn write_options_sections(out: &mut Vec<u8>) -> std::io::Result<()> {
+    let mut intro = roff::Roff::new();
+    intro.control("SH", ["RUN OPTIONS"]).text([
+        roff::roman("The options of "),
+        roff::bold("bankrace run"),
+        roff::roman(", by group."),
+    ]);
+    intro.to_writer(out)?;
+    for (name, heading) in [
+        ("run", None),
+        ("bench", Some("BENCH OPTIONS")),
+        ("quiz", Some("QUIZ OPTIONS")),
+    ] {
+        let mut sub = Cli::command()
+            .find_subcommand(name)
+            .expect("a subcommand")
+            .clone()
+            .disable_help_flag(true);
+        if let Some(heading) = heading {
+            sub = sub.mut_args(|a| a.help_heading(heading));
+        }
+        clap_mangen::Man::new(sub).render_options_section(out)?;
+    }
+    Ok(())
+}
+
 fn write_man_page(out: &mut Vec<u8>) -> std::io::Result<()> {
     let cmd = public_command();
-    // Taken before clap adds `--help` to it: the page lists what `run` takes.
-    let run = Cli::command()
-        .find_subcommand("run")
-        .expect("run is a subcommand")
-        .clone()
-        .disable_help_flag(true);
     let man = clap_mangen::Man::new(cmd.clone());
     man.render_title(out)?;
     man.render_name_section(out)?;
@@ -178,7 +214,7 @@ fn write_man_page(out: &mut Vec<u8>) -> std::io::Result<()> {
             );
             usage.push_str(&format!(" <{name}>"));
         }
-        if sub.get_name() == "run" {
+        if sub.get_arguments().any(|a| !a.is_positional()) {
             usage.push_str(" [OPTIONS]");
         }
         commands
@@ -188,13 +224,8 @@ fn write_man_page(out: &mut Vec<u8>) -> std::io::Result<()> {
                 sub.get_about().map(ToString::to_string).unwrap_or_default(),
             )]);
     }
-    commands.control("SH", ["RUN OPTIONS"]).text([
-        roff::roman("The options of "),
-        roff::bold("bankrace run"),
-        roff::roman(", by group."),
-    ]);
     commands.to_writer(out)?;
-    clap_mangen::Man::new(run).render_options_section(out)?;
+    write_options_sections(out)?;
 
     let mut tail = roff::Roff::new();
     tail.control("SH", ["EXAMPLES"]);
@@ -214,11 +245,6 @@ fn write_man_page(out: &mut Vec<u8>) -> std::io::Result<()> {
         .text([roff::bold("NO_COLOR")])
         .text([roff::roman(
             "When set to a non-empty value: no colour, unless --color always.",
-        )])
-        .control("TP", [])
-        .text([roff::bold("TMPDIR")])
-        .text([roff::roman(
-            "Where each trial's ledger file is created (and unlinked at once).",
         )]);
     tail.to_writer(out)?;
     man.render_version_section(out)
@@ -257,6 +283,10 @@ mod tests {
         for needle in [
             "RUN OPTIONS",
             "export\\-csv",
+            "BENCH OPTIONS",
+            "repetitions",
+            "QUIZ OPTIONS",
+            "answer",
             "EXIT STATUS",
             "EXAMPLES",
             "NO_COLOR",

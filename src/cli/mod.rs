@@ -1,14 +1,17 @@
 //! The command line: clap's definitions of every command and option, and the small enums of output choices. The only place that defines arguments; `help.rs` holds the help text, `run.rs` turns `run`'s arguments into a plan.
 
+mod from;
 mod help;
 mod run;
+mod sweep;
 
 pub use help::{completions, man_page};
 pub use run::{Output, RunArgs};
+pub use sweep::{SweepArgs, SweepFormat};
 
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 use crate::plan::{BenchPlan, BenchRequest};
 use crate::usage::UsageError;
@@ -16,7 +19,7 @@ use crate::worker::WorkerArgs;
 use help::{ABOUT, BENCH_HELP, QUIZ_EXAMPLES, long_help};
 
 #[derive(Debug, Parser)]
-#[command(name = "bankrace", version, about = ABOUT, after_long_help = long_help())]
+#[command(name = "bankrace", version = crate::VERSION, about = ABOUT, after_long_help = long_help())]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -31,9 +34,14 @@ pub enum Command {
     /// next to starting its processes.
     #[command(after_long_help = BENCH_HELP)]
     Bench(BenchArgs),
+    /// Run the same race over a list of values of one parameter, and show how often it bites.
+    #[command(after_long_help = help::SWEEP_EXAMPLES)]
+    Sweep(Box<SweepArgs>),
     /// Work out a small interleaving by hand; bankrace checks your answer by running it for real.
     #[command(after_long_help = QUIZ_EXAMPLES)]
     Quiz(QuizArgs),
+    /// Remove what runs killed with SIGKILL left behind: embedded server directories, and with --db their schemas on that server.
+    DbCleanup(DbCleanupArgs),
     /// Print a shell completion script to stdout.
     Completions {
         /// The shell to complete for.
@@ -45,6 +53,48 @@ pub enum Command {
     /// Internal: one worker process of a trial (started by `run`).
     #[command(hide = true)]
     Worker(WorkerCli),
+    /// Internal: becomes the embedded PostgreSQL server (started by `run --db embedded`).
+    #[command(hide = true)]
+    DbServer(DbServerCli),
+}
+
+#[derive(Debug, Args)]
+pub struct DbCleanupArgs {
+    /// Also drop the schemas of dead runs of this machine on this server (a connection string; `embedded` servers hold their schemas in their directories).
+    #[arg(long, value_name = "TARGET")]
+    pub db: Option<String>,
+}
+
+/// The embedded server's start: switch to `uid`/`gid` if given, ask to die
+/// with `parent`, then execute `program` with `args`.
+#[derive(Debug, Args)]
+pub struct DbServerCli {
+    #[arg(long)]
+    pub parent: u32,
+    #[arg(long)]
+    pub uid: Option<u32>,
+    #[arg(long)]
+    pub gid: Option<u32>,
+    /// The server binary and its arguments.
+    #[arg(last = true, required = true)]
+    pub command: Vec<std::ffi::OsString>,
+}
+
+impl Command {
+    /// The subcommand's name, as typed.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Run(_) => "run",
+            Command::Sweep(_) => "sweep",
+            Command::Bench(_) => "bench",
+            Command::DbCleanup(_) => "db-cleanup",
+            Command::DbServer(_) => "db-server",
+            Command::Quiz(_) => "quiz",
+            Command::Completions { .. } => "completions",
+            Command::Man => "man",
+            Command::Worker(_) => "worker",
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -69,6 +119,7 @@ pub struct BenchArgs {
 
     /// Trials of one operation with fresh workers per repetition (and 20 times as many with reused workers), to measure what a trial costs.
     #[arg(
+        short = 'n',
         long,
         default_value_t = 50,
         value_name = "N",
@@ -127,7 +178,6 @@ impl BenchArgs {
             repetitions: self.repetitions,
             warmup: self.warmup,
             loss_trials: self.loss_trials,
-            tmpdir: crate::coordinator::default_ledger_dir(),
         })
     }
 }
@@ -139,7 +189,7 @@ pub struct QuizArgs {
     pub answer: Option<i64>,
 
     /// Which puzzle: the same seed gives the same one; drawn and shown when not given.
-    #[arg(long, value_name = "N")]
+    #[arg(short, long, value_name = "N")]
     pub seed: Option<u64>,
 }
 
@@ -153,6 +203,12 @@ pub enum Format {
     Csv,
     /// The side-by-side summary as a Markdown table.
     Markdown,
+    /// Export only: the self-contained HTML report.
+    #[value(skip)]
+    Html,
+    /// Export only: the histogram figure as SVG.
+    #[value(skip)]
+    Svg,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -234,8 +290,89 @@ impl WorkerCli {
     }
 }
 
+/// A usage error (exit status 2) in clap's own form: `error:` and the
+/// sentence, then the command's `Usage:` line and where to find more.
+pub fn usage_error(subcommand: &str, message: &str) -> clap::Error {
+    let mut cmd = Cli::command();
+    cmd.build();
+    match cmd.find_subcommand_mut(subcommand) {
+        Some(sub) => sub.error(clap::error::ErrorKind::InvalidValue, message),
+        None => cmd.error(clap::error::ErrorKind::InvalidValue, message),
+    }
+}
+
+/// A usage error as it goes to stderr: coloured or plain.
+pub fn render_usage_error(error: &clap::Error, color: bool) -> String {
+    let styled = error.render();
+    let mut text = if color {
+        styled.ansi().to_string()
+    } else {
+        styled.to_string()
+    };
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    text
+}
+
+/// Whether errors on stderr are coloured: `--color` if the command line has
+/// one (even a command line clap refused), else a terminal without `NO_COLOR`.
+pub fn stderr_color(
+    args: impl IntoIterator<Item = std::ffi::OsString>,
+    terminal: bool,
+    no_color: Option<&std::ffi::OsStr>,
+) -> bool {
+    let args: Vec<String> = args
+        .into_iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let mut choice = ColorArg::Auto;
+    for (i, arg) in args.iter().enumerate() {
+        let value = match arg.strip_prefix("--color") {
+            Some("") => args.get(i + 1).map(String::as_str),
+            Some(rest) => rest.strip_prefix('='),
+            None => None,
+        };
+        if let Some(v) = value.and_then(|v| ColorArg::from_str(v, false).ok()) {
+            choice = v;
+        }
+    }
+    choice.enabled(terminal, no_color)
+}
+
 fn parse_duration(text: &str) -> Result<Duration, String> {
     crate::duration::parse(text)
+}
+
+/// The columns the text report fits in: `--width` first, else the
+/// terminal's width when stdout is a terminal, else `COLUMNS`, else 80.
+pub fn text_width(given: Option<usize>) -> Result<usize, UsageError> {
+    use crate::limits::{MAX_WIDTH, MIN_WIDTH};
+    if let Some(w) = given {
+        if !(MIN_WIDTH..=MAX_WIDTH).contains(&w) {
+            return Err(UsageError(format!(
+                "--width must be between {MIN_WIDTH} and {MAX_WIDTH} columns (got {w})"
+            )));
+        }
+        return Ok(w);
+    }
+    let terminal = console::Term::stdout()
+        .size_checked()
+        .map(|(_, cols)| usize::from(cols));
+    let columns = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse().ok());
+    Ok(width_from(terminal, columns))
+}
+
+/// The rule of [`text_width`] without `--width`, as a pure function.
+fn width_from(terminal: Option<usize>, columns: Option<usize>) -> usize {
+    use crate::limits::{MAX_WIDTH, MIN_WIDTH};
+    terminal
+        .filter(|&w| w > 0)
+        .or(columns.filter(|&w| w > 0))
+        .unwrap_or(80)
+        .clamp(MIN_WIDTH, MAX_WIDTH)
 }
 
 #[cfg(test)]
@@ -259,6 +396,43 @@ mod tests {
         assert!(!ColorArg::Auto.enabled(false, None));
         assert!(ColorArg::Always.enabled(false, set));
         assert!(!ColorArg::Never.enabled(true, None));
+    }
+
+    #[test]
+    fn width_comes_from_the_terminal_then_columns_then_80() {
+        assert_eq!(width_from(Some(132), Some(100)), 132);
+        assert_eq!(width_from(None, Some(100)), 100);
+        assert_eq!(width_from(None, None), 80);
+        assert_eq!(width_from(None, Some(10)), 40, "never below the minimum");
+        assert!(text_width(Some(10)).is_err());
+        assert_eq!(text_width(Some(60)).unwrap(), 60);
+    }
+
+    #[test]
+    fn error_colour_follows_the_color_option_then_the_terminal() {
+        use std::ffi::{OsStr, OsString};
+        let args = |a: &[&str]| a.iter().map(OsString::from).collect::<Vec<_>>();
+        assert!(stderr_color(args(&["bankrace", "run"]), true, None));
+        assert!(!stderr_color(args(&["bankrace", "run"]), false, None));
+        let no_color = Some(OsStr::new("1"));
+        assert!(!stderr_color(args(&["bankrace", "run"]), true, no_color));
+        let always = args(&["bankrace", "run", "--color", "always", "--trails"]);
+        assert!(stderr_color(always, false, no_color));
+        assert!(!stderr_color(args(&["x", "--color=never"]), true, None));
+        // A value that is not a choice leaves the default.
+        assert!(stderr_color(args(&["x", "--color=pink"]), true, None));
+    }
+
+    #[test]
+    fn usage_errors_carry_the_command_usage() {
+        let text = render_usage_error(&usage_error("run", "--trials must be between 1"), false);
+        assert!(
+            text.starts_with("error: --trials must be between 1\n"),
+            "{text}"
+        );
+        assert!(text.contains("Usage: bankrace run"), "{text}");
+        let coloured = render_usage_error(&usage_error("run", "x"), true);
+        assert!(coloured.contains("\u{1b}["), "{coloured:?}");
     }
 
     #[test]

@@ -5,9 +5,11 @@ use std::time::Duration;
 
 use clap::{ArgAction, Args};
 
+use super::from::Parameters;
 use super::{ColorArg, ExpectArg, Format, parse_duration};
 use crate::expect::Expectation;
-use crate::plan::{Plan, Request};
+use crate::export::Target;
+use crate::plan::{DEFAULT_TRIALS, Plan, Request};
 use crate::usage::UsageError;
 use crate::vocab::{LockChoice, Mode, Scenario};
 
@@ -17,15 +19,15 @@ pub struct RunArgs {
     #[arg(long, value_enum, value_name = "NAME", help_heading = "Scenario")]
     pub scenario: Option<Scenario>,
 
-    /// Trials per mode.
+    /// Trials per mode [default: 50].
     #[arg(
+        short = 'n',
         long,
-        default_value_t = 50,
         value_name = "N",
         allow_negative_numbers = true,
         help_heading = "Scenario"
     )]
-    pub trials: i64,
+    pub trials: Option<i64>,
 
     /// Starting balance [default: 200; overdraft: 15000].
     #[arg(
@@ -82,6 +84,7 @@ pub struct RunArgs {
 
     /// Seed for every random choice; drawn and reported when not given.
     #[arg(
+        short,
         long,
         value_name = "N",
         allow_negative_numbers = true,
@@ -89,13 +92,58 @@ pub struct RunArgs {
     )]
     pub seed: Option<u64>,
 
-    /// Run locked, with a strategy: mutex (default), flock, spin, atomic, or all. Repeatable.
+    /// Transfer scenario: accounts in the bank [default: 4].
+    #[arg(
+        long,
+        value_name = "N",
+        allow_negative_numbers = true,
+        help_heading = "Transfers (--scenario transfer)"
+    )]
+    pub accounts: Option<i64>,
+
+    /// Transfer scenario: worker processes that transfer (T1, T2, ...) [default: 3].
+    #[arg(
+        long,
+        value_name = "N",
+        allow_negative_numbers = true,
+        help_heading = "Transfers (--scenario transfer)"
+    )]
+    pub transferers: Option<i64>,
+
+    /// Transfer scenario: worker processes that audit every balance (R1, R2, ...) [default: 0].
+    #[arg(
+        long,
+        value_name = "N",
+        allow_negative_numbers = true,
+        help_heading = "Transfers (--scenario transfer)"
+    )]
+    pub auditors: Option<i64>,
+
+    /// Transfer scenario: auditors take no lock, whatever the mode (shows the read skew).
+    #[arg(long, help_heading = "Transfers (--scenario transfer)")]
+    pub unlocked_audits: bool,
+
+    /// Transfer scenario: force each transferer's first transfer round the accounts (T1 #1->#2, T2 #2->#3, ...) and hold it after its first access until every transferer made its own: a certain collision (see docs/transfers.md).
+    #[arg(long, help_heading = "Transfers (--scenario transfer)")]
+    pub collide: bool,
+
+    /// Transfer scenario: write every transfer and audit to FILE as a Jepsen history (EDN, one op per line).
+    #[arg(
+        long,
+        value_name = "FILE",
+        help_heading = "Transfers (--scenario transfer)"
+    )]
+    pub export_history: Option<PathBuf>,
+
+    /// Run locked, with a strategy: mutex (default), flock, spin, atomic; transfers: mutex-unordered, mutex, global; with --db: row (default), advisory, atomic, cas, repeatable-read, serializable; or all. Repeatable.
     #[arg(
         long,
         value_enum,
         value_name = "KIND",
         num_args = 0..=1,
-        require_equals = true,
+        // `run` takes no positional arguments, so the word after a bare
+        // --lock is its value if it names one: `--lock mutex` and
+        // `--lock=mutex` alike, as completion offers them.
         default_missing_value = LockChoice::default_name(),
         action = ArgAction::Append,
         help_heading = "Modes (neither flag: no lock and mutex side by side)"
@@ -109,6 +157,19 @@ pub struct RunArgs {
     )]
     pub no_lock: bool,
 
+    /// Keep the accounts in a PostgreSQL table: `embedded` (a throwaway server for the run) or a connection string (postgresql://user@host/db, host=... dbname=...). The password may come from PGPASSWORD or ~/.pgpass.
+    #[arg(long, value_name = "TARGET", help_heading = "Database")]
+    pub db: Option<String>,
+
+    /// With --db: retries of one operation (serialization failures, deadlocks, compare-and-set misses) before its trial fails.
+    #[arg(
+        long,
+        value_name = "N",
+        allow_negative_numbers = true,
+        help_heading = "Database"
+    )]
+    pub max_retries: Option<i64>,
+
     /// Kill a trial's workers after this long [default: 10x the slowest schedule, at least 10s].
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, allow_hyphen_values = true, help_heading = "Faults")]
     pub timeout: Option<Duration>,
@@ -121,15 +182,18 @@ pub struct RunArgs {
     #[arg(long, help_heading = "Scenario")]
     pub reuse_workers: bool,
 
-    /// In this fraction of trials (0 to 1), one worker kills itself with SIGKILL while it holds the lock.
+    /// In this fraction of trials (0 to 1), one worker kills itself with SIGKILL while it holds the lock [default: 0].
     #[arg(
         long,
         value_name = "RATE",
-        default_value_t = 0.0,
         allow_negative_numbers = true,
         help_heading = "Faults"
     )]
-    pub kill_holder: f64,
+    pub kill_holder: Option<f64>,
+
+    /// Run the plan of a JSON report (its `parameters`); options given here override them.
+    #[arg(long, value_name = "FILE", help_heading = "Scenario")]
+    pub from: Option<PathBuf>,
 
     /// Force the workers' accesses through a schedule, e.g. "D1:read W1:read D1:write W1:write" (see the README).
     #[arg(long, value_name = "STEPS", help_heading = "Scenario")]
@@ -139,17 +203,25 @@ pub struct RunArgs {
     #[arg(long, value_enum, default_value_t = Format::Text, value_name = "FORMAT", help_heading = "Output")]
     pub format: Format,
 
-    /// Also write the JSON report to FILE.
+    /// Also write the JSON report to FILE (- for standard output).
     #[arg(long, value_name = "FILE", help_heading = "Output")]
     pub export_json: Option<PathBuf>,
 
-    /// Also write one CSV row per trial to FILE.
+    /// Also write one CSV row per trial to FILE (- for standard output).
     #[arg(long, value_name = "FILE", help_heading = "Output")]
     pub export_csv: Option<PathBuf>,
 
-    /// Also write the summary as a Markdown table to FILE.
+    /// Also write the summary as a Markdown table to FILE (- for standard output).
     #[arg(long, value_name = "FILE", help_heading = "Output")]
     pub export_markdown: Option<PathBuf>,
+
+    /// Also write a self-contained HTML report (figures inline, no network) to FILE.
+    #[arg(long, value_name = "FILE", help_heading = "Output")]
+    pub export_html: Option<PathBuf>,
+
+    /// Also write the histogram figure as SVG to FILE.
+    #[arg(long, value_name = "FILE", help_heading = "Output")]
+    pub export_svg: Option<PathBuf>,
 
     /// After the report, exit with status 3 unless every trial was exact (exact) or an unlocked trial showed the race (race).
     #[arg(long, value_enum, value_name = "WHAT", help_heading = "Output")]
@@ -158,6 +230,10 @@ pub struct RunArgs {
     /// Colour on stdout and the progress bar: auto means on a terminal, unless NO_COLOR is set.
     #[arg(long, value_enum, default_value_t = ColorArg::Auto, value_name = "WHEN", help_heading = "Output")]
     pub color: ColorArg,
+
+    /// Columns the text report fits in [default: the terminal's, else $COLUMNS, else 80].
+    #[arg(long, value_name = "N", help_heading = "Output")]
+    pub width: Option<usize>,
 
     /// Print only the verdict line (no progress bar, no table).
     #[arg(short, long, conflicts_with = "format", help_heading = "Output")]
@@ -177,9 +253,9 @@ pub struct RunArgs {
     )]
     pub explain: Option<usize>,
 
-    /// Write the traced history to FILE, one invoke/ok event per line (JSON). Implies --trace.
+    /// Write the traced history to FILE (- for standard output), one invoke/ok event per line (JSON). Implies --trace.
     #[arg(long, value_name = "FILE", help_heading = "Tracing")]
-    pub export_trace: Option<std::path::PathBuf>,
+    pub export_trace: Option<PathBuf>,
 }
 
 /// What `run` prints and writes, besides the plan: checked before any
@@ -187,8 +263,13 @@ pub struct RunArgs {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Output {
     pub format: Format,
-    /// Files to write, each with its format, in the order json, csv, markdown.
-    pub exports: Vec<(Format, PathBuf)>,
+    /// Reports to export, each with its format, in the order json, csv,
+    /// markdown, html, svg; every target checked before the run.
+    pub exports: Vec<(Format, Target)>,
+    /// Where `--export-trace` writes the traced history.
+    pub trace_export: Option<Target>,
+    /// Where `--export-history` writes the transfers' Jepsen history.
+    pub history_export: Option<Target>,
     pub expect: Option<Expectation>,
     pub color: ColorArg,
     pub quiet: bool,
@@ -196,27 +277,48 @@ pub struct Output {
 
 impl RunArgs {
     /// Checks every value and applies defaults. Nothing has started yet.
+    /// With `--from`, the report's parameters fill in every option not given.
     pub fn plan(&self) -> Result<Plan, UsageError> {
+        let file = match &self.from {
+            Some(path) => super::from::load(path)?,
+            None => Parameters::default(),
+        };
+        // The modes come from the command line if it names any.
+        let (locks, no_lock) = if self.lock.is_empty() && !self.no_lock {
+            (file.locks, file.no_lock)
+        } else {
+            (self.lock.clone(), self.no_lock)
+        };
         let request = Request {
-            scenario: self.scenario,
-            trials: self.trials,
-            initial: self.initial,
-            depositors: self.depositors,
-            withdrawers: self.withdrawers,
-            ops: self.ops,
-            amount: self.amount,
-            pause: self.pause,
-            window: self.window,
-            seed: self.seed,
-            locks: self.lock.clone(),
-            no_lock: self.no_lock,
-            tmpdir: crate::coordinator::default_ledger_dir(),
-            kill_holder: self.kill_holder,
-            timeout: self.timeout,
-            fail_fast: self.fail_fast,
-            trace: self.trace || self.explain.is_some() || self.export_trace.is_some(),
-            schedule: self.schedule.clone(),
-            reuse_workers: self.reuse_workers,
+            scenario: self.scenario.or(file.scenario),
+            trials: self.trials.or(file.trials).unwrap_or(DEFAULT_TRIALS),
+            initial: self.initial.or(file.initial),
+            depositors: self.depositors.or(file.depositors),
+            withdrawers: self.withdrawers.or(file.withdrawers),
+            ops: self.ops.or(file.ops),
+            amount: self.amount.or(file.amount),
+            pause: self.pause.or(file.pause),
+            window: self.window.or(file.window),
+            seed: self.seed.or(file.seed),
+            locks,
+            no_lock,
+            kill_holder: self.kill_holder.or(file.kill_holder).unwrap_or(0.0),
+            timeout: self.timeout.or(file.timeout),
+            fail_fast: self.fail_fast || file.fail_fast,
+            trace: self.trace
+                || file.trace
+                || self.explain.is_some()
+                || self.export_trace.is_some(),
+            schedule: self.schedule.clone().or(file.schedule),
+            accounts: self.accounts.or(file.accounts),
+            transferers: self.transferers.or(file.transferers),
+            auditors: self.auditors.or(file.auditors),
+            collide: self.collide || file.collide,
+            unlocked_audits: self.unlocked_audits || file.unlocked_audits,
+            history: self.export_history.is_some(),
+            db: self.db.clone().or(file.db),
+            max_retries: self.max_retries.or(file.max_retries),
+            reuse_workers: self.reuse_workers || file.reuse_workers,
         };
         // A drawn seed stays below 2^53, so that every JSON reader (JavaScript,
         // jq) keeps it exact and a result file can always repeat its run.
@@ -225,8 +327,19 @@ impl RunArgs {
 }
 
 impl RunArgs {
+    /// `--trace` was given, but nothing that shows the trace: no `--explain`,
+    /// no JSON on stdout or in a file, no `--export-trace`, no HTML report.
+    pub fn trace_unseen(&self) -> bool {
+        self.trace
+            && self.explain.is_none()
+            && self.export_trace.is_none()
+            && self.export_json.is_none()
+            && self.export_html.is_none()
+            && self.format != Format::Json
+    }
+
     /// Checks the output options against the plan. Nothing has started yet.
-    pub fn output(&self, plan: &Plan) -> Result<Output, UsageError> {
+    pub fn output(&self, plan: &Plan) -> anyhow::Result<Output> {
         let expect = self.expect.map(|e| match e {
             ExpectArg::Exact => Expectation::Exact,
             ExpectArg::Race => Expectation::Race,
@@ -235,58 +348,45 @@ impl RunArgs {
             return Err(UsageError(
                 "--expect race needs the unlocked mode: add --no-lock (the race cannot show under a lock)"
                     .into(),
-            ));
+            )
+            .into());
         }
-        let mut exports: Vec<(Format, PathBuf)> = Vec::new();
+        let mut named: Vec<(&str, Format, &Path)> = Vec::new();
         for (flag, format, path) in [
             ("--export-json", Format::Json, &self.export_json),
             ("--export-csv", Format::Csv, &self.export_csv),
             ("--export-markdown", Format::Markdown, &self.export_markdown),
+            ("--export-html", Format::Html, &self.export_html),
+            ("--export-svg", Format::Svg, &self.export_svg),
+            // The trace and the history are not report formats; text
+            // stands for them here. They come last: their targets are
+            // taken off the end.
+            ("--export-trace", Format::Text, &self.export_trace),
+            ("--export-history", Format::Text, &self.export_history),
         ] {
-            let Some(path) = path else { continue };
-            check_export_path(flag, path)?;
-            if exports.iter().any(|(_, p)| p == path) {
-                return Err(UsageError(format!(
-                    "{flag} names {} which another --export option also writes: give each its own file",
-                    path.display()
-                )));
+            if let Some(path) = path {
+                named.push((flag, format, path));
             }
-            exports.push((format, path.clone()));
         }
+        let flags: Vec<(&str, &Path)> = named.iter().map(|&(f, _, p)| (f, p)).collect();
+        let mut targets = crate::export::check(&flags)?;
+        let history_export = (self.export_history.is_some())
+            .then(|| targets.pop())
+            .flatten();
+        let trace_export = (self.export_trace.is_some())
+            .then(|| targets.pop())
+            .flatten();
+        let exports = named.iter().map(|&(_, f, _)| f).zip(targets).collect();
         Ok(Output {
             format: self.format,
             exports,
+            trace_export,
+            history_export,
             expect,
             color: self.color,
             quiet: self.quiet,
         })
     }
-}
-
-/// An export file must be creatable: its directory exists and it is not a
-/// directory itself. Checked up front so that a long run is not wasted.
-fn check_export_path(flag: &str, path: &Path) -> Result<(), UsageError> {
-    if path.as_os_str().is_empty() {
-        return Err(UsageError(format!("{flag} needs a file name")));
-    }
-    if path.is_dir() {
-        return Err(UsageError(format!(
-            "{flag} {} is a directory: name a file",
-            path.display()
-        )));
-    }
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    if !dir.is_dir() {
-        return Err(UsageError(format!(
-            "{flag} {}: the directory {} does not exist",
-            path.display(),
-            dir.display()
-        )));
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -303,8 +403,20 @@ mod tests {
         };
         assert_eq!(
             args.lock,
-            [LockChoice::One(Mode::Mutex), LockChoice::One(Mode::Flock)]
+            [LockChoice::Default, LockChoice::One(Mode::Flock)]
         );
+        assert_eq!(args.plan().unwrap().modes, [Mode::Mutex, Mode::Flock]);
+        let args = run_args(&["--lock", "spin", "--lock", "--no-lock", "--lock=atomic"]);
+        assert_eq!(
+            args.lock,
+            [
+                LockChoice::One(Mode::Spin),
+                LockChoice::Default,
+                LockChoice::One(Mode::Atomic)
+            ]
+        );
+        assert!(args.no_lock);
+        assert!(Cli::try_parse_from(["bankrace", "run", "--lock", "nonsense"]).is_err());
     }
 
     fn run_args(args: &[&str]) -> Box<RunArgs> {
@@ -315,7 +427,7 @@ mod tests {
         args
     }
 
-    fn output(args: &[&str]) -> Result<Output, UsageError> {
+    fn output(args: &[&str]) -> anyhow::Result<Output> {
         let args = run_args(args);
         let plan = args.plan().unwrap();
         args.output(&plan)
@@ -326,44 +438,99 @@ mod tests {
         assert!(output(&["--expect", "race"]).is_ok());
         assert!(output(&["--expect", "race", "--no-lock"]).is_ok());
         let err = output(&["--expect", "race", "--lock=all"]).unwrap_err();
-        assert!(err.0.contains("--no-lock"), "{err}");
+        assert!(err.to_string().contains("--no-lock"), "{err}");
         assert!(output(&["--expect", "exact", "--lock=all"]).is_ok());
     }
 
+    /// The options that give `parameters` (a report's JSON object) back.
+    fn options_of(parameters: &serde_json::Value) -> Vec<String> {
+        let mut out = Vec::new();
+        for (key, value) in parameters.as_object().unwrap() {
+            let flag = format!("--{}", key.replace('_', "-"));
+            match (key.as_str(), value) {
+                ("modes", serde_json::Value::Array(modes)) => {
+                    for m in modes {
+                        out.push(match m.as_str().unwrap() {
+                            "no-lock" => "--no-lock".to_string(),
+                            name => format!("--lock={name}"),
+                        });
+                    }
+                }
+                // The backend follows from --db, and null is an option not given.
+                ("backend", _) | (_, serde_json::Value::Null) => {}
+                (_, serde_json::Value::Bool(true)) => out.push(flag),
+                (_, serde_json::Value::Bool(false)) => {}
+                (_, serde_json::Value::String(s)) => out.extend([flag, s.clone()]),
+                (_, other) => out.extend([flag, other.to_string()]),
+            }
+        }
+        out
+    }
+
     #[test]
-    fn exports_are_checked_before_the_run() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
-        let ok = output(&[
-            "--export-csv",
-            &file("a.csv"),
-            "--export-json",
-            &file("a.json"),
-        ])
-        .unwrap();
-        assert_eq!(
-            ok.exports,
-            [
-                (Format::Json, dir.path().join("a.json")),
-                (Format::Csv, dir.path().join("a.csv"))
-            ]
-        );
-        let missing = file("missing/a.csv");
-        assert!(
-            output(&["--export-csv", &missing])
-                .unwrap_err()
-                .0
-                .contains("does not exist")
-        );
-        let here = dir.path().to_str().unwrap();
-        assert!(
-            output(&["--export-csv", here])
-                .unwrap_err()
-                .0
-                .contains("is a directory")
-        );
-        let same = file("same");
-        assert!(output(&["--export-csv", &same, "--export-markdown", &same]).is_err());
+    fn every_parameter_is_accepted_back_as_its_option() {
+        let cases: &[&[&str]] = &[
+            &[],
+            // A default timeout of 20202s.
+            &["--ops", "100000", "--window", "10ms"],
+            // One clamped to the longest --timeout.
+            &[
+                "--ops",
+                "100000000",
+                "--window",
+                "10s",
+                "--depositors",
+                "256",
+                "--withdrawers",
+                "0",
+            ],
+            &["--timeout", "86400s", "--pause", "1.5ms", "--window", "0"],
+            &[
+                "--scenario",
+                "overdraft",
+                "--initial",
+                "-5",
+                "--kill-holder",
+                "0.3",
+                "--lock=all",
+            ],
+            &[
+                "--trace",
+                "--fail-fast",
+                "--seed",
+                "9007199254740991",
+                "--amount",
+                "1000000000000",
+            ],
+            &[
+                "--schedule",
+                "D1:read W1:read D1:write W1:write",
+                "--ops",
+                "1",
+                "--no-lock",
+            ],
+        ];
+        for args in cases {
+            let first = run_args(args).plan().unwrap();
+            let parameters = serde_json::to_value(&first).unwrap();
+            let options = options_of(&parameters);
+            let options: Vec<&str> = options.iter().map(String::as_str).collect();
+            let cli = Cli::try_parse_from(["bankrace", "run"].iter().chain(&options));
+            let again = cli
+                .unwrap_or_else(|e| panic!("{args:?}: {options:?}: {e}"))
+                .command;
+            let Command::Run(again) = again else { panic!() };
+            assert_eq!(again.plan().unwrap(), first, "{args:?} -> {options:?}");
+        }
+    }
+
+    #[test]
+    fn a_trace_nothing_shows_is_noticed() {
+        assert!(run_args(&["--trace"]).trace_unseen());
+        assert!(!run_args(&["--trace", "--explain"]).trace_unseen());
+        assert!(!run_args(&["--trace", "--format", "json"]).trace_unseen());
+        assert!(!run_args(&["--trace", "--export-html", "r.html"]).trace_unseen());
+        assert!(!run_args(&[]).trace_unseen());
     }
 
     #[test]

@@ -5,15 +5,25 @@ use std::os::fd::{AsRawFd, BorrowedFd};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use rustix::event::{PollFd, PollFlags};
 use rustix::fd::OwnedFd;
 use rustix::process::{Pid, Signal};
 
+use crate::deadlock::Deadlock;
 use crate::ledger::Ledger;
 use crate::signals::Interrupts;
+
+/// How often the coordinator copies the wait-for graph while a trial of
+/// the transfer scenario runs. A deadlock is confirmed by two copies, so it
+/// is found between one and two of these after its cycle closed.
+const SAMPLE_EVERY: Duration = Duration::from_millis(10);
+
+/// Looks at the wait-for graph: a deadlock it confirms, and how long after
+/// its cycle closed.
+pub(super) type Sampler<'a> = &'a mut dyn FnMut() -> Option<(Deadlock, Duration)>;
 
 /// How waiting for a trial's workers ended.
 pub(super) enum Wait {
@@ -24,6 +34,9 @@ pub(super) enum Wait {
     /// exited before it was through with the trial (reused).
     Failed(u32, ExitStatus),
     TimedOut,
+    /// Workers wait for each other's locks in a cycle: the cycle, and how
+    /// long after it closed it was confirmed.
+    Deadlocked(Deadlock, Duration),
     /// A signal arrived: the run is to stop.
     Interrupted,
 }
@@ -49,11 +62,13 @@ pub(super) struct WorkerGroup {
 }
 
 impl WorkerGroup {
-    /// Starts `workers` workers on `ledger`; reused ones with `reuse`.
+    /// Starts `workers` workers on `ledger`, with `env` added to their
+    /// environment; reused ones with `reuse`.
     pub fn spawn(
         exe: &Path,
         ledger: &File,
         workers: u32,
+        env: &[(&'static str, String)],
         reuse: Option<ReuseArgs>,
     ) -> Result<WorkerGroup> {
         let mut group = WorkerGroup {
@@ -63,7 +78,7 @@ impl WorkerGroup {
             pgid: None,
         };
         for index in 0..workers {
-            let (child, pidfd) = group.start(exe, ledger, index, reuse)?;
+            let (child, pidfd) = group.start(exe, ledger, index, env, reuse)?;
             group.children.push(child);
             group.pidfds.push(pidfd);
             group.exited.push(None);
@@ -77,6 +92,7 @@ impl WorkerGroup {
         exe: &Path,
         ledger: &File,
         index: u32,
+        env: &[(&'static str, String)],
         reuse: Option<ReuseArgs>,
     ) -> Result<(Child, OwnedFd)> {
         // The workers inherit the ledger's descriptor (and the pipe's) across exec.
@@ -91,6 +107,7 @@ impl WorkerGroup {
                 .args(["--generation", &r.generation.to_string()]);
         }
         let child = cmd
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .process_group(self.pgid.map_or(0, |p| p.as_raw_nonzero().get()))
@@ -127,7 +144,7 @@ impl WorkerGroup {
         let mut replaced = 0;
         for index in 0..self.children.len() {
             if self.exited[index].is_some() {
-                let (child, pidfd) = self.start(exe, ledger, index as u32, Some(reuse))?;
+                let (child, pidfd) = self.start(exe, ledger, index as u32, &[], Some(reuse))?;
                 self.children[index] = child;
                 self.pidfds[index] = pidfd;
                 self.exited[index] = None;
@@ -172,15 +189,23 @@ impl WorkerGroup {
     }
 
     /// Fresh workers: waits until every worker exited, one failed,
-    /// `deadline` passed or a signal arrived. Worker `expected_death`, told
+    /// `deadline` passed, a signal arrived or `sampler` (called every
+    /// [`SAMPLE_EVERY`]) confirmed a deadlock. Worker `expected_death`, told
     /// to kill itself, may die by SIGKILL without failing the trial.
     pub fn wait(
         &mut self,
         deadline: Instant,
         expected_death: Option<u32>,
         interrupts: &Interrupts,
+        sampler: Option<Sampler>,
     ) -> Result<Wait> {
-        self.wait_for(deadline, interrupts, None, &mut |group, i, status| {
+        let mut sampler = sampler;
+        let waits = Waits {
+            deadline,
+            interrupts,
+            notify: None,
+        };
+        self.wait_for(waits, &mut sampler, &mut |group, i, status| {
             let injected = expected_death == Some(i as u32) && is_sigkill(status);
             (!status.success() && !injected)
                 .then_some(Wait::Failed(i as u32, status))
@@ -206,7 +231,12 @@ impl WorkerGroup {
             if (0..workers).all(|i| !self.is_running(i) || ledger.is_through(i, g)) {
                 return Ok(Wait::AllDone);
             }
-            let end = self.wait_for(deadline, interrupts, Some(notify), &mut |_, i, status| {
+            let waits = Waits {
+                deadline,
+                interrupts,
+                notify: Some(notify),
+            };
+            let end = self.wait_for(waits, &mut None, &mut |_, i, status| {
                 let injected = expected_death == Some(i as u32) && is_sigkill(status);
                 (!injected && !ledger.is_through(i as u32, g))
                     .then_some(Wait::Failed(i as u32, status))
@@ -219,25 +249,37 @@ impl WorkerGroup {
     }
 
     /// The poll loop under both waits: pidfds of running workers, the
-    /// interrupt pipe and, for reused workers, the notify pipe. `on_exit` is
-    /// told of every reaped worker and may end the wait. Returns `AllDone`
-    /// when every worker has exited (fresh) or the notify pipe spoke.
+    /// interrupt pipe and, for reused workers, the notify pipe; every
+    /// [`SAMPLE_EVERY`], the deadlock `sampler` if any. `on_exit` is told of
+    /// every reaped worker and may end the wait. Returns `AllDone` when
+    /// every worker has exited (fresh) or the notify pipe spoke.
     fn wait_for(
         &mut self,
-        deadline: Instant,
-        interrupts: &Interrupts,
-        notify: Option<&OwnedFd>,
+        waits: Waits,
+        sampler: &mut Option<Sampler>,
         on_exit: &mut dyn FnMut(&WorkerGroup, usize, ExitStatus) -> Option<Wait>,
     ) -> Result<Wait> {
+        let Waits {
+            deadline,
+            interrupts,
+            notify,
+        } = waits;
         loop {
             let pending = self.pending();
             if pending.is_empty() {
                 return Ok(Wait::AllDone);
             }
+            if let Some((cycle, after)) = sampler.as_mut().and_then(|sample| sample()) {
+                return Ok(Wait::Deadlocked(cycle, after));
+            }
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 return Ok(Wait::TimedOut);
             }
+            let left = match sampler {
+                Some(_) => left.min(SAMPLE_EVERY),
+                None => left,
+            };
             let mut fds: Vec<PollFd> = pending
                 .iter()
                 .map(|&i| PollFd::new(&self.pidfds[i], PollFlags::IN))
@@ -325,6 +367,14 @@ impl WorkerGroup {
             .flatten()
             .is_some_and(is_sigkill)
     }
+}
+
+/// What ends a wait besides the workers: the deadline, a signal, and for
+/// reused workers the pipe the last one through writes to.
+struct Waits<'a> {
+    deadline: Instant,
+    interrupts: &'a Interrupts,
+    notify: Option<&'a OwnedFd>,
 }
 
 fn is_sigkill(status: ExitStatus) -> bool {

@@ -1,4 +1,4 @@
-//! Runs trials: creates each trial's ledger from its spec, starts its worker processes (or reuses a mode's), waits for them and collects outcomes. Never prints.
+//! Runs trials: opens the run's accounts (the ledger's own, or a database's), creates each trial's ledger from its spec, starts its worker processes (or reuses a mode's), waits for them and collects outcomes. Never prints.
 //!
 //! - `group.rs`: the worker processes, watched through pidfds;
 //! - `reuse.rs`: workers started once per mode, a ledger reset per trial.
@@ -6,7 +6,6 @@
 mod group;
 mod reuse;
 
-use std::fs::File;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::ExitStatus;
@@ -15,14 +14,16 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 
-use crate::backend::{Accounts, InLedger};
+use crate::backend::{Accounts, DbTarget, InLedger};
+use crate::deadlock::{Deadlock, Detector, Snapshot};
+use crate::history::History;
 use crate::ledger::{Ledger, SlotState};
-use crate::outcome::{ModeOutcomes, RunOutcome, TrialOutcome};
+use crate::outcome::{ModeOutcomes, RunOutcome, TransferOutcome, TrialOutcome};
 use crate::plan::Plan;
 use crate::signals::{self, Interrupts};
 use crate::spec::TrialSpec;
 use crate::trace::Trace;
-use crate::vocab::{Mode, Role, TrialStatus};
+use crate::vocab::{Failure, Mode, Role, Scenario, TrialStatus};
 use group::{Wait, WorkerGroup};
 
 /// Where a run is, for a progress display.
@@ -53,6 +54,27 @@ pub fn run(
     interrupts: &Interrupts,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<RunOutcome> {
+    run_each(plan, interrupts, &mut |p, _| {
+        progress(p);
+        Next::Continue
+    })
+}
+
+/// What the caller of [`run_each`] wants after a trial.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Next {
+    Continue,
+    /// Skip this mode's remaining trials (a sweep point that has seen enough).
+    NextMode,
+}
+
+/// [`run`], with a look at each trial's outcome as it completes: `after`
+/// may end the mode early.
+pub fn run_each(
+    plan: &Plan,
+    interrupts: &Interrupts,
+    after: &mut dyn FnMut(Progress, &TrialOutcome) -> Next,
+) -> Result<RunOutcome> {
     let mut modes: Vec<ModeOutcomes> = plan
         .modes
         .iter()
@@ -61,28 +83,33 @@ pub fn run(
             trials: Vec::new(),
         })
         .collect();
-    let end = run_each(plan, interrupts, progress, &mut |m, outcome| {
+    let host = crate::host::Host::current();
+    let end = stream(plan, interrupts, &mut |m, p, outcome| {
+        let next = after(p, &outcome);
         modes[m].trials.push(outcome);
-        Ok(())
+        Ok(next)
     })?;
     Ok(RunOutcome {
         modes,
         interrupted: end.interrupted,
         stopped_early: end.stopped_early,
+        host,
     })
 }
 
 /// Runs every mode of `plan` as [`run`] does, but hands each trial's outcome
-/// to `each` (with the mode's index in `plan.modes`) as soon as it ends, and
-/// keeps nothing: memory does not grow with the trials. An error from
-/// `each` ends the run.
-pub fn run_each(
+/// to `each` (with the mode's index in `plan.modes` and the progress) as
+/// soon as it ends, and keeps nothing: memory does not grow with the
+/// trials. An error from `each` ends the run.
+pub fn stream(
     plan: &Plan,
     interrupts: &Interrupts,
-    progress: &mut dyn FnMut(Progress),
-    each: &mut dyn FnMut(usize, TrialOutcome) -> Result<()>,
+    each: &mut dyn FnMut(usize, Progress, TrialOutcome) -> Result<Next>,
 ) -> Result<RunEnd> {
     let exe = own_executable()?;
+    // Dropped when the run ends, however it ends: a database's schema is
+    // dropped and an embedded server stopped and removed.
+    let mut accounts = open_accounts(plan.db.as_ref())?;
     let mut stopped_early = false;
     'modes: for (m, &mode) in plan.modes.iter().enumerate() {
         // Dropped on every way out of the loop, which kills and reaps them.
@@ -92,20 +119,23 @@ pub fn run_each(
                 break 'modes;
             }
             let spec = plan.trial(mode, trial);
+            let accounts = accounts.as_mut();
             let outcome = if plan.reuse_workers {
-                reuse::run_trial(plan, &spec, &exe, interrupts, &mut reused, &mut InLedger)?
+                reuse::run_trial(plan, &spec, &exe, interrupts, &mut reused, accounts)?
             } else {
-                run_trial(plan, &spec, &exe, interrupts, &mut InLedger)?
+                run_trial(plan, &spec, &exe, interrupts, accounts)?
             };
             let Some(outcome) = outcome else {
                 break 'modes;
             };
             let failed = outcome.status != TrialStatus::Ok;
-            each(m, outcome)?;
-            progress(Progress { mode, done: trial });
+            let next = each(m, Progress { mode, done: trial }, outcome)?;
             if failed && plan.fail_fast {
                 stopped_early = true;
                 break 'modes;
+            }
+            if next == Next::NextMode {
+                continue 'modes;
             }
         }
         if let Some(workers) = reused {
@@ -116,6 +146,19 @@ pub fn run_each(
         interrupted: interrupts.caught(),
         stopped_early,
     })
+}
+
+/// Where the run's accounts live: in the ledger, or in the database `db`.
+fn open_accounts(db: Option<&DbTarget>) -> Result<Box<dyn Accounts>> {
+    match db {
+        None => Ok(Box::new(InLedger)),
+        #[cfg(feature = "postgres")]
+        Some(target) => Ok(Box::new(crate::backend::postgres::Session::open(target)?)),
+        #[cfg(not(feature = "postgres"))]
+        Some(_) => anyhow::bail!(
+            "this bankrace was built without the `postgres` feature: --db is not available"
+        ),
+    }
 }
 
 /// The binary to re-execute for workers: `/proc/self/exe` names exactly the
@@ -134,55 +177,148 @@ fn run_trial(
     spec: &TrialSpec,
     exe: &Path,
     interrupts: &Interrupts,
-    accounts: &mut impl Accounts,
+    accounts: &mut dyn Accounts,
 ) -> Result<Option<TrialOutcome>> {
     let started = Instant::now();
-    let file = ledger_file(&plan.tmpdir)?;
+    let file = Ledger::unnamed_file().context("cannot create the ledger (memfd_create)")?;
     let ledger = Ledger::create(&file, spec).context("cannot create the ledger")?;
     accounts
         .prepare(&ledger)
         .context("cannot prepare the accounts")?;
-    let mut group = WorkerGroup::spawn(exe, &file, spec.job.workers, None)?;
+    let mut group = WorkerGroup::spawn(exe, &file, spec.job.workers, &accounts.worker_env(), None)?;
     // The workers hold the descriptor now; ours is no longer needed, and the
     // mapping keeps the memory alive.
     drop(file);
     let doomed = spec.doomed();
-    let ended = match group.wait(started + plan.timeout, doomed, interrupts)? {
+    let mut detector = Detector::new();
+    let mut sample = || detect(&ledger, &mut detector);
+    let sampler = (spec.job.scenario == Scenario::Transfer && spec.job.mode != Mode::NoLock)
+        .then_some(&mut sample as &mut dyn FnMut() -> Option<(Deadlock, Duration)>);
+    let mut deadlock = None;
+    let ended = match group.wait(started + plan.timeout, doomed, interrupts, sampler)? {
         Wait::AllDone => None,
         // A worker that gave up on the schedule left the cause in the ledger.
         Wait::Failed(index, status) => Some(
-            stuck_cause(plan, spec.job.mode, &ledger).unwrap_or_else(|| describe(index, status)),
+            stuck_cause(plan, spec.job.mode, &ledger)
+                .or_else(|| gave_up(&ledger, index))
+                .unwrap_or_else(|| describe(index, status)),
         ),
         Wait::TimedOut => Some(timed_out(plan, &ledger, &group, doomed)),
+        Wait::Deadlocked(cycle, after) => {
+            let cause = cycle.sentence_with(|w| plan.worker_name(w).to_string());
+            deadlock = Some((cycle, after));
+            Some(cause)
+        }
         Wait::Interrupted => return Ok(None),
     };
     let killed_worker = doomed.filter(|&w| group.was_killed(w));
     drop(group); // ends and reaps any worker still running
-    let outcome = outcome_of(spec, &ledger, accounts, ended, started, killed_worker)?;
+    let outcome = outcome_of(
+        spec,
+        &ledger,
+        accounts,
+        ended,
+        started,
+        killed_worker,
+        deadlock,
+    )?;
     Ok(Some(outcome))
 }
 
-/// The outcome of a trial that ended (with `cause` if it failed) once no
-/// worker touches the ledger any more: the balance, the counters, the trace.
+/// The outcome of a trial that ended (with `cause` if it failed, and
+/// `deadlock` if the wait found one) once no worker touches the ledger any
+/// more: the balances, the counters, the trace, the transfers.
 fn outcome_of(
     spec: &TrialSpec,
     ledger: &Ledger,
-    accounts: &mut impl Accounts,
+    accounts: &mut dyn Accounts,
     cause: Option<String>,
     started: Instant,
     killed_worker: Option<u32>,
+    deadlock: Option<(Deadlock, Duration)>,
 ) -> Result<TrialOutcome> {
-    let balance = accounts
+    let balances = accounts
         .balances(ledger)
-        .context("cannot read the balances")?[0];
+        .context("cannot read the balances")?;
+    let balance = match spec.job.scenario {
+        Scenario::Transfer => balances.iter().fold(0i64, |t, b| t.saturating_add(*b)),
+        _ => balances[0],
+    };
     let mut outcome = match cause {
         None => TrialOutcome::ok(spec.trial, balance),
         Some(cause) => TrialOutcome::failed(spec.trial, cause, balance),
     };
     outcome.elapsed = started.elapsed();
     outcome.killed_worker = killed_worker;
-    collect(spec, ledger, &mut outcome);
+    collect(spec, ledger, &mut outcome)?;
+    if spec.job.scenario == Scenario::Transfer {
+        let mut t = collect_transfers(spec, ledger, balances);
+        if let Some((cycle, after)) = deadlock {
+            outcome.status = TrialStatus::Deadlocked;
+            t.deadlock = Some(cycle);
+            t.detected_after = Some(after);
+        }
+        outcome.transfers = Some(t);
+    }
     Ok(outcome)
+}
+
+/// Copies the wait-for graph and feeds it to `detector`: a deadlock it
+/// confirms, and how long after its cycle closed.
+fn detect(ledger: &Ledger, detector: &mut Detector) -> Option<(Deadlock, Duration)> {
+    let (words, holders) = ledger.wait_words();
+    let triples: Vec<(u64, u64, u64)> = words
+        .iter()
+        .map(|w| (w.holds, w.waits_for, w.progress))
+        .collect();
+    let cycle = detector.observe(Snapshot::of_words(&triples, &holders))?;
+    let closed = cycle
+        .cycle
+        .iter()
+        .map(|l| words[l.worker as usize].wait_since_ns)
+        .max()
+        .unwrap_or(0);
+    let after = Duration::from_nanos(crate::ledger::now_ns().saturating_sub(closed));
+    Some((cycle, after))
+}
+
+/// What the workers of a transfer trial left in the ledger: their counts,
+/// the auditors' findings and, with `--export-history`, every operation.
+fn collect_transfers(spec: &TrialSpec, ledger: &Ledger, balances: Vec<i64>) -> TransferOutcome {
+    let mut t = TransferOutcome {
+        balances,
+        ..TransferOutcome::default()
+    };
+    for (w, part) in spec.workers.iter().enumerate() {
+        let slot = ledger.slot(w as u32);
+        if part.role == Role::Auditor {
+            t.audits += slot.ops_done.load(Relaxed);
+            t.audits_wrong_total += slot.audits_wrong.load(Relaxed);
+            if let Some((lo, hi)) = slot.wrong_totals() {
+                let (l, h) = t.wrong_totals.unwrap_or((lo, hi));
+                t.wrong_totals = Some((l.min(lo), h.max(hi)));
+            }
+        } else {
+            t.transfers += slot.succeeded.load(Relaxed);
+            t.refused += slot.refused.load(Relaxed);
+        }
+    }
+    t.history = spec.job.history.then(|| History {
+        workers: (0..ledger.workers())
+            .map(|w| {
+                (0..spec.job.ops)
+                    .map_while(|op| ledger.load_history(w, op))
+                    .collect()
+            })
+            .collect(),
+    });
+    t
+}
+
+/// Why worker `index` gave up, if it said so in its slot.
+fn gave_up(ledger: &Ledger, index: u32) -> Option<String> {
+    let failure = Failure::from_code(ledger.slot(index).failure.load(Relaxed))?;
+    Some(format!("worker {index} {}", failure.describe()))
 }
 
 /// Why a trial timed out, as far as the ledger tells.
@@ -207,55 +343,6 @@ fn timed_out(plan: &Plan, ledger: &Ledger, group: &WorkerGroup, killed: Option<u
     )
 }
 
-/// Where ledgers are created: `$TMPDIR` when it is set; otherwise
-/// `/dev/shm`, the RAM file system where shared memory belongs, if this user
-/// can write there; otherwise the system's temporary directory. A ledger on
-/// a disk file system costs more to map and unmap (its pages belong to the
-/// disk's page cache and journal) and gains nothing: it never outlives a trial.
-pub(crate) fn default_ledger_dir() -> PathBuf {
-    if std::env::var_os("TMPDIR").is_some_and(|v| !v.is_empty()) {
-        return std::env::temp_dir();
-    }
-    let shm = Path::new("/dev/shm");
-    let usable = rustix::fs::access(
-        shm,
-        rustix::fs::Access::WRITE_OK | rustix::fs::Access::EXEC_OK,
-    );
-    if shm.is_dir() && usable.is_ok() {
-        return shm.to_path_buf();
-    }
-    std::env::temp_dir()
-}
-
-/// A fresh, unnamed ledger file (mode 0600). Where the file system
-/// supports `O_TMPFILE` (tmpfs, ext4, xfs, btrfs...), it is opened unnamed
-/// in `tmpdir` at once: one system call, and no name ever exists. Elsewhere
-/// it is created in a private directory (mode 0700) as a temporary file that
-/// is unlinked at once, and the directory is removed before any worker
-/// starts. Either way the file exists only as open descriptors and mappings
-/// from then on, so nothing can be left on disk, even if the coordinator is
-/// killed with SIGKILL.
-fn ledger_file(tmpdir: &Path) -> Result<File> {
-    use rustix::fs::{Mode, OFlags};
-    let flags = OFlags::TMPFILE | OFlags::RDWR | OFlags::CLOEXEC;
-    if let Ok(fd) = rustix::fs::open(tmpdir, flags, Mode::from_raw_mode(0o600)) {
-        return Ok(File::from(fd));
-    }
-    let dir = tempfile::Builder::new()
-        .prefix("bankrace-")
-        .tempdir_in(tmpdir)
-        .with_context(|| format!("cannot create a private directory in {}", tmpdir.display()))?;
-    let file = tempfile::tempfile_in(dir.path())
-        .with_context(|| format!("cannot create the ledger file in {}", tmpdir.display()))?;
-    dir.close().with_context(|| {
-        format!(
-            "cannot remove the private directory in {}",
-            tmpdir.display()
-        )
-    })?;
-    Ok(file)
-}
-
 /// Why the forced schedule could not be followed, if a worker said so.
 fn stuck_cause(plan: &Plan, mode: Mode, ledger: &Ledger) -> Option<String> {
     let schedule = plan.schedule.as_ref()?;
@@ -263,25 +350,33 @@ fn stuck_cause(plan: &Plan, mode: Mode, ledger: &Ledger) -> Option<String> {
     Some(stuck.describe(schedule, plan.depositors, mode.name()))
 }
 
-/// Reads back every worker's trace records, in operation order.
-fn read_trace(ledger: &Ledger) -> Trace {
+/// Reads back every worker's trace records, in operation order. The
+/// records are the largest allocation of a traced run, so their room is
+/// reserved fallibly: running out of memory is an error with a sentence,
+/// not an abort.
+fn read_trace(ledger: &Ledger) -> Result<Trace> {
     let trace_ops = ledger.job().trace_ops;
-    Trace {
-        workers: (0..ledger.workers())
-            .map(|w| {
-                (0..trace_ops)
-                    .map_while(|op| ledger.load_record(w, op))
-                    .collect()
-            })
-            .collect(),
+    let mut workers = Vec::new();
+    for w in 0..ledger.workers() {
+        let mut ops = Vec::new();
+        ops.try_reserve_exact(trace_ops as usize).with_context(|| {
+            format!("out of memory for the trace ({trace_ops} operations of worker {w})")
+        })?;
+        ops.extend((0..trace_ops).map_while(|op| ledger.load_record(w, op)));
+        workers.push(ops);
     }
+    Ok(Trace { workers })
 }
 
 /// Adds what the workers left in their slots to `out`: their counters,
 /// when they ran, the trace, the mutex's recoveries.
-fn collect(spec: &TrialSpec, ledger: &Ledger, out: &mut TrialOutcome) {
+fn collect(spec: &TrialSpec, ledger: &Ledger, out: &mut TrialOutcome) -> Result<()> {
     out.recoveries = ledger.mutex_recoveries();
-    out.trace = (spec.job.trace_ops > 0).then(|| read_trace(ledger));
+    out.trace = if spec.job.trace_ops > 0 {
+        Some(read_trace(ledger)?)
+    } else {
+        None
+    };
     let (mut first, mut last) = (u64::MAX, 0);
     for (w, part) in spec.workers.iter().enumerate() {
         let slot = ledger.slot(w as u32);
@@ -289,10 +384,15 @@ fn collect(spec: &TrialSpec, ledger: &Ledger, out: &mut TrialOutcome) {
         match part.role {
             Role::Depositor => out.deposits += done,
             Role::Withdrawer => out.withdrawals += done,
+            // Counted by `collect_transfers`.
+            Role::Transferer | Role::Auditor => {}
         }
         out.withdrawals_succeeded += slot.succeeded.load(Relaxed);
         out.withdrawals_refused += slot.refused.load(Relaxed);
         out.overdrafts += slot.overdrew.load(Relaxed);
+        out.retries += slot.retries.load(Relaxed);
+        out.deadlock_aborts += slot.deadlock_aborts.load(Relaxed);
+        out.cas_misses += slot.cas_misses.load(Relaxed);
         let (s, f) = (
             slot.started_ns.load(Relaxed),
             slot.finished_ns.load(Relaxed),
@@ -305,6 +405,7 @@ fn collect(spec: &TrialSpec, ledger: &Ledger, out: &mut TrialOutcome) {
     if last > first {
         out.busy = Duration::from_nanos(last - first);
     }
+    Ok(())
 }
 
 /// "worker 2 exited with status 1", "worker 0 killed by SIGKILL".

@@ -21,7 +21,7 @@ use rustix::fd::OwnedFd;
 use rustix::pipe::PipeFlags;
 
 use super::group::{ReuseArgs, Wait, WorkerGroup};
-use super::{describe, ledger_file, outcome_of, stuck_cause, timed_out};
+use super::{describe, gave_up, outcome_of, stuck_cause, timed_out};
 use crate::backend::Accounts;
 use crate::ledger::{GENERATION_QUIT, Ledger, SlotState};
 use crate::outcome::TrialOutcome;
@@ -45,8 +45,8 @@ pub(super) struct Reused {
 
 impl Reused {
     /// A ledger for `spec` and its workers, waiting for generation 1.
-    fn start(plan: &Plan, spec: &TrialSpec, exe: &Path) -> Result<Reused> {
-        let file = ledger_file(&plan.tmpdir)?;
+    fn start(spec: &TrialSpec, exe: &Path) -> Result<Reused> {
+        let file = Ledger::unnamed_file().context("cannot create the ledger (memfd_create)")?;
         let ledger = Ledger::create(&file, spec).context("cannot create the ledger")?;
         let notify = rustix::pipe::pipe_with(PipeFlags::CLOEXEC | PipeFlags::NONBLOCK)
             .context("cannot create the workers' pipe")?;
@@ -54,7 +54,7 @@ impl Reused {
             notify: notify.1.as_fd(),
             generation: 0,
         };
-        let group = WorkerGroup::spawn(exe, &file, spec.job.workers, Some(args))?;
+        let group = WorkerGroup::spawn(exe, &file, spec.job.workers, &[], Some(args))?;
         Ok(Reused {
             file,
             ledger,
@@ -81,7 +81,7 @@ pub(super) fn run_trial(
     exe: &Path,
     interrupts: &Interrupts,
     session: &mut Option<Reused>,
-    accounts: &mut impl Accounts,
+    accounts: &mut dyn Accounts,
 ) -> Result<Option<TrialOutcome>> {
     let started = Instant::now();
     let s = match session {
@@ -94,7 +94,7 @@ pub(super) fn run_trial(
             s.group.replace_exited(exe, &s.file, args)?;
             s
         }
-        None => session.insert(Reused::start(plan, spec, exe)?),
+        None => session.insert(Reused::start(spec, exe)?),
     };
     accounts
         .prepare(&s.ledger)
@@ -112,8 +112,15 @@ pub(super) fn run_trial(
     let ended = match waited {
         Wait::AllDone => None,
         Wait::Failed(index, status) => Some(
-            stuck_cause(plan, spec.job.mode, &s.ledger).unwrap_or_else(|| describe(index, status)),
+            stuck_cause(plan, spec.job.mode, &s.ledger)
+                .or_else(|| gave_up(&s.ledger, index))
+                .unwrap_or_else(|| describe(index, status)),
         ),
+        // No sampler runs here: the plan refuses reused workers for the
+        // transfer scenario, where deadlocks are looked for.
+        Wait::Deadlocked(cycle, _) => {
+            Some(cycle.sentence_with(|w| plan.worker_name(w).to_string()))
+        }
         Wait::TimedOut => Some(timed_out(plan, &s.ledger, &s.group, doomed)),
         Wait::Interrupted => return Ok(None),
     };
@@ -129,7 +136,15 @@ pub(super) fn run_trial(
     if ended.is_some() {
         s.group.kill_all();
     }
-    let outcome = outcome_of(spec, &s.ledger, accounts, ended, started, killed_worker)?;
+    let outcome = outcome_of(
+        spec,
+        &s.ledger,
+        accounts,
+        ended,
+        started,
+        killed_worker,
+        None,
+    )?;
     if outcome.cause.is_some() {
         *session = None;
     }

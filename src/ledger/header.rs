@@ -1,4 +1,4 @@
-//! The ledger's header: the [`Job`] encoded as sixteen 64-bit words, and the pure check a worker applies before it trusts a ledger.
+//! The ledger's header: the [`Job`] encoded as twenty-four 64-bit words, and the pure check a worker applies before it trusts a ledger.
 //!
 //! The same words are read from a file with `pread` before anything is
 //! mapped, and again through the mapping afterwards; [`decode`] checks both
@@ -7,18 +7,18 @@
 use std::io;
 
 use crate::limits::{
-    MAX_ACCOUNTS, MAX_AMOUNT, MAX_DELAY, MAX_OPS, MAX_STEPS, MAX_TIMEOUT, MAX_TRACED_OPS_PER_TRIAL,
-    MAX_WORKERS, MIN_TIMEOUT,
+    MAX_ACCOUNTS, MAX_AMOUNT, MAX_DELAY, MAX_HISTORY_WORDS_PER_RUN, MAX_OPS, MAX_RETRIES,
+    MAX_STEPS, MAX_TIMEOUT, MAX_TRACED_OPS_PER_TRIAL, MAX_WORKERS, MIN_TIMEOUT,
 };
 use crate::spec::Job;
-use crate::vocab::{Mode, Scenario};
+use crate::vocab::{BackendKind, Mode, Scenario};
 
 /// `b"BANKRACE"` read as a little-endian `u64`.
 pub(crate) const MAGIC: u64 = u64::from_le_bytes(*b"BANKRACE");
 /// Bumped whenever the layout or the meaning of a field changes.
-pub(crate) const VERSION: u64 = 6;
+pub(crate) const VERSION: u64 = 8;
 /// Words in the header.
-pub(crate) const WORDS: usize = 16;
+pub(crate) const WORDS: usize = 24;
 
 /// Where each field sits, as a word index.
 pub(super) mod at {
@@ -37,6 +37,17 @@ pub(super) mod at {
     pub(crate) const PAUSE_NS: usize = 12;
     pub(crate) const WINDOW_NS: usize = 13;
     pub(crate) const TIMEOUT_NS: usize = 14;
+    pub(crate) const FLAGS: usize = 15;
+    pub(crate) const BACKEND: usize = 16;
+    pub(crate) const MAX_RETRIES: usize = 17;
+}
+
+/// The bits of the flags word.
+mod flag {
+    pub(super) const COLLIDE: u64 = 1;
+    pub(super) const AUDITS_UNLOCKED: u64 = 2;
+    pub(super) const HISTORY: u64 = 4;
+    pub(super) const ALL: u64 = COLLIDE | AUDITS_UNLOCKED | HISTORY;
 }
 
 /// What went wrong when a worker checked a ledger it was handed.
@@ -105,6 +116,16 @@ pub(crate) fn encode(job: &Job, size: u64) -> [u64; WORDS] {
     w[at::PAUSE_NS] = job.pause_ns;
     w[at::WINDOW_NS] = job.window_ns;
     w[at::TIMEOUT_NS] = job.timeout_ns;
+    w[at::FLAGS] = [
+        (job.collide, flag::COLLIDE),
+        (job.audits_unlocked, flag::AUDITS_UNLOCKED),
+        (job.history, flag::HISTORY),
+    ]
+    .iter()
+    .filter(|(on, _)| *on)
+    .fold(0, |acc, (_, bit)| acc | bit);
+    w[at::BACKEND] = u64::from(job.backend.code());
+    w[at::MAX_RETRIES] = u64::from(job.max_retries);
     w
 }
 
@@ -163,9 +184,20 @@ pub(crate) fn decode(
         .ok()
         .and_then(Mode::from_code)
         .ok_or(LedgerError::Layout("unknown mode"))?;
+    let flags = transfer_flags(w[at::FLAGS], scenario, workers, accounts, ops)?;
+    let backend = u32::try_from(w[at::BACKEND])
+        .ok()
+        .and_then(BackendKind::from_code)
+        .ok_or(LedgerError::Layout("unknown backend"))?;
+    if !mode.runs_on(backend) {
+        return Err(LedgerError::Layout("the mode does not run on the backend"));
+    }
+    let max_retries = small(at::MAX_RETRIES, MAX_RETRIES, 0, "retry limit out of range")?;
     let job = Job {
         scenario,
+        backend,
         mode,
+        max_retries,
         ops,
         amount,
         initial: w[at::INITIAL] as i64,
@@ -176,6 +208,9 @@ pub(crate) fn decode(
         accounts,
         trace_ops,
         steps,
+        collide: flags & flag::COLLIDE != 0,
+        audits_unlocked: flags & flag::AUDITS_UNLOCKED != 0,
+        history: flags & flag::HISTORY != 0,
     };
     let expected = size_of(&job);
     if w[at::LAYOUT_SIZE] != expected {
@@ -187,6 +222,32 @@ pub(crate) fn decode(
         return Err(LedgerError::Size { actual, expected });
     }
     Ok(job)
+}
+
+/// The flags word, checked with what only the transfer scenario may have:
+/// several accounts, and a history of bounded size.
+fn transfer_flags(
+    flags: u64,
+    scenario: Scenario,
+    workers: u32,
+    accounts: u32,
+    ops: u64,
+) -> Result<u64, LedgerError> {
+    if flags & !flag::ALL != 0 {
+        return Err(LedgerError::Layout("unknown flags"));
+    }
+    if accounts > 1 && scenario != Scenario::Transfer {
+        return Err(LedgerError::Layout(
+            "several accounts outside the transfer scenario",
+        ));
+    }
+    let history_words = u64::from(workers)
+        .saturating_mul(ops)
+        .saturating_mul(5 + u64::from(accounts));
+    if flags & flag::HISTORY != 0 && history_words > MAX_HISTORY_WORDS_PER_RUN {
+        return Err(LedgerError::Layout("history size out of range"));
+    }
+    Ok(flags)
 }
 
 #[cfg(test)]
@@ -220,6 +281,11 @@ mod tests {
             (at::TRACE_OPS, 6),
             (at::TIMEOUT_NS, 0),
             (at::TIMEOUT_NS, u64::MAX),
+            (at::FLAGS, 8),
+            (at::ACCOUNTS, 2),
+            (at::BACKEND, 9),
+            (at::MODE, u64::from(Mode::Row.code())),
+            (at::MAX_RETRIES, u64::MAX),
         ] {
             let (_, mut words, size) = good(2);
             words[field] = value;
@@ -235,7 +301,7 @@ mod tests {
 
     proptest::proptest! {
         #[test]
-        fn decode_never_accepts_garbage(words in proptest::array::uniform16(proptest::num::u64::ANY), size in 0u64..1 << 20) {
+        fn decode_never_accepts_garbage(words in proptest::array::uniform24(proptest::num::u64::ANY), size in 0u64..1 << 20) {
             if let Ok(job) = decode(&words, size, Ledger::size_of) {
                 proptest::prop_assert_eq!(words[at::MAGIC], MAGIC);
                 proptest::prop_assert_eq!(size, Ledger::size_of(&job));

@@ -4,16 +4,18 @@
 //!
 //! ```text
 //! offset  size        what
-//! 0       128         header: sixteen words, the job (header.rs)
-//! 128     64          start barrier, fault gate, generation (AtomicU32 each)
-//! 192     64          spin lock word (AtomicU32)
-//! 256     64          robust, process-shared pthread mutex
-//! 320     64          instruments: sequencer, turnstile, why a schedule got stuck
-//! 384     64 × a      one balance per account (AtomicI64), each on its own cache line
-//! ...     128 × n     one Slot per worker: its role, seed, fault and results
+//! 0       192         header: twenty-four words, the job (header.rs)
+//! 192     64          start barrier, fault gate, collisions, generation (AtomicU32 each)
+//! 256     64          spin lock word (AtomicU32)
+//! 320     64          robust, process-shared pthread mutex
+//! 384     64          instruments: sequencer, turnstile, why a schedule got stuck
+//! 448     64 × a      one balance per account (AtomicI64), each on its own cache line
+//! ...     64 × a      one robust mutex per account, with its holder word
+//! ...     192 × n     one Slot per worker: its role, seed, fault, results, locks held and wanted
 //! ...     4 × n       lock-wait flags, one per worker (forced schedules), padded to 64
 //! ...     4 × steps   the forced schedule, one word per step, padded to 64
 //! ...     48 × n × t  trace records: t per worker (`--trace`; t = 0 otherwise)
+//! ...     8 × r × n × h  history records of r words: h per worker (`--export-history`)
 //! ```
 //!
 //! # Why structs of atomics
@@ -60,6 +62,9 @@ pub(super) struct BarrierWords {
     /// a lock), then 1. The other workers wait for it, so the death always
     /// lands while they still need the lock. Futex word.
     pub fault_gate: AtomicU32,
+    /// Transfer scenario with `--collide`: how many transferers have made
+    /// the first access of their first transfer.
+    pub collided: AtomicU32,
     /// Reused workers: the trial the coordinator has released, counted from
     /// 1 (0 before the first; `GENERATION_QUIT` tells them to exit). Never
     /// cleared by a reset: it is what moves from one trial to the next.
@@ -87,6 +92,16 @@ pub(super) struct MutexWords {
     pub mutex: UnsafeCell<libc::pthread_mutex_t>,
     /// Times a locker found `EOWNERDEAD` and made the mutex consistent again.
     pub recoveries: AtomicU64,
+}
+
+/// One account's robust mutex and who holds it.
+#[repr(C)]
+pub(super) struct AccountLock {
+    /// A robust, process-shared `pthread_mutex_t`; only ever passed to libc by pointer.
+    pub mutex: UnsafeCell<libc::pthread_mutex_t>,
+    /// 0 while free, else 1 + the index of the worker that holds it. Written
+    /// by the holder only, after locking and before unlocking.
+    pub holder: AtomicU32,
 }
 
 /// The fixed part of the mapping. The regions of [`Regions`] follow it.
@@ -125,6 +140,30 @@ pub struct Slot {
     pub started_ns: AtomicU64,
     /// CLOCK_MONOTONIC nanoseconds when it finished its last operation.
     pub finished_ns: AtomicU64,
+    /// Transfer scenario: bit `a` set while this worker holds account `a`'s lock.
+    pub(super) holds: AtomicU64,
+    /// The lock this worker is blocked on (or about to block on): 0 for
+    /// none, 1 + an account, or `GLOBAL_WAIT`. Set before the lock call.
+    pub(super) waits_for: AtomicU64,
+    /// Bumped after every lock taken and every lock released.
+    pub(super) progress: AtomicU64,
+    /// CLOCK_MONOTONIC nanoseconds when `waits_for` was last set.
+    pub(super) wait_since_ns: AtomicU64,
+    /// Audits whose total differed from the bank's true total.
+    pub audits_wrong: AtomicU64,
+    /// The lowest and highest wrong total this auditor saw.
+    pub audit_low: AtomicI64,
+    pub audit_high: AtomicI64,
+    /// On a database: transactions retried after a serialization failure
+    /// (SQLSTATE 40001).
+    pub retries: AtomicU64,
+    /// On a database: transactions the server aborted to break a deadlock
+    /// (SQLSTATE 40P01), then retried.
+    pub deadlock_aborts: AtomicU64,
+    /// On a database: compare-and-set writes that changed no row, then retried.
+    pub cas_misses: AtomicU64,
+    /// Why the worker gave up (`vocab::Failure`'s code), 0 if it did not.
+    pub failure: AtomicU64,
     /// Reused workers: the last generation this worker is through with
     /// (done and reported, or about to die by an injected fault). Its last
     /// write to the ledger in a trial; never cleared by a reset.
@@ -145,11 +184,12 @@ pub(super) struct TraceSlot {
 }
 
 const _: () = {
-    assert!(size_of::<Header>() == 128);
-    assert!(size_of::<Slot>() == 128);
+    assert!(size_of::<Header>() == 192);
+    assert!(size_of::<Slot>() == 192);
+    assert!(size_of::<Line<AccountLock>>() == 64);
     assert!(align_of::<Slot>() == 64);
     assert!(size_of::<Line<AtomicI64>>() == 64);
-    assert!(size_of::<Shared>() == 128 + 64 * 4);
+    assert!(size_of::<Shared>() == 192 + 64 * 4);
     assert!(size_of::<MutexWords>() <= 64);
     assert!(size_of::<Instruments>() <= 64);
     assert!(size_of::<BarrierWords>() <= 64);
@@ -174,8 +214,16 @@ unsafe impl Shareable for AtomicU32 {}
 unsafe impl Shareable for Line<AtomicI64> {}
 // SAFETY: every field is an atomic.
 unsafe impl Shareable for Slot {}
+// SAFETY: an atomic, and an UnsafeCell only ever handed to libc by pointer.
+unsafe impl Shareable for Line<AccountLock> {}
+// SAFETY: an atomic.
+unsafe impl Shareable for AtomicU64 {}
 // SAFETY: every field is an atomic.
 unsafe impl Shareable for TraceSlot {}
+
+/// Words of a history record before its balances: what, when started, when
+/// ended, from and to, amount (see `records.rs`).
+pub(super) const HISTORY_FIXED_WORDS: usize = 5;
 
 /// `n` rounded up to a multiple of 64, so every region starts on a cache line.
 const fn pad64(n: usize) -> usize {
@@ -186,10 +234,14 @@ const fn pad64(n: usize) -> usize {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct Regions {
     pub accounts: usize,
+    pub locks: usize,
     pub slots: usize,
     pub flags: usize,
     pub steps: usize,
     pub records: usize,
+    pub history: usize,
+    /// Words in one history record.
+    pub history_words: usize,
     pub size: usize,
 }
 
@@ -198,17 +250,25 @@ impl Regions {
     /// header check) has already bounded.
     pub fn of(job: &Job) -> Regions {
         let accounts = size_of::<Shared>();
-        let slots = accounts + size_of::<Line<AtomicI64>>() * job.accounts as usize;
+        let locks = accounts + size_of::<Line<AtomicI64>>() * job.accounts as usize;
+        let slots = locks + size_of::<Line<AccountLock>>() * job.accounts as usize;
         let flags = slots + size_of::<Slot>() * job.workers as usize;
         let steps = flags + pad64(4 * job.workers as usize);
         let records = steps + pad64(4 * job.steps as usize);
-        let size = records + size_of::<TraceSlot>() * job.workers as usize * job.trace_ops as usize;
+        let history =
+            records + size_of::<TraceSlot>() * job.workers as usize * job.trace_ops as usize;
+        let history_words = HISTORY_FIXED_WORDS + job.accounts as usize;
+        let history_ops = if job.history { job.ops as usize } else { 0 };
+        let size = history + 8 * history_words * job.workers as usize * history_ops;
         Regions {
             accounts,
+            locks,
             slots,
             flags,
             steps,
             records,
+            history,
+            history_words,
             size,
         }
     }

@@ -3,8 +3,10 @@
 //! - `layout.rs`: the `#[repr(C)]` layout and the one accessor that turns an
 //!   offset into a reference (the only `unsafe` besides the mutex's FFI);
 //! - `header.rs`: the job encoded as header words, and its pure check;
-//! - `mutex.rs`: the robust, process-shared pthread mutex;
-//! - `sync.rs`: the barrier, fault gate, turnstile and sequencer.
+//! - `mutex.rs`: the robust, process-shared pthread mutexes;
+//! - `sync.rs`: the barrier, fault gate, turnstile and sequencer;
+//! - `waits.rs`: the account locks' holders and the workers' wait-for words;
+//! - `records.rs`: the transfer scenario's history records.
 //!
 //! One ledger backs one trial at a time. The coordinator creates it from the
 //! trial's spec, and each worker process maps the same file, checks it and
@@ -15,12 +17,16 @@
 mod header;
 mod layout;
 mod mutex;
+mod records;
 mod sync;
+mod waits;
 
 pub use header::LedgerError;
 pub use layout::Slot;
 pub use mutex::MutexGuard;
+pub(crate) use mutex::MutexId;
 pub use sync::GENERATION_QUIT;
+pub use waits::WaitWords;
 
 use std::fs::File;
 use std::io;
@@ -33,7 +39,7 @@ use memmap2::{MmapOptions, MmapRaw};
 use crate::spec::{Job, StepSpec, TrialSpec, WorkerSpec};
 use crate::trace::{OpKind, OpRecord};
 use crate::vocab::Role;
-use layout::{Line, Mapping, Regions, TraceSlot};
+use layout::{AccountLock, Line, Mapping, Regions, TraceSlot};
 
 /// A mapped ledger. Dropping it unmaps the memory.
 pub struct Ledger {
@@ -52,10 +58,7 @@ pub enum SlotState {
 
 impl Slot {
     pub(crate) fn role(&self) -> Role {
-        match self.role.load(Ordering::Relaxed) {
-            0 => Role::Depositor,
-            _ => Role::Withdrawer,
-        }
+        Role::from_code(self.role.load(Ordering::Relaxed)).unwrap_or(Role::Withdrawer)
     }
 
     pub fn seed(&self) -> u64 {
@@ -90,8 +93,7 @@ impl Slot {
     }
 
     fn configure(&self, w: &WorkerSpec) {
-        self.role
-            .store(u32::from(w.role == Role::Withdrawer), Ordering::Relaxed);
+        self.role.store(w.role.code(), Ordering::Relaxed);
         self.seed.store(w.seed, Ordering::Relaxed);
         let kill = w.kill_at.map_or(0, |op| op.saturating_add(1));
         self.kill_at.store(kill, Ordering::Relaxed);
@@ -99,9 +101,11 @@ impl Slot {
         for counter in self.results() {
             counter.store(0, Ordering::Relaxed);
         }
+        self.audit_low.store(i64::MAX, Ordering::Relaxed);
+        self.audit_high.store(i64::MIN, Ordering::Relaxed);
     }
 
-    fn results(&self) -> [&AtomicU64; 6] {
+    fn results(&self) -> [&AtomicU64; 15] {
         [
             &self.ops_done,
             &self.succeeded,
@@ -109,7 +113,35 @@ impl Slot {
             &self.overdrew,
             &self.started_ns,
             &self.finished_ns,
+            &self.holds,
+            &self.waits_for,
+            &self.progress,
+            &self.wait_since_ns,
+            &self.audits_wrong,
+            &self.retries,
+            &self.deadlock_aborts,
+            &self.cas_misses,
+            &self.failure,
         ]
+    }
+
+    /// Records an audit that saw `total` where the bank holds `truth`.
+    pub(crate) fn audited(&self, total: i64, truth: i64) {
+        if total != truth {
+            self.audits_wrong.fetch_add(1, Ordering::Relaxed);
+            self.audit_low.fetch_min(total, Ordering::Relaxed);
+            self.audit_high.fetch_max(total, Ordering::Relaxed);
+        }
+    }
+
+    /// The lowest and highest wrong total this auditor saw, if any.
+    pub(crate) fn wrong_totals(&self) -> Option<(i64, i64)> {
+        (self.audits_wrong.load(Ordering::Relaxed) > 0).then(|| {
+            (
+                self.audit_low.load(Ordering::Relaxed),
+                self.audit_high.load(Ordering::Relaxed),
+            )
+        })
     }
 }
 
@@ -117,6 +149,22 @@ impl Ledger {
     /// Size in bytes of a ledger for `job`.
     pub(crate) fn size_of(job: &Job) -> u64 {
         Regions::of(job).size as u64
+    }
+
+    /// A fresh file for a ledger that never has a name: a `memfd_create`
+    /// file, which exists only as open descriptors and mappings, so that
+    /// nothing can be left behind at any instant, even if the coordinator is
+    /// killed with SIGKILL, and no directory plays a part. Its mode is set to
+    /// 0600 whatever the umask (a memfd starts as 0777 less the umask).
+    /// [`Ledger::create`] seals its size once it is set.
+    pub fn unnamed_file() -> io::Result<File> {
+        use rustix::fs::{MemfdFlags, Mode};
+        let fd = rustix::fs::memfd_create(
+            "bankrace-ledger",
+            MemfdFlags::CLOEXEC | MemfdFlags::ALLOW_SEALING,
+        )?;
+        rustix::fs::fchmod(&fd, Mode::RUSR | Mode::WUSR)?;
+        Ok(File::from(fd))
     }
 
     /// Sizes `file` for the trial, maps it and writes the spec. The
@@ -127,6 +175,7 @@ impl Ledger {
         // Reserve the blocks now: on a full tmpfs, touching a page of a sparse
         // file would raise SIGBUS; fallocate turns that into ENOSPC here.
         rustix::fs::fallocate(file, rustix::fs::FallocateFlags::empty(), 0, size)?;
+        seal_size(file)?;
         let map = MmapOptions::new().len(size as usize).map_raw(file)?;
         Self::with(map, spec)
     }
@@ -204,10 +253,20 @@ impl Ledger {
                 self.trace_slot(w, op).kind.store(0, Ordering::Relaxed);
             }
         }
+        self.clear_history();
+        for a in 0..job.accounts {
+            self.account_lock(a).holder.store(0, Ordering::Relaxed);
+        }
         let shared = self.map.shared();
         let b = &shared.barrier.0;
         // Not the generation: reused workers wait on it between trials.
-        for word in [&b.arrived, &b.released, &b.fault_gate, &shared.spin.0] {
+        for word in [
+            &b.arrived,
+            &b.released,
+            &b.fault_gate,
+            &b.collided,
+            &shared.spin.0,
+        ] {
             word.store(0, Ordering::Relaxed);
         }
         let ins = &shared.instruments.0;
@@ -215,7 +274,7 @@ impl Ledger {
         ins.stuck.store(0, Ordering::Relaxed);
         ins.turn.store(0, Ordering::Relaxed);
         shared.mutex.0.recoveries.store(0, Ordering::Relaxed);
-        self.init_mutex()?;
+        self.init_mutexes()?;
         h[header::at::MAGIC].store(words[header::at::MAGIC], Ordering::Release);
         Ok(())
     }
@@ -287,6 +346,13 @@ impl Ledger {
         &self.map.at::<Line<AtomicI64>>(offset).0
     }
 
+    /// Account `index`'s lock and its holder word. Panics if out of range.
+    fn account_lock(&self, index: u32) -> &AccountLock {
+        assert!(index < self.job.accounts, "account index out of range");
+        let offset = self.regions.locks + size_of::<Line<AccountLock>>() * index as usize;
+        &self.map.at::<Line<AccountLock>>(offset).0
+    }
+
     /// The first account: the one every single-account scenario races on.
     #[inline(always)]
     pub fn balance(&self) -> &AtomicI64 {
@@ -294,12 +360,14 @@ impl Ledger {
     }
 
     /// The spin lock word: 0 free, 1 held.
+    #[inline(always)]
     pub(crate) fn spin_word(&self) -> &AtomicU32 {
         &self.map.shared().spin.0
     }
 
     /// Worker `index`'s slot. Panics if `index` is out of range: callers
     /// check indices against [`Ledger::workers`] first.
+    #[inline]
     pub(crate) fn slot(&self, index: u32) -> &Slot {
         assert!(index < self.job.workers, "slot index out of range");
         self.map
@@ -365,12 +433,33 @@ impl Ledger {
     }
 }
 
+/// CLOCK_MONOTONIC in nanoseconds: one clock for every process on the machine.
+pub(crate) fn now_ns() -> u64 {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
+    t.tv_sec as u64 * 1_000_000_000 + t.tv_nsec as u64
+}
+
+/// Seals a memfd against shrinking and growing, so that nobody (not even a
+/// process of this user reopening it through `/proc/PID/fd`) can truncate
+/// the ledger under the mappings, which would raise SIGBUS in every worker.
+/// A file that cannot carry seals (`EINVAL`: any file but a memfd, as unit
+/// tests use) is left as it is.
+fn seal_size(file: &File) -> io::Result<()> {
+    use rustix::fs::SealFlags;
+    match rustix::fs::fcntl_add_seals(file, SealFlags::SHRINK | SealFlags::GROW | SealFlags::SEAL) {
+        Ok(()) | Err(rustix::io::Errno::INVAL) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// The smallest ledger there is: what a file too short to hold a header is
 /// told it should have been.
 fn minimal() -> Job {
     Job {
         scenario: crate::vocab::Scenario::LostUpdate,
+        backend: crate::vocab::BackendKind::Memory,
         mode: crate::vocab::Mode::NoLock,
+        max_retries: 0,
         ops: 0,
         amount: 1,
         initial: 0,
@@ -381,6 +470,9 @@ fn minimal() -> Job {
         accounts: 1,
         trace_ops: 0,
         steps: 0,
+        collide: false,
+        audits_unlocked: false,
+        history: false,
     }
 }
 

@@ -186,3 +186,33 @@ fn open_refuses_what_is_not_a_regular_file() {
     let null = std::fs::File::open("/dev/null").unwrap();
     assert_eq!(err(&null), LedgerError::NotRegular);
 }
+
+#[test]
+fn an_unnamed_ledger_is_private_and_cannot_be_resized() {
+    let old = rustix::process::umask(rustix::fs::Mode::empty());
+    let file = Ledger::unnamed_file();
+    rustix::process::umask(old);
+    let file = file.unwrap();
+    let _ledger = Ledger::create(&file, &spec(job())).unwrap();
+    let meta = file.metadata().unwrap();
+    assert_eq!(meta.mode() & 0o777, 0o600, "whatever the umask");
+    // Sealed: truncating it under the workers' mappings is refused, also
+    // through a second open file description, as `/proc/PID/fd` gives one.
+    let path = format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&file));
+    let again = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+        .unwrap();
+    for f in [&file, &again] {
+        assert!(f.set_len(0).is_err(), "shrinking is sealed");
+        assert!(f.set_len(meta.len() + 4096).is_err(), "growing is sealed");
+    }
+    assert_eq!(again.metadata().unwrap().len(), meta.len());
+    // A reopened memfd is an open file description of its own: flock on one
+    // excludes flock on the other, which the flock strategy depends on.
+    file.try_lock().unwrap();
+    assert!(again.try_lock().is_err(), "a second description must wait");
+    file.unlock().unwrap();
+    again.try_lock().unwrap();
+}

@@ -1,6 +1,5 @@
 //! The plan of `bankrace bench`: the two plans it runs over and over, checked.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::limits::{MAX_OPS, MAX_TRIALS, MAX_WORKERS};
@@ -24,7 +23,6 @@ pub struct BenchRequest {
     pub warmup: i64,
     /// Trials of the defaults per repetition, fresh and reused each.
     pub loss_trials: i64,
-    pub tmpdir: PathBuf,
 }
 
 /// A benchmark that has passed every check: the two plans it runs, over and
@@ -75,7 +73,6 @@ impl BenchPlan {
             seed: Some(0),
             locks: vec![LockChoice::All],
             no_lock: true,
-            tmpdir: req.tmpdir,
             ..Request::default()
         };
         let overhead = Request {
@@ -93,7 +90,6 @@ impl BenchPlan {
             trials: loss_trials,
             no_lock: true,
             seed: Some(0),
-            tmpdir: base.tmpdir.clone(),
             ..Request::default()
         };
         Ok(BenchPlan {
@@ -121,7 +117,6 @@ mod tests {
             repetitions: 3,
             warmup: 1,
             loss_trials: 20,
-            tmpdir: PathBuf::from("/tmp"),
         }
     }
 

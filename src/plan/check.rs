@@ -6,7 +6,7 @@ use crate::limits::{
 };
 use crate::schedule::Shape;
 use crate::usage::UsageError;
-use crate::vocab::Mode;
+use crate::vocab::{BackendKind, Mode, Scenario};
 
 use super::Plan;
 
@@ -22,7 +22,8 @@ impl Plan {
         }
         if workers > MAX_WORKERS {
             return fail(format!(
-                "--depositors plus --withdrawers must be at most {MAX_WORKERS} (got {workers})"
+                "the workers of a trial (--depositors plus --withdrawers, or --transferers \
+                 plus --auditors) must be at most {MAX_WORKERS} (got {workers})"
             ));
         }
         if !(1..=MAX_AMOUNT).contains(&self.amount) {
@@ -62,8 +63,89 @@ impl Plan {
                 }
             ));
         }
+        // Every deviation lies between the bounds' difference and its
+        // negative, and each report sums deviations and overpayments over
+        // all of a mode's trials: that sum must fit too.
+        let summed = (highest - lowest) * i128::from(self.trials);
+        if summed > i128::from(i64::MAX) {
+            return fail(format!(
+                "summed over {} trials, the deviations could reach {summed}, which does not fit \
+                 in a 64-bit number: lower --trials, --ops, --amount or the number of workers",
+                self.trials
+            ));
+        }
+        self.check_reuse()?;
+        self.check_backend()?;
+        self.check_transfer()?;
         self.check_trace()?;
         self.check_schedule()
+    }
+
+    /// Every mode must run on the backend, and a database run cannot be
+    /// traced: the trace and the turnstile see accesses to the ledger's
+    /// words, not statements.
+    fn check_backend(&self) -> Result<(), UsageError> {
+        if self.backend == BackendKind::Postgres && self.scenario == Scenario::Transfer {
+            return Err(UsageError(
+                "--scenario transfer runs on the memory-mapped ledger only, not with --db (yet)"
+                    .into(),
+            ));
+        }
+        if let Some(mode) = self.modes.iter().find(|m| !m.runs_on(self.backend)) {
+            let names = |b: BackendKind| {
+                b.strategies()
+                    .iter()
+                    .map(|m| m.id())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            return Err(UsageError(match self.backend {
+                BackendKind::Postgres => format!(
+                    "--lock={} works on the memory-mapped ledger only: with --db use {}",
+                    mode.id(),
+                    names(BackendKind::Postgres)
+                ),
+                BackendKind::Memory => format!(
+                    "--lock={} is a database strategy: add --db embedded or --db URL \
+                     (without --db use {})",
+                    mode.id(),
+                    names(BackendKind::Memory)
+                ),
+            }));
+        }
+        if self.backend == BackendKind::Postgres && (self.trace || self.schedule.is_some()) {
+            return Err(UsageError(
+                "--trace, --explain, --export-trace and --schedule work on the memory-mapped \
+                 ledger only, not with --db"
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Reused workers run the single-account scenarios on the memory-mapped
+    /// ledger only: a transfer trial's deadlock handling ends its workers,
+    /// and a database worker's session would carry state from one trial to
+    /// the next.
+    fn check_reuse(&self) -> Result<(), UsageError> {
+        if !self.reuse_workers {
+            return Ok(());
+        }
+        if self.scenario == Scenario::Transfer {
+            return Err(UsageError(
+                "--reuse-workers works with the lost-update and overdraft scenarios only, \
+                 not --scenario transfer: drop --reuse-workers"
+                    .into(),
+            ));
+        }
+        if self.backend == BackendKind::Postgres {
+            return Err(UsageError(
+                "--reuse-workers works on the memory-mapped ledger only, not with --db: \
+                 drop --reuse-workers"
+                    .into(),
+            ));
+        }
+        Ok(())
     }
 
     /// The trace must fit the documented limits, per trial and per run.

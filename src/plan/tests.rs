@@ -30,18 +30,68 @@ fn defaults_fill_in_and_seed_is_drawn_only_when_missing() {
 
 #[test]
 fn modes_follow_the_flags() {
-    use LockChoice::{All, One};
-    assert_eq!(modes(false, &[]), [Mode::NoLock, Mode::Mutex]);
-    assert_eq!(modes(true, &[]), [Mode::NoLock]);
-    assert_eq!(modes(false, &[One(Mode::Flock)]), [Mode::Flock]);
+    use LockChoice::{All, Default, One};
+    let lost = Scenario::LostUpdate;
+    let memory = BackendKind::Memory;
+    let m = |no_lock, locks: &[LockChoice]| modes(lost, no_lock, locks, memory);
+    assert_eq!(m(false, &[]), [Mode::NoLock, Mode::Mutex]);
+    assert_eq!(m(true, &[]), [Mode::NoLock]);
+    assert_eq!(m(false, &[One(Mode::Flock)]), [Mode::Flock]);
     assert_eq!(
-        modes(true, &[One(Mode::Spin), One(Mode::Atomic), One(Mode::Spin)]),
+        m(true, &[One(Mode::Spin), One(Mode::Atomic), One(Mode::Spin)]),
         [Mode::NoLock, Mode::Spin, Mode::Atomic]
     );
     assert_eq!(
-        modes(false, &[One(Mode::Spin), All]),
+        m(false, &[One(Mode::Spin), All]),
         [Mode::Spin, Mode::Mutex, Mode::Flock, Mode::Atomic]
     );
+    assert_eq!(m(false, &[Default]), [Mode::Mutex]);
+    let db = BackendKind::Postgres;
+    assert_eq!(modes(lost, false, &[], db), [Mode::NoLock, Mode::Row]);
+    assert_eq!(modes(lost, false, &[Default], db), [Mode::Row]);
+    assert_eq!(
+        modes(lost, true, &[All], db).len(),
+        1 + Mode::DB_STRATEGIES.len()
+    );
+    assert_eq!(
+        modes(Scenario::Transfer, false, &[], memory),
+        Mode::TRANSFER_DEFAULT
+    );
+}
+
+#[test]
+fn strategies_belong_to_their_backend_and_the_db_cannot_be_traced() {
+    let db = |locks: Vec<LockChoice>| Request {
+        db: Some("embedded".into()),
+        locks,
+        ..request()
+    };
+    let plan = build(db(vec![])).unwrap();
+    assert_eq!(plan.backend, BackendKind::Postgres);
+    assert_eq!(plan.max_retries, DEFAULT_MAX_RETRIES);
+    let err = build(db(vec![LockChoice::One(Mode::Mutex)])).unwrap_err();
+    assert!(
+        err.0.contains("--lock=mutex") && err.0.contains("row"),
+        "{err}"
+    );
+    let err = build(Request {
+        locks: vec![LockChoice::One(Mode::Serializable)],
+        ..request()
+    })
+    .unwrap_err();
+    assert!(err.0.contains("--db"), "{err}");
+    let err = build(Request {
+        trace: true,
+        ..db(vec![])
+    })
+    .unwrap_err();
+    assert!(err.0.contains("--trace"), "{err}");
+    let err = build(Request {
+        max_retries: Some(-1),
+        ..db(vec![])
+    })
+    .unwrap_err();
+    assert!(err.0.contains("--max-retries"), "{err}");
 }
 
 #[test]
@@ -124,6 +174,29 @@ fn rejects_values_out_of_range() {
         let shown = format!("{req:?}");
         assert!(build(req).is_err(), "accepted {shown}");
     }
+}
+
+#[test]
+fn plans_whose_summed_figures_could_leave_i64_are_refused() {
+    // The case: each balance fits, but 20 trials' deviations summed
+    // would wrap.
+    let req = || Request {
+        scenario: Some(Scenario::LostUpdate),
+        initial: Some(i64::MAX),
+        depositors: Some(0),
+        withdrawers: Some(2),
+        ops: Some(4_000_000),
+        amount: Some(1_000_000_000_000),
+        no_lock: true,
+        ..request()
+    };
+    let err = build(Request {
+        trials: 20,
+        ..req()
+    })
+    .unwrap_err();
+    assert!(err.0.contains("summed over 20 trials"), "{err}");
+    assert!(build(Request { trials: 1, ..req() }).is_ok());
 }
 
 #[test]
@@ -231,4 +304,22 @@ fn timeout_defaults_scale_with_the_work_and_can_be_set() {
         })
         .is_err()
     );
+}
+
+#[test]
+fn reused_workers_run_the_single_account_scenarios_on_the_ledger_only() {
+    let reuse = |scenario, db: Option<&str>| {
+        build(Request {
+            scenario: Some(scenario),
+            reuse_workers: true,
+            db: db.map(str::to_string),
+            ..request()
+        })
+    };
+    assert!(reuse(Scenario::LostUpdate, None).unwrap().reuse_workers);
+    assert!(reuse(Scenario::Overdraft, None).unwrap().reuse_workers);
+    let err = reuse(Scenario::Transfer, None).unwrap_err().0;
+    assert!(err.contains("not --scenario transfer"), "{err}");
+    let err = reuse(Scenario::LostUpdate, Some("embedded")).unwrap_err().0;
+    assert!(err.contains("not with --db"), "{err}");
 }

@@ -21,7 +21,9 @@ impl Plan {
         let kill = self.injected_kill(trial);
         let job = Job {
             scenario: self.scenario,
+            backend: self.backend,
             mode,
+            max_retries: self.max_retries,
             ops: self.ops,
             amount: self.amount,
             initial: self.initial,
@@ -29,9 +31,12 @@ impl Plan {
             window_ns: self.window.as_nanos() as u64,
             timeout_ns: self.timeout.as_nanos() as u64,
             workers: self.workers(),
-            accounts: 1,
+            accounts: self.accounts,
             trace_ops: if self.trace { self.ops } else { 0 },
             steps: self.schedule.as_ref().map_or(0, |s| s.steps.len() as u32),
+            collide: self.collide,
+            audits_unlocked: self.unlocked_audits,
+            history: self.history,
         };
         let workers = (0..self.workers())
             .map(|w| WorkerSpec {

@@ -9,9 +9,7 @@ use crate::duration;
 
 /// The JSON report: the results, serialized.
 pub fn json(results: &BenchResults) -> String {
-    let mut s = serde_json::to_string_pretty(results).expect("bench results always serialize");
-    s.push('\n');
-    s
+    super::json::document(results)
 }
 
 /// The text report: a throughput table, one row per mode, and an overhead
@@ -219,6 +217,7 @@ mod tests {
 
     fn results() -> BenchResults {
         BenchResults {
+            host: crate::host::Host::fixture(),
             workers: 2,
             cpus: 2,
             ops_per_worker: 100_000,
@@ -303,5 +302,8 @@ mod tests {
         assert_eq!(v["overhead"]["ratio"]["median"], 1.2);
         assert_eq!(v["overhead"]["trial_us"]["samples"][1], 1_100.0);
         assert_eq!(v["workers"], 2);
+        assert_eq!(v["schema_version"], super::super::json::SCHEMA_VERSION);
+        assert_eq!(v["host"]["kernel"], "6.1.0-test");
+        assert!(v["bankrace_version"].is_string());
     }
 }

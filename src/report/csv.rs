@@ -1,11 +1,15 @@
-//! The CSV report: one row per trial of every mode, failed ones included, with the scenario's parameters on each row.
+//! The CSV report: one row per trial of every mode, failed ones included, with the scenario's parameters on each row; written whole or one trial at a time as a run goes, to the same bytes.
 
-use super::stream::CsvStream;
-use crate::stats::Results;
+use std::io::{self, Write};
+
+use crate::duration;
+use crate::plan::Plan;
+use crate::stats::{Results, TrialRecord};
+use crate::vocab::Mode;
 
 /// The header row. Scripts may rely on these names; new columns are added at
 /// the end.
-pub(crate) const COLUMNS: [&str; 30] = [
+pub(crate) const COLUMNS: [&str; 35] = [
     "mode",
     "trial",
     "final_balance",
@@ -36,6 +40,11 @@ pub(crate) const COLUMNS: [&str; 30] = [
     "fail_fast",
     "seed",
     "worker_seeds",
+    "retries",
+    "deadlock_aborts",
+    "cas_misses",
+    "backend",
+    "db",
 ];
 
 /// Every trial, in the order the modes ran. `mode` is `no-lock` or the
@@ -52,6 +61,88 @@ pub fn render(results: &Results) -> String {
     let bytes = stream.finish().expect("writing to memory");
     String::from_utf8(bytes).expect("every field is UTF-8")
 }
+
+/// A CSV report being written: the header, then one row per trial.
+pub(crate) struct CsvStream<W: Write> {
+    out: ::csv::Writer<W>,
+    /// The columns every row repeats: the parameters and the seed.
+    parameters: [String; 13],
+    /// The columns of the backend every row repeats.
+    backend: [String; 2],
+}
+
+impl<W: Write> CsvStream<W> {
+    pub fn begin(out: W, p: &Plan) -> io::Result<CsvStream<W>> {
+        let mut out = ::csv::Writer::from_writer(out);
+        out.write_record(COLUMNS)?;
+        let parameters = [
+            p.scenario.name().to_string(),
+            p.trials.to_string(),
+            p.initial.to_string(),
+            p.depositors.to_string(),
+            p.withdrawers.to_string(),
+            p.ops.to_string(),
+            p.amount.to_string(),
+            duration::format(p.pause),
+            duration::format(p.window),
+            p.kill_holder.to_string(),
+            duration::format(p.timeout),
+            p.fail_fast.to_string(),
+            p.seed.to_string(),
+        ];
+        let backend = [
+            p.backend.name().to_string(),
+            p.db.as_ref().map(|d| d.shown()).unwrap_or_default(),
+        ];
+        Ok(CsvStream {
+            out,
+            parameters,
+            backend,
+        })
+    }
+
+    /// The row of one trial of `mode`.
+    pub fn trial(&mut self, mode: Mode, t: &TrialRecord) -> io::Result<()> {
+        let seeds: Vec<String> = t.worker_seeds.iter().map(u64::to_string).collect();
+        let own = [
+            mode.id().to_string(),
+            t.trial.to_string(),
+            t.final_balance.to_string(),
+            t.expected_balance.to_string(),
+            t.deviation.to_string(),
+            t.status.to_string(),
+            t.cause.clone().unwrap_or_default(),
+            t.consistent.to_string(),
+            t.overdrawn.to_string(),
+            t.withdrawals_succeeded.to_string(),
+            t.withdrawals_refused.to_string(),
+            t.overpaid.to_string(),
+            format!("{:.3}", t.duration_ms),
+            format!("{:.1}", t.ops_per_sec),
+            t.killed_worker.map(|w| w.to_string()).unwrap_or_default(),
+            t.recoveries.to_string(),
+        ];
+        let after = [
+            seeds.join(" "),
+            t.retries.to_string(),
+            t.deadlock_aborts.to_string(),
+            t.cas_misses.to_string(),
+        ];
+        let row = own
+            .iter()
+            .chain(&self.parameters)
+            .chain(&after)
+            .chain(&self.backend);
+        self.out.write_record(row)?;
+        Ok(())
+    }
+
+    pub fn finish(self) -> io::Result<W> {
+        self.out.into_inner().map_err(|e| e.into_error())
+    }
+}
+
+const _: () = assert!(COLUMNS.len() == 16 + 13 + 4 + 2);
 
 #[cfg(test)]
 mod tests {

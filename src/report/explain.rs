@@ -3,15 +3,18 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
+use super::fit;
 use crate::explain::{Analysis, Event};
 use crate::stats::{Results, TrialRecord};
-use crate::vocab::{AccessKind, Mode, TrialStatus};
+use crate::vocab::{AccessKind, Mode, Scenario, TrialStatus};
 
 /// The most rows of accesses shown for one trial.
 const MAX_ROWS: usize = 60;
 
-/// The explanation of the first `limit` inconsistent traced trials of each mode.
-pub fn render(results: &Results, limit: usize) -> String {
+/// The explanation of the first `limit` traced trials of each mode that
+/// lost updates or overdrew, no line wider than `width`.
+pub fn render(results: &Results, limit: usize, width: usize) -> String {
+    let overdraft = results.parameters.scenario == Scenario::Overdraft;
     let mut out = String::new();
     for mode in &results.modes {
         let traced: Vec<(&TrialRecord, &Analysis)> = mode
@@ -22,49 +25,67 @@ pub fn render(results: &Results, limit: usize) -> String {
         if traced.is_empty() {
             continue;
         }
-        let odd: Vec<_> = traced
+        let finished: Vec<_> = traced
+            .iter()
+            .filter(|(t, _)| t.status == TrialStatus::Ok)
+            .collect();
+        // Trials off the books, as the verdict counts them; and trials whose
+        // lost deposits and withdrawals cancelled, ending exact.
+        let off = finished.iter().filter(|(t, _)| !t.consistent).count();
+        let cancelled = finished
+            .iter()
+            .filter(|(t, a)| t.consistent && !a.lost_updates.is_empty())
+            .count();
+        let odd: Vec<_> = finished
             .iter()
             .filter(|(t, a)| {
-                t.status == TrialStatus::Ok
-                    && (!t.consistent || !a.lost_updates.is_empty() || !a.overdrafts.is_empty())
+                !t.consistent || !a.lost_updates.is_empty() || !a.overdrafts.is_empty()
             })
             .collect();
         out.push('\n');
-        if traced.iter().all(|(t, _)| t.status != TrialStatus::Ok) {
-            let _ = writeln!(
-                out,
-                "{}: nothing to explain, no traced trial finished",
-                mode.mode.name()
-            );
+        let name = mode.mode.name();
+        let what = if overdraft { "overdrew" } else { "ended wrong" };
+        let head = if finished.is_empty() {
+            format!("{name}: nothing to explain, no traced trial finished")
         } else if odd.is_empty() {
-            let _ = writeln!(
-                out,
-                "{}: nothing to explain, no traced trial lost money",
-                mode.mode.name()
-            );
+            format!("{name}: nothing to explain, no traced trial lost updates or overdrew")
         } else {
-            let _ = writeln!(
-                out,
-                "{}: {} of {} traced trials lost money{}",
-                mode.mode.name(),
-                odd.len(),
-                traced.len(),
-                if odd.len() > limit {
-                    format!("; the first {limit}:")
-                } else {
-                    ":".into()
-                }
-            );
-        }
+            let mut head = format!("{name}: {off} of {} traced trials {what}", traced.len());
+            if cancelled > 0 {
+                let _ = write!(
+                    head,
+                    "; {cancelled} more lost updates whose amounts cancelled out, so {} exact",
+                    if cancelled == 1 {
+                        "it ended"
+                    } else {
+                        "they ended"
+                    }
+                );
+            }
+            head.push_str(&if odd.len() > limit {
+                format!("; the first {limit}:")
+            } else {
+                ":".into()
+            });
+            head
+        };
+        push_wrapped(&mut out, &head, width, "", "  ");
         for (t, a) in odd.iter().take(limit) {
             out.push('\n');
-            trial(&mut out, mode.mode.name(), t, a, false);
+            trial(&mut out, name, t, a, false, width);
         }
-        for line in violations_of(mode.mode.name(), &traced) {
-            let _ = writeln!(out, "\n{line}");
+        for line in violations_of(name, &traced) {
+            out.push('\n');
+            push_wrapped(&mut out, &line, width, "", "  ");
         }
     }
     out
+}
+
+fn push_wrapped(out: &mut String, text: &str, width: usize, first: &str, rest: &str) {
+    for line in fit::wrap_with(text, width, first, rest) {
+        let _ = writeln!(out, "{line}");
+    }
 }
 
 /// One line per traced trial whose accounting identity does not hold: a bug
@@ -106,18 +127,13 @@ fn violations_of(mode: &str, traced: &[(&TrialRecord, &Analysis)]) -> Vec<String
 pub fn trial_explanation(mode: Mode, t: &TrialRecord) -> Option<String> {
     let a = t.trace.as_ref()?;
     let mut out = String::new();
-    trial(&mut out, mode.name(), t, a, true);
+    trial(&mut out, mode.name(), t, a, true, 80);
     Some(out)
 }
 
-fn trial(out: &mut String, mode: &str, t: &TrialRecord, a: &Analysis, all: bool) {
-    let _ = writeln!(
-        out,
-        "{mode}, trial {}: {}",
-        t.trial,
-        crate::explain::summary(a)
-    );
-    let notes = notes(a);
+fn trial(out: &mut String, mode: &str, t: &TrialRecord, a: &Analysis, all: bool, width: usize) {
+    let title = format!("{mode}, trial {}: {}", t.trial, crate::explain::summary(a));
+    push_wrapped(out, &title, width, "", "  ");
     let mut shown: Vec<&Event> = Vec::new();
     let mut hidden = 0usize;
     for range in rows(a, all) {
@@ -129,21 +145,83 @@ fn trial(out: &mut String, mode: &str, t: &TrialRecord, a: &Analysis, all: bool)
             }
         }
     }
+    grid(out, &shown, &notes(a), width);
+    if hidden > 0 {
+        let text = format!(
+            "({hidden} more accesses not shown: --format json and --export-trace have them all)"
+        );
+        push_wrapped(out, &text, width, "  ", "   ");
+    }
+    if let Some(id) = &a.identity {
+        push_wrapped(out, &identity_line(id, a), width, "  ", "    ");
+    }
+}
+
+/// The accounting identity in the verdict's sign convention: final −
+/// expected, negative when money is gone, and what the lost updates did to
+/// the balance. For an overdraft it names which books it means.
+fn identity_line(id: &crate::explain::Identity, a: &Analysis) -> String {
+    let verdict = if id.holds {
+        "the trace accounts for all of it"
+    } else {
+        "DOES NOT ADD UP (a bug)"
+    };
+    let gap = id.final_balance.wrapping_sub(id.expected);
+    if a.lost_updates.is_empty() && !a.overdrafts.is_empty() {
+        return format!(
+            "books (the starting balance less the withdrawals paid) {}, final {}: no update was lost, {verdict}; the bank paid out money it did not have",
+            id.expected, id.final_balance
+        );
+    }
+    format!(
+        "final {} - expected {} = {gap:+}, and the lost updates changed the balance by {:+}: {verdict}",
+        id.final_balance,
+        id.expected,
+        id.lost.wrapping_neg()
+    )
+}
+
+/// One row per access: a column per worker when they fit the width, else
+/// abbreviated cells, else one access per line. Notes go on the right of
+/// their row when they fit, else on the lines below it.
+fn grid(out: &mut String, shown: &[&Event], notes: &BTreeMap<u64, Vec<String>>, width: usize) {
     let workers: BTreeSet<(u32, &str)> =
         shown.iter().map(|e| (e.index, e.worker.as_str())).collect();
     let columns: Vec<(u32, &str)> = workers.into_iter().collect();
-    let cells: Vec<String> = shown.iter().map(|e| cell(e)).collect();
-    let width = cells
-        .iter()
-        .map(|c| c.chars().count())
-        .chain(columns.iter().map(|(_, n)| n.len()))
-        .max()
-        .unwrap_or(0)
-        + 2;
     let seq_width = shown.last().map_or(3, |e| e.seq.to_string().len().max(3));
+    let lead = 2 + seq_width + 2;
+    let layout = |short: bool| {
+        let cells: Vec<String> = shown.iter().map(|e| cell(e, short)).collect();
+        let gap = if short { 1 } else { 2 };
+        let w = cells
+            .iter()
+            .map(|c| c.chars().count())
+            .chain(columns.iter().map(|(_, n)| n.len()))
+            .max()
+            .unwrap_or(0)
+            + gap;
+        (cells, w)
+    };
+    let (full, full_w) = layout(false);
+    let (short, short_w) = layout(true);
+    let (cells, col_w, columned) = if lead + columns.len() * full_w <= width {
+        (full, full_w, true)
+    } else if lead + columns.len() * short_w <= width {
+        let _ = writeln!(
+            out,
+            "  (r read, w write, c check, d debit, a atomic update)"
+        );
+        (short, short_w, true)
+    } else {
+        (full, 0, false)
+    };
     let mut line = format!("  {:>seq_width$}  ", "seq");
-    for (_, name) in &columns {
-        let _ = write!(line, "{name:<width$}");
+    if columned {
+        for (_, name) in &columns {
+            let _ = write!(line, "{name:<col_w$}");
+        }
+    } else {
+        line.push_str("worker  access");
     }
     let _ = writeln!(out, "{}", line.trim_end());
     let mut previous: Option<u64> = None;
@@ -153,46 +231,45 @@ fn trial(out: &mut String, mode: &str, t: &TrialRecord, a: &Analysis, all: bool)
         }
         previous = Some(e.seq);
         let mut line = format!("  {:>seq_width$}  ", e.seq);
-        for (index, _) in &columns {
-            let content = if *index == e.index { text.as_str() } else { "" };
-            let _ = write!(line, "{content:<width$}");
-        }
-        if let Some(n) = notes.get(&e.seq) {
-            line.push_str(&n.join("; "));
-        }
-        let _ = writeln!(out, "{}", line.trim_end());
-    }
-    if hidden > 0 {
-        let _ = writeln!(
-            out,
-            "  ({hidden} more accesses not shown: --format json and --export-trace have them all)"
-        );
-    }
-    if let Some(id) = &a.identity {
-        let gap = id.expected.wrapping_sub(id.final_balance);
-        let _ = writeln!(
-            out,
-            "  expected {} - final {} = {gap}, lost amounts add up to {}: {}",
-            id.expected,
-            id.final_balance,
-            id.lost,
-            if id.holds {
-                "the books balance"
-            } else {
-                "DOES NOT ADD UP (a bug)"
+        if columned {
+            for (index, _) in &columns {
+                let content = if *index == e.index { text.as_str() } else { "" };
+                let _ = write!(line, "{content:<col_w$}");
             }
-        );
+        } else {
+            let _ = write!(line, "{:<6}  {text}", e.worker);
+        }
+        let note = notes.get(&e.seq).map(|n| n.join("; "));
+        match note {
+            Some(n) if fit::width_of(&line) + fit::width_of(&n) <= width => {
+                let _ = writeln!(out, "{}", format!("{line}{n}").trim_end());
+            }
+            Some(n) => {
+                let _ = writeln!(out, "{}", line.trim_end());
+                let indent = " ".repeat(lead + 2);
+                push_wrapped(out, &n, width, &indent, &indent);
+            }
+            None => {
+                let _ = writeln!(out, "{}", line.trim_end());
+            }
+        }
     }
 }
 
-/// What a cell shows for an access.
-fn cell(e: &Event) -> String {
+/// What a cell shows for an access; `short` names the access by its
+/// first letter (`r 200`, `d 15000->5000`).
+fn cell(e: &Event, short: bool) -> String {
+    let name = if short {
+        e.access.name()[..1].to_string()
+    } else {
+        e.access.name().to_string()
+    };
     match (e.access, e.overwrote) {
-        (AccessKind::Check, _) if e.refused => format!("{} {} refused", e.access, e.value),
+        (AccessKind::Check, _) if e.refused => format!("{name} {} refused", e.value),
         (AccessKind::Debit | AccessKind::Atomic, Some(before)) => {
-            format!("{} {before}->{}", e.access, e.value)
+            format!("{name} {before}->{}", e.value)
         }
-        (access, _) => format!("{access} {}", e.value),
+        (_, _) => format!("{name} {}", e.value),
     }
 }
 
@@ -200,7 +277,7 @@ fn cell(e: &Event) -> String {
 /// to its write) and each overdraft (the first check to the debit), merged
 /// when they overlap or nearly touch. Every access with `all`, or when
 /// nothing was lost.
-fn rows(a: &Analysis, all: bool) -> Vec<std::ops::RangeInclusive<u64>> {
+pub(super) fn rows(a: &Analysis, all: bool) -> Vec<std::ops::RangeInclusive<u64>> {
     if all || (a.lost_updates.is_empty() && a.overdrafts.is_empty()) {
         return a
             .events

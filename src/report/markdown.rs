@@ -34,7 +34,7 @@ pub fn render(results: &Results) -> String {
                 "- {}: trial {} failed: {}",
                 escape(mode.mode.name()),
                 trial,
-                escape(&mode.causes[cause as usize])
+                escape(&mode.causes[cause as usize].1)
             );
         }
     }
@@ -42,6 +42,17 @@ pub fn render(results: &Results) -> String {
         out.push('\n');
     }
     let _ = writeln!(out, "{}", escape(&super::text::verdict(results)));
+    // The facts a JSON file carries on top, so that two tables can be compared.
+    let _ = writeln!(
+        out,
+        "\n*{}*",
+        escape(&format!(
+            "bankrace {}, schema {} · {}",
+            super::json::BANKRACE_VERSION,
+            super::json::SCHEMA_VERSION,
+            results.host.describe()
+        ))
+    );
     out
 }
 

@@ -1,12 +1,16 @@
 //! Renders results for people and programs. Each format is a pure function of the results that returns text; JSON and CSV are also written one trial at a time as a run goes (`stream.rs`), to the same bytes.
 
+mod bank;
 pub mod bench;
 mod csv;
 mod explain;
+pub(crate) mod fit;
 mod history;
-mod json;
+pub mod json;
 mod markdown;
+pub mod picture;
 mod stream;
+pub mod sweep;
 mod text;
 
 pub use csv::render as csv;
@@ -16,42 +20,91 @@ pub use history::render as history;
 pub use json::render as json;
 pub use markdown::render as markdown;
 pub use stream::Streams;
-pub use text::{Paint, render as text, render_with as text_with, verdict, verdict_with};
+pub use text::{
+    Paint, render as text, render_with as text_with, verdict, verdict_fitted, verdict_with,
+};
+
+/// One row of a side-by-side table: its label and one cell per mode.
+type Row = (&'static str, Vec<String>);
+
+/// What a piece of text says, and so its colour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Tone {
+    /// Titles and mode names.
+    Strong,
+    /// Exact, never overdrawn.
+    Good,
+    /// Lost updates, overdrafts.
+    Bad,
+    /// Failed trials.
+    Warn,
+}
 
 use crate::outcome::{RunOutcome, TrialOutcome};
 use crate::plan::Plan;
 use crate::stats::{self, Fold, Keep, Results, TrialRecord};
-use crate::vocab::TrialStatus;
+use crate::vocab::{Mode, TrialStatus};
+
+/// `--export-history`: every trial of every mode as a Jepsen history (see
+/// `history.rs` at the crate's root), one after another.
+pub fn jepsen_history(run: &RunOutcome) -> String {
+    let mut out = String::new();
+    for mode in &run.modes {
+        for t in &mode.trials {
+            out.push_str(&trial_history(mode.mode, t));
+        }
+    }
+    out
+}
+
+/// The Jepsen history of one trial of `mode`; empty if it kept none.
+pub(crate) fn trial_history(mode: Mode, t: &TrialOutcome) -> String {
+    match t.transfers.as_ref().and_then(|b| b.history.as_ref()) {
+        Some(h) => {
+            let deadlocked = t.status == TrialStatus::Deadlocked;
+            crate::history::render(h, mode.id(), t.trial, deadlocked)
+        }
+        None => String::new(),
+    }
+}
 
 /// What every report renders: the statistics of a run's outcomes and,
-/// beside them, the analysis of each traced trial. Every trial is kept whole.
-pub fn results(plan: &Plan, run: &RunOutcome) -> Results {
+/// beside them, the analysis of each traced trial. Every trial is kept
+/// whole. Fails only when the memory for an analysis cannot be had.
+pub fn results(plan: &Plan, run: &RunOutcome) -> anyhow::Result<Results> {
     let modes: Vec<_> = run.modes.iter().map(|m| m.mode).collect();
     let mut fold = Fold::new(plan, &modes, Keep::All);
     for (m, mode) in run.modes.iter().enumerate() {
         for t in &mode.trials {
-            fold.add(m, t, record(plan, t));
+            fold.add(m, t, record(plan, t)?);
         }
     }
-    fold.finish(run.interrupted, run.stopped_early)
+    Ok(fold.finish(run.host.clone(), run.interrupted, run.stopped_early))
 }
 
 /// One trial as reports show it, with its trace's analysis if traced.
-pub fn record(plan: &Plan, t: &TrialOutcome) -> TrialRecord {
+pub fn record(plan: &Plan, t: &TrialOutcome) -> anyhow::Result<TrialRecord> {
     let mut record = stats::record(plan, t);
-    record.trace = t.trace.as_ref().map(|trace| {
-        crate::explain::analyze(
-            trace,
-            &crate::explain::Context {
-                initial: plan.initial,
-                depositors: plan.depositors,
-                expected: record.expected_balance,
-                final_balance: record.final_balance,
-                complete: record.status == TrialStatus::Ok,
-            },
+    let Some(trace) = &t.trace else {
+        return Ok(record);
+    };
+    let context = crate::explain::Context {
+        initial: plan.initial,
+        depositors: plan.depositors,
+        expected: record.expected_balance,
+        final_balance: record.final_balance,
+        complete: record.status == TrialStatus::Ok,
+        killed: record.killed_worker,
+    };
+    let analysis = crate::explain::analyze(trace, &context).map_err(|_| {
+        anyhow::anyhow!(
+            "out of memory for the analysis of trial {} ({} traced operations)",
+            record.trial,
+            trace.len()
         )
-    });
-    record
+    })?;
+    record.trace = Some(analysis);
+    Ok(record)
 }
 
 /// Results built from fixed outcomes, for the renderers' snapshot tests.
@@ -83,6 +136,7 @@ pub(crate) mod fixtures {
             modes,
             interrupted: None,
             stopped_early: false,
+            host: crate::host::Host::fixture(),
         }
     }
 
@@ -168,6 +222,7 @@ pub(crate) mod fixtures {
             modes,
             interrupted: Some(2),
             stopped_early: false,
+            host: crate::host::Host::fixture(),
         };
         (plan, run)
     }

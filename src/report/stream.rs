@@ -1,172 +1,23 @@
-//! The JSON and CSV documents written one trial at a time, byte for byte what the whole run rendered at once gives, and a run's reports fed as its trials end.
-//!
-//! A JSON document is the pretty-printed [`Results`]: its pieces are written
-//! in that order, each value pretty-printed alone and indented to the depth
-//! it sits at. Within a mode the trials come before the summary, and the
-//! run's ending (`interrupted`, `stopped_early`) comes last: so nothing is
-//! written that a later trial could change.
+//! A run's reports fed as its trials end: the JSON and CSV documents written one trial at a time (by the writers in `json.rs` and `csv.rs`), the statistics folded for every other report.
 
 use std::io::{self, Write};
 
-use serde::Serialize;
-
-use super::csv::COLUMNS;
-use crate::duration;
+use super::csv::CsvStream;
+use super::json::JsonStream;
+use crate::host::Host;
 use crate::outcome::TrialOutcome;
 use crate::plan::Plan;
-use crate::stats::{Fold, Keep, ModeResult, Results, Summary, TrialRecord};
-use crate::vocab::Mode;
-
-/// `value` pretty-printed as it appears `depth` levels deep in a document.
-fn pretty_at<T: Serialize + ?Sized>(value: &T, depth: usize) -> String {
-    let text = serde_json::to_string_pretty(value).expect("results always serialize");
-    text.replace('\n', &format!("\n{}", "  ".repeat(depth)))
-}
-
-/// A JSON report being written.
-pub(crate) struct JsonStream<W: Write> {
-    out: W,
-    /// Modes opened so far; trials written in the open one.
-    modes: usize,
-    trials: usize,
-}
-
-impl<W: Write> JsonStream<W> {
-    /// Writes everything before the first mode.
-    pub fn begin(mut out: W, plan: &Plan) -> io::Result<JsonStream<W>> {
-        write!(
-            out,
-            "{{\n  \"seed\": {},\n  \"parameters\": {},\n  \"modes\": [",
-            plan.seed,
-            pretty_at(plan, 1)
-        )?;
-        Ok(JsonStream {
-            out,
-            modes: 0,
-            trials: 0,
-        })
-    }
-
-    /// Opens the next mode.
-    pub fn mode(&mut self, mode: Mode, expected_balance: i64) -> io::Result<()> {
-        let comma = if self.modes > 0 { "," } else { "" };
-        self.modes += 1;
-        self.trials = 0;
-        write!(
-            self.out,
-            "{comma}\n    {{\n      \"lock\": {},\n      \"expected_balance\": {expected_balance},\n      \"trials\": [",
-            pretty_at(&mode.strategy(), 3),
-        )
-    }
-
-    /// One trial of the open mode.
-    pub fn trial(&mut self, record: &TrialRecord) -> io::Result<()> {
-        let comma = if self.trials > 0 { "," } else { "" };
-        self.trials += 1;
-        write!(self.out, "{comma}\n        {}", pretty_at(record, 4))
-    }
-
-    /// Closes the open mode with its summary.
-    pub fn end_mode(&mut self, summary: &Summary) -> io::Result<()> {
-        let close = if self.trials > 0 { "\n      ]" } else { "]" };
-        write!(
-            self.out,
-            "{close},\n      \"summary\": {}\n    }}",
-            pretty_at(summary, 3)
-        )
-    }
-
-    /// Writes how the run ended and returns the writer, flushed.
-    pub fn finish(mut self, interrupted: Option<&str>, stopped_early: bool) -> io::Result<W> {
-        let close = if self.modes > 0 { "\n  ]" } else { "]" };
-        writeln!(
-            self.out,
-            "{close},\n  \"interrupted\": {},\n  \"stopped_early\": {stopped_early}\n}}",
-            pretty_at(&interrupted, 1)
-        )?;
-        self.out.flush()?;
-        Ok(self.out)
-    }
-
-    /// A whole mode whose trials are all in `mode`.
-    pub fn whole_mode(&mut self, mode: &ModeResult) -> io::Result<()> {
-        self.mode(mode.mode, mode.expected_balance)?;
-        for t in &mode.trials {
-            self.trial(t)?;
-        }
-        self.end_mode(&mode.summary)
-    }
-}
-
-/// A CSV report being written: the header, then one row per trial.
-pub(crate) struct CsvStream<W: Write> {
-    out: ::csv::Writer<W>,
-    /// The columns every row repeats: the parameters and the seed.
-    parameters: [String; 13],
-}
-
-impl<W: Write> CsvStream<W> {
-    pub fn begin(out: W, p: &Plan) -> io::Result<CsvStream<W>> {
-        let mut out = ::csv::Writer::from_writer(out);
-        out.write_record(COLUMNS)?;
-        let parameters = [
-            p.scenario.name().to_string(),
-            p.trials.to_string(),
-            p.initial.to_string(),
-            p.depositors.to_string(),
-            p.withdrawers.to_string(),
-            p.ops.to_string(),
-            p.amount.to_string(),
-            duration::format(p.pause),
-            duration::format(p.window),
-            p.kill_holder.to_string(),
-            duration::format(p.timeout),
-            p.fail_fast.to_string(),
-            p.seed.to_string(),
-        ];
-        Ok(CsvStream { out, parameters })
-    }
-
-    /// The row of one trial of `mode`.
-    pub fn trial(&mut self, mode: Mode, t: &TrialRecord) -> io::Result<()> {
-        let seeds: Vec<String> = t.worker_seeds.iter().map(u64::to_string).collect();
-        let own = [
-            mode.id().to_string(),
-            t.trial.to_string(),
-            t.final_balance.to_string(),
-            t.expected_balance.to_string(),
-            t.deviation.to_string(),
-            t.status.to_string(),
-            t.cause.clone().unwrap_or_default(),
-            t.consistent.to_string(),
-            t.overdrawn.to_string(),
-            t.withdrawals_succeeded.to_string(),
-            t.withdrawals_refused.to_string(),
-            t.overpaid.to_string(),
-            format!("{:.3}", t.duration_ms),
-            format!("{:.1}", t.ops_per_sec),
-            t.killed_worker.map(|w| w.to_string()).unwrap_or_default(),
-            t.recoveries.to_string(),
-        ];
-        let seeds = seeds.join(" ");
-        let row = own.iter().chain(&self.parameters).chain([&seeds]);
-        self.out.write_record(row)?;
-        Ok(())
-    }
-
-    pub fn finish(self) -> io::Result<W> {
-        self.out.into_inner().map_err(|e| e.into_error())
-    }
-}
-
-const _: () = assert!(COLUMNS.len() == 16 + 13 + 1);
+use crate::stats::{Fold, Keep, Results};
 
 /// A run's reports, fed one trial at a time: the JSON and CSV documents are
 /// written as the trials end, and the statistics every other report needs
-/// are folded, keeping whole only the traced trials.
+/// are folded, keeping whole only the trials `keep` says. With
+/// `--export-history`, each transfer trial's history is rendered as it ends.
 pub struct Streams {
     plan: Plan,
+    host: Host,
     fold: Fold,
+    history: Option<String>,
     json: Vec<JsonStream<Box<dyn Write>>>,
     csv: Vec<CsvStream<Box<dyn Write>>>,
     /// Modes whose JSON part is opened so far.
@@ -174,18 +25,23 @@ pub struct Streams {
 }
 
 impl Streams {
-    /// Starts a JSON document on each of `json` and a CSV one on each of `csv`.
+    /// Starts a JSON document on each of `json` and a CSV one on each of
+    /// `csv`, for a run of `plan` on `host`.
     pub fn new(
         plan: &Plan,
+        host: &Host,
+        keep: Keep,
         json: Vec<Box<dyn Write>>,
         csv: Vec<Box<dyn Write>>,
     ) -> io::Result<Streams> {
         Ok(Streams {
             plan: plan.clone(),
-            fold: Fold::new(plan, &plan.modes, Keep::Traced),
+            host: host.clone(),
+            fold: Fold::new(plan, &plan.modes, keep),
+            history: plan.history.then(String::new),
             json: json
                 .into_iter()
-                .map(|w| JsonStream::begin(w, plan))
+                .map(|w| JsonStream::begin(w, host, plan))
                 .collect::<io::Result<_>>()?,
             csv: csv
                 .into_iter()
@@ -198,8 +54,12 @@ impl Streams {
     /// Trial `t` of the plan's mode number `m`; modes come in order.
     pub fn trial(&mut self, m: usize, t: &TrialOutcome) -> io::Result<()> {
         self.open_through(m + 1)?;
-        let record = super::record(&self.plan, t);
+        let record = super::record(&self.plan, t)
+            .map_err(|e| io::Error::new(io::ErrorKind::OutOfMemory, format!("{e:#}")))?;
         let mode = self.plan.modes[m];
+        if let Some(history) = &mut self.history {
+            history.push_str(&super::trial_history(mode, t));
+        }
         for j in &mut self.json {
             j.trial(&record)?;
         }
@@ -235,8 +95,13 @@ impl Streams {
     }
 
     /// Ends every document (modes that never ran appear with no trials) and
-    /// returns the results the other reports render.
-    pub fn finish(mut self, interrupted: Option<i32>, stopped_early: bool) -> io::Result<Results> {
+    /// returns the results the other reports render, and the Jepsen history
+    /// if `--export-history` asked for it.
+    pub fn finish(
+        mut self,
+        interrupted: Option<i32>,
+        stopped_early: bool,
+    ) -> io::Result<(Results, Option<String>)> {
         self.open_through(self.plan.modes.len())?;
         self.close(self.plan.modes.len() - 1)?;
         let signal = interrupted.map(crate::signals::name);
@@ -246,7 +111,8 @@ impl Streams {
         for c in self.csv {
             c.finish()?.flush()?;
         }
-        Ok(self.fold.finish(interrupted, stopped_early))
+        let results = self.fold.finish(self.host, interrupted, stopped_early);
+        Ok((results, self.history))
     }
 }
 
@@ -280,10 +146,12 @@ mod tests {
     /// CSV are the documents of the whole run, and that the folded results
     /// render the same text and Markdown.
     fn streams_like_the_whole(plan: &Plan, run: &RunOutcome) {
-        let whole = crate::report::results(plan, run);
+        let whole = crate::report::results(plan, run).unwrap();
         let (json, csv) = (Shared::default(), Shared::default());
         let mut s = Streams::new(
             plan,
+            &run.host,
+            Keep::Traced,
             vec![Box::new(json.clone())],
             vec![Box::new(csv.clone())],
         )
@@ -293,7 +161,7 @@ mod tests {
                 s.trial(m, t).unwrap();
             }
         }
-        let folded = s.finish(run.interrupted, run.stopped_early).unwrap();
+        let (folded, _) = s.finish(run.interrupted, run.stopped_early).unwrap();
         assert_eq!(json.text(), crate::report::json(&whole));
         assert_eq!(csv.text(), crate::report::csv(&whole));
         assert_eq!(crate::report::text(&folded), crate::report::text(&whole));
@@ -307,15 +175,86 @@ mod tests {
         );
     }
 
+    /// Transfer scenario: a trial that created money with wrong audits, a
+    /// deadlocked one with its cycle, and database counters; every field
+    /// main's reports gained for them goes through the streams too.
+    fn transfer_run() -> (Plan, RunOutcome) {
+        use crate::deadlock::{Deadlock, Link};
+        use crate::outcome::TransferOutcome;
+        use crate::vocab::{Scenario, TrialStatus};
+        let plan = Plan::build(
+            crate::plan::Request {
+                scenario: Some(Scenario::Transfer),
+                trials: 2,
+                seed: Some(3),
+                ..crate::plan::Request::default()
+            },
+            || unreachable!("the seed is given"),
+        )
+        .expect("a valid plan");
+        let total = plan.total();
+        let bank = |balances: Vec<i64>| TransferOutcome {
+            transfers: 7,
+            refused: 1,
+            audits: 4,
+            audits_wrong_total: 2,
+            wrong_totals: Some((total - 5, total + 3)),
+            ..TransferOutcome {
+                balances,
+                ..TransferOutcome::default()
+            }
+        };
+        let mut ok = TrialOutcome::ok(1, total + 5);
+        ok.transfers = Some(bank(vec![total + 5]));
+        (ok.retries, ok.deadlock_aborts, ok.cas_misses) = (3, 1, 2);
+        let mut stuck = TrialOutcome::failed(2, "deadlock: T1 waits for T2".into(), total);
+        stuck.status = TrialStatus::Deadlocked;
+        let mut locked = bank(vec![total]);
+        locked.deadlock = Some(Deadlock {
+            cycle: vec![
+                Link {
+                    worker: 0,
+                    holds: vec![1],
+                    waits_for: 2,
+                },
+                Link {
+                    worker: 1,
+                    holds: vec![2],
+                    waits_for: 1,
+                },
+            ],
+        });
+        locked.detected_after = Some(std::time::Duration::from_millis(12));
+        stuck.transfers = Some(locked);
+        let modes = plan
+            .modes
+            .iter()
+            .map(|&mode| ModeOutcomes {
+                mode,
+                trials: vec![ok.clone(), stuck.clone()],
+            })
+            .collect();
+        (plan, fixtures::complete(modes))
+    }
+
     #[test]
     fn streamed_documents_are_the_whole_documents() {
         for (plan, run) in [
             fixtures::results_run(),
             fixtures::overdraft_run(),
             fixtures::interrupted_run(),
+            transfer_run(),
         ] {
             streams_like_the_whole(&plan, &run);
         }
+        // The folded summary counts what main's summary counted.
+        let (plan, run) = transfer_run();
+        let s = &crate::report::results(&plan, &run).unwrap().modes[0].summary;
+        assert_eq!((s.trials, s.failed, s.deadlocked), (2, 0, 1));
+        assert_eq!((s.money_changed, s.audits_wrong_total), (1, 4));
+        assert_eq!((s.retries, s.deadlock_aborts, s.cas_misses), (3, 1, 2));
+        assert_eq!((s.bank.money_created, s.bank.audits), (1, 8));
+        assert_eq!(s.bank.detection.len(), 1);
         // A run stopped before its first trial: every mode, none with trials.
         let (plan, mut run) = fixtures::results_run();
         run.modes = run

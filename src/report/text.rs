@@ -4,18 +4,19 @@ use std::fmt::Write as _;
 
 use anstyle::{AnsiColor, Style};
 
+use super::fit;
 use crate::duration;
 use crate::histogram;
 use crate::plan::Plan;
 use crate::stats::{ModeResult, Results, Summary};
-use crate::vocab::Scenario;
+use crate::vocab::{BackendKind, Scenario, TrialStatus};
 
-/// The widest histogram bar, chosen so that lines stay within 80 columns.
+use super::{Row, Tone};
+
+/// The widest histogram bar, however wide the terminal.
 const BAR_WIDTH: usize = 40;
 /// The most bins a histogram gets.
 const MAX_BINS: usize = 16;
-/// How the histogram flags the bin holding the expected balance.
-const MARKER: &str = "◀ expected";
 
 /// Whether the report carries ANSI colours. The caller decides (a terminal,
 /// `NO_COLOR`, `--color`); rendering stays a pure function of its inputs.
@@ -23,19 +24,6 @@ const MARKER: &str = "◀ expected";
 pub enum Paint {
     Plain,
     Color,
-}
-
-/// What a piece of text says, and so its colour.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Tone {
-    /// Titles and mode names.
-    Strong,
-    /// Exact, never overdrawn.
-    Good,
-    /// Lost updates, overdrafts.
-    Bad,
-    /// Failed trials.
-    Warn,
 }
 
 impl Paint {
@@ -53,39 +41,64 @@ impl Paint {
     }
 }
 
-/// The whole report, without colour.
+/// The whole report, without colour, in 80 columns.
 pub fn render(results: &Results) -> String {
-    render_with(results, Paint::Plain)
+    render_with(results, Paint::Plain, 80)
 }
 
-/// The whole report; with [`Paint::Color`], the same text with ANSI styles
-/// around titles, mode names, the expected-balance marker and the verdict.
-pub fn render_with(results: &Results, paint: Paint) -> String {
+/// The whole report, no line wider than `width` columns: wide tables stack
+/// their modes, histogram bars shrink, long sentences wrap. With
+/// [`Paint::Color`], the same text with ANSI styles around titles, mode
+/// names, the expected-balance marker and the verdict.
+pub fn render_with(results: &Results, paint: Paint, width: usize) -> String {
     let mut out = String::new();
-    let lines = header(&results.parameters, results.seed);
-    let _ = writeln!(out, "{}", paint.paint(Tone::Strong, &lines[0]));
-    for line in &lines[1..] {
-        let _ = writeln!(out, "{line}");
+    let mut lines = header(&results.parameters, results.seed).to_vec();
+    if let Some(schedule) = &results.parameters.schedule {
+        lines.push(format!("forced schedule: {schedule}"));
+    }
+    for (i, line) in lines.iter().enumerate() {
+        let tone = if i == 0 { Some(Tone::Strong) } else { None };
+        wrapped(&mut out, line, width, paint, tone);
     }
     for line in run_notes(results) {
-        let _ = writeln!(out, "{}", paint.paint(Tone::Warn, &line));
+        wrapped(&mut out, &line, width, paint, Some(Tone::Warn));
     }
     out.push('\n');
-    table(&mut out, results, paint);
+    table(&mut out, results, paint, width);
+    if results.parameters.backend == BackendKind::Postgres {
+        out.push('\n');
+        out.push_str(&statements(results));
+    }
     if results.modes.iter().any(|m| m.summary.holder_killed > 0) {
-        out.push_str(
-            "a trial whose lock holder died expects only the operations its workers completed:\n\
-             its deviation is the money lost beyond the dead worker's unfinished share\n",
+        wrapped(
+            &mut out,
+            "a trial whose lock holder died expects only the operations its workers completed: \
+             its deviation is the money lost beyond the dead worker's unfinished share",
+            width,
+            paint,
+            None,
         );
     }
     for mode in &results.modes {
         out.push('\n');
-        histogram_of(&mut out, mode, paint);
+        histogram_of(&mut out, mode, paint, width);
     }
     out.push('\n');
-    out.push_str(&verdict_with(results, paint));
+    out.push_str(&verdict_fitted(results, paint, width));
     out.push('\n');
     out
+}
+
+/// `text` wrapped to `width` with a hanging indent of two spaces, each
+/// line painted in `tone`.
+fn wrapped(out: &mut String, text: &str, width: usize, paint: Paint, tone: Option<Tone>) {
+    for line in fit::wrap_with(text, width, "", "  ") {
+        let line = match tone {
+            Some(t) => paint.paint(t, &line),
+            None => line,
+        };
+        let _ = writeln!(out, "{line}");
+    }
 }
 
 /// How the run ended, when it ended early: lines below the header.
@@ -102,29 +115,67 @@ pub(super) fn run_notes(results: &Results) -> Vec<String> {
     notes
 }
 
+/// On a database: what each mode ran, its isolation level and statements.
+pub(super) fn statements(results: &Results) -> String {
+    let width = results
+        .modes
+        .iter()
+        .map(|m| m.mode.name().chars().count())
+        .max()
+        .unwrap_or(0);
+    let mut out = String::from("what each mode ran on the database:\n");
+    for m in &results.modes {
+        let _ = writeln!(out, "  {:<width$}  {}", m.mode.name(), m.mode.statements());
+    }
+    out
+}
+
 /// The three lines above the table: the run, the workers, the balances.
 pub(super) fn header(p: &Plan, seed: u64) -> [String; 3] {
     let expected = p.expected_balance();
     [
         format!(
-            "bankrace: {} · {} trial{} per mode · seed {seed}",
+            "bankrace: {}{} · {} trial{} per mode · seed {seed}",
             p.scenario.name(),
+            p.db.as_ref()
+                .map(|db| format!(" · {} at {}", p.backend, db.shown()))
+                .unwrap_or_default(),
             p.trials,
             plural(u64::from(p.trials))
         ),
-        format!(
-            "{} depositor{} and {} withdrawer{}, {} operation{} of {} each, window {}, pause {}",
-            p.depositors,
-            plural(u64::from(p.depositors)),
-            p.withdrawers,
-            plural(u64::from(p.withdrawers)),
-            p.ops,
-            plural(p.ops),
-            p.amount,
-            duration::format(p.window),
-            duration::format(p.pause),
-        ),
+        if p.scenario == Scenario::Transfer {
+            format!(
+                "{} transferer{} ({} transfer{} of 1 to {} each) and {} auditor{}{}, window {}, pause {}",
+                p.transferers,
+                plural(u64::from(p.transferers)),
+                p.ops,
+                plural(p.ops),
+                p.amount,
+                p.auditors,
+                plural(u64::from(p.auditors)),
+                if p.unlocked_audits { " (unlocked)" } else { "" },
+                duration::format(p.window),
+                duration::format(p.pause),
+            )
+        } else {
+            format!(
+                "{} depositor{} and {} withdrawer{}, {} operation{} of {} each, window {}, pause {}",
+                p.depositors,
+                plural(u64::from(p.depositors)),
+                p.withdrawers,
+                plural(u64::from(p.withdrawers)),
+                p.ops,
+                plural(p.ops),
+                p.amount,
+                duration::format(p.window),
+                duration::format(p.pause),
+            )
+        },
         match p.scenario {
+            Scenario::Transfer => format!(
+                "{} accounts of {} each: the bank holds {expected}, and transfers never change that",
+                p.accounts, p.initial
+            ),
             Scenario::LostUpdate => format!(
                 "starting balance {}, expected final balance {expected}",
                 p.initial
@@ -136,9 +187,6 @@ pub(super) fn header(p: &Plan, seed: u64) -> [String; 3] {
         },
     ]
 }
-
-/// One row of the side-by-side summary: a label and one cell per mode.
-pub(super) type Row = (&'static str, Vec<String>);
 
 /// The side-by-side summary as rows of cells, one column per mode, in the
 /// order the text and Markdown tables show them (mode names not included).
@@ -166,6 +214,15 @@ pub(super) fn summary_rows(results: &Results) -> Vec<Row> {
     if any_failed {
         row("failed trials", &|s| s.failed.to_string());
     }
+    if results.parameters.scenario == Scenario::Transfer {
+        rows.extend(super::bank::rows(results));
+    }
+    let mut row = |label: &'static str, cell: &dyn Fn(&Summary) -> String| {
+        rows.push((
+            label,
+            results.modes.iter().map(|m| cell(&m.summary)).collect(),
+        ));
+    };
     if results.parameters.kill_holder > 0.0 {
         row("holder killed", &|s| s.holder_killed.to_string());
         row("completed anyway", &|s| s.survived_kill.to_string());
@@ -193,89 +250,114 @@ pub(super) fn summary_rows(results: &Results) -> Vec<Row> {
         }
         format!("{} ops/s", si(s.ops_per_sec))
     });
+    if results.parameters.backend == BackendKind::Postgres {
+        row("retries (40001)", &|s| s.retries.to_string());
+        row("deadlock aborts", &|s| s.deadlock_aborts.to_string());
+        row("cas misses", &|s| s.cas_misses.to_string());
+    }
     rows
 }
 
-/// The side-by-side table: one row per statistic, one column per mode.
-fn table(out: &mut String, results: &Results, paint: Paint) {
-    let mut rows = summary_rows(results);
-    // The header row holds the mode names.
-    rows.insert(
-        0,
-        (
-            "",
-            results
-                .modes
-                .iter()
-                .map(|m| m.mode.name().to_string())
-                .collect(),
-        ),
-    );
-    let label_width = rows
+/// The side-by-side table: one row per statistic, one column per mode;
+/// when the modes do not fit side by side, they stack in narrower tables.
+fn table(out: &mut String, results: &Results, paint: Paint, width: usize) {
+    let columns: Vec<String> = results
+        .modes
         .iter()
-        .map(|(l, _)| l.chars().count())
-        .max()
-        .unwrap_or(0)
-        + 2;
-    let col_width = rows
-        .iter()
-        .flat_map(|(_, cells)| cells.iter().map(|c| c.chars().count()))
-        .max()
-        .unwrap_or(0)
-        + 2;
-    for (i, (label, cells)) in rows.into_iter().enumerate() {
-        let mut line = format!("{label:<label_width$}");
-        for cell in cells {
-            let _ = write!(line, "{cell:>col_width$}");
-        }
-        let line = line.trim_end();
-        if i == 0 {
-            out.push_str(&paint.paint(Tone::Strong, line));
+        .map(|m| m.mode.name().to_string())
+        .collect();
+    let rows: Vec<(String, Vec<String>)> = summary_rows(results)
+        .into_iter()
+        .map(|(label, cells)| (label.to_string(), cells))
+        .collect();
+    let names: Vec<&str> = columns.iter().map(String::as_str).collect();
+    for line in fit::table(&columns, &rows, width) {
+        // The heading rows hold only mode names.
+        let heading = !line.is_empty()
+            && line
+                .split("  ")
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .all(|c| names.contains(&c));
+        if heading {
+            out.push_str(&paint.paint(Tone::Strong, &line));
         } else {
-            out.push_str(line);
+            out.push_str(&line);
         }
         out.push('\n');
     }
 }
 
-fn histogram_of(out: &mut String, mode: &ModeResult, paint: Paint) {
-    let ok = mode.summary.trials - mode.summary.failed;
+fn histogram_of(out: &mut String, mode: &ModeResult, paint: Paint, width: usize) {
+    let ok = mode.summary.trials - mode.summary.failed - mode.summary.deadlocked;
     let _ = writeln!(
         out,
-        "{}: final balances of {} trial{}",
+        "{}: {} of {} trial{}",
         paint.paint(Tone::Strong, mode.mode.name()),
+        if mode.banked {
+            "bank totals"
+        } else {
+            "final balances"
+        },
         ok,
         plural(u64::from(ok))
     );
-    for line in histogram::render(
-        &histogram::bins(&mode.balances, MAX_BINS),
-        BAR_WIDTH,
-        Some(mode.expected_balance),
-    ) {
-        let line = line.replace(MARKER, &paint.paint(Tone::Good, MARKER));
+    let bins = histogram::bins(&mode.balances, MAX_BINS);
+    let rows: Vec<(String, u64)> = bins
+        .iter()
+        .map(|b| {
+            let label = if b.lo == b.hi {
+                b.lo.to_string()
+            } else {
+                format!("{}..{}", b.lo, b.hi)
+            };
+            (label, u64::from(b.count))
+        })
+        .collect();
+    let marked = bins
+        .iter()
+        .position(|b| (b.lo..=b.hi).contains(&mode.expected_balance));
+    // Bars no longer than BAR_WIDTH, so that a wide terminal does not
+    // stretch them; shorter when the width asks for it.
+    let label_w = rows.iter().map(|r| fit::width_of(&r.0)).max().unwrap_or(0);
+    let count_w = rows
+        .iter()
+        .map(|r| r.1.to_string().len())
+        .max()
+        .unwrap_or(1);
+    let marker_w = if marked.is_some() {
+        1 + fit::width_of(fit::MARKER)
+    } else {
+        0
+    };
+    let natural = label_w + 2 + BAR_WIDTH + 1 + count_w + marker_w;
+    for line in fit::histogram(&rows, natural.min(width.saturating_sub(2)), marked) {
+        let line = line.replace(fit::MARKER, &paint.paint(Tone::Good, fit::MARKER));
         let _ = writeln!(out, "  {line}");
     }
-    for (cause, trials) in failures_by_cause(mode) {
+    for (status, cause, trials) in failures_by_cause(mode) {
         let text = match trials.as_slice() {
-            [one] => format!("trial {one} failed: {cause}"),
-            many => format!("trials {} failed: {cause}", list_trials(many)),
+            [one] => format!("trial {one} {status}: {cause}"),
+            many => format!("trials {} {status}: {cause}", list_trials(many)),
         };
-        let _ = writeln!(out, "  {}", paint.paint(Tone::Warn, &text));
+        for line in fit::wrap_with(&text, width, "  ", "    ") {
+            let _ = writeln!(out, "{}", paint.paint(Tone::Warn, &line));
+        }
     }
 }
 
 /// The failed trials of a mode, grouped by cause in order of first
 /// appearance, so that a lock that fails the same way in every trial says so
 /// once.
-fn failures_by_cause(mode: &ModeResult) -> Vec<(&str, Vec<u32>)> {
+fn failures_by_cause(mode: &ModeResult) -> Vec<(TrialStatus, &str, Vec<u32>)> {
     // The causes are already in order of first appearance.
-    let mut groups: Vec<(&str, Vec<u32>)> = mode
+    let mut groups: Vec<(TrialStatus, &str, Vec<u32>)> = mode
         .causes
         .iter()
-        .map(|c| (c.as_str(), Vec::new()))
+        .map(|(status, c)| (*status, c.as_str(), Vec::new()))
         .collect();
     for &(trial, cause) in &mode.failures {
-        groups[cause as usize].1.push(trial);
+        groups[cause as usize].2.push(trial);
     }
     groups
 }
@@ -295,67 +377,104 @@ pub fn verdict(results: &Results) -> String {
     verdict_with(results, Paint::Plain)
 }
 
+/// The verdict fitted to `width`: on one line when it fits, else each
+/// mode's part on lines of its own (wrapped, indented after the first).
+pub fn verdict_fitted(results: &Results, paint: Paint, width: usize) -> String {
+    let parts = verdict_parts(results);
+    let n = parts.len();
+    let texts: Vec<(String, Tone)> = parts
+        .into_iter()
+        .enumerate()
+        .map(|(i, (m, text, tone))| {
+            let sep = if i + 1 < n { ";" } else { "" };
+            (format!("{}: {text}{sep}", m.mode.name()), tone)
+        })
+        .collect();
+    let one: String = texts
+        .iter()
+        .map(|(t, _)| t.as_str())
+        .collect::<Vec<_>>()
+        .join(" ");
+    if fit::width_of(&one) <= width {
+        return verdict_with(results, paint);
+    }
+    let mut lines = Vec::new();
+    for (text, tone) in &texts {
+        for line in fit::wrap_with(text, width, "", "  ") {
+            lines.push(paint.paint(*tone, &line));
+        }
+    }
+    lines.join("\n")
+}
+
 /// [`verdict`], each mode's part coloured by what it shows.
 pub fn verdict_with(results: &Results, paint: Paint) -> String {
+    verdict_parts(results)
+        .into_iter()
+        .map(|(m, text, tone)| paint.paint(tone, &format!("{}: {text}", m.mode.name())))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Each mode's part of the verdict, without the mode's name, and what it
+/// shows. The HTML report lists them one per line.
+pub(crate) fn verdict_parts(results: &Results) -> Vec<(&ModeResult, String, Tone)> {
     let overdraft = results.parameters.scenario == Scenario::Overdraft;
-    let parts: Vec<String> = results
+    let transfer = results.parameters.scenario == Scenario::Transfer;
+    results
         .modes
         .iter()
         .map(|m| {
-            let s = &m.summary;
-            let ok = s.trials - s.failed;
-            if s.trials == 0 {
-                return format!("{}: not run", m.mode.name());
-            }
-            let mut part = if s.inconsistent == 0 {
-                if overdraft {
-                    format!(
-                        "{}: never overdrawn in {} of {}",
-                        m.mode.name(),
-                        ok,
-                        s.trials
-                    )
-                } else {
-                    format!("{}: {} of {} exact", m.mode.name(), ok, s.trials)
-                }
-            } else if overdraft {
-                format!(
-                    "{}: {} of {} trials overdrawn, {} paid beyond the funds",
-                    m.mode.name(),
-                    s.overdrawn,
-                    s.trials,
-                    s.overpaid
-                )
+            let (text, tone) = if transfer {
+                super::bank::verdict(m)
             } else {
-                format!(
-                    "{}: {} of {} trials lost updates (total {:+})",
-                    m.mode.name(),
-                    s.inconsistent,
-                    s.trials,
-                    s.total_deviation
-                )
+                verdict_part(&m.summary, overdraft)
             };
-            if s.failed > 0 {
-                let _ = write!(part, ", {} failed", s.failed);
-            }
-            if s.holder_killed > 0 {
-                let _ = write!(
-                    part,
-                    " ({} of {} trials with a dead lock holder completed)",
-                    s.survived_kill, s.holder_killed
-                );
-            }
-            let tone = if s.inconsistent > 0 {
-                Tone::Bad
-            } else if s.failed > 0 {
-                Tone::Warn
-            } else {
-                Tone::Good
-            };
-            paint.paint(tone, &part)
+            (m, text, tone)
         })
-        .collect();
-    parts.join("; ")
+        .collect()
+}
+
+fn verdict_part(s: &Summary, overdraft: bool) -> (String, Tone) {
+    let ok = s.trials - s.failed - s.deadlocked;
+    if s.trials == 0 {
+        return ("not run".into(), Tone::Warn);
+    }
+    let mut part = if s.inconsistent == 0 {
+        if overdraft {
+            format!("never overdrawn in {ok} of {}", s.trials)
+        } else {
+            format!("{ok} of {} exact", s.trials)
+        }
+    } else if overdraft {
+        format!(
+            "{} of {} trials overdrawn, {} paid beyond the funds",
+            s.overdrawn, s.trials, s.overpaid
+        )
+    } else {
+        format!(
+            "{} of {} trials ended wrong (total {:+})",
+            s.inconsistent, s.trials, s.total_deviation
+        )
+    };
+    if s.failed > 0 {
+        let _ = write!(part, ", {} failed", s.failed);
+    }
+    if s.holder_killed > 0 {
+        let _ = write!(
+            part,
+            " ({} of {} trials with a dead lock holder completed)",
+            s.survived_kill, s.holder_killed
+        );
+    }
+    let tone = if s.inconsistent > 0 {
+        Tone::Bad
+    } else if s.failed > 0 {
+        Tone::Warn
+    } else {
+        Tone::Good
+    };
+    (part, tone)
 }
 
 fn plural(n: u64) -> &'static str {
@@ -435,7 +554,7 @@ mod tests {
     fn colour_is_only_added_when_asked_for_and_changes_no_text() {
         let results = crate::report::fixtures::results();
         let plain = render(&results);
-        let colored = render_with(&results, Paint::Color);
+        let colored = render_with(&results, Paint::Color, 80);
         assert!(!plain.contains('\x1b'), "plain text has escapes");
         assert!(colored.contains('\x1b'), "no escapes in colour");
         assert_eq!(strip_ansi(&colored), plain);

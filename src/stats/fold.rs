@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{ModeResult, Results, Summary, TrialRecord, rate};
+use super::{BankSummary, ModeResult, Results, Summary, TrialRecord, ops, rate};
 use crate::outcome::TrialOutcome;
 use crate::plan::Plan;
 use crate::vocab::{Mode, TrialStatus};
@@ -43,8 +43,19 @@ struct ModeFold {
     busy: f64,
     holder_killed: u32,
     survived_kill: u32,
+    deadlocked: u32,
+    /// Transfer scenario: ok trials whose bank total changed, audits that
+    /// saw a wrong total, and the bank's own summary.
+    money_changed: u32,
+    audits_wrong_total: u64,
+    bank: BankSummary,
+    /// On a database: what its concurrency control cost, all trials.
+    retries: u64,
+    deadlock_aborts: u64,
+    cas_misses: u64,
     failures: Vec<(u32, u32)>,
-    causes: Vec<String>,
+    causes: Vec<(TrialStatus, String)>,
+    banked: bool,
     kept: Vec<TrialRecord>,
 }
 
@@ -73,9 +84,15 @@ impl Fold {
 
     /// The results of every trial added; `interrupted` and `stopped_early`
     /// say how the run ended.
-    pub fn finish(self, interrupted: Option<i32>, stopped_early: bool) -> Results {
+    pub fn finish(
+        self,
+        host: crate::host::Host,
+        interrupted: Option<i32>,
+        stopped_early: bool,
+    ) -> Results {
         let expected = self.plan.expected_balance();
         Results {
+            host,
             seed: self.plan.seed,
             modes: self.modes.into_iter().map(|m| m.finish(expected)).collect(),
             parameters: self.plan,
@@ -102,8 +119,16 @@ impl ModeFold {
             busy: 0.0,
             holder_killed: 0,
             survived_kill: 0,
+            deadlocked: 0,
+            money_changed: 0,
+            audits_wrong_total: 0,
+            bank: BankSummary::default(),
+            retries: 0,
+            deadlock_aborts: 0,
+            cas_misses: 0,
             failures: Vec::new(),
             causes: Vec::new(),
+            banked: false,
             kept: Vec::new(),
         }
     }
@@ -112,6 +137,11 @@ impl ModeFold {
         self.trials += 1;
         self.duration_ms += r.duration_ms;
         self.holder_killed += u32::from(r.killed_worker.is_some());
+        self.deadlocked += u32::from(r.status == TrialStatus::Deadlocked);
+        self.retries += r.retries;
+        self.deadlock_aborts += r.deadlock_aborts;
+        self.cas_misses += r.cas_misses;
+        self.add_bank(&r);
         if r.status == TrialStatus::Ok {
             self.ok += 1;
             self.consistent += u32::from(r.consistent);
@@ -120,15 +150,16 @@ impl ModeFold {
             self.total_deviation += r.deviation;
             self.overdrawn += u32::from(r.overdrawn);
             self.overpaid += r.overpaid;
-            self.ops += t.deposits + t.withdrawals;
+            self.ops += ops(t);
             self.busy += t.busy.as_secs_f64();
             self.survived_kill += u32::from(r.killed_worker.is_some());
         } else {
             let cause = r.cause.as_deref().unwrap_or("unknown cause");
-            let index = match self.causes.iter().position(|c| c == cause) {
+            let same = |(s, c): &(TrialStatus, String)| *s == r.status && c == cause;
+            let index = match self.causes.iter().position(same) {
                 Some(i) => i,
                 None => {
-                    self.causes.push(cause.to_string());
+                    self.causes.push((r.status, cause.to_string()));
                     self.causes.len() - 1
                 }
             };
@@ -137,6 +168,30 @@ impl ModeFold {
         if keep {
             self.kept.push(r);
         }
+    }
+
+    /// Transfer scenario: money and balances count in the trials that
+    /// completed (a deadlocked trial was cut off between debits and
+    /// credits); audits in every trial.
+    fn add_bank(&mut self, r: &TrialRecord) {
+        let Some(b) = &r.bank else {
+            return;
+        };
+        self.banked = true;
+        let s = &mut self.bank;
+        if r.status == TrialStatus::Ok {
+            self.money_changed += u32::from(b.total_after != b.total_before);
+            s.money_lost += u32::from(b.total_after < b.total_before);
+            s.money_created += u32::from(b.total_after > b.total_before);
+            s.negative += u32::from(!b.negative_accounts.is_empty());
+        }
+        self.audits_wrong_total += b.audits_wrong_total;
+        s.audits += b.audits;
+        if let Some((lo, hi)) = b.wrong_totals {
+            let (l, h) = s.wrong_totals.unwrap_or((lo, hi));
+            s.wrong_totals = Some((l.min(lo), h.max(hi)));
+        }
+        s.detection.extend(b.detected_after);
     }
 
     fn finish(self, expected_balance: i64) -> ModeResult {
@@ -149,6 +204,7 @@ impl ModeFold {
             balances: self.balances,
             failures: self.failures,
             causes: self.causes,
+            banked: self.banked,
         }
     }
 
@@ -159,7 +215,7 @@ impl ModeFold {
             trials: self.trials,
             consistent: self.consistent,
             inconsistent: ok - self.consistent,
-            failed: self.trials - ok,
+            failed: self.trials - ok - self.deadlocked,
             min: self.balances.keys().next().copied(),
             max: self.balances.keys().next_back().copied(),
             mean,
@@ -177,6 +233,17 @@ impl ModeFold {
             ops_per_sec: rate(self.ops, self.busy),
             holder_killed: self.holder_killed,
             survived_kill: self.survived_kill,
+            deadlocked: self.deadlocked,
+            money_changed: self.money_changed,
+            audits_wrong_total: self.audits_wrong_total,
+            bank: {
+                let mut bank = self.bank.clone();
+                bank.detection.sort_unstable();
+                bank
+            },
+            retries: self.retries,
+            deadlock_aborts: self.deadlock_aborts,
+            cas_misses: self.cas_misses,
         }
     }
 }

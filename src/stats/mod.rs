@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::outcome::{RunOutcome, TrialOutcome};
+use crate::outcome::{RunOutcome, TransferOutcome, TrialOutcome};
 use crate::plan::Plan;
 use crate::vocab::{Mode, Scenario, TrialStatus};
 
@@ -20,6 +20,8 @@ use crate::vocab::{Mode, Scenario, TrialStatus};
 /// its field names are a contract with users' scripts.
 #[derive(Debug, Clone, Serialize)]
 pub struct Results {
+    /// The machine the trials ran on.
+    pub host: crate::host::Host,
     pub seed: u64,
     /// The effective parameters, after defaults.
     pub parameters: Plan,
@@ -51,9 +53,14 @@ pub struct ModeResult {
     /// The failed trials in order, each with its cause (an index into `causes`).
     #[serde(skip)]
     pub failures: Vec<(u32, u32)>,
-    /// Every distinct cause of a failed trial, in order of first appearance.
+    /// Every distinct cause of a failed or deadlocked trial, with that
+    /// status, in order of first appearance.
     #[serde(skip)]
-    pub causes: Vec<String>,
+    pub causes: Vec<(TrialStatus, String)>,
+    /// Some trial checked the bank's books (the transfer scenario): its
+    /// balances are bank totals.
+    #[serde(skip)]
+    pub banked: bool,
 }
 
 /// One trial as reports show it.
@@ -85,6 +92,14 @@ pub struct TrialRecord {
     pub killed_worker: Option<u32>,
     /// Times the robust mutex was recovered from a dead holder.
     pub recoveries: u64,
+    /// On a database: transactions retried after a serialization failure
+    /// (SQLSTATE 40001); 0 in memory.
+    pub retries: u64,
+    /// On a database: transactions the server aborted to break a deadlock
+    /// (40P01), then retried.
+    pub deadlock_aborts: u64,
+    /// On a database: compare-and-set writes that changed no row, retried.
+    pub cas_misses: u64,
     /// The seed each worker's private RNG (its pause jitter) started from,
     /// by worker index (depositors first). Derived from the run's seed, the
     /// trial and the worker only: the same in every mode and every rerun.
@@ -92,11 +107,58 @@ pub struct TrialRecord {
     /// readers (JavaScript, jq) round numbers beyond 2^53.
     #[serde(serialize_with = "as_decimal_strings")]
     pub worker_seeds: Vec<u64>,
+    /// Transfer scenario: the bank's invariants in this trial.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub bank: Option<BankCheck>,
     /// With `--trace`: every access, the lost updates, the overdrafts and
     /// the accounting identity (see `explain.rs`), filled in by
     /// `report::results` beside these statistics.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub trace: Option<crate::explain::Analysis>,
+}
+
+/// The bank's invariants in one trial of the transfer scenario, after
+/// Jepsen's bank checker: money conserved, no account negative, every audit
+/// saw the true total.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct BankCheck {
+    pub total_before: i64,
+    pub total_after: i64,
+    /// The accounts (from 1) below zero at the end.
+    pub negative_accounts: Vec<u32>,
+    pub transfers: u64,
+    pub transfers_refused: u64,
+    pub audits: u64,
+    pub audits_wrong_total: u64,
+    /// The lowest and highest total a wrong audit saw.
+    #[serde(skip)]
+    pub wrong_totals: Option<(i64, i64)>,
+    /// The cycle of a deadlocked trial.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deadlock: Option<Vec<CycleLink>>,
+    /// How long after the cycle closed the coordinator confirmed it.
+    #[serde(skip)]
+    pub detected_after: Option<std::time::Duration>,
+}
+
+/// One worker of a deadlock cycle, as the JSON shows it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct CycleLink {
+    /// `T1`, `R2`.
+    pub worker: String,
+    /// Accounts (from 1) whose locks it holds.
+    pub holds: Vec<u32>,
+    /// The account whose lock it waits for.
+    pub waits_for: u32,
+}
+
+impl BankCheck {
+    /// Every invariant holds.
+    pub fn holds(&self) -> bool {
+        self.total_after == self.total_before
+            && self.negative_accounts.is_empty()
+            && self.audits_wrong_total == 0
+    }
 }
 
 /// The distribution of one mode's trials. Balance statistics count only
@@ -126,6 +188,36 @@ pub struct Summary {
     pub holder_killed: u32,
     /// Of those, the trials that still completed.
     pub survived_kill: u32,
+    /// Trials ended by a deadlock (not counted in `failed`).
+    pub deadlocked: u32,
+    /// Transfer scenario: completed trials whose bank total changed.
+    pub money_changed: u32,
+    /// Transfer scenario: audits that saw a total other than the bank's.
+    pub audits_wrong_total: u64,
+    /// The rest of the transfer scenario's summary, for the text report.
+    #[serde(skip)]
+    pub bank: BankSummary,
+    /// `retries` of every trial, summed.
+    pub retries: u64,
+    /// `deadlock_aborts` of every trial, summed.
+    pub deadlock_aborts: u64,
+    /// `cas_misses` of every trial, summed.
+    pub cas_misses: u64,
+}
+
+/// Per mode, what the text report says about the bank's invariants.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct BankSummary {
+    /// Trials whose total went down, and up.
+    pub money_lost: u32,
+    pub money_created: u32,
+    /// Trials that ended with an account below zero.
+    pub negative: u32,
+    pub audits: u64,
+    /// The lowest and highest total a wrong audit saw.
+    pub wrong_totals: Option<(i64, i64)>,
+    /// How long each deadlock took to confirm, sorted.
+    pub detection: Vec<std::time::Duration>,
 }
 
 fn as_decimal_strings<S: serde::Serializer>(values: &[u64], s: S) -> Result<S::Ok, S::Error> {
@@ -143,23 +235,75 @@ pub fn results(plan: &Plan, run: &RunOutcome) -> Results {
             fold.add(m, t, record);
         }
     }
-    fold.finish(run.interrupted, run.stopped_early)
+    fold.finish(run.host.clone(), run.interrupted, run.stopped_early)
+}
+
+/// Whether a finished trial ended where the books say and never overdrew;
+/// `None` for a failed trial. For a sweep's early stop.
+pub(crate) fn consistent(plan: &Plan, t: &TrialOutcome) -> Option<bool> {
+    (t.status == TrialStatus::Ok).then(|| record(plan, t).consistent)
 }
 
 /// One trial as reports show it, without its trace's analysis.
 pub fn record(plan: &Plan, t: &TrialOutcome) -> TrialRecord {
+    let mut r = books(plan, t);
+    if let Some(bank) = &t.transfers {
+        let check = bank_check(plan, t, bank);
+        r.consistent = t.status == TrialStatus::Ok && check.holds();
+        r.bank = Some(check);
+    }
+    r
+}
+
+fn bank_check(plan: &Plan, t: &TrialOutcome, bank: &TransferOutcome) -> BankCheck {
+    let name = |w: u32| plan.worker_name(w).to_string();
+    BankCheck {
+        total_before: plan.total(),
+        total_after: t.final_balance,
+        negative_accounts: (1..)
+            .zip(&bank.balances)
+            .filter(|(_, b)| **b < 0)
+            .map(|(a, _)| a)
+            .collect(),
+        transfers: bank.transfers,
+        transfers_refused: bank.refused,
+        audits: bank.audits,
+        audits_wrong_total: bank.audits_wrong_total,
+        wrong_totals: bank.wrong_totals,
+        deadlock: bank.deadlock.as_ref().map(|d| {
+            d.cycle
+                .iter()
+                .map(|l| CycleLink {
+                    worker: name(l.worker),
+                    holds: l.holds.clone(),
+                    waits_for: l.waits_for,
+                })
+                .collect()
+        }),
+        detected_after: bank.detected_after,
+    }
+}
+
+/// The trial against the books of its scenario.
+fn books(plan: &Plan, t: &TrialOutcome) -> TrialRecord {
     let amount = i128::from(plan.amount);
     // The books, in i128: the plan bounds every sum to i64, but a failed
     // trial's counters are whatever the worker left behind.
     let credited = match plan.scenario {
         Scenario::LostUpdate => i128::from(t.deposits) - i128::from(t.withdrawals),
         Scenario::Overdraft => i128::from(t.deposits) - i128::from(t.withdrawals_succeeded),
+        // The books of a bank of transfers: its total, whatever moved.
+        Scenario::Transfer => 0,
     };
-    let books = i128::from(plan.initial) + credited * amount;
+    let initial = match plan.scenario {
+        Scenario::Transfer => plan.total(),
+        _ => plan.initial,
+    };
+    let books = i128::from(initial) + credited * amount;
     let expected = clamp(books);
     let deviation = clamp(i128::from(t.final_balance) - books);
     let overdrawn = t.overdrafts > 0;
-    let ops = t.deposits + t.withdrawals;
+    let ops = ops(t);
     TrialRecord {
         trial: t.trial,
         status: t.status,
@@ -171,8 +315,11 @@ pub fn record(plan: &Plan, t: &TrialOutcome) -> TrialRecord {
         overdrawn,
         withdrawals_succeeded: t.withdrawals_succeeded,
         withdrawals_refused: t.withdrawals_refused,
+        // What was paid out beyond the funds: never more than was paid, so
+        // a bank that starts in debt and pays nothing overpaid nothing.
         overpaid: if plan.scenario == Scenario::Overdraft {
-            clamp((-books).max(0))
+            let paid = i128::from(t.withdrawals_succeeded) * amount;
+            clamp((-books).clamp(0, paid))
         } else {
             0
         },
@@ -180,12 +327,26 @@ pub fn record(plan: &Plan, t: &TrialOutcome) -> TrialRecord {
         ops_per_sec: rate(ops, t.busy.as_secs_f64()),
         killed_worker: t.killed_worker,
         recoveries: t.recoveries,
+        retries: t.retries,
+        deadlock_aborts: t.deadlock_aborts,
+        cas_misses: t.cas_misses,
         // The coordinator gives each worker exactly this seed (`Plan::worker_seed`).
         worker_seeds: (0..plan.workers())
             .map(|w| plan.worker_seed(t.trial, w))
             .collect(),
+        bank: None,
         trace: None,
     }
+}
+
+/// Operations a trial completed: deposits and withdrawals, or transfers
+/// (refused ones too) and audits.
+pub(crate) fn ops(t: &TrialOutcome) -> u64 {
+    let bank = t
+        .transfers
+        .as_ref()
+        .map_or(0, |b| b.transfers + b.refused + b.audits);
+    t.deposits + t.withdrawals + bank
 }
 
 fn clamp(v: i128) -> i64 {
@@ -265,6 +426,7 @@ mod tests {
             }],
             interrupted: None,
             stopped_early: false,
+            host: crate::host::Host::fixture(),
         }
     }
 
@@ -323,6 +485,24 @@ mod tests {
         assert!(t[0].overdrawn && !t[0].consistent && t[0].overpaid == 5_000);
         assert!(!t[1].overdrawn && t[1].consistent && t[1].overpaid == 0);
         assert_eq!(r.modes[0].summary.overdrawn, 1);
+        // A bank that starts in debt and pays nothing overpays nothing; one
+        // that pays one withdrawal from debt overpaid exactly that.
+        let debt = Plan {
+            initial: -100,
+            ..plan.clone()
+        };
+        let mut refused = outcome(1, -100);
+        (
+            refused.deposits,
+            refused.withdrawals,
+            refused.withdrawals_refused,
+        ) = (0, 2, 2);
+        let mut paid = outcome(2, -100 - plan.amount);
+        (paid.deposits, paid.withdrawals) = (0, 2);
+        (paid.withdrawals_succeeded, paid.overdrafts) = (1, 1);
+        let d = results(&debt, &run(vec![refused, paid]));
+        let overpaid: Vec<i64> = d.modes[0].trials.iter().map(|t| t.overpaid).collect();
+        assert_eq!(overpaid, [0, plan.amount]);
         assert_eq!(r.modes[0].expected_balance, 5_000);
     }
 }

@@ -1,6 +1,7 @@
 //! No lock, but atomic instructions: `fetch_add` for updates, a `compare_exchange` loop for withdrawals.
 
 use std::io;
+use std::sync::atomic::AtomicI64;
 
 use super::{Hooks, Strategy, Withdrawal};
 use crate::ledger::Ledger;
@@ -10,32 +11,32 @@ use crate::ledger::Ledger;
 pub struct Atomic;
 
 impl Strategy for Atomic {
+    #[inline(always)]
     fn update<H: Hooks>(
         &mut self,
-        ledger: &Ledger,
-        account: u32,
+        _: &Ledger,
+        balance: &AtomicI64,
         delta: i64,
         hooks: &mut H,
     ) -> io::Result<()> {
-        hooks.add(ledger.account(account), delta)?;
+        hooks.add(balance, delta)?;
         Ok(())
     }
 
     /// A `compare_exchange` loop ([`super::compare_and_debit`]): the debit
     /// succeeds only if nobody changed the balance since it was checked.
+    #[inline(always)]
     fn withdraw<H: Hooks>(
         &mut self,
-        ledger: &Ledger,
-        account: u32,
+        _: &Ledger,
+        balance: &AtomicI64,
         amount: i64,
         hooks: &mut H,
     ) -> io::Result<Withdrawal> {
-        Ok(
-            match hooks.debit_if_covered(ledger.account(account), amount)? {
-                Ok(_) => Withdrawal::Paid { overdrew: false },
-                Err(_) => Withdrawal::Refused,
-            },
-        )
+        Ok(match hooks.debit_if_covered(balance, amount)? {
+            Ok(_) => Withdrawal::Paid { overdrew: false },
+            Err(_) => Withdrawal::Refused,
+        })
     }
 }
 

@@ -22,6 +22,7 @@ mod flock;
 mod mutex;
 mod none;
 mod spin;
+pub(crate) mod transfer;
 
 pub use atomic::Atomic;
 pub use flock::Flock;
@@ -125,22 +126,22 @@ pub(crate) fn compare_and_debit(balance: &AtomicI64, amount: i64) -> Result<i64,
 
 /// How a worker applies one operation to the shared balance.
 pub trait Strategy {
-    /// Adds `delta` (negative for a withdrawal) to `account` as a
-    /// read-modify-write.
+    /// Adds `delta` (negative for a withdrawal) to `balance`, one of the
+    /// ledger's accounts, as a read-modify-write.
     fn update<H: Hooks>(
         &mut self,
         ledger: &Ledger,
-        account: u32,
+        balance: &AtomicI64,
         delta: i64,
         hooks: &mut H,
     ) -> io::Result<()>;
 
-    /// Pays out `amount` from `account` if its balance covers it: check,
-    /// then act.
+    /// Pays out `amount` from `balance`, one of the ledger's accounts, if it
+    /// covers it: check, then act.
     fn withdraw<H: Hooks>(
         &mut self,
         ledger: &Ledger,
-        account: u32,
+        balance: &AtomicI64,
         amount: i64,
         hooks: &mut H,
     ) -> io::Result<Withdrawal>;
@@ -166,33 +167,35 @@ pub(crate) trait Lock {
 pub struct Locked<L>(pub L);
 
 impl<L: Lock> Strategy for Locked<L> {
+    #[inline(always)]
     fn update<H: Hooks>(
         &mut self,
         ledger: &Ledger,
-        account: u32,
+        balance: &AtomicI64,
         delta: i64,
         hooks: &mut H,
     ) -> io::Result<()> {
         hooks.locking()?;
         let guard = self.0.acquire(ledger)?;
         hooks.locked();
-        let done = read_window_write(ledger.account(account), delta, hooks);
+        let done = read_window_write(balance, delta, hooks);
         drop(guard);
         hooks.unlocked();
         done
     }
 
+    #[inline(always)]
     fn withdraw<H: Hooks>(
         &mut self,
         ledger: &Ledger,
-        account: u32,
+        balance: &AtomicI64,
         amount: i64,
         hooks: &mut H,
     ) -> io::Result<Withdrawal> {
         hooks.locking()?;
         let guard = self.0.acquire(ledger)?;
         hooks.locked();
-        let done = check_window_debit(ledger.account(account), amount, hooks);
+        let done = check_window_debit(balance, amount, hooks);
         drop(guard);
         hooks.unlocked();
         done
@@ -203,6 +206,7 @@ impl<L: Lock> Strategy for Locked<L> {
 /// accesses with the window between them. Each access is atomic, so there is
 /// no data race and no undefined behaviour; the pair is not, so without a
 /// lock another worker's write can land in between and be overwritten.
+#[inline(always)]
 fn read_window_write<H: Hooks>(balance: &AtomicI64, delta: i64, hooks: &mut H) -> io::Result<()> {
     let seen = hooks.read(balance)?;
     hooks.window();
@@ -213,6 +217,7 @@ fn read_window_write<H: Hooks>(balance: &AtomicI64, delta: i64, hooks: &mut H) -
 /// subtraction, so this race is isolated from the lost update: the books
 /// always add up, and the only way to lose money is that two checks saw
 /// funds only one withdrawal could have.
+#[inline(always)]
 fn check_window_debit<H: Hooks>(
     balance: &AtomicI64,
     amount: i64,
@@ -292,7 +297,9 @@ pub(crate) mod testing {
                         .unwrap();
                     let delta = if t % 2 == 0 { 3 } else { -1 };
                     for _ in 0..ops {
-                        strategy.update(ledger, 0, delta, &mut hooks).unwrap();
+                        strategy
+                            .update(ledger, ledger.balance(), delta, &mut hooks)
+                            .unwrap();
                     }
                 });
             }
@@ -334,7 +341,9 @@ pub(crate) mod testing {
                     ledger
                         .wait_at_barrier(t, std::time::Duration::from_secs(60))
                         .unwrap();
-                    let w = strategy.withdraw(ledger, 0, 10_000, &mut hooks()).unwrap();
+                    let w = strategy
+                        .withdraw(ledger, ledger.balance(), 10_000, &mut hooks())
+                        .unwrap();
                     if matches!(w, Withdrawal::Paid { .. }) {
                         paid.fetch_add(1, Relaxed);
                     }

@@ -13,6 +13,7 @@ pub struct Mutex;
 impl Lock for Mutex {
     type Guard<'a> = MutexGuard<'a>;
 
+    #[inline(always)]
     fn acquire<'a>(&'a mut self, ledger: &'a Ledger) -> io::Result<MutexGuard<'a>> {
         ledger.lock_mutex()
     }

@@ -1,6 +1,7 @@
 //! The unlocked mode: the bare read-modify-write and check-then-act, racing.
 
 use std::io;
+use std::sync::atomic::AtomicI64;
 
 use super::{Hooks, Strategy, Withdrawal, check_window_debit, read_window_write};
 use crate::ledger::Ledger;
@@ -9,24 +10,26 @@ use crate::ledger::Ledger;
 pub struct NoLock;
 
 impl Strategy for NoLock {
+    #[inline(always)]
     fn update<H: Hooks>(
         &mut self,
-        ledger: &Ledger,
-        account: u32,
+        _: &Ledger,
+        balance: &AtomicI64,
         delta: i64,
         hooks: &mut H,
     ) -> io::Result<()> {
-        read_window_write(ledger.account(account), delta, hooks)
+        read_window_write(balance, delta, hooks)
     }
 
+    #[inline(always)]
     fn withdraw<H: Hooks>(
         &mut self,
-        ledger: &Ledger,
-        account: u32,
+        _: &Ledger,
+        balance: &AtomicI64,
         amount: i64,
         hooks: &mut H,
     ) -> io::Result<Withdrawal> {
-        check_window_debit(ledger.account(account), amount, hooks)
+        check_window_debit(balance, amount, hooks)
     }
 }
 

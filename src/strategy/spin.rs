@@ -24,6 +24,7 @@ const SPINS_BEFORE_YIELD: u32 = 64;
 pub(crate) struct SpinGuard<'a>(&'a Ledger);
 
 impl Drop for SpinGuard<'_> {
+    #[inline(always)]
     fn drop(&mut self) {
         self.0.spin_word().store(0, Release);
     }
@@ -32,6 +33,7 @@ impl Drop for SpinGuard<'_> {
 impl Lock for Spin {
     type Guard<'a> = SpinGuard<'a>;
 
+    #[inline(always)]
     fn acquire<'a>(&'a mut self, ledger: &'a Ledger) -> io::Result<SpinGuard<'a>> {
         let word = ledger.spin_word();
         let mut spins = 0;

@@ -40,7 +40,7 @@ pub(crate) struct GaveUp;
 
 impl std::fmt::Display for GaveUp {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("the schedule cannot be followed (the coordinator reports why)")
+        f.write_str("the forced schedule in the ledger cannot be followed")
     }
 }
 
@@ -376,7 +376,7 @@ mod tests {
                         let mut hooks = Instrumented::new(ledger, w, Duration::ZERO);
                         let mut strategy = make();
                         let delta = if w == 0 { 1 } else { -1 };
-                        strategy.update(ledger, 0, delta, &mut hooks)?;
+                        strategy.update(ledger, ledger.balance(), delta, &mut hooks)?;
                         hooks.op_done(0);
                         hooks.finished()
                     })

@@ -25,10 +25,11 @@ use rand::rngs::SmallRng;
 use rand::{RngExt, SeedableRng};
 
 use crate::backend::{Backend, Memory};
+use crate::history::{Done, OpRecord, What};
 use crate::ledger::{Ledger, Slot};
 use crate::spec::{Job, WorkerSpec};
-use crate::strategy::{self, Locked, Withdrawal};
-use crate::vocab::{Mode, Role, Scenario};
+use crate::strategy::{self, Locked, Withdrawal, transfer};
+use crate::vocab::{BackendKind, Failure, Mode, Role, Scenario};
 use hooks::{OpHooks, Window, die};
 use instrument::Instrumented;
 
@@ -83,20 +84,50 @@ pub fn run(args: WorkerArgs) -> Result<()> {
         let _ = rustix::thread::set_current_timer_slack(std::num::NonZeroU64::new(1));
     }
     let slot = ledger.slot(args.index);
+    let transferers = (0..ledger.workers())
+        .filter(|&w| ledger.slot(w).role() == Role::Transferer)
+        .count() as u32;
     let work = Work {
+        transferers,
         ledger: &ledger,
         slot,
         job: ledger.job(),
+        me: slot.spec(),
         index: args.index,
         reuse: args.reuse,
     };
-    match work.job.mode {
-        Mode::NoLock => work.serve(Memory::new(&ledger, strategy::NoLock)),
-        Mode::Atomic => work.serve(Memory::new(&ledger, strategy::Atomic)),
-        Mode::Spin => work.serve(Memory::new(&ledger, Locked(strategy::Spin))),
-        Mode::Mutex => work.serve(Memory::new(&ledger, Locked(strategy::Mutex))),
-        Mode::Flock => work.serve(Memory::new(&ledger, Locked(strategy::Flock::new(file)))),
+    match (work.job.backend, work.job.mode) {
+        (BackendKind::Postgres, mode) => work.run_on_database(mode),
+        (BackendKind::Memory, Mode::NoLock) => work.serve(Memory::new(&ledger, strategy::NoLock)),
+        (BackendKind::Memory, Mode::Atomic) => work.serve(Memory::new(&ledger, strategy::Atomic)),
+        (BackendKind::Memory, Mode::Spin) => {
+            work.serve(Memory::new(&ledger, Locked(strategy::Spin)))
+        }
+        (BackendKind::Memory, Mode::Mutex) => {
+            work.serve(Memory::new(&ledger, Locked(strategy::Mutex)))
+        }
+        (BackendKind::Memory, Mode::Flock) => {
+            work.serve(Memory::new(&ledger, Locked(strategy::Flock::new(file))))
+        }
+        // Transfer-only modes: transfers and audits choose their own locks.
+        (BackendKind::Memory, Mode::MutexUnordered | Mode::Global) => {
+            work.serve(Memory::new(&ledger, strategy::NoLock))
+        }
+        (BackendKind::Memory, mode) => bail!("{} is not a memory strategy", mode.id()),
     }
+}
+
+/// Whether this worker's parent runs this very executable: a coordinator
+/// that started it (it re-executes `/proc/self/exe`), not a person or a
+/// script. A coordinator reports a schedule that cannot be followed once
+/// per trial, from the ledger, so its workers say nothing about it; a worker
+/// started by hand says it itself.
+pub fn under_its_coordinator() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let id = |path: &str| std::fs::metadata(path).map(|m| (m.dev(), m.ino())).ok();
+    let parent = rustix::process::getppid().map_or(0, |p| p.as_raw_pid());
+    let mine = id("/proc/self/exe");
+    mine.is_some() && mine == id(&format!("/proc/{parent}/exe"))
 }
 
 /// Asks the kernel to kill this process when the coordinator dies, then
@@ -172,13 +203,18 @@ struct Work<'a> {
     ledger: &'a Ledger,
     slot: &'a Slot,
     job: Job,
+    /// This worker's part of the trial.
+    me: WorkerSpec,
     index: u32,
     reuse: Option<Reuse>,
+    /// Transferers in the trial (they come first).
+    transferers: u32,
 }
 
 impl Work<'_> {
     /// One trial, or, for a reused worker, one trial per generation until
     /// the coordinator says quit (or releases none for [`IDLE_LIMIT`]).
+    /// A reused worker reads its part of each trial from its slot afresh.
     fn serve<B: Backend>(&self, mut bank: B) -> Result<()> {
         let Some(reuse) = self.reuse else {
             return self.run(&mut bank);
@@ -190,7 +226,11 @@ impl Work<'_> {
                 None | Some(crate::ledger::GENERATION_QUIT) => return Ok(()),
                 Some(g) => seen = g,
             }
-            self.run(&mut bank)?;
+            let trial = Work {
+                me: self.slot.spec(),
+                ..*self
+            };
+            trial.run(&mut bank)?;
             if self.ledger.mark_through(self.index, seen) {
                 match rustix::io::write(&notify, &[1]) {
                     Ok(_) | Err(rustix::io::Errno::AGAIN) => {}
@@ -200,16 +240,30 @@ impl Work<'_> {
         }
     }
 
-    /// Runs this trial with the bare hooks, or with the recording and
-    /// turnstile ones when the trial is traced or scheduled. Two
-    /// monomorphized copies: the plain one is exactly the untraced loop.
-    /// The worker's part is read from its slot afresh for every trial.
+    /// Connects to the database the environment names, then runs.
+    #[cfg(feature = "postgres")]
+    fn run_on_database(&self, mode: Mode) -> Result<()> {
+        let bank =
+            crate::backend::postgres::worker(mode, self.job.max_retries).inspect_err(|_| {
+                self.slot.failure.store(Failure::Connect.code(), Relaxed);
+            })?;
+        self.serve(bank)
+    }
+
+    #[cfg(not(feature = "postgres"))]
+    fn run_on_database(&self, _: Mode) -> Result<()> {
+        self.slot.failure.store(Failure::Connect.code(), Relaxed);
+        bail!("this bankrace was built without the `postgres` feature")
+    }
+
+    /// Runs with the bare hooks, or with the recording and turnstile ones
+    /// when the trial is traced or scheduled. Two monomorphized copies: the
+    /// plain one is exactly the untraced loop.
     fn run<B: Backend>(&self, bank: &mut B) -> Result<()> {
         let window = Duration::from_nanos(self.job.window_ns);
-        let me = self.slot.spec();
         if Instrumented::needed(self.ledger) {
             let hooks = Instrumented::new(self.ledger, self.index, window);
-            self.run_with(bank, hooks, me)
+            self.run_with(bank, hooks)
         } else {
             let hooks = Window {
                 ledger: self.ledger,
@@ -217,19 +271,61 @@ impl Work<'_> {
                 length: window,
                 die_now: false,
             };
-            self.run_with(bank, hooks, me)
+            self.run_with(bank, hooks)
         }
     }
 
-    fn run_with<B: Backend, H: OpHooks>(
+    /// Picks this worker's operation once, so that each loop below is
+    /// monomorphized for one kind of operation with nothing to decide per
+    /// iteration: the unlocked loop is only the accesses that race.
+    fn run_with<B: Backend, H: OpHooks>(&self, bank: &mut B, hooks: H) -> Result<()> {
+        let amount = self.job.amount;
+        let slot = self.slot;
+        match (self.job.scenario, self.me.role) {
+            (Scenario::LostUpdate, Role::Depositor) => {
+                self.repeat(bank, hooks, |b, h, _| Ok(b.update(0, amount, h)?))
+            }
+            (Scenario::LostUpdate, Role::Withdrawer) => {
+                self.repeat(bank, hooks, |b, h, _| Ok(b.update(0, -amount, h)?))
+            }
+            (Scenario::Overdraft, Role::Depositor) => {
+                self.repeat(bank, hooks, |b, h, _| Ok(b.deposit(0, amount, h)?))
+            }
+            (Scenario::Overdraft, Role::Withdrawer) => self.repeat(bank, hooks, |b, h, _| {
+                match b.withdraw(0, amount, h)? {
+                    Withdrawal::Paid { overdrew } => {
+                        slot.succeeded.fetch_add(1, Relaxed);
+                        slot.overdrew.fetch_add(u64::from(overdrew), Relaxed);
+                    }
+                    Withdrawal::Refused => {
+                        slot.refused.fetch_add(1, Relaxed);
+                    }
+                }
+                Ok(())
+            }),
+            (Scenario::Transfer, Role::Transferer) => {
+                self.repeat(bank, hooks, |b, h, op| self.transfer(b, h, op))
+            }
+            (Scenario::Transfer, Role::Auditor) => {
+                self.repeat(bank, hooks, |b, h, op| self.audit(b, h, op))
+            }
+            (_, role) => bail!("no {} in this scenario", role.name()),
+        }
+    }
+
+    /// The worker's life around its operations: the start barrier, the fault
+    /// gate, `job.ops` calls of `op` (with operation numbers from 0), the
+    /// injected fault, the pauses and the slot's bookkeeping.
+    #[inline(always)]
+    fn repeat<B: Backend, H: OpHooks>(
         &self,
         bank: &mut B,
         mut hooks: H,
-        me: WorkerSpec,
+        mut op: impl FnMut(&mut B, &mut H, u64) -> Result<()>,
     ) -> Result<()> {
         let (ledger, slot, job) = (self.ledger, self.slot, &self.job);
-        let mut rng = SmallRng::seed_from_u64(me.seed);
-        let kill_at = me.kill_at;
+        let mut rng = SmallRng::seed_from_u64(self.me.seed);
+        let kill_at = self.me.kill_at;
         let timeout = Duration::from_nanos(job.timeout_ns);
 
         ledger.wait_at_barrier(self.index, timeout)?;
@@ -242,7 +338,8 @@ impl Work<'_> {
         }
         slot.started_ns.store(now_ns(), Relaxed);
         for done in 1..=job.ops {
-            if kill_at == Some(done - 1) {
+            let doomed = kill_at == Some(done - 1);
+            if doomed {
                 if !job.mode.has_window() {
                     // Atomic instructions hold nothing: die before the
                     // operation, which then never happened.
@@ -251,8 +348,17 @@ impl Work<'_> {
                 // Die inside the window, that is while holding the lock.
                 hooks.arm_fault(true);
             }
-            self.one_op(bank, &mut hooks, me.role)?;
-            if kill_at == Some(done - 1) {
+            let result = op(bank, &mut hooks, done - 1);
+            if B::COUNTS {
+                self.store_costs(bank);
+            }
+            if let Err(e) = result {
+                if let Some(failure) = bank.failure() {
+                    slot.failure.store(failure.code(), Relaxed);
+                }
+                return Err(e);
+            }
+            if doomed {
                 // The operation held no lock to die with (a withdrawal was
                 // refused before the window): the others may start.
                 hooks.arm_fault(false);
@@ -270,30 +376,91 @@ impl Work<'_> {
         Ok(())
     }
 
-    /// One operation of the scenario, by this worker's role, on account 0.
-    #[inline(always)]
-    fn one_op<B: Backend, H: OpHooks>(
-        &self,
-        bank: &mut B,
-        hooks: &mut H,
-        role: Role,
-    ) -> Result<()> {
-        let amount = self.job.amount;
-        match (self.job.scenario, role) {
-            (Scenario::LostUpdate, Role::Depositor) => bank.update(0, amount, hooks)?,
-            (Scenario::LostUpdate, Role::Withdrawer) => bank.update(0, -amount, hooks)?,
-            (Scenario::Overdraft, Role::Depositor) => bank.deposit(0, amount, hooks)?,
-            (Scenario::Overdraft, Role::Withdrawer) => match bank.withdraw(0, amount, hooks)? {
-                Withdrawal::Paid { overdrew } => {
-                    self.slot.succeeded.fetch_add(1, Relaxed);
-                    self.slot.overdrew.fetch_add(u64::from(overdrew), Relaxed);
-                }
-                Withdrawal::Refused => {
-                    self.slot.refused.fetch_add(1, Relaxed);
-                }
-            },
-        }
+    /// Publishes what the database's concurrency control cost so far.
+    fn store_costs<B: Backend>(&self, bank: &B) {
+        let costs = bank.costs();
+        self.slot.retries.store(costs.retries, Relaxed);
+        self.slot
+            .deadlock_aborts
+            .store(costs.deadlock_aborts, Relaxed);
+        self.slot.cas_misses.store(costs.cas_misses, Relaxed);
+    }
+
+    /// Transfer `op`: seeded, or with `--collide` the first one forced
+    /// round the accounts and gated.
+    // Kept out of the single-account scenarios' loop, whose every
+    // nanosecond the benchmarks see.
+    #[inline(never)]
+    fn transfer<B: Backend, H: OpHooks>(&self, bank: &mut B, hooks: &mut H, op: u64) -> Result<()> {
+        let job = &self.job;
+        let forced = job.collide && op == 0;
+        let t = if forced {
+            transfer::collision(self.index, job.accounts, job.amount)
+        } else {
+            transfer::choose(self.me.seed, op, job.accounts, job.amount)
+        };
+        let what = What::Transfer {
+            from: t.from,
+            to: t.to,
+            amount: t.amount,
+        };
+        let started = self.history(op, what, None, 0, Vec::new());
+        let limit = Duration::from_nanos(job.timeout_ns);
+        let mut gate = || match forced {
+            true => self.ledger.collide(self.index, self.transferers, limit),
+            false => Ok(()),
+        };
+        let moved = bank.transfer(self.index, t, &mut gate, hooks)?;
+        let counter = if moved {
+            &self.slot.succeeded
+        } else {
+            &self.slot.refused
+        };
+        counter.fetch_add(1, Relaxed);
+        let done = if moved { Done::Ok } else { Done::Refused };
+        self.history(op, what, Some(done), started, Vec::new());
         Ok(())
+    }
+
+    /// Audit `op`: every balance, compared with the bank's true total.
+    #[inline(never)]
+    fn audit<B: Backend, H: OpHooks>(&self, bank: &mut B, hooks: &mut H, op: u64) -> Result<()> {
+        let started = self.history(op, What::Read, None, 0, Vec::new());
+        let seen = bank.audit(self.index, hooks)?;
+        let total = seen.iter().fold(0i64, |t, b| t.saturating_add(*b));
+        let truth = self
+            .job
+            .initial
+            .saturating_mul(i64::from(self.job.accounts));
+        self.slot.audited(total, truth);
+        self.history(op, What::Read, Some(Done::Ok), started, seen);
+        Ok(())
+    }
+
+    /// Records operation `op` for `--export-history`, if asked: started
+    /// now (`done` = `None`), or done now after starting at `started`.
+    /// Returns the time it recorded.
+    fn history(
+        &self,
+        op: u64,
+        what: What,
+        done: Option<Done>,
+        started: u64,
+        balances: Vec<i64>,
+    ) -> u64 {
+        if !self.job.history {
+            return 0;
+        }
+        let now = now_ns();
+        let rec = OpRecord {
+            what,
+            done,
+            start_ns: if done.is_some() { started } else { now },
+            end_ns: now,
+            balances,
+        };
+        self.ledger.store_history(self.index, op, &rec);
+        now
     }
 }
 
@@ -307,11 +474,7 @@ fn pause(pause_ns: u64, rng: &mut SmallRng) {
     std::thread::sleep(Duration::from_nanos(ns));
 }
 
-/// CLOCK_MONOTONIC in nanoseconds: one clock for every process on the machine.
-pub(crate) fn now_ns() -> u64 {
-    let t = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
-    t.tv_sec as u64 * 1_000_000_000 + t.tv_nsec as u64
-}
+pub(crate) use crate::ledger::now_ns;
 
 #[cfg(test)]
 mod tests {

@@ -2,13 +2,14 @@
 
 use std::path::Path;
 
-use crate::common::bankrace_in;
+use crate::common::{assert_usage_error, bankrace_in};
 
 /// Exit statuses from the README.
 const USAGE: i32 = 2;
 const RUNTIME: i32 = 1;
 
-/// One line on stderr containing `message`, nothing on stdout, no panic.
+/// Nothing on stdout, no panic, `message` on stderr: for a usage error in
+/// clap's form (error, tips, usage), for a runtime error on one line.
 fn assert_refused(args: &[&str], tmpdir: Option<&Path>, status: i32, message: &str) {
     let out = bankrace_in(args, tmpdir);
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -17,11 +18,16 @@ fn assert_refused(args: &[&str], tmpdir: Option<&Path>, status: i32, message: &s
         stderr.contains(message),
         "{args:?}: expected {message:?} in {stderr:?}"
     );
-    assert_eq!(
-        stderr.trim_end().lines().count(),
-        1,
-        "{args:?}: not one line: {stderr:?}"
-    );
+    if status == USAGE {
+        assert_usage_error(&stderr, message);
+    } else {
+        assert!(stderr.starts_with("bankrace: error: "), "{stderr:?}");
+        assert_eq!(
+            stderr.trim_end().lines().count(),
+            1,
+            "{args:?}: not one line: {stderr:?}"
+        );
+    }
     assert!(
         !stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"),
         "{args:?}: {stderr}"
@@ -49,6 +55,14 @@ fn usage_errors_exit_2_with_the_allowed_range() {
             "invalid value",
         ),
         (&["run", "--trials", "many"], "invalid value 'many'"),
+        (
+            &["run", "--reuse-workers", "--scenario", "transfer"],
+            "--reuse-workers works with the lost-update and overdraft scenarios only",
+        ),
+        (
+            &["run", "--reuse-workers", "--db", "embedded"],
+            "--reuse-workers works on the memory-mapped ledger only, not with --db",
+        ),
         (&["run", "--trials"], "a value is required"),
         (
             &["run", "--depositors", "-2"],
@@ -130,12 +144,16 @@ fn usage_errors_exit_2_with_the_allowed_range() {
         (&["run", "--timeout", "forever"], "invalid value 'forever'"),
         (
             &["run", "--lock=sometimes"],
-            "possible values: mutex, flock, spin, atomic, all",
+            "possible values: mutex, flock, spin, atomic, mutex-unordered, global, row, advisory, cas, repeatable-read, serializable, all",
         ),
-        (&["run", "--lock", "mutex"], "unexpected argument 'mutex'"),
+        // `--lock mutex` is a value; a second word is not.
+        (
+            &["run", "--lock", "mutex", "extra"],
+            "unexpected argument 'extra'",
+        ),
         (
             &["run", "--scenario", "heist"],
-            "possible values: lost-update, overdraft",
+            "possible values: lost-update, overdraft, transfer",
         ),
         (&["run", "--format", "yaml"], "invalid value 'yaml'"),
         (
@@ -148,6 +166,9 @@ fn usage_errors_exit_2_with_the_allowed_range() {
         ),
         (&["run", "extra"], "unexpected argument 'extra'"),
         (&["walk"], "unrecognized subcommand 'walk'"),
+        (&["run", "-n", "0"], "--trials must be between 1"),
+        (&["quiz", "-s", "x"], "invalid value 'x'"),
+        (&["bench", "-n", "-1"], "--trials must be between"),
     ];
     assert!(cases.len() >= 30);
     for (args, message) in cases {
@@ -156,54 +177,32 @@ fn usage_errors_exit_2_with_the_allowed_range() {
 }
 
 #[test]
-fn environment_errors_exit_1_and_name_the_cause() {
-    // TMPDIR that does not exist, that is a file, and that nobody (not even
-    // root) can create directories in.
-    let missing = Path::new("/nonexistent/bankrace");
-    assert_refused(
-        &["run", "--trials", "1"],
-        Some(missing),
-        RUNTIME,
-        "/nonexistent/bankrace",
-    );
-    assert_refused(
-        &["run", "--trials", "1"],
-        Some(Path::new("/etc/passwd")),
-        RUNTIME,
-        "cannot create a private directory in /etc/passwd",
-    );
-    assert_refused(
-        &["run", "--trials", "1"],
-        Some(Path::new("/proc")),
-        RUNTIME,
-        "cannot create a private directory in /proc",
-    );
+fn tmpdir_plays_no_part_in_a_run() {
+    // Ledgers are memfds and never have a name: a TMPDIR that does not
+    // exist, that is a file, or in which nobody can create anything changes
+    // nothing.
+    for dir in ["/nonexistent/bankrace", "/etc/passwd", "/proc"] {
+        let out = bankrace_in(&["run", "--trials", "1", "-q"], Some(Path::new(dir)));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "TMPDIR={dir}: {stderr}");
+    }
 }
 
 #[test]
-fn a_full_tmpdir_is_an_error_not_a_crash() {
-    // A 16 KiB tmpfs, filled to the last byte. Mounting needs root; where it
-    // is refused, this test says so and checks nothing.
-    let dir = tempfile::tempdir().unwrap();
-    let mounted = std::process::Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=16k", "tmpfs"])
-        .arg(dir.path())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !mounted {
-        eprintln!("skipped: cannot mount a tmpfs here (needs root)");
-        return;
-    }
-    let filler = dir.path().join("filler");
-    let _ = std::fs::write(&filler, vec![0u8; 64 * 1024]);
-    let out = bankrace_in(&["run", "--trials", "1"], Some(dir.path()));
-    let _ = std::process::Command::new("umount")
-        .arg(dir.path())
-        .status();
+fn running_out_of_descriptors_is_one_line_and_leaves_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(r#"ulimit -n 8 && exec "$0" run --trials 2"#)
+        .arg(assert_cmd::cargo::cargo_bin!("bankrace"))
+        .env("TMPDIR", tmp.path())
+        .output()
+        .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(RUNTIME), "{stderr}");
-    assert!(stderr.contains("No space left on device"), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
+    crate::common::assert_empty(tmp.path());
 }
 
 #[test]
@@ -232,18 +231,169 @@ fn the_hidden_worker_refuses_what_it_is_handed() {
         assert!(stderr.contains(message), "fd {fd}: {stderr}");
         assert!(!stderr.contains("panicked"));
     }
-    // Its own small parser still gives a usage error one line, status 2;
-    // a reused worker needs both of its options.
-    for args in [
-        &["worker", "--fd", "x", "--index", "0", "--parent", "1"][..],
-        &[
-            "worker", "--fd", "3", "--index", "0", "--parent", "1", "--notify", "4",
-        ],
-    ] {
-        let out = bankrace_in(args, None);
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
-        assert_eq!(stderr.lines().count(), 1, "{stderr}");
-        assert!(stderr.starts_with("bankrace: error:"), "{stderr}");
+    // A worker command line its own small parser cannot take goes to the
+    // full parser, which says why in clap's form, status 2; a reused worker
+    // needs both of its options.
+    let cases: [(&[&str], &str); 2] = [
+        (
+            &["worker", "--fd", "x", "--index", "0", "--parent", "1"],
+            "invalid value 'x'",
+        ),
+        (
+            &[
+                "worker", "--fd", "3", "--index", "0", "--parent", "1", "--notify", "4",
+            ],
+            "--generation",
+        ),
+    ];
+    for (args, message) in cases {
+        assert_refused(args, None, USAGE, message);
     }
+}
+
+/// A valid ledger in a file of the test's own, for one depositor, its pause
+/// set to a value that can be found in the header again.
+fn crafted_ledger(dir: &Path) -> (std::path::PathBuf, u64) {
+    crafted_ledger_with(dir, None, |_| {})
+}
+
+/// A crafted ledger as above, with a forced schedule, its spec changed by
+/// `change` before it is written.
+fn crafted_ledger_with(
+    dir: &Path,
+    schedule: Option<&str>,
+    change: impl FnOnce(&mut bankrace::spec::TrialSpec),
+) -> (std::path::PathBuf, u64) {
+    use bankrace::plan::{Plan, Request};
+    let pause_ns = 123_457_000u64;
+    let plan = Plan::build(
+        Request {
+            trials: 1,
+            depositors: Some(1),
+            withdrawers: Some(0),
+            ops: Some(1),
+            pause: Some(std::time::Duration::from_nanos(pause_ns)),
+            no_lock: true,
+            schedule: schedule.map(String::from),
+            ..Request::default()
+        },
+        || 1,
+    )
+    .unwrap();
+    let path = dir.join("ledger");
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .open(&path)
+        .unwrap();
+    let mut spec = plan.trial(plan.modes()[0], 1);
+    change(&mut spec);
+    drop(bankrace::ledger::Ledger::create(&file, &spec).unwrap());
+    (path, pause_ns)
+}
+
+/// `bankrace worker --fd 3 ...` with `file` opened as descriptor 3 by bash
+/// (`<` read-only, `<>` read-write); this test process is its parent.
+fn worker_on(file: &Path, redirect: &str) -> std::process::Output {
+    std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            r#"exec 3{redirect}"$1"; exec "$0" worker --fd 3 --index 0 --parent "$2""#
+        ))
+        .arg(assert_cmd::cargo::cargo_bin!("bankrace"))
+        .arg(file)
+        .arg(std::process::id().to_string())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_worker_never_writes_through_a_read_only_descriptor() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ledger, _) = crafted_ledger(dir.path());
+    let before = std::fs::read(&ledger).unwrap();
+    let out = worker_on(&ledger, "<");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(RUNTIME), "{stderr}");
+    assert!(
+        stderr.contains("not open for reading and writing"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert_eq!(
+        std::fs::read(&ledger).unwrap(),
+        before,
+        "the file was written"
+    );
+    // Read-write, the same file is a ledger the worker runs on: the refusal
+    // above was about the descriptor, not the file.
+    let out = worker_on(&ledger, "<>");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_ne!(std::fs::read(&ledger).unwrap(), before);
+}
+
+#[test]
+fn a_worker_refuses_a_header_field_out_of_range() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ledger, pause_ns) = crafted_ledger(dir.path());
+    let mut bytes = std::fs::read(&ledger).unwrap();
+    let at = bytes[..256]
+        .windows(8)
+        .position(|w| w == pause_ns.to_le_bytes())
+        .expect("the pause is in the header");
+    bytes[at..at + 8].copy_from_slice(&u64::MAX.to_le_bytes());
+    std::fs::write(&ledger, &bytes).unwrap();
+    let out = worker_on(&ledger, "<>");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(RUNTIME), "{stderr}");
+    assert!(stderr.contains("pause or window out of range"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn a_worker_started_by_hand_says_why_it_gives_up_on_the_schedule() {
+    // The schedule's first step says write, but D1's first access is a read.
+    let dir = tempfile::tempdir().unwrap();
+    let (ledger, _) = crafted_ledger_with(dir.path(), Some("D1:read D1:write"), |spec| {
+        spec.steps[0].write = true;
+    });
+    let out = worker_on(&ledger, "<>");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(RUNTIME), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("worker 0: the forced schedule in the ledger cannot be followed"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_misspelt_option_gets_clap_s_tip_on_its_own_line() {
+    let out = bankrace_in(&["run", "--trails", "5"], None);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(USAGE), "{stderr}");
+    assert_usage_error(&stderr, "unexpected argument '--trails' found");
+    assert!(
+        stderr.contains("\n  tip: a similar argument exists: '--trials'\n"),
+        "{stderr:?}"
+    );
+    assert!(stderr.contains("\nUsage: bankrace run"), "{stderr:?}");
+    // A value bankrace refuses takes the same form, with the usage line.
+    let out = bankrace_in(&["run", "-n", "0"], None);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_usage_error(&stderr, "--trials must be between 1 and 1000000 (got 0)");
+    assert!(
+        stderr.contains("\nUsage: bankrace run [OPTIONS]\n"),
+        "{stderr:?}"
+    );
+    // --color always colours it even into a pipe; NO_COLOR alone does not
+    // matter when stderr is no terminal.
+    let out = bankrace_in(&["run", "--color", "always", "--trails", "5"], None);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("\u{1b}["));
 }

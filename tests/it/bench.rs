@@ -95,5 +95,6 @@ fn bench_refuses_zero_workers_as_a_usage_error() {
         .assert()
         .code(2)
         .stdout("")
-        .stderr(predicate::str::starts_with("bankrace: error: --workers"));
+        .stderr(predicate::str::starts_with("error: --workers"))
+        .stderr(predicate::str::contains("Usage: bankrace bench"));
 }

@@ -33,7 +33,8 @@ pub const DOUBLE_CHECK: &str = "W1:check W2:check W1:debit W2:debit";
 /// `tmpdir` if given, and returns its output. Checks nothing.
 pub fn bankrace_in(args: &[&str], tmpdir: Option<&Path>) -> Output {
     let mut cmd = Command::new(cargo_bin!("bankrace"));
-    cmd.args(args);
+    // The text report fits COLUMNS when it is set: tests want the default 80.
+    cmd.args(args).env_remove("COLUMNS");
     if let Some(dir) = tmpdir {
         cmd.env("TMPDIR", dir);
     }
@@ -91,8 +92,12 @@ pub fn assert_empty(dir: &Path) {
 
 /// Starts `bankrace run ARGS --format json` with `tmp` as TMPDIR, stdout and
 /// stderr piped, without waiting for it.
+/// Interrupting signals are reset to their defaults first, as an
+/// interactive shell starts a command, whatever the test runner inherited.
 pub fn start(args: &[&str], tmp: &Path) -> Child {
-    Command::new(cargo_bin!("bankrace"))
+    Command::new("env")
+        .arg("--default-signal=HUP,INT,TERM")
+        .arg(cargo_bin!("bankrace"))
         .arg("run")
         .args(args)
         .args(["--format", "json"])
@@ -154,4 +159,26 @@ pub fn signal(pid: u32, sig: Signal) {
 /// Sends `sig` to `pid` if it still exists.
 pub fn signal_if_alive(pid: u32, sig: Signal) {
     let _ = kill_process(Pid::from_raw(pid as i32).unwrap(), sig);
+}
+
+/// A usage error (status 2) in clap's form: `error:` and the sentence on
+/// the first line, where to find help on the last (clap adds a `Usage:`
+/// line except after a value it could not parse); no panic, no colour
+/// (stderr is not a terminal here).
+pub fn assert_usage_error(stderr: &str, message: &str) {
+    let first = stderr.lines().next().unwrap_or_default();
+    assert!(first.starts_with("error: "), "not clap's form: {stderr:?}");
+    assert!(
+        stderr.contains(message),
+        "expected {message:?} in {stderr:?}"
+    );
+    assert!(
+        stderr.ends_with("\n\nFor more information, try '--help'.\n"),
+        "not clap's form: {stderr:?}"
+    );
+    assert!(
+        !stderr.contains('\u{1b}'),
+        "coloured into a pipe: {stderr:?}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
 }

@@ -194,45 +194,54 @@ fn a_dead_holder_is_recovered_by_mutex_and_flock_and_deadlocks_spin() {
     // that lock (the fault gate), and each of them has 100 operations that
     // need it: so the death always strikes while they still want the lock,
     // whatever the machine's load. The seed only picks who dies and when.
+    // Mutex and flock get a timeout no busy machine reaches (they recover
+    // and finish); spin gets 1s, which only its deadlock reaches.
     let seed = 7;
-    let out = Command::new(cargo_bin!("bankrace"))
-        .args(["run", "--lock=mutex", "--lock=flock", "--lock=spin"])
-        .args(["--kill-holder", "1", "--timeout", "1s", "--trials", "3"])
-        .args(["--ops", "100", "--window", "1ms", "--pause", "0"])
-        .args([
-            "--depositors",
-            "2",
-            "--withdrawers",
-            "1",
-            "--format",
-            "json",
-        ])
-        .arg("--seed")
-        .arg(seed.to_string())
-        .env("TMPDIR", tmp.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
-    for m in report["modes"].as_array().unwrap() {
-        let lock = m["lock"].as_str().unwrap();
-        for t in m["trials"].as_array().unwrap() {
-            assert!(t["killed_worker"].is_u64(), "{lock}: no holder died: {t}");
-            if lock == "spin" {
-                assert_eq!(t["status"], "failed", "{t}");
-                assert!(
-                    t["cause"].as_str().unwrap().contains("lock never released"),
-                    "{t}"
-                );
-            } else {
-                // The survivors finish; the books count only the dead
-                // worker's completed operations, and they balance.
-                assert_eq!(t["status"], "ok", "{lock}: {t}");
-                assert_eq!(t["consistent"], true, "{lock}: {t}");
+    let run = |locks: &[&str], timeout: &str| {
+        let out = Command::new(cargo_bin!("bankrace"))
+            .arg("run")
+            .args(locks)
+            .args(["--kill-holder", "1", "--timeout", timeout, "--trials", "3"])
+            .args(["--ops", "100", "--window", "1ms", "--pause", "0"])
+            .args([
+                "--depositors",
+                "2",
+                "--withdrawers",
+                "1",
+                "--format",
+                "json",
+            ])
+            .arg("--seed")
+            .arg(seed.to_string())
+            .env("TMPDIR", tmp.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()
+    };
+    let recovered = run(&["--lock=mutex", "--lock=flock"], "120s");
+    let deadlocked = run(&["--lock=spin"], "1s");
+    for report in [recovered, deadlocked] {
+        for m in report["modes"].as_array().unwrap() {
+            let lock = m["lock"].as_str().unwrap();
+            for t in m["trials"].as_array().unwrap() {
+                assert!(t["killed_worker"].is_u64(), "{lock}: no holder died: {t}");
+                if lock == "spin" {
+                    assert_eq!(t["status"], "failed", "{t}");
+                    assert!(
+                        t["cause"].as_str().unwrap().contains("lock never released"),
+                        "{t}"
+                    );
+                } else {
+                    // The survivors finish; the books count only the dead
+                    // worker's completed operations, and they balance.
+                    assert_eq!(t["status"], "ok", "{lock}: {t}");
+                    assert_eq!(t["consistent"], true, "{lock}: {t}");
+                }
             }
         }
     }
@@ -297,5 +306,50 @@ fn soak_every_strategy_more_workers_than_cores_nothing_lost_nothing_left() {
         }
         assert!(workers_of(pid).is_empty());
         assert_empty(tmp.path());
+    }
+}
+
+#[test]
+fn the_same_trials_get_the_same_fault_in_every_mode_with_a_window() {
+    // The doomed worker runs alone up to its fault, so the balance its
+    // doomed operation sees, and so whether that operation takes the window
+    // it dies in, is the same in every mode that has one. Atomic updates
+    // have none: the worker dies before the operation, whatever it is.
+    for (initial, seed) in [("5000", "5"), ("20000", "3")] {
+        let report = crate::common::run_json(&[
+            "--scenario",
+            "overdraft",
+            "--initial",
+            initial,
+            "--no-lock",
+            "--lock=mutex",
+            "--lock=flock",
+            "--lock=atomic",
+            "--kill-holder",
+            "1",
+            "--trials",
+            "12",
+            "--seed",
+            seed,
+        ]);
+        let deaths: Vec<Vec<Value>> = report["modes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| {
+                m["trials"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|t| t["killed_worker"].clone())
+                    .collect()
+            })
+            .collect();
+        assert_eq!(deaths[0], deaths[1], "no lock and mutex");
+        assert_eq!(deaths[1], deaths[2], "mutex and flock");
+        for (with_window, atomic) in deaths[0].iter().zip(&deaths[3]) {
+            assert!(with_window.is_null() || with_window == atomic);
+            assert!(!atomic.is_null(), "atomic: every doomed worker dies");
+        }
     }
 }

@@ -23,7 +23,7 @@ fn a_right_answer_passes_and_a_wrong_one_gets_status_3() {
             .stdout(predicate::str::contains(format!(
                 "Correct: the real run ended at {right}."
             )))
-            .stdout(predicate::str::contains("the books balance"));
+            .stdout(predicate::str::contains("the trace accounts for all of it"));
         cargo_bin_cmd!("bankrace")
             .args([
                 "quiz",

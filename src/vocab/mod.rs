@@ -1,0 +1,639 @@
+//! The vocabulary: scenarios, modes, trial statuses, access kinds and worker names, each with its names, wire code and command-line values, defined once.
+//!
+//! Every other file uses these types. A name that users or programs read
+//! (`lost-update`, `no-lock`, `mutex`, `ok`, `read`, `D1`) is written here and
+//! nowhere else, and so is the number a type is stored as in the ledger.
+
+use std::fmt;
+
+use clap::ValueEnum;
+use clap::builder::PossibleValue;
+use serde::{Serialize, Serializer};
+
+/// Which race a run demonstrates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Scenario {
+    /// Read-modify-write: deposits and withdrawals overwrite each other.
+    LostUpdate,
+    /// Check-then-act: two withdrawals both see enough money.
+    Overdraft,
+    /// Transfers between several accounts: lost money, deadlocks, audits.
+    Transfer,
+}
+
+impl Scenario {
+    pub const ALL: [Scenario; 3] = [
+        Scenario::LostUpdate,
+        Scenario::Overdraft,
+        Scenario::Transfer,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Scenario::LostUpdate => "lost-update",
+            Scenario::Overdraft => "overdraft",
+            Scenario::Transfer => "transfer",
+        }
+    }
+
+    fn help(self) -> &'static str {
+        match self {
+            Scenario::LostUpdate => {
+                "Deposits and withdrawals overwrite each other (read-modify-write)"
+            }
+            Scenario::Overdraft => "Two ATMs both see enough money (check-then-act)",
+            Scenario::Transfer => {
+                "Transfers between accounts: money vanishes, locks deadlock, audits see wrong totals"
+            }
+        }
+    }
+
+    /// The number stored in the ledger header.
+    pub fn code(self) -> u32 {
+        self as u32
+    }
+
+    pub(crate) fn from_code(code: u32) -> Option<Scenario> {
+        Self::ALL.into_iter().find(|s| s.code() == code)
+    }
+}
+
+impl ValueEnum for Scenario {
+    fn value_variants<'a>() -> &'a [Self] {
+        &Self::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(PossibleValue::new(self.name()).help(self.help()))
+    }
+}
+
+impl Serialize for Scenario {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+/// Where a run's accounts live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BackendKind {
+    /// Words of the memory-mapped ledger.
+    Memory,
+    /// A table of a PostgreSQL database (`--db`).
+    Postgres,
+}
+
+impl BackendKind {
+    pub const ALL: [BackendKind; 2] = [BackendKind::Memory, BackendKind::Postgres];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            BackendKind::Memory => "memory",
+            BackendKind::Postgres => "postgres",
+        }
+    }
+
+    /// The number stored in the ledger header.
+    pub fn code(self) -> u32 {
+        self as u32
+    }
+
+    pub(crate) fn from_code(code: u32) -> Option<BackendKind> {
+        Self::ALL.into_iter().find(|b| b.code() == code)
+    }
+
+    /// The strategies `--lock=all` runs on this backend, in order.
+    pub(crate) fn strategies(self) -> &'static [Mode] {
+        match self {
+            BackendKind::Memory => &Mode::STRATEGIES,
+            BackendKind::Postgres => &Mode::DB_STRATEGIES,
+        }
+    }
+
+    /// What bare `--lock` means on this backend: the robust mutex in memory
+    /// (the fastest real lock that recovers when its holder dies), the row
+    /// lock (`SELECT ... FOR UPDATE`) in a database.
+    pub(crate) fn default_strategy(self) -> Mode {
+        match self {
+            BackendKind::Memory => Mode::Mutex,
+            BackendKind::Postgres => Mode::Row,
+        }
+    }
+}
+
+impl fmt::Display for BackendKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl Serialize for BackendKind {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+/// How the workers of one column of the comparison apply their operations:
+/// with no protection, or with one named strategy. In memory, three
+/// strategies take a lock (`mutex`, `flock`, `spin`); in a database, `row`
+/// and `advisory` do, `cas` retries an optimistic write, and
+/// `repeatable-read` and `serializable` leave it to the isolation level.
+/// `atomic` (both backends) makes each update one indivisible step instead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Mode {
+    NoLock,
+    /// Robust, process-shared pthread mutex in the mapping.
+    Mutex,
+    /// `flock(2)` on the ledger file, through each worker's own open file.
+    Flock,
+    /// Compare-and-swap spin lock in the mapping.
+    Spin,
+    /// Atomic read-modify-write instructions, or one SQL statement: no lock.
+    Atomic,
+    /// Transfer scenario: one robust mutex per account, taken in the order
+    /// the transfer names them (source, then destination). Deadlocks.
+    MutexUnordered,
+    /// Transfer scenario: one robust mutex for the whole bank.
+    Global,
+    /// `SELECT ... FOR UPDATE`, then the update, in one transaction.
+    Row,
+    /// `pg_advisory_xact_lock` around the read-modify-write.
+    Advisory,
+    /// Optimistic compare-and-set: `UPDATE ... WHERE balance = <read>`.
+    Cas,
+    /// The naive statements under REPEATABLE READ, retried on 40001.
+    RepeatableRead,
+    /// The naive statements under SERIALIZABLE, retried on 40001.
+    Serializable,
+}
+
+impl Mode {
+    pub const ALL: [Mode; 12] = [
+        Mode::NoLock,
+        Mode::Mutex,
+        Mode::Flock,
+        Mode::Spin,
+        Mode::Atomic,
+        Mode::MutexUnordered,
+        Mode::Global,
+        Mode::Row,
+        Mode::Advisory,
+        Mode::Cas,
+        Mode::RepeatableRead,
+        Mode::Serializable,
+    ];
+
+    /// The modes of the transfer scenario, in the order they are shown.
+    pub(crate) const TRANSFER: [Mode; 4] = [
+        Mode::NoLock,
+        Mode::MutexUnordered,
+        Mode::Mutex,
+        Mode::Global,
+    ];
+
+    /// What the transfer scenario runs when no mode is named.
+    pub(crate) const TRANSFER_DEFAULT: [Mode; 3] =
+        [Mode::NoLock, Mode::MutexUnordered, Mode::Mutex];
+
+    /// Whether the mode is meant for `scenario`: the transfer scenario has
+    /// its own set, and `mutex-unordered` and `global` exist only there.
+    pub(crate) fn fits(self, scenario: Scenario) -> bool {
+        match scenario {
+            Scenario::Transfer => Self::TRANSFER.contains(&self),
+            _ => !matches!(self, Mode::MutexUnordered | Mode::Global),
+        }
+    }
+
+    /// The memory strategies, in the order `--lock=all` runs them.
+    pub(crate) const STRATEGIES: [Mode; 4] = [Mode::Mutex, Mode::Flock, Mode::Spin, Mode::Atomic];
+
+    /// The database strategies, in the order `--db ... --lock=all` runs them.
+    pub(crate) const DB_STRATEGIES: [Mode; 6] = [
+        Mode::Row,
+        Mode::Advisory,
+        Mode::Atomic,
+        Mode::Cas,
+        Mode::RepeatableRead,
+        Mode::Serializable,
+    ];
+
+    /// The name programs read: `no-lock`, or the strategy's name as
+    /// `--lock=NAME` takes it.
+    pub fn id(self) -> &'static str {
+        match self {
+            Mode::NoLock => "no-lock",
+            Mode::Mutex => "mutex",
+            Mode::Flock => "flock",
+            Mode::Spin => "spin",
+            Mode::Atomic => "atomic",
+            Mode::MutexUnordered => "mutex-unordered",
+            Mode::Global => "global",
+            Mode::Row => "row",
+            Mode::Advisory => "advisory",
+            Mode::Cas => "cas",
+            Mode::RepeatableRead => "repeatable-read",
+            Mode::Serializable => "serializable",
+        }
+    }
+
+    /// The name people read in reports: `no lock`, `mutex`, ...
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::NoLock => "no lock",
+            other => other.id(),
+        }
+    }
+
+    /// The strategy's name, or `None` for the unlocked mode (JSON's `lock`).
+    pub fn strategy(self) -> Option<&'static str> {
+        (self != Mode::NoLock).then(|| self.id())
+    }
+
+    /// The strategy leaves a window between a read and a write (every mode
+    /// but `atomic`, whose update is one instruction or one statement).
+    pub(crate) fn has_window(self) -> bool {
+        self != Mode::Atomic
+    }
+
+    /// The mode can run on `backend`: the unlocked mode and `atomic` run on
+    /// both, every other strategy on one.
+    pub(crate) fn runs_on(self, backend: BackendKind) -> bool {
+        let transfer_only = matches!(self, Mode::MutexUnordered | Mode::Global);
+        self == Mode::NoLock
+            || backend.strategies().contains(&self)
+            || (transfer_only && backend == BackendKind::Memory)
+    }
+
+    fn help(self) -> &'static str {
+        match self {
+            Mode::NoLock => "No protection: the bare read-modify-write",
+            Mode::Mutex => "Robust process-shared pthread mutex in the mapping",
+            Mode::Flock => "flock(2) on the ledger file",
+            Mode::Spin => "Compare-and-swap spin lock in the mapping",
+            Mode::Atomic => "No lock: atomic instructions, or one SQL statement with --db",
+            Mode::MutexUnordered => {
+                "Transfers: a mutex per account, taken source first (deadlocks)"
+            }
+            Mode::Global => "Transfers: one mutex for the whole bank",
+            Mode::Row => "--db: SELECT ... FOR UPDATE, then UPDATE",
+            Mode::Advisory => "--db: pg_advisory_xact_lock around the read-modify-write",
+            Mode::Cas => "--db: UPDATE ... WHERE balance = <value read>, retried",
+            Mode::RepeatableRead => "--db: the unlocked statements under REPEATABLE READ",
+            Mode::Serializable => "--db: the unlocked statements under SERIALIZABLE",
+        }
+    }
+
+    /// On a database: the isolation level and the statements of one
+    /// operation, as the text report lists them.
+    pub fn statements(self) -> &'static str {
+        match self {
+            Mode::NoLock => {
+                "READ COMMITTED, autocommit: SELECT balance; window; \
+                 UPDATE SET balance = <read ± amount> (a withdrawal: check, window, \
+                 UPDATE SET balance = balance - amount)"
+            }
+            Mode::Row => {
+                "READ COMMITTED: BEGIN; SELECT balance ... FOR UPDATE; window; UPDATE; COMMIT"
+            }
+            Mode::Advisory => {
+                "READ COMMITTED: BEGIN; SELECT pg_advisory_xact_lock(account); SELECT balance; \
+                 window; UPDATE; COMMIT"
+            }
+            Mode::Atomic => {
+                "READ COMMITTED, one statement: UPDATE SET balance = balance + $1 \
+                 (a withdrawal: ... WHERE balance >= $1)"
+            }
+            Mode::Cas => {
+                "READ COMMITTED, autocommit: SELECT balance; window; \
+                 UPDATE SET balance = <new> WHERE balance = <read>, retried when no row changed"
+            }
+            Mode::RepeatableRead => {
+                "REPEATABLE READ: the unlocked statements in one transaction, retried on 40001"
+            }
+            Mode::Serializable => {
+                "SERIALIZABLE: the unlocked statements in one transaction, retried on 40001"
+            }
+            Mode::Mutex | Mode::Flock | Mode::Spin | Mode::MutexUnordered | Mode::Global => {
+                "not a database strategy"
+            }
+        }
+    }
+
+    /// The number stored in the ledger header.
+    pub fn code(self) -> u32 {
+        self as u32
+    }
+
+    pub(crate) fn from_code(code: u32) -> Option<Mode> {
+        Self::ALL.into_iter().find(|m| m.code() == code)
+    }
+}
+
+impl fmt::Display for Mode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Serializes a mode as its `id`.
+impl Serialize for Mode {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.id())
+    }
+}
+
+/// A value of `--lock`: one strategy, the backend's default one (bare
+/// `--lock`), or all of the backend's strategies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockChoice {
+    One(Mode),
+    Default,
+    All,
+}
+
+impl LockChoice {
+    const VALUES: [LockChoice; 13] = [
+        LockChoice::One(Mode::Mutex),
+        LockChoice::One(Mode::Flock),
+        LockChoice::One(Mode::Spin),
+        LockChoice::One(Mode::Atomic),
+        LockChoice::One(Mode::MutexUnordered),
+        LockChoice::One(Mode::Global),
+        LockChoice::One(Mode::Row),
+        LockChoice::One(Mode::Advisory),
+        LockChoice::One(Mode::Cas),
+        LockChoice::One(Mode::RepeatableRead),
+        LockChoice::One(Mode::Serializable),
+        LockChoice::All,
+        LockChoice::Default,
+    ];
+    const ALL_NAME: &'static str = "all";
+    /// What clap hands over for bare `--lock`; not listed in the help.
+    const DEFAULT_NAME: &'static str = "default";
+
+    /// The modes this choice stands for in `scenario` on `backend`.
+    pub fn modes(self, scenario: Scenario, backend: BackendKind) -> Vec<Mode> {
+        match self {
+            LockChoice::One(mode) => vec![mode],
+            LockChoice::Default => vec![backend.default_strategy()],
+            LockChoice::All if scenario == Scenario::Transfer => Mode::TRANSFER[1..].to_vec(),
+            LockChoice::All => backend.strategies().to_vec(),
+        }
+    }
+
+    /// The value bare `--lock` stands for.
+    pub(crate) fn default_name() -> &'static str {
+        Self::DEFAULT_NAME
+    }
+}
+
+impl ValueEnum for LockChoice {
+    fn value_variants<'a>() -> &'a [Self] {
+        &Self::VALUES
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(match self {
+            LockChoice::One(mode) => PossibleValue::new(mode.id()).help(mode.help()),
+            LockChoice::All => {
+                PossibleValue::new(Self::ALL_NAME).help("Every strategy of the backend")
+            }
+            LockChoice::Default => PossibleValue::new(Self::DEFAULT_NAME).hide(true),
+        })
+    }
+}
+
+/// Why a worker gave up, as it leaves it in its slot for the coordinator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Failure {
+    /// An operation was retried `--max-retries` times and never went through.
+    RetriesExhausted,
+    /// The connection to the database broke (the server stopped, the
+    /// network went away).
+    ConnectionLost,
+    /// The database refused a statement for another reason.
+    Database,
+    /// The worker could not connect to the database.
+    Connect,
+}
+
+impl Failure {
+    const ALL: [Failure; 4] = [
+        Failure::RetriesExhausted,
+        Failure::ConnectionLost,
+        Failure::Database,
+        Failure::Connect,
+    ];
+
+    /// What the trial's cause says after the worker's name.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Failure::RetriesExhausted => "gave up: an operation exhausted --max-retries",
+            Failure::ConnectionLost => "lost its connection to the database",
+            Failure::Database => "had a statement refused by the database",
+            Failure::Connect => "could not connect to the database",
+        }
+    }
+
+    /// The number stored in a slot; 0 means none.
+    pub fn code(self) -> u64 {
+        self as u64 + 1
+    }
+
+    pub(crate) fn from_code(code: u64) -> Option<Failure> {
+        Self::ALL.into_iter().find(|f| f.code() == code)
+    }
+}
+
+/// How a trial ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TrialStatus {
+    /// Every worker finished its operations.
+    Ok,
+    /// A worker failed, was killed or timed out.
+    Failed,
+    /// The coordinator found workers waiting for each other's locks in a
+    /// cycle, and ended the trial.
+    Deadlocked,
+}
+
+impl TrialStatus {
+    pub fn name(self) -> &'static str {
+        match self {
+            TrialStatus::Ok => "ok",
+            TrialStatus::Failed => "failed",
+            TrialStatus::Deadlocked => "deadlocked",
+        }
+    }
+}
+
+impl fmt::Display for TrialStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl Serialize for TrialStatus {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+/// One access to the balance as a trace shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AccessKind {
+    /// The read of a read-modify-write (lost-update).
+    Read,
+    /// The write of a read-modify-write.
+    Write,
+    /// A withdrawal's check of the balance (overdraft).
+    Check,
+    /// A withdrawal's debit, after its check.
+    Debit,
+    /// One indivisible read-modify-write.
+    Atomic,
+}
+
+impl AccessKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            AccessKind::Read => "read",
+            AccessKind::Write => "write",
+            AccessKind::Check => "check",
+            AccessKind::Debit => "debit",
+            AccessKind::Atomic => "atomic",
+        }
+    }
+
+    /// The access reads the balance without changing it.
+    pub(crate) fn only_reads(self) -> bool {
+        matches!(self, AccessKind::Read | AccessKind::Check)
+    }
+}
+
+impl fmt::Display for AccessKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl Serialize for AccessKind {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+/// Which kind of worker: depositors come first in a trial's numbering,
+/// and transferers before auditors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    Depositor,
+    Withdrawer,
+    /// Transfer scenario: moves money from one account to another.
+    Transferer,
+    /// Transfer scenario: reads every balance and adds them up.
+    Auditor,
+}
+
+impl Role {
+    const ALL: [Role; 4] = [
+        Role::Depositor,
+        Role::Withdrawer,
+        Role::Transferer,
+        Role::Auditor,
+    ];
+
+    /// `depositor`, `withdrawer`, ...: as in `--depositors`, `--auditors`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Depositor => "depositor",
+            Role::Withdrawer => "withdrawer",
+            Role::Transferer => "transferer",
+            Role::Auditor => "auditor",
+        }
+    }
+
+    /// The letter of its workers' names: `D`, `W`, `T`, `R`.
+    pub(crate) fn letter(self) -> char {
+        match self {
+            Role::Depositor => 'D',
+            Role::Withdrawer => 'W',
+            Role::Transferer => 'T',
+            Role::Auditor => 'R',
+        }
+    }
+
+    pub(crate) fn from_letter(letter: char) -> Option<Role> {
+        Self::ALL
+            .into_iter()
+            .find(|r| r.letter() == letter.to_ascii_uppercase())
+    }
+
+    /// The number stored in a worker's slot.
+    pub(crate) fn code(self) -> u32 {
+        self as u32
+    }
+
+    pub(crate) fn from_code(code: u32) -> Option<Role> {
+        Self::ALL.into_iter().find(|r| r.code() == code)
+    }
+
+    /// The role that comes first in `scenario`'s numbering, and the second.
+    pub(crate) fn pair(scenario: Scenario) -> (Role, Role) {
+        match scenario {
+            Scenario::Transfer => (Role::Transferer, Role::Auditor),
+            _ => (Role::Depositor, Role::Withdrawer),
+        }
+    }
+}
+
+/// A worker as schedules and explanations name it: `D1`, `W2`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct WorkerName {
+    pub role: Role,
+    /// 1-based within its role.
+    pub number: u32,
+}
+
+impl WorkerName {
+    /// The name of worker `index` of a trial with `depositors` depositors
+    /// (depositors come first).
+    pub fn of(index: u32, depositors: u32) -> WorkerName {
+        Self::in_scenario(Scenario::LostUpdate, index, depositors)
+    }
+
+    /// The name of worker `index` of a `scenario` trial whose first role
+    /// (depositors, or transferers) has `firsts` workers.
+    pub fn in_scenario(scenario: Scenario, index: u32, firsts: u32) -> WorkerName {
+        let (first, second) = Role::pair(scenario);
+        if index < firsts {
+            WorkerName {
+                role: first,
+                number: index + 1,
+            }
+        } else {
+            WorkerName {
+                role: second,
+                number: index - firsts + 1,
+            }
+        }
+    }
+
+    /// The worker's index in a trial with `depositors` depositors (or
+    /// transferers).
+    pub fn index(self, depositors: u32) -> u32 {
+        match self.role {
+            Role::Depositor | Role::Transferer => self.number - 1,
+            Role::Withdrawer | Role::Auditor => depositors + self.number - 1,
+        }
+    }
+}
+
+impl fmt::Display for WorkerName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}{}", self.role.letter(), self.number)
+    }
+}
+
+#[cfg(test)]
+mod tests;

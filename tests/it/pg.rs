@@ -1,0 +1,495 @@
+//! The PostgreSQL backend against real servers: `--db embedded` end to end, its death with bankrace and the cleanup after a SIGKILL, and a second, independent server over TCP with password authentication and TLS. Skipped with a message where no PostgreSQL server binaries exist, unless BANKRACE_REQUIRE_PG is set.
+//!
+//! Outcomes are certain by construction: two workers, one operation each,
+//! both connected before the start barrier releases them, and a 300 ms
+//! window between each one's read and its write. The second read would have
+//! to be delayed by more than the whole window for the race not to show.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use rustix::process::Signal;
+use serde_json::Value;
+
+use super::common::*;
+
+/// The directory of `initdb` and `postgres`, or `None` after saying the test
+/// is skipped. With BANKRACE_REQUIRE_PG set, a missing server fails the test.
+fn server_binaries() -> Option<PathBuf> {
+    let found = std::env::var_os("BANKRACE_PG_BINDIR")
+        .map(PathBuf::from)
+        .or_else(|| {
+            let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+                .ok()?
+                .flatten()
+                .filter_map(|e| Some((e.file_name().to_str()?.parse().ok()?, e.path().join("bin"))))
+                .collect();
+            versions.sort();
+            versions.pop().map(|(_, bin)| bin)
+        })
+        .filter(|bin| bin.join("initdb").exists() && bin.join("postgres").exists());
+    if found.is_none() {
+        assert!(
+            std::env::var_os("BANKRACE_REQUIRE_PG").is_none(),
+            "BANKRACE_REQUIRE_PG is set but no PostgreSQL server binaries were found"
+        );
+        eprintln!("SKIPPED: no PostgreSQL server binaries (install postgresql to run this test)");
+    }
+    found
+}
+
+/// A private TMPDIR the `postgres` user can enter (the embedded server runs
+/// as that user when the tests run as root).
+fn reachable_tmp() -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    tmp
+}
+
+/// `bankrace run ARGS --format json` in `tmp`; its exit status, the parsed
+/// report (if any) and stderr.
+fn run_in(tmp: &Path, args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, Value, String) {
+    let out = Command::new(assert_cmd::cargo::cargo_bin!("bankrace"))
+        .arg("run")
+        .args(args)
+        .args(["--format", "json"])
+        .env("TMPDIR", tmp)
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    let report = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    (
+        out.status.code(),
+        report,
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+/// Each mode's trials, by mode id.
+fn modes(report: &Value) -> Vec<(String, Vec<Value>)> {
+    report["modes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            let id = m["lock"].as_str().unwrap_or("no-lock").to_string();
+            (id, m["trials"].as_array().unwrap().clone())
+        })
+        .collect()
+}
+
+const TWO_DEPOSITS: [&str; 14] = [
+    "--depositors",
+    "2",
+    "--withdrawers",
+    "0",
+    "--ops",
+    "1",
+    "--pause",
+    "0",
+    "--window",
+    "300ms",
+    "--trials",
+    "1",
+    "--no-lock",
+    "--lock=all",
+];
+
+#[test]
+fn embedded_lost_update_in_every_mode_with_the_costs_each_pays() {
+    if server_binaries().is_none() {
+        return;
+    }
+    let tmp = reachable_tmp();
+    let mut args = TWO_DEPOSITS.to_vec();
+    args.extend(["--db", "embedded"]);
+    let (code, report, stderr) = run_in(tmp.path(), &args, &[]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_empty(tmp.path());
+    assert_eq!(report["parameters"]["backend"], "postgres");
+    assert_eq!(report["parameters"]["db"], "embedded");
+    let modes = modes(&report);
+    let ids: Vec<&str> = modes.iter().map(|(id, _)| id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            "no-lock",
+            "row",
+            "advisory",
+            "atomic",
+            "cas",
+            "repeatable-read",
+            "serializable"
+        ]
+    );
+    for (id, trials) in &modes {
+        let t = &trials[0];
+        assert_eq!(t["status"], "ok", "{id}: {t}");
+        // Both read 200 inside the window: the unlocked mode writes 201 twice.
+        let expected = if id == "no-lock" { 201 } else { 202 };
+        assert_eq!(t["final_balance"], expected, "{id}");
+        // The second writer of the optimistic modes finds the row changed
+        // since it read it, exactly once.
+        let (retries, misses) = (&t["retries"], &t["cas_misses"]);
+        match id.as_str() {
+            "repeatable-read" | "serializable" => assert_eq!(retries, 1, "{id}"),
+            "cas" => assert_eq!(misses, 1, "{id}"),
+            _ => assert_eq!((retries, misses), (&0.into(), &0.into()), "{id}"),
+        }
+        assert_eq!(t["deadlock_aborts"], 0);
+    }
+    let summary = &report["modes"][5]["summary"];
+    assert_eq!(summary["retries"], 1);
+}
+
+#[test]
+fn embedded_overdraft_only_the_unlocked_mode_overdraws() {
+    if server_binaries().is_none() {
+        return;
+    }
+    let tmp = reachable_tmp();
+    let args = [
+        "--scenario",
+        "overdraft",
+        "--window",
+        "300ms",
+        "--trials",
+        "1",
+        "--no-lock",
+        "--lock=all",
+        "--db",
+        "embedded",
+    ];
+    let (code, report, stderr) = run_in(tmp.path(), &args, &[]);
+    assert_eq!(code, Some(0), "{stderr}");
+    for (id, trials) in modes(&report) {
+        let t = &trials[0];
+        if id == "no-lock" {
+            // Both checks see 15,000; both relative debits land: -5,000.
+            assert_eq!(
+                (t["final_balance"].as_i64(), t["overdrawn"].as_bool()),
+                (Some(-5_000), Some(true))
+            );
+        } else {
+            assert_eq!(t["final_balance"], 5_000, "{id}");
+            assert_eq!(t["withdrawals_refused"], 1, "{id}");
+        }
+    }
+    assert_empty(tmp.path());
+}
+
+/// The embedded server's pid, once its directory in `tmp` has one.
+fn postmaster_in(tmp: &Path) -> Option<(PathBuf, u32)> {
+    std::fs::read_dir(tmp).ok()?.flatten().find_map(|e| {
+        let pid = std::fs::read_to_string(e.path().join("data/postmaster.pid")).ok()?;
+        Some((e.path(), pid.lines().next()?.trim().parse().ok()?))
+    })
+}
+
+fn alive(pid: u32) -> bool {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let state = stat
+        .rsplit(')')
+        .next()
+        .unwrap_or("")
+        .trim_start()
+        .chars()
+        .next();
+    state.is_some_and(|s| s != 'Z' && s != 'X')
+}
+
+/// A long embedded run in `tmp`, once its server and workers are up.
+fn long_embedded_run(tmp: &Path) -> (std::process::Child, PathBuf, u32) {
+    let args = [
+        "--db", "embedded", "--trials", "100000", "--ops", "1000", "--window", "1ms",
+    ];
+    let child = start(&args, tmp);
+    let pid = child.id();
+    let mut server = None;
+    assert!(
+        eventually(Duration::from_secs(60), || {
+            server = postmaster_in(tmp);
+            server.is_some() && !workers_of(pid).is_empty()
+        }),
+        "the run never got its server and workers going"
+    );
+    let (dir, postmaster) = server.unwrap();
+    (child, dir, postmaster)
+}
+
+#[test]
+fn sigkill_takes_the_embedded_server_along_and_db_cleanup_removes_its_directory() {
+    if server_binaries().is_none() {
+        return;
+    }
+    let tmp = reachable_tmp();
+    let (mut child, dir, postmaster) = long_embedded_run(tmp.path());
+    let pid = child.id();
+    child.kill().unwrap(); // SIGKILL: nothing of bankrace's runs after this
+    child.wait().unwrap();
+    assert!(
+        eventually(Duration::from_secs(20), || !alive(postmaster)
+            && workers_of(pid).is_empty()),
+        "the server or a worker outlived bankrace"
+    );
+    assert!(
+        dir.exists(),
+        "a SIGKILL leaves the directory for db-cleanup"
+    );
+    let out = bankrace_in(&["db-cleanup"], Some(tmp.path()));
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        text(&out.stdout).contains(&dir.display().to_string()),
+        "{:?}",
+        out
+    );
+    assert_empty(tmp.path());
+}
+
+#[test]
+fn sigint_drops_the_schema_stops_the_server_and_removes_its_directory() {
+    if server_binaries().is_none() {
+        return;
+    }
+    let tmp = reachable_tmp();
+    let (child, _, postmaster) = long_embedded_run(tmp.path());
+    signal(child.id(), Signal::INT);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["interrupted"], "SIGINT");
+    assert!(!alive(postmaster));
+    assert_empty(tmp.path());
+}
+
+/// A second, independent server over TCP on 127.0.0.1: scram-sha-256
+/// passwords for TCP, TLS with a self-signed certificate made here, trust on
+/// its private socket for the set-up. Dies with this test process (the
+/// server start asks for it). Dropped: stopped and removed.
+struct TcpServer {
+    child: std::process::Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for TcpServer {
+    fn drop(&mut self) {
+        signal_if_alive(self.child.id(), Signal::INT);
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn self_signed() -> (Vec<u8>, Vec<u8>) {
+    use openssl::{
+        asn1::Asn1Time, bn::BigNum, ec, hash::MessageDigest, nid::Nid, pkey::PKey, x509,
+    };
+    let group = ec::EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap();
+    let key = PKey::from_ec_key(ec::EcKey::generate(&group).unwrap()).unwrap();
+    let mut name = x509::X509NameBuilder::new().unwrap();
+    name.append_entry_by_text("CN", "localhost").unwrap();
+    let name = name.build();
+    let mut b = x509::X509Builder::new().unwrap();
+    b.set_version(2).unwrap();
+    b.set_serial_number(&BigNum::from_u32(1).unwrap().to_asn1_integer().unwrap())
+        .unwrap();
+    b.set_subject_name(&name).unwrap();
+    b.set_issuer_name(&name).unwrap();
+    b.set_pubkey(&key).unwrap();
+    b.set_not_before(&Asn1Time::days_from_now(0).unwrap())
+        .unwrap();
+    b.set_not_after(&Asn1Time::days_from_now(1).unwrap())
+        .unwrap();
+    b.sign(&key, MessageDigest::sha256()).unwrap();
+    (
+        b.build().to_pem().unwrap(),
+        key.private_key_to_pem_pkcs8().unwrap(),
+    )
+}
+
+/// uid and gid of `postgres` when the tests run as root.
+fn run_as() -> Option<(u32, u32)> {
+    if !rustix::process::geteuid().is_root() {
+        return None;
+    }
+    let out = Command::new("getent")
+        .args(["passwd", "postgres"])
+        .output()
+        .unwrap();
+    let line = String::from_utf8(out.stdout).unwrap();
+    let f: Vec<&str> = line.trim().split(':').collect();
+    Some((f[2].parse().unwrap(), f[3].parse().unwrap()))
+}
+
+fn tcp_server(bin: &Path) -> TcpServer {
+    let dir = reachable_tmp();
+    let data = dir.path().join("data");
+    let ids = run_as();
+    if let Some((uid, gid)) = ids {
+        std::os::unix::fs::chown(dir.path(), Some(uid), Some(gid)).unwrap();
+    }
+    let mut initdb = Command::new(bin.join("initdb"));
+    initdb.arg("-D").arg(&data).args([
+        "--no-sync",
+        "--auth-local=trust",
+        "--auth-host=scram-sha-256",
+        "-U",
+        "admin",
+    ]);
+    initdb.current_dir(dir.path()).stdout(Stdio::null());
+    if let Some((uid, gid)) = ids {
+        use std::os::unix::process::CommandExt;
+        initdb.uid(uid).gid(gid);
+    }
+    assert!(
+        initdb.status().unwrap().success(),
+        "initdb of the TCP server"
+    );
+    let (cert, key) = self_signed();
+    for (name, bytes) in [("server.crt", cert), ("server.key", key)] {
+        let path = data.join(name);
+        std::fs::write(&path, bytes).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        if let Some((uid, gid)) = ids {
+            std::os::unix::fs::chown(&path, Some(uid), Some(gid)).unwrap();
+        }
+    }
+    let port = free_port();
+    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin!("bankrace"));
+    cmd.args(["db-server", "--parent", &std::process::id().to_string()]);
+    if let Some((uid, gid)) = ids {
+        cmd.args(["--uid", &uid.to_string(), "--gid", &gid.to_string()]);
+    }
+    cmd.arg("--")
+        .arg(bin.join("postgres"))
+        .arg("-D")
+        .arg(&data)
+        .arg("-k")
+        .arg(dir.path());
+    cmd.args([
+        "-p",
+        &port.to_string(),
+        "-c",
+        "listen_addresses=127.0.0.1",
+        "-c",
+        "ssl=on",
+        "-c",
+        "fsync=off",
+    ]);
+    let child = cmd
+        .current_dir(dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let server = TcpServer {
+        child,
+        port,
+        _dir: dir,
+    };
+    let psql = bin.join("psql");
+    let psql = if psql.exists() {
+        psql
+    } else {
+        PathBuf::from("psql")
+    };
+    let sql = |statement: &str| {
+        Command::new(&psql)
+            .arg("-h")
+            .arg(server._dir.path())
+            .args([
+                "-p",
+                &port.to_string(),
+                "-U",
+                "admin",
+                "-d",
+                "postgres",
+                "-qc",
+                statement,
+            ])
+            .stderr(Stdio::null())
+            .stdout(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    assert!(
+        eventually(Duration::from_secs(30), || sql("SELECT 1")),
+        "the TCP server never started"
+    );
+    assert!(sql("CREATE ROLE racer LOGIN PASSWORD 'Hunter2-pw'"));
+    assert!(sql("CREATE DATABASE racerdb OWNER racer"));
+    server
+}
+
+#[test]
+fn a_connection_string_over_tcp_with_a_password_and_tls() {
+    let Some(bin) = server_binaries() else { return };
+    let server = tcp_server(&bin);
+    let port = server.port;
+    let tmp = tempfile::tempdir().unwrap();
+    let url = |user: &str, db: &str, query: &str| {
+        format!("postgresql://{user}@127.0.0.1:{port}/{db}{query}")
+    };
+    // The password in the URL, and from PGPASSWORD; TLS required.
+    let with_password = url("racer:Hunter2-pw", "racerdb", "?sslmode=require");
+    let mut args = TWO_DEPOSITS.to_vec();
+    args.extend(["--db", &with_password]);
+    let (code, report, stderr) = run_in(tmp.path(), &args, &[]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let shown = report["parameters"]["db"].as_str().unwrap();
+    assert_eq!(shown, url("racer", "racerdb", "?sslmode=require"));
+    assert!(!report.to_string().contains("Hunter2") && !stderr.contains("Hunter2"));
+    for (id, trials) in modes(&report) {
+        let expected = if id == "no-lock" { 201 } else { 202 };
+        assert_eq!(trials[0]["final_balance"], expected, "{id}");
+    }
+    let env_password = url("racer", "racerdb", "?sslmode=require");
+    let args = ["--trials", "2", "--db", &env_password];
+    let (code, _, stderr) = run_in(tmp.path(), &args, &[("PGPASSWORD", "Hunter2-pw")]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_empty(tmp.path());
+
+    // Bad input: one line each, exit 1, no password anywhere.
+    let fails = |target: &str, needle: &str| {
+        let started = Instant::now();
+        let (code, _, stderr) = run_in(tmp.path(), &["--trials", "1", "--db", target], &[]);
+        assert_eq!(code, Some(1), "{target}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(
+            stderr.contains(needle) && !stderr.contains("Hunter2") && !stderr.contains("Wrong-pw"),
+            "{stderr}"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{target} took {:?}",
+            started.elapsed()
+        );
+    };
+    fails(
+        &url("racer:Wrong-pw", "racerdb", ""),
+        "password authentication failed",
+    );
+    fails(
+        &url("racer:Hunter2-pw", "nosuchdb", ""),
+        "`nosuchdb` does not exist",
+    );
+    fails(
+        &url("racer:Hunter2-pw", "postgres", ""),
+        "no right to create a schema",
+    );
+    let dead = format!(
+        "postgresql://racer:Hunter2-pw@127.0.0.1:{}/racerdb?connect_timeout=2",
+        free_port()
+    );
+    fails(&dead, "cannot reach");
+    assert_empty(tmp.path());
+}

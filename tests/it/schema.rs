@@ -1,0 +1,218 @@
+//! The run report against its published JSON Schema (docs/run.schema.json): real documents of every shape validate, and the validator itself refuses what the schema forbids.
+
+use serde_json::{Value, json};
+
+use crate::common::{DOUBLE_CHECK, run_json};
+
+fn schema() -> Value {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/run.schema.json");
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).expect("the schema is JSON")
+}
+
+/// The part of JSON Schema the file uses: `type`, `const`, `enum`,
+/// `properties`, `required`, `additionalProperties: false`, `items`,
+/// `minimum`, `maximum`, `pattern` (only `^[...]+$`-like anchors, checked
+/// by a small matcher) and local `$ref`s. Returns every violation.
+fn validate(root: &Value, schema: &Value, value: &Value, at: &str, errors: &mut Vec<String>) {
+    if let Some(r) = schema.get("$ref").and_then(Value::as_str) {
+        let name = r.strip_prefix("#/$defs/").expect("local refs only");
+        return validate(root, &root["$defs"][name], value, at, errors);
+    }
+    let mut fail = |what: String| errors.push(format!("{at}: {what}"));
+    if let Some(c) = schema.get("const")
+        && c != value
+    {
+        fail(format!("{value} is not {c}"));
+    }
+    if let Some(options) = schema.get("enum").and_then(Value::as_array)
+        && !options.contains(value)
+    {
+        fail(format!("{value} is not one of {options:?}"));
+    }
+    if let Some(t) = schema.get("type") {
+        let types: Vec<&str> = match t {
+            Value::String(s) => vec![s.as_str()],
+            Value::Array(a) => a.iter().filter_map(Value::as_str).collect(),
+            _ => panic!("bad type in schema"),
+        };
+        let is = |t: &str| match t {
+            "object" => value.is_object(),
+            "array" => value.is_array(),
+            "string" => value.is_string(),
+            "integer" => value.is_i64() || value.is_u64(),
+            "number" => value.is_number(),
+            "boolean" => value.is_boolean(),
+            "null" => value.is_null(),
+            other => panic!("unknown type {other}"),
+        };
+        if !types.iter().any(|t| is(t)) {
+            fail(format!("{value} is not of type {types:?}"));
+        }
+    }
+    if let Some(n) = value.as_f64() {
+        if schema
+            .get("minimum")
+            .and_then(Value::as_f64)
+            .is_some_and(|m| n < m)
+        {
+            fail(format!("{n} is below the minimum"));
+        }
+        if schema
+            .get("maximum")
+            .and_then(Value::as_f64)
+            .is_some_and(|m| n > m)
+        {
+            fail(format!("{n} is above the maximum"));
+        }
+    }
+    if let (Some(p), Some(s)) = (
+        schema.get("pattern").and_then(Value::as_str),
+        value.as_str(),
+    ) && !matches_pattern(p, s)
+    {
+        fail(format!("{s:?} does not match {p}"));
+    }
+    validate_children(root, schema, value, at, errors);
+}
+
+/// `properties`, `required`, `additionalProperties` and `items`.
+fn validate_children(
+    root: &Value,
+    schema: &Value,
+    value: &Value,
+    at: &str,
+    errors: &mut Vec<String>,
+) {
+    if let Some(object) = value.as_object() {
+        let properties = schema.get("properties").and_then(Value::as_object);
+        for key in schema
+            .get("required")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if !object.contains_key(key.as_str().unwrap()) {
+                errors.push(format!("{at}: missing {key}"));
+            }
+        }
+        for (key, v) in object {
+            match properties.and_then(|p| p.get(key)) {
+                Some(s) => validate(root, s, v, &format!("{at}.{key}"), errors),
+                None if schema.get("additionalProperties") == Some(&Value::Bool(false)) => {
+                    errors.push(format!("{at}: {key} is not in the schema"))
+                }
+                None => {}
+            }
+        }
+    }
+    if let (Some(items), Some(array)) = (schema.get("items"), value.as_array()) {
+        for (i, v) in array.iter().enumerate() {
+            validate(root, items, v, &format!("{at}[{i}]"), errors);
+        }
+    }
+}
+
+/// The two patterns the schema uses: `^[0-9]+$` and `^[DW][0-9]+$`.
+fn matches_pattern(pattern: &str, s: &str) -> bool {
+    match pattern {
+        "^[0-9]+$" => !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()),
+        "^[DW][0-9]+$" => {
+            s.len() > 1 && s.starts_with(['D', 'W']) && s[1..].bytes().all(|b| b.is_ascii_digit())
+        }
+        other => panic!("the test's matcher does not know {other}"),
+    }
+}
+
+fn violations(doc: &Value) -> Vec<String> {
+    let schema = schema();
+    let mut errors = Vec::new();
+    validate(&schema, &schema, doc, "$", &mut errors);
+    errors
+}
+
+#[test]
+fn real_reports_of_every_shape_validate() {
+    let docs = [
+        // Every mode, traced: events, lost updates, the identity.
+        run_json(&[
+            "--no-lock",
+            "--lock=all",
+            "--trace",
+            "-n",
+            "2",
+            "--ops",
+            "3",
+            "--window",
+            "0",
+        ]),
+        // A forced schedule in the parameters, and the overdraft's trace.
+        run_json(&[
+            "--scenario",
+            "overdraft",
+            "--no-lock",
+            "--lock",
+            "--trace",
+            "-n",
+            "1",
+            "--window",
+            "0",
+            "--schedule",
+            DOUBLE_CHECK,
+        ]),
+        // A dead lock holder and failed trials: cause, killed_worker, null statistics.
+        run_json(&[
+            "--lock=spin",
+            "--lock=mutex",
+            "--kill-holder",
+            "1",
+            "--timeout",
+            "300ms",
+            "-n",
+            "1",
+            "--window",
+            "1ms",
+            "--ops",
+            "3",
+        ]),
+    ];
+    for doc in &docs {
+        let errors = violations(doc);
+        assert!(errors.is_empty(), "{errors:#?}");
+    }
+    // The shapes the schema describes did occur.
+    assert!(docs[1]["parameters"]["schedule"].is_string());
+    assert_eq!(docs[2]["modes"][0]["trials"][0]["status"], "failed");
+    assert!(docs[2]["modes"][0]["summary"]["min"].is_null());
+}
+
+#[test]
+fn the_schema_names_the_current_schema_version() {
+    assert_eq!(
+        schema()["properties"]["schema_version"]["const"],
+        json!(bankrace::report::json::SCHEMA_VERSION)
+    );
+}
+
+#[test]
+fn the_validator_refuses_what_the_schema_forbids() {
+    let mut doc = run_json(&["--no-lock", "-n", "1", "--ops", "1", "--window", "0"]);
+    assert!(violations(&doc).is_empty());
+    doc["surprise"] = json!(1);
+    doc["modes"][0]["trials"][0]["status"] = json!("maybe");
+    doc["modes"][0]["trials"][0]["worker_seeds"][0] = json!("12a");
+    doc["host"].as_object_mut().unwrap().remove("cpus");
+    doc["parameters"]["trials"] = json!(0);
+    doc["schema_version"] = json!(0);
+    let errors = violations(&doc).join("\n");
+    let version = format!("0 is not {}", bankrace::report::json::SCHEMA_VERSION);
+    for needle in [
+        "surprise is not in the schema",
+        "\"maybe\" is not one of",
+        "does not match",
+        "missing \"cpus\"",
+        "below the minimum",
+        &version,
+    ] {
+        assert!(errors.contains(needle), "{needle} not in {errors}");
+    }
+}
