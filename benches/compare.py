@@ -9,10 +9,12 @@ a ratio of medians measured in the same run. Optionally it also times
 measures the coordinator's peak memory and cost over the number of trials.
 
 The tutorial's programs are not part of this repository: pass the directory
-that holds seed_lock.py and seed_nolock.py with --tutorial. They are copied
-to a temporary directory and edited there.
+that holds seed_lock.py and seed_nolock.py with --tutorial to include them
+(they are copied to a temporary directory and edited there); without it the
+Python comparisons are left out. The load average is printed before and
+after: the ratios are only as steady as the machine.
 
-Usage: benches/compare.py --tutorial DIR [--rounds 3] [--ops 1000000]
+Usage: benches/compare.py [--tutorial DIR] [--rounds 3] [--ops 1000000]
        [--tutorial-runs 50] [--memory-trials 10000]
 """
 
@@ -89,13 +91,14 @@ def throughput_rounds(a, ref, paths, tmp):
     for r in range(a.rounds):
         bench = json.loads(
             run([BANKRACE, "bench", "--ops", str(a.ops), "--repetitions", str(a.reps),
-                 "--warmup", "1", "--trials", str(a.trials), "--format", "json"]).stdout
+                 "--warmup", "1", "--trials", str(a.trials), "--loss-trials", "1",
+                 "--format", "json"]).stdout
         )
         modes, spawn = reference(
             ref, ["-n", str(a.ops), "-r", str(a.reps), "-s", str(a.trials),
                   "-x", BANKRACE, "-a", "--version"],
         )
-        py = python_locked(paths["fast_lock"], a.ops, tmp)
+        py = python_locked(paths["fast_lock"], a.ops, tmp) if paths else float("nan")
         row = {"python_locked": py, "overhead_ratio": bench["overhead"]["ratio"]["median"],
                "trial_us": bench["overhead"]["trial_us"]["median"],
                "bankrace_spawn_us": bench["overhead"]["spawn_us"]["median"],
@@ -152,7 +155,7 @@ def memory_and_cost(a):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--tutorial", required=True, help="directory with seed_lock.py and seed_nolock.py")
+    p.add_argument("--tutorial", help="directory with seed_lock.py and seed_nolock.py")
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--reps", type=int, default=5, help="repetitions per round, each tool")
     p.add_argument("--ops", type=int, default=1_000_000, help="operations per worker")
@@ -161,17 +164,21 @@ def main():
     p.add_argument("--memory-trials", type=int, default=10_000, help="0 skips memory and cost")
     a = p.parse_args()
 
+    load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="bankrace-compare-") as tmp:
         ref = build(tmp)
-        paths = tutorial_copies(a.tutorial, tmp, a.ops)
+        paths = tutorial_copies(a.tutorial, tmp, a.ops) if a.tutorial else None
         rows = throughput_rounds(a, ref, paths, tmp)
-        race = tutorial_race(a, paths, tmp) if a.tutorial_runs else None
+        race = tutorial_race(a, paths, tmp) if paths and a.tutorial_runs else None
     mem = memory_and_cost(a) if a.memory_trials else None
 
     def col(key):
         return median([r[key] for r in rows])
 
-    print(f"# {a.rounds} rounds of {a.reps} repetitions, {a.ops} ops per worker, 2 workers; medians of the rounds' medians\n")
+    load_after = os.getloadavg()
+    print(f"# {a.rounds} rounds of {a.reps} repetitions, {a.ops} ops per worker, 2 workers; medians of the rounds' medians")
+    print(f"# load average (1, 5, 15 min): before {', '.join(f'{x:.2f}' for x in load_before)}; "
+          f"after {', '.join(f'{x:.2f}' for x in load_after)}\n")
     print("| mode | bankrace ops/s | C ops/s | bankrace / C | lost (bankrace, C) |")
     print("|---|---|---|---|---|")
     for mode in ["no lock", "mutex", "flock", "spin", "atomic"]:
@@ -180,8 +187,9 @@ def main():
               f"{median(ratios):.2f} ({min(ratios):.2f}..{max(ratios):.2f}) | "
               f"{col('bankrace ' + mode + ' lost') * 100:.1f} %, {col('c ' + mode + ' lost') * 100:.1f} % |")
     py = [r["bankrace mutex"] / r["python_locked"] for r in rows]
-    print(f"\nPython tutorial, locked, no sleep: {col('python_locked') / 1e6:.2f}M ops/s; "
-          f"bankrace mutex / Python = {median(py):.1f} ({min(py):.1f}..{max(py):.1f})")
+    if paths:
+        print(f"\nPython tutorial, locked, no sleep: {col('python_locked') / 1e6:.2f}M ops/s; "
+              f"bankrace mutex / Python = {median(py):.1f} ({min(py):.1f}..{max(py):.1f})")
     ov = [r["overhead_ratio"] for r in rows]
     print(f"per-trial overhead {col('trial_us'):.0f}us, start+reap 2 x bankrace --version "
           f"{col('bankrace_spawn_us'):.0f}us (C posix_spawn: {col('c_spawn_us'):.0f}us); "

@@ -8,7 +8,9 @@ use std::hint::black_box;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
-use bankrace::bench::{BenchResults, ModeBench, Overhead, Spread};
+use bankrace::bench::{
+    BenchResults, LossComparison, LossRate, ModeBench, Overhead, Spread, TrialRates,
+};
 use bankrace::ledger::Ledger;
 use bankrace::outcome::{ModeOutcomes, RunOutcome, TrialOutcome};
 use bankrace::plan::{Plan, Request};
@@ -192,6 +194,16 @@ mod render {
                 trial_us: spread(2_000.0),
                 spawn_us: spread(1_800.0),
                 ratio: spread(1.1),
+            },
+            trials_per_sec: TrialRates {
+                reused_trials: 1_000,
+                fresh: spread(400.0),
+                reused: spread(10e3),
+                speedup: spread(25.0),
+            },
+            loss: LossComparison {
+                fresh: LossRate::of(&[-3, 0, -9, -1]),
+                reused: LossRate::of(&[-2, -4, 0, -1]),
             },
         };
         b.bench(|| report::bench::text(black_box(&results)));

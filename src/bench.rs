@@ -1,4 +1,4 @@
-//! `bankrace bench`: measures each mode's throughput and a trial's overhead next to starting as many trivial processes. Never prints.
+//! `bankrace bench`: measures each mode's throughput, a trial's overhead next to starting as many trivial processes, trials per second with fresh and reused workers, and how often the defaults' race bites with each. Never prints.
 //!
 //! The measurements reuse the run pipeline unchanged: each repetition is a
 //! [`coordinator::run`] of the benchmark's plans, turned into numbers by
@@ -64,6 +64,81 @@ pub struct BenchResults {
     /// One entry per mode: the unlocked one first, then every strategy.
     pub modes: Vec<ModeBench>,
     pub overhead: Overhead,
+    /// Trials per second with one operation, fresh against reused workers.
+    pub trials_per_sec: TrialRates,
+    /// How often the race bites in `run`'s unlocked defaults, fresh against
+    /// reused workers, over every measured repetition's trials.
+    pub loss: LossComparison,
+}
+
+/// Trials per second of the overhead's trials, fresh and reused.
+#[derive(Debug, Clone, Serialize)]
+pub struct TrialRates {
+    /// Trials per repetition with reused workers (fresh: `overhead.trials`).
+    pub reused_trials: u32,
+    pub fresh: Spread,
+    pub reused: Spread,
+    /// reused / fresh, per repetition.
+    pub speedup: Spread,
+}
+
+/// The unlocked defaults' race, run with fresh and with reused workers.
+#[derive(Debug, Clone, Serialize)]
+pub struct LossComparison {
+    pub fresh: LossRate,
+    pub reused: LossRate,
+}
+
+/// How often, and by how much, the unlocked defaults missed the books.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LossRate {
+    pub trials: u32,
+    /// Trials whose final balance was not the one the books give.
+    pub raced: u32,
+    /// raced / trials, with its 95% Wilson score interval.
+    pub share: f64,
+    pub share_low: f64,
+    pub share_high: f64,
+    /// The mean of |final − expected| over the trials, with the half-width
+    /// of its 95% confidence interval (normal approximation).
+    pub mean_deviation: f64,
+    pub mean_deviation_ci: f64,
+}
+
+impl LossRate {
+    /// The rate of `deviations`, one per trial.
+    pub fn of(deviations: &[i64]) -> LossRate {
+        let n = deviations.len() as f64;
+        let raced = deviations.iter().filter(|&&d| d != 0).count() as u32;
+        let (low, high) = wilson(f64::from(raced), n);
+        let abs: Vec<i64> = deviations.iter().map(|d| d.abs()).collect();
+        let mean = crate::stats::mean(&abs).unwrap_or(0.0);
+        let sd = crate::stats::stddev(&abs).unwrap_or(0.0);
+        LossRate {
+            trials: deviations.len() as u32,
+            raced,
+            share: if n > 0.0 { f64::from(raced) / n } else { 0.0 },
+            share_low: low,
+            share_high: high,
+            mean_deviation: mean,
+            mean_deviation_ci: if n > 0.0 { Z95 * sd / n.sqrt() } else { 0.0 },
+        }
+    }
+}
+
+/// The normal quantile of a two-sided 95% interval.
+const Z95: f64 = 1.96;
+
+/// The 95% Wilson score interval of `k` successes in `n` trials.
+fn wilson(k: f64, n: f64) -> (f64, f64) {
+    if n == 0.0 {
+        return (0.0, 1.0);
+    }
+    let p = k / n;
+    let z2 = Z95 * Z95;
+    let centre = (p + z2 / (2.0 * n)) / (1.0 + z2 / n);
+    let half = Z95 * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt() / (1.0 + z2 / n);
+    ((centre - half).max(0.0), (centre + half).min(1.0))
 }
 
 /// Throughput of one mode with no pause and no window.
@@ -143,8 +218,19 @@ fn measure_rounds(
     let mut ops_per_sec = vec![Vec::new(); modes];
     let mut lost = vec![Vec::new(); modes];
     let (mut trial_us, mut spawn_us, mut ratio) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut fresh_rate, mut reused_rate, mut speedup) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut fresh_loss, mut reused_loss) = (Vec::new(), Vec::new());
     for round in 0..rounds {
         let results = run_checked(&plan.throughput, interrupts)?;
+        let reused = time_trials(&plan.reused, interrupts)?;
+        // Fresh and reused take turns going first, as below.
+        let (fresh_dev, reused_dev) = if round % 2 == 0 {
+            let f = deviations(&plan.loss, interrupts)?;
+            (f, deviations(&reuse(&plan.loss), interrupts)?)
+        } else {
+            let r = deviations(&reuse(&plan.loss), interrupts)?;
+            (deviations(&plan.loss, interrupts)?, r)
+        };
         // The overhead and its baseline take turns going first, so that
         // neither always runs on a machine the other just warmed up.
         let spawns = || time_spawns(&exe, plan.workers, plan.overhead.trials, interrupts);
@@ -164,6 +250,11 @@ fn measure_rounds(
             trial_us.push(trial * 1e6);
             spawn_us.push(spawn * 1e6);
             ratio.push(if spawn > 0.0 { trial / spawn } else { 0.0 });
+            fresh_rate.push(1.0 / trial);
+            reused_rate.push(1.0 / reused);
+            speedup.push(trial / reused);
+            fresh_loss.extend(fresh_dev);
+            reused_loss.extend(reused_dev);
         }
         progress(round + 1, rounds);
     }
@@ -182,7 +273,35 @@ fn measure_rounds(
             spawn_us: Spread::of(spawn_us),
             ratio: Spread::of(ratio),
         },
+        trials_per_sec: TrialRates {
+            reused_trials: plan.reused.trials,
+            fresh: Spread::of(fresh_rate),
+            reused: Spread::of(reused_rate),
+            speedup: Spread::of(speedup),
+        },
+        loss: LossComparison {
+            fresh: LossRate::of(&fresh_loss),
+            reused: LossRate::of(&reused_loss),
+        },
     })
+}
+
+/// `plan` with reused workers.
+fn reuse(plan: &Plan) -> Plan {
+    Plan {
+        reuse_workers: true,
+        ..plan.clone()
+    }
+}
+
+/// Every trial's final − expected balance in a run of `plan`'s first mode.
+fn deviations(plan: &Plan, interrupts: &Interrupts) -> Result<Vec<i64>> {
+    let results = run_checked(plan, interrupts)?;
+    Ok(results.modes[0]
+        .trials
+        .iter()
+        .map(|t| t.deviation)
+        .collect())
 }
 
 fn results_modes(plan: &Plan, ops_per_sec: Vec<Vec<f64>>, lost: Vec<Vec<f64>>) -> Vec<ModeBench> {
@@ -284,5 +403,18 @@ mod tests {
         assert_eq!((s.min, s.median, s.max), (1.0, 2.5, 4.0));
         let s = Spread::of(Vec::new());
         assert_eq!((s.min, s.median, s.max), (0.0, 0.0, 0.0));
+    }
+
+    #[test]
+    fn a_loss_rate_has_its_wilson_interval() {
+        let r = LossRate::of(&[0, -3, 2, -1]);
+        assert_eq!((r.trials, r.raced, r.share), (4, 3, 0.75));
+        // 3 of 4: the Wilson interval is about 0.30 to 0.95.
+        assert!((r.share_low - 0.301).abs() < 1e-3, "{}", r.share_low);
+        assert!((r.share_high - 0.954).abs() < 1e-3, "{}", r.share_high);
+        assert_eq!(r.mean_deviation, 1.5);
+        let all = LossRate::of(&[1; 100]);
+        assert!(all.share_high > 0.999_999 && (all.share_low - 0.963).abs() < 1e-3);
+        assert_eq!(all.mean_deviation_ci, 0.0);
     }
 }

@@ -241,53 +241,107 @@ fn write_in_place(target: &Target, bytes: &[u8]) -> Result<()> {
 }
 
 /// Replaces the regular file `path` (or creates it) with `bytes`, never
-/// leaving it half-written: the content goes into an unnamed file in the
-/// same directory (`O_TMPFILE`), which gets a name only once complete and is
-/// then renamed over `path`. An existing file keeps its permissions.
+/// leaving it half-written (see [`Replacement`]).
 fn replace(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let dir = parent_of(path);
-    let mode = std::fs::metadata(path)
-        .ok()
-        .map(|m| m.permissions().mode() & 0o7777);
-    let mut file = OpenOptions::new()
-        .write(true)
-        .custom_flags(libc::O_TMPFILE)
-        .mode(0o666)
-        .open(&dir);
-    let unnamed = file.is_ok();
-    let name = path.file_name().unwrap_or_default().to_string_lossy();
-    let beside = dir.join(format!(".{name}.bankrace-{}", std::process::id()));
-    if !unnamed {
-        // A file system without O_TMPFILE: a named file, removed on failure.
-        file = OpenOptions::new()
+    let mut file = Replacement::begin(path)?;
+    file.write_all(bytes)?;
+    file.finish()
+}
+
+/// The new content of a regular file, written as it comes and given the
+/// file's name only once complete: it goes into an unnamed file in the same
+/// directory (`O_TMPFILE`), which is linked beside `path` and renamed over it
+/// by [`Replacement::commit`]. Dropped before that, it leaves nothing (a
+/// file system without `O_TMPFILE` gets a named file, removed then). An
+/// existing file keeps its permissions.
+pub struct Replacement {
+    file: io::BufWriter<File>,
+    path: PathBuf,
+    beside: PathBuf,
+    unnamed: bool,
+    mode: Option<u32>,
+    done: bool,
+}
+
+impl Replacement {
+    /// Opens the new content of `path`.
+    pub fn begin(path: &Path) -> io::Result<Replacement> {
+        let dir = parent_of(path);
+        let mode = std::fs::metadata(path)
+            .ok()
+            .map(|m| m.permissions().mode() & 0o7777);
+        let mut file = OpenOptions::new()
             .write(true)
-            .create_new(true)
+            .custom_flags(libc::O_TMPFILE)
             .mode(0o666)
-            .open(&beside);
+            .open(&dir);
+        let unnamed = file.is_ok();
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
+        let beside = dir.join(format!(".{name}.bankrace-{}", std::process::id()));
+        if !unnamed {
+            file = OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o666)
+                .open(&beside);
+        }
+        Ok(Replacement {
+            file: io::BufWriter::new(file?),
+            path: path.to_path_buf(),
+            beside,
+            unnamed,
+            mode,
+            done: false,
+        })
     }
-    let mut file: File = file?;
-    let result = (|| {
-        file.write_all(bytes)?;
-        if let Some(mode) = mode {
+
+    /// Gives the complete content its name, with a sentence if it cannot.
+    pub fn commit(self) -> Result<()> {
+        let path = self.path.clone();
+        self.finish()
+            .with_context(|| format!("cannot write {}", path.display()))
+    }
+
+    fn finish(mut self) -> io::Result<()> {
+        self.file.flush()?;
+        let file = self.file.get_ref();
+        if let Some(mode) = self.mode {
             file.set_permissions(std::fs::Permissions::from_mode(mode))?;
         }
         file.sync_data()?;
-        if unnamed {
+        if self.unnamed {
             let proc = format!("/proc/self/fd/{}", file.as_raw_fd());
             rustix::fs::linkat(
                 rustix::fs::CWD,
                 proc.as_str(),
                 rustix::fs::CWD,
-                &beside,
+                &self.beside,
                 rustix::fs::AtFlags::SYMLINK_FOLLOW,
             )?;
         }
-        std::fs::rename(&beside, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&beside);
+        std::fs::rename(&self.beside, &self.path)?;
+        self.done = true;
+        Ok(())
     }
-    result
+}
+
+impl Write for Replacement {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.file.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        // The content is flushed, synced and named by `commit` only.
+        Ok(())
+    }
+}
+
+impl Drop for Replacement {
+    fn drop(&mut self) {
+        if !self.done && (!self.unnamed || self.beside.exists()) {
+            let _ = std::fs::remove_file(&self.beside);
+        }
+    }
 }
 
 #[cfg(test)]

@@ -1,5 +1,7 @@
 //! Binning final balances for histograms, the terminal's (drawn by `report/fit.rs`) and the pictures'. Pure.
 
+use std::collections::BTreeMap;
+
 /// A range of balances `lo..=hi` and how many trials ended in it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Bin {
@@ -8,11 +10,12 @@ pub(crate) struct Bin {
     pub count: u32,
 }
 
-/// Sorts `values` into at most `max_bins` bins of equal width covering
-/// `min..=max`. When the values span few enough integers, each integer gets a
-/// bin of its own, empty ones included, so the shape of the spread shows.
-pub(crate) fn bins(values: &[i64], max_bins: usize) -> Vec<Bin> {
-    let (Some(&min), Some(&max)) = (values.iter().min(), values.iter().max()) else {
+/// Sorts the values of `counts` (value to how many trials ended there) into
+/// at most `max_bins` bins of equal width covering `min..=max`. When the
+/// values span few enough integers, each integer gets a bin of its own, empty
+/// ones included, so the shape of the spread shows.
+pub(crate) fn bins(counts: &BTreeMap<i64, u32>, max_bins: usize) -> Vec<Bin> {
+    let (Some(&min), Some(&max)) = (counts.keys().next(), counts.keys().next_back()) else {
         return Vec::new();
     };
     let max_bins = max_bins.max(1) as i128;
@@ -30,9 +33,9 @@ pub(crate) fn bins(values: &[i64], max_bins: usize) -> Vec<Bin> {
             }
         })
         .collect();
-    for &v in values {
+    for (&v, &n) in counts {
         let i = ((i128::from(v) - i128::from(min)) / width) as usize;
-        bins[i].count += 1;
+        bins[i].count += n;
     }
     bins
 }
@@ -40,6 +43,15 @@ pub(crate) fn bins(values: &[i64], max_bins: usize) -> Vec<Bin> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The bins of a list of values.
+    fn bins(values: &[i64], max_bins: usize) -> Vec<Bin> {
+        let mut counts = BTreeMap::new();
+        for &v in values {
+            *counts.entry(v).or_default() += 1;
+        }
+        super::bins(&counts, max_bins)
+    }
 
     #[test]
     fn one_bin_per_value_when_the_range_is_small() {

@@ -1,8 +1,10 @@
 //! bankrace: the entry point. Parses the command line, runs the chosen command, writes reports and exports, maps errors, interruptions and expectations to exit statuses.
 #![deny(unsafe_code)]
 
+use std::cell::RefCell;
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
+use std::rc::Rc;
 
 use anyhow::Context;
 use clap::Parser;
@@ -14,12 +16,22 @@ use bankrace::exit::{EXIT_EXPECTATION, EXIT_OK, EXIT_RUNTIME, EXIT_USAGE};
 use bankrace::export::{self, Target};
 use bankrace::report::Paint;
 use bankrace::signals::{self, Interrupts};
-use bankrace::stats::Results;
+use bankrace::stats::{Keep, Results};
 use bankrace::usage::UsageError;
 use bankrace::vocab::Mode;
 use bankrace::{bench, coordinator, exit, expect, progress, report, worker};
 
 fn main() -> ExitCode {
+    // The hidden worker command, started once per trial or per mode, skips
+    // the rest of the command line's machinery; a worker command line it
+    // cannot take falls through to the full parser, which says why.
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if let Some(Ok(w)) = cli::WorkerOnly::detect(&args) {
+        return match worker_main(&w.args) {
+            Ok(status) => ExitCode::from(status),
+            Err(e) => ExitCode::from(finish(EXIT_RUNTIME, &[format!("error: {e:#}")])),
+        };
+    }
     let color = cli::stderr_color(
         std::env::args_os(),
         std::io::stderr().is_terminal(),
@@ -32,7 +44,7 @@ fn main() -> ExitCode {
         let _ = std::io::stderr().lock().write_all(rendered.as_bytes());
         ExitCode::from(EXIT_USAGE)
     };
-    let cli = match Cli::try_parse() {
+    let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
         // A bare command: its help on stderr, status 2 (clap never panics
         // on a failed write).
@@ -69,18 +81,23 @@ fn main() -> ExitCode {
             Ok(never) => match never {},
             Err(e) => Err(e),
         },
-        Command::Worker(args) => match worker::run(args.args()) {
-            Ok(()) => Ok(EXIT_OK),
-            // Its coordinator reports why, once per trial, from the ledger.
-            Err(e) if worker::is_gave_up(&e) && worker::under_its_coordinator() => Ok(EXIT_RUNTIME),
-            Err(e) => Err(e.context(format!("worker {}", args.index))),
-        },
+        Command::Worker(args) => worker_main(&args),
     };
     match result {
         Ok(status) => ExitCode::from(status),
         Err(e) if e.is::<UsageError>() => usage(&cli::usage_error(subcommand, &format!("{e:#}"))),
         // Runtime errors (status 1) stay one line.
         Err(e) => ExitCode::from(finish(EXIT_RUNTIME, &[format!("error: {e:#}")])),
+    }
+}
+
+/// A worker's whole life, after its arguments were parsed.
+fn worker_main(args: &cli::WorkerCli) -> anyhow::Result<u8> {
+    match worker::run(args.args()) {
+        Ok(()) => Ok(EXIT_OK),
+        // Its coordinator reports why, once per trial, from the ledger.
+        Err(e) if worker::is_gave_up(&e) && worker::under_its_coordinator() => Ok(EXIT_RUNTIME),
+        Err(e) => Err(e.context(format!("worker {}", args.index))),
     }
 }
 
@@ -125,43 +142,39 @@ fn run(args: &RunArgs) -> anyhow::Result<u8> {
         .color
         .enabled(std::io::stderr().is_terminal(), no_color.as_deref());
 
+    let (mut streams, mut files) = open_streams(&plan, &output)?;
+
     let interrupts = Interrupts::install().context("cannot install signal handlers")?;
     let mut bar = progress::Bar::new(plan.modes.len(), plan.trials, !output.quiet, paint_stderr);
-    let outcome = coordinator::run(&plan, &interrupts, &mut |p| bar.update(p));
+    let end = coordinator::stream(&plan, &interrupts, &mut |m, p, t| {
+        bar.update(p);
+        streams.trial(m, &t).map_err(named_error)?;
+        Ok(coordinator::Next::Continue)
+    });
     bar.finish();
-    let outcome = outcome?;
-    let results = report::results(&plan, &outcome)?;
-
-    let paint = if paint_stdout {
-        Paint::Color
-    } else {
-        Paint::Plain
-    };
-    let mut shown = if output.quiet {
-        format!("{}\n", report::verdict_fitted(&results, paint, width))
-    } else if output.format == Format::Text {
-        report::text_with(&results, paint, width)
-    } else {
-        render(&results, output.format)
-    };
-    if let Some(limit) = args.explain
-        && output.format == Format::Text
-        && !output.quiet
-    {
-        shown.push_str(&report::explain(&results, limit, width));
+    let end = end?;
+    let (results, history) = streams
+        .finish(end.interrupted, end.stopped_early)
+        .map_err(named_error)?;
+    // The streamed files are complete: each takes its name now.
+    for file in files.drain(..) {
+        file.commit()?;
     }
+
+    let shown = stdout_report(args, &output, &results, paint_stdout, width);
     let mut items = vec![(Target::Stdout, shown.into_bytes())];
-    for (format, target) in &output.exports {
+    for (format, target) in output
+        .exports
+        .iter()
+        .filter(|(f, t)| !export_streamed(*f, t))
+    {
         items.push((target.clone(), render(&results, *format).into_bytes()));
     }
     if let Some(target) = &output.trace_export {
         items.push((target.clone(), report::history(&results).into_bytes()));
     }
     if let Some(target) = &output.history_export {
-        items.push((
-            target.clone(),
-            report::jepsen_history(&outcome).into_bytes(),
-        ));
+        items.push((target.clone(), history.unwrap_or_default().into_bytes()));
     }
     // A signal that arrives while the output is written still ends the run
     // with 128 + N, even after every trial finished.
@@ -170,19 +183,46 @@ fn run(args: &RunArgs) -> anyhow::Result<u8> {
         export::Delivered::Interrupted(sig) => Some(sig),
     };
     let (status, lines) = exit::status(&exit::Ending {
-        interrupted: outcome
+        interrupted: end
             .interrupted
             .or(late)
             .map(|sig| (sig, signals::name(sig))),
         // A traced trial whose books do not balance is a bug in bankrace.
         violations: report::violations(&results),
-        stopped_early: outcome.stopped_early,
+        stopped_early: end.stopped_early,
         unmet: output
             .expect
             .and_then(|e| expect::check(&results, e).err())
             .map(|unmet| unmet.to_string()),
     });
     Ok(finish(status, &lines))
+}
+
+/// What goes to stdout at the end: the verdict with `--quiet`, the text
+/// report (and `--explain`), another format, or nothing for JSON and CSV,
+/// which were streamed as the trials ended.
+fn stdout_report(
+    args: &RunArgs,
+    output: &cli::Output,
+    results: &Results,
+    colour: bool,
+    width: usize,
+) -> String {
+    let paint = if colour { Paint::Color } else { Paint::Plain };
+    if output.quiet {
+        return format!("{}\n", report::verdict_fitted(results, paint, width));
+    }
+    match output.format {
+        Format::Text => {
+            let mut shown = report::text_with(results, paint, width);
+            if let Some(limit) = args.explain {
+                shown.push_str(&report::explain(results, limit, width));
+            }
+            shown
+        }
+        f if streamed(f) => String::new(),
+        f => render(results, f),
+    }
 }
 
 /// Runs every point of the sweep, prints the chosen format and writes the
@@ -298,7 +338,64 @@ fn bench(args: &BenchArgs) -> anyhow::Result<u8> {
     Ok(EXIT_OK)
 }
 
-/// A format without colour, as files and pipes get it.
+/// Where JSON and CSV go as the trials end: stdout (`--format json|csv`)
+/// and export files that are regular files, each written unnamed beside its
+/// target and given its name once complete. Every other report is rendered
+/// at the end from statistics folded on the way; when one of those needs
+/// every trial (pictures, JSON or CSV to a FIFO), the fold keeps them all.
+fn open_streams(
+    plan: &bankrace::plan::Plan,
+    output: &cli::Output,
+) -> anyhow::Result<(report::Streams, Vec<Pending>)> {
+    let mut json: Vec<Box<dyn Write>> = Vec::new();
+    let mut csv: Vec<Box<dyn Write>> = Vec::new();
+    if !output.quiet && streamed(output.format) {
+        let stdout: Box<dyn Write> = Box::new(std::io::BufWriter::new(Stdout::default()));
+        match output.format {
+            Format::Json => json.push(stdout),
+            _ => csv.push(stdout),
+        }
+    }
+    let mut pending = Vec::new();
+    for (format, target) in &output.exports {
+        let (true, Target::Replace(path)) = (streamed(*format), target) else {
+            continue;
+        };
+        let file = export::Replacement::begin(path)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        let file = Pending(Rc::new(RefCell::new(file)), path.clone());
+        let writer: Box<dyn Write> = Box::new(file.clone());
+        match format {
+            Format::Json => json.push(writer),
+            _ => csv.push(writer),
+        }
+        pending.push(file);
+    }
+    let whole = |f: Format| matches!(f, Format::Html | Format::Svg);
+    let all = output
+        .exports
+        .iter()
+        .any(|(f, t)| whole(*f) || (streamed(*f) && !matches!(t, Target::Replace(_))))
+        || (!output.quiet && whole(output.format));
+    let keep = if all { Keep::All } else { Keep::Traced };
+    let host = bankrace::host::Host::current();
+    let streams = report::Streams::new(plan, &host, keep, json, csv).map_err(named_error)?;
+    Ok((streams, pending))
+}
+
+/// The formats written as the trials end.
+fn streamed(format: Format) -> bool {
+    matches!(format, Format::Json | Format::Csv)
+}
+
+/// Whether an export was written as the trials ended.
+fn export_streamed(format: Format, target: &Target) -> bool {
+    streamed(format) && matches!(target, Target::Replace(_))
+}
+
+/// A report rendered at the end, without colour, as files get it. JSON and
+/// CSV to regular files and stdout are streamed instead (see
+/// [`report::Streams`]).
 fn render(results: &Results, format: Format) -> String {
     match format {
         Format::Text => report::text(results),
@@ -308,6 +405,67 @@ fn render(results: &Results, format: Format) -> String {
         Format::Html => report::picture::html(results),
         Format::Svg => report::picture::svg(results),
     }
+}
+
+/// Stdout for a streamed report. A closed pipe (`bankrace run --format json
+/// | head`) is the reader's choice, not an error: the rest is dropped.
+#[derive(Default)]
+struct Stdout {
+    closed: bool,
+}
+
+impl Write for Stdout {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.closed {
+            return Ok(buf.len());
+        }
+        match std::io::stdout().lock().write_all(buf) {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => self.closed = true,
+            other => other?,
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match std::io::stdout().lock().flush() {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+            other => other,
+        }
+    }
+}
+
+/// A streamed export file: written by the report as the trials end, named
+/// by [`Pending::commit`] once complete. Names itself in its errors.
+#[derive(Clone)]
+struct Pending(Rc<RefCell<export::Replacement>>, std::path::PathBuf);
+
+impl Write for Pending {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.borrow_mut().write(buf).map_err(|e| self.name(e))
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.borrow_mut().flush().map_err(|e| self.name(e))
+    }
+}
+
+impl Pending {
+    fn name(&self, e: std::io::Error) -> std::io::Error {
+        std::io::Error::new(e.kind(), format!("cannot write {}: {e}", self.1.display()))
+    }
+
+    /// Names the complete file; the report that wrote it is finished.
+    fn commit(self) -> anyhow::Result<()> {
+        match Rc::try_unwrap(self.0) {
+            Ok(file) => file.into_inner().commit(),
+            Err(_) => anyhow::bail!("{} is still being written", self.1.display()),
+        }
+    }
+}
+
+/// An error of a streamed report, whose message already says which file.
+fn named_error(e: std::io::Error) -> anyhow::Error {
+    anyhow::Error::new(e)
 }
 
 /// Writes to stdout. A closed pipe (`bankrace run | head`) is the reader's

@@ -30,6 +30,8 @@ pub struct Parameters {
     pub kill_holder: Option<f64>,
     pub timeout: Option<Duration>,
     pub fail_fast: bool,
+    /// `--reuse-workers`.
+    pub reuse_workers: bool,
     /// Transfer scenario: `--accounts`, `--transferers`, `--auditors`,
     /// `--collide`, `--unlocked-audits`.
     pub accounts: Option<i64>,
@@ -86,6 +88,7 @@ fn parse(params: &Map<String, Value>) -> Result<Parameters, String> {
             "seed" => p.seed = Some(value.as_u64().ok_or_else(bad)?),
             "trace" => p.trace = flag()?,
             "fail_fast" => p.fail_fast = flag()?,
+            "reuse_workers" => p.reuse_workers = flag()?,
             "schedule" => p.schedule = Some(text()?.to_string()),
             "kill_holder" => p.kill_holder = Some(value.as_f64().ok_or_else(bad)?),
             "accounts" => p.accounts = Some(int()?),
@@ -137,7 +140,7 @@ mod tests {
             "withdrawers": 2, "ops": 3, "amount": 5, "pause": "10us", "window": "2ms",
             "seed": 9, "trace": true, "schedule": "W1:check W2:check",
             "modes": ["no-lock", "flock", "atomic"], "kill_holder": 0.5,
-            "timeout": "1s", "fail_fast": true
+            "timeout": "1s", "fail_fast": true, "reuse_workers": true
         }))
         .unwrap();
         assert_eq!(p.scenario, Some(Scenario::Overdraft));
@@ -146,7 +149,7 @@ mod tests {
             (Some(7), Some(300), Some(3), Some(9))
         );
         assert_eq!(p.window, Some(Duration::from_millis(2)));
-        assert!(p.no_lock && p.trace && p.fail_fast);
+        assert!(p.no_lock && p.trace && p.fail_fast && p.reuse_workers);
         assert_eq!(
             p.locks,
             [LockChoice::One(Mode::Flock), LockChoice::One(Mode::Atomic)]

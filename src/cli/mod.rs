@@ -117,7 +117,7 @@ pub struct BenchArgs {
     )]
     pub ops: i64,
 
-    /// Trials with no operations per repetition, to measure the overhead.
+    /// Trials of one operation with fresh workers per repetition (and 20 times as many with reused workers), to measure what a trial costs.
     #[arg(
         short = 'n',
         long,
@@ -135,6 +135,15 @@ pub struct BenchArgs {
         allow_negative_numbers = true
     )]
     pub repetitions: i64,
+
+    /// Trials of run's unlocked defaults per repetition, with fresh and with reused workers each, to compare how often the race bites.
+    #[arg(
+        long,
+        default_value_t = 40,
+        value_name = "N",
+        allow_negative_numbers = true
+    )]
+    pub loss_trials: i64,
 
     /// Repetitions run first and left out of the report.
     #[arg(
@@ -168,6 +177,7 @@ impl BenchArgs {
             trials: self.trials,
             repetitions: self.repetitions,
             warmup: self.warmup,
+            loss_trials: self.loss_trials,
         })
     }
 }
@@ -231,6 +241,25 @@ impl ColorArg {
     }
 }
 
+/// The worker's command line alone: `bankrace worker ...` is parsed with
+/// this small parser instead of the whole command tree, which a worker
+/// would otherwise build (every option and help text of every command) each
+/// time it starts. The arguments are [`WorkerCli`]'s, declared once.
+#[derive(Debug, Parser)]
+#[command(name = "bankrace worker", no_binary_name = true)]
+pub struct WorkerOnly {
+    #[command(flatten)]
+    pub args: WorkerCli,
+}
+
+impl WorkerOnly {
+    /// The worker's arguments if `args` (the whole command line, program
+    /// name first) starts a worker; `None` for any other command.
+    pub fn detect(args: &[std::ffi::OsString]) -> Option<Result<WorkerOnly, clap::Error>> {
+        (args.get(1)?.as_os_str() == "worker").then(|| WorkerOnly::try_parse_from(&args[2..]))
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct WorkerCli {
     #[arg(long)]
@@ -239,6 +268,12 @@ pub struct WorkerCli {
     pub index: u32,
     #[arg(long)]
     pub parent: u32,
+    /// Reused workers: the write end of the coordinator's pipe.
+    #[arg(long, requires = "generation")]
+    pub notify: Option<i32>,
+    /// Reused workers: the generation already run.
+    #[arg(long, requires = "notify")]
+    pub generation: Option<u32>,
 }
 
 impl WorkerCli {
@@ -247,6 +282,10 @@ impl WorkerCli {
             fd: self.fd,
             index: self.index,
             parent: self.parent,
+            reuse: self
+                .notify
+                .zip(self.generation)
+                .map(|(notify, generation)| crate::worker::Reuse { notify, generation }),
         }
     }
 }

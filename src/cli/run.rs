@@ -178,6 +178,10 @@ pub struct RunArgs {
     #[arg(long, help_heading = "Faults")]
     pub fail_fast: bool,
 
+    /// Start each mode's workers once and run every trial with the same processes (much faster trials; see docs/scale.md).
+    #[arg(long, help_heading = "Scenario")]
+    pub reuse_workers: bool,
+
     /// In this fraction of trials (0 to 1), one worker kills itself with SIGKILL while it holds the lock [default: 0].
     #[arg(
         long,
@@ -314,6 +318,7 @@ impl RunArgs {
             history: self.export_history.is_some(),
             db: self.db.clone().or(file.db),
             max_retries: self.max_retries.or(file.max_retries),
+            reuse_workers: self.reuse_workers || file.reuse_workers,
         };
         // A drawn seed stays below 2^53, so that every JSON reader (JavaScript,
         // jq) keeps it exact and a result file can always repeat its run.

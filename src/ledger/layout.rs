@@ -4,12 +4,12 @@
 //!
 //! ```text
 //! offset  size        what
-//! 0       128         header: sixteen words, the job (header.rs)
-//! 128     64          start barrier and fault gate (AtomicU32 each)
-//! 192     64          spin lock word (AtomicU32)
-//! 256     64          robust, process-shared pthread mutex
-//! 320     64          instruments: sequencer, turnstile, why a schedule got stuck
-//! 384     64 × a      one balance per account (AtomicI64), each on its own cache line
+//! 0       192         header: twenty-four words, the job (header.rs)
+//! 192     64          start barrier, fault gate, collisions, generation (AtomicU32 each)
+//! 256     64          spin lock word (AtomicU32)
+//! 320     64          robust, process-shared pthread mutex
+//! 384     64          instruments: sequencer, turnstile, why a schedule got stuck
+//! 448     64 × a      one balance per account (AtomicI64), each on its own cache line
 //! ...     64 × a      one robust mutex per account, with its holder word
 //! ...     192 × n     one Slot per worker: its role, seed, fault, results, locks held and wanted
 //! ...     4 × n       lock-wait flags, one per worker (forced schedules), padded to 64
@@ -50,7 +50,7 @@ pub(super) struct Header {
 #[repr(C, align(64))]
 pub(super) struct Line<T>(pub T);
 
-/// The start barrier and the fault gate.
+/// The start barrier, the fault gate, and the words of reused workers.
 #[repr(C)]
 pub(super) struct BarrierWords {
     /// How many workers have arrived.
@@ -65,6 +65,11 @@ pub(super) struct BarrierWords {
     /// Transfer scenario with `--collide`: how many transferers have made
     /// the first access of their first transfer.
     pub collided: AtomicU32,
+    /// Reused workers: the trial the coordinator has released, counted from
+    /// 1 (0 before the first; `GENERATION_QUIT` tells them to exit). Never
+    /// cleared by a reset: it is what moves from one trial to the next.
+    /// Futex word.
+    pub generation: AtomicU32,
 }
 
 /// What `--trace` and `--schedule` need besides their regions.
@@ -159,6 +164,10 @@ pub struct Slot {
     pub cas_misses: AtomicU64,
     /// Why the worker gave up (`vocab::Failure`'s code), 0 if it did not.
     pub failure: AtomicU64,
+    /// Reused workers: the last generation this worker is through with
+    /// (done and reported, or about to die by an injected fault). Its last
+    /// write to the ledger in a trial; never cleared by a reset.
+    pub(super) through: AtomicU32,
 }
 
 /// One traced operation in the mapping, written only by the worker that made
@@ -183,6 +192,7 @@ const _: () = {
     assert!(size_of::<Shared>() == 192 + 64 * 4);
     assert!(size_of::<MutexWords>() <= 64);
     assert!(size_of::<Instruments>() <= 64);
+    assert!(size_of::<BarrierWords>() <= 64);
     assert!(size_of::<TraceSlot>() == 48);
     assert!(align_of::<TraceSlot>() == 8);
     assert!(align_of::<Shared>() <= 4096, "mappings are page aligned");

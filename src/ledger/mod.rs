@@ -11,7 +11,8 @@
 //! One ledger backs one trial at a time. The coordinator creates it from the
 //! trial's spec, and each worker process maps the same file, checks it and
 //! reads its own part back. [`Ledger::reset`] writes the next trial's spec
-//! into the same mapping, once every worker of the last one is gone.
+//! into the same mapping, once every worker of the last one is gone or,
+//! with reused workers, idle (waiting for the next generation).
 
 mod header;
 mod layout;
@@ -24,6 +25,7 @@ pub use header::LedgerError;
 pub use layout::Slot;
 pub use mutex::MutexGuard;
 pub(crate) use mutex::MutexId;
+pub use sync::GENERATION_QUIT;
 pub use waits::WaitWords;
 
 use std::fs::File;
@@ -213,7 +215,7 @@ impl Ledger {
 
     /// Writes the next trial's spec into this ledger: balances, slots, locks,
     /// barrier and instruments as for a new one. Only between trials, once
-    /// every worker of the last one is gone. The spec must have the
+    /// every worker of the last one is gone or idle. The spec must have the
     /// dimensions this ledger was created with.
     pub fn reset(&mut self, spec: &TrialSpec) -> io::Result<()> {
         assert_eq!(Regions::of(&spec.job), self.regions, "same dimensions");
@@ -257,6 +259,7 @@ impl Ledger {
         }
         let shared = self.map.shared();
         let b = &shared.barrier.0;
+        // Not the generation: reused workers wait on it between trials.
         for word in [
             &b.arrived,
             &b.released,

@@ -1,4 +1,4 @@
-//! How the processes of a trial wait for each other through the ledger: the start barrier, the fault gate, the turnstile of a forced schedule and the sequencer of a trace. Safe code over the layout's accessors.
+//! How the processes of a trial wait for each other through the ledger: the start barrier, the fault gate, the generation reused workers wait on between trials, the turnstile of a forced schedule and the sequencer of a trace. Safe code over the layout's accessors.
 
 use std::io;
 use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};
@@ -33,6 +33,10 @@ fn wait_while(word: &AtomicU32, value: u32, timeout: Duration) -> io::Result<()>
     }
 }
 
+/// The generation that tells reused workers to exit instead of running
+/// another trial.
+pub const GENERATION_QUIT: u32 = u32::MAX;
+
 /// Wakes every process waiting on `word`. The count is an `int` in the
 /// kernel: `i32::MAX` means "everyone" (`u32::MAX` would read as -1).
 fn wake_all(word: &AtomicU32) -> io::Result<()> {
@@ -66,6 +70,61 @@ impl Ledger {
             wait_while(&b.released, 0, left.min(WAIT_SLICE))?;
         }
         Ok(())
+    }
+
+    /// The trial generation the coordinator released last (reused workers).
+    pub(crate) fn generation(&self) -> u32 {
+        self.map
+            .shared()
+            .barrier
+            .0
+            .generation
+            .load(Ordering::Acquire)
+    }
+
+    /// Releases generation `g` to the reused workers waiting for it. The
+    /// ledger must already hold that trial's spec: `Release` publishes it.
+    pub(crate) fn release_generation(&self, g: u32) -> io::Result<()> {
+        let word = &self.map.shared().barrier.0.generation;
+        word.store(g, Ordering::Release);
+        wake_all(word)
+    }
+
+    /// A reused worker's wait between trials: blocks while the generation
+    /// is `seen` and returns the new one, or `None` after `limit`.
+    pub(crate) fn wait_for_generation(
+        &self,
+        seen: u32,
+        limit: Duration,
+    ) -> io::Result<Option<u32>> {
+        let word = &self.map.shared().barrier.0.generation;
+        let end = std::time::Instant::now() + limit;
+        loop {
+            let g = word.load(Ordering::Acquire);
+            if g != seen {
+                return Ok(Some(g));
+            }
+            let left = end.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return Ok(None);
+            }
+            wait_while(word, seen, left.min(WAIT_SLICE))?;
+        }
+    }
+
+    /// Marks worker `index` through with generation `g`, as its last write
+    /// to the ledger in that trial, and tells whether every worker is:
+    /// then it is the one to wake the coordinator. `SeqCst` on both sides:
+    /// of two workers finishing at once, at least one sees the other through.
+    pub(crate) fn mark_through(&self, index: u32, g: u32) -> bool {
+        self.slot(index).through.store(g, Ordering::SeqCst);
+        (0..self.job.workers).all(|w| self.is_through(w, g))
+    }
+
+    /// Whether worker `index` is through with generation `g`: its results
+    /// are published and it no longer touches this trial's words.
+    pub(crate) fn is_through(&self, index: u32, g: u32) -> bool {
+        self.slot(index).through.load(Ordering::SeqCst) == g
     }
 
     /// Whether some worker of this trial has an injected fault.
@@ -228,6 +287,24 @@ mod tests {
             .wait_at_barrier(0, Duration::from_millis(20))
             .unwrap_err();
         assert_eq!(e.kind(), io::ErrorKind::TimedOut);
+    }
+
+    #[test]
+    fn a_reused_worker_waits_for_the_next_generation_and_no_longer() {
+        let ledger = Ledger::anonymous(&Job::for_tests(2, 5, 200)).unwrap();
+        assert_eq!(ledger.generation(), 0);
+        let idle = ledger
+            .wait_for_generation(0, Duration::from_millis(20))
+            .unwrap();
+        assert_eq!(idle, None, "nothing released: the wait is bounded");
+        std::thread::scope(|s| {
+            let waiter = s.spawn(|| ledger.wait_for_generation(0, Duration::from_secs(60)));
+            ledger.release_generation(1).unwrap();
+            assert_eq!(waiter.join().unwrap().unwrap(), Some(1));
+        });
+        assert!(!ledger.mark_through(0, 1), "worker 1 is not through yet");
+        assert!(ledger.mark_through(1, 1), "the last one through knows it");
+        assert!(ledger.is_through(0, 1) && !ledger.is_through(0, 2));
     }
 
     #[test]

@@ -132,6 +132,9 @@ fn reset_makes_the_ledger_new_for_the_next_trial() {
     ledger.spin_word().store(1, Ordering::Relaxed);
     ledger.store_record(0, 1, &OpRecord::EMPTY);
     std::mem::forget(ledger.lock_mutex().unwrap());
+    ledger.release_generation(1).unwrap();
+    ledger.mark_through(0, 1);
+    ledger.open_fault_gate();
 
     let mut next = spec(job);
     next.trial = 2;
@@ -145,6 +148,20 @@ fn reset_makes_the_ledger_new_for_the_next_trial() {
     assert_eq!(opened.spin_word().load(Ordering::Relaxed), 0);
     assert_eq!(opened.load_record(0, 1), None);
     assert!(!opened.lock_mutex().unwrap().recovered);
+    // The fault gate starts over; the generation reused workers wait on
+    // between trials, and what each is through with, do not.
+    assert_eq!(opened.generation(), 1);
+    assert!(opened.is_through(0, 1));
+    assert_eq!(
+        opened
+            .map
+            .shared()
+            .barrier
+            .0
+            .fault_gate
+            .load(Ordering::Relaxed),
+        0
+    );
 }
 
 proptest::proptest! {

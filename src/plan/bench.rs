@@ -21,6 +21,8 @@ pub struct BenchRequest {
     pub trials: i64,
     pub repetitions: i64,
     pub warmup: i64,
+    /// Trials of the defaults per repetition, fresh and reused each.
+    pub loss_trials: i64,
 }
 
 /// A benchmark that has passed every check: the two plans it runs, over and
@@ -34,9 +36,20 @@ pub struct BenchPlan {
     /// One trial of every mode (no lock first), `ops` per worker, no pause
     /// and no window: the cost of synchronization alone.
     pub throughput: Plan,
-    /// `trials` unlocked trials with no operations: the cost of a trial.
+    /// `trials` unlocked trials of one operation, no pause, no window, each
+    /// with fresh workers: the cost of a trial.
     pub overhead: Plan,
+    /// Unlocked trials of one operation, no pause, no window, with reused
+    /// workers: `trials` × [`REUSED_TRIALS_FACTOR`] of them, for as long
+    /// a measurement as the fresh ones get.
+    pub reused: Plan,
+    /// The unlocked defaults of `run` (lost update), `loss_trials` trials:
+    /// how often the race bites, run with fresh and with reused workers.
+    pub loss: Plan,
 }
+
+/// How many more trials the reused-worker measurement runs than the fresh one.
+pub(crate) const REUSED_TRIALS_FACTOR: u32 = 20;
 
 impl BenchPlan {
     pub fn build(req: BenchRequest) -> Result<BenchPlan, UsageError> {
@@ -46,6 +59,7 @@ impl BenchPlan {
         let max = i64::from(MAX_REPETITIONS);
         let repetitions = in_range("--repetitions", req.repetitions, 1, max)? as u32;
         let warmup = in_range("--warmup", req.warmup, 0, max)? as u32;
+        let loss_trials = in_range("--loss-trials", req.loss_trials, 1, i64::from(MAX_TRIALS))?;
         let base = Request {
             scenario: Some(Scenario::LostUpdate),
             trials: 1,
@@ -63,9 +77,20 @@ impl BenchPlan {
         };
         let overhead = Request {
             trials,
-            ops: Some(0),
+            ops: Some(1),
             locks: Vec::new(),
             ..base.clone()
+        };
+        let reused = Request {
+            trials: (trials * i64::from(REUSED_TRIALS_FACTOR)).min(i64::from(MAX_TRIALS)),
+            reuse_workers: true,
+            ..overhead.clone()
+        };
+        let loss = Request {
+            trials: loss_trials,
+            no_lock: true,
+            seed: Some(0),
+            ..Request::default()
         };
         Ok(BenchPlan {
             workers: workers as u32,
@@ -73,6 +98,8 @@ impl BenchPlan {
             warmup,
             throughput: Plan::build(base, || 0)?,
             overhead: Plan::build(overhead, || 0)?,
+            reused: Plan::build(reused, || 0)?,
+            loss: Plan::build(loss, || 0)?,
         })
     }
 }
@@ -89,6 +116,7 @@ mod tests {
             trials: 10,
             repetitions: 3,
             warmup: 1,
+            loss_trials: 20,
         }
     }
 
@@ -101,7 +129,12 @@ mod tests {
         assert_eq!(b.throughput.expected_balance(), 2_000);
         assert!(b.throughput.pause.is_zero() && b.throughput.window.is_zero());
         assert_eq!(b.overhead.modes, [Mode::NoLock]);
-        assert_eq!((b.overhead.trials, b.overhead.ops), (10, 0));
+        assert_eq!((b.overhead.trials, b.overhead.ops), (10, 1));
+        assert_eq!((b.reused.trials, b.reused.ops), (200, 1));
+        assert!(b.reused.reuse_workers && !b.overhead.reuse_workers);
+        // The loss comparison runs `run`'s unlocked defaults.
+        assert_eq!(b.loss.modes, [Mode::NoLock]);
+        assert_eq!((b.loss.trials, b.loss.ops, b.loss.workers()), (20, 50, 2));
         for plan in [&b.throughput, &b.overhead] {
             assert_eq!((plan.depositors, plan.withdrawers), (2, 0));
         }

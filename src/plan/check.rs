@@ -74,6 +74,7 @@ impl Plan {
                 self.trials
             ));
         }
+        self.check_reuse()?;
         self.check_backend()?;
         self.check_transfer()?;
         self.check_trace()?;
@@ -116,6 +117,31 @@ impl Plan {
             return Err(UsageError(
                 "--trace, --explain, --export-trace and --schedule work on the memory-mapped \
                  ledger only, not with --db"
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Reused workers run the single-account scenarios on the memory-mapped
+    /// ledger only: a transfer trial's deadlock handling ends its workers,
+    /// and a database worker's session would carry state from one trial to
+    /// the next.
+    fn check_reuse(&self) -> Result<(), UsageError> {
+        if !self.reuse_workers {
+            return Ok(());
+        }
+        if self.scenario == Scenario::Transfer {
+            return Err(UsageError(
+                "--reuse-workers works with the lost-update and overdraft scenarios only, \
+                 not --scenario transfer: drop --reuse-workers"
+                    .into(),
+            ));
+        }
+        if self.backend == BackendKind::Postgres {
+            return Err(UsageError(
+                "--reuse-workers works on the memory-mapped ledger only, not with --db: \
+                 drop --reuse-workers"
                     .into(),
             ));
         }

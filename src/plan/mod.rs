@@ -131,6 +131,8 @@ pub struct Request {
     pub db: Option<String>,
     /// `--max-retries`: retries of one database operation.
     pub max_retries: Option<i64>,
+    /// Start each mode's workers once and run every trial with them.
+    pub reuse_workers: bool,
 }
 
 /// The default of `--max-retries`: enough for two workers contending on one
@@ -193,6 +195,11 @@ pub struct Plan {
     /// Every transfer and audit is recorded for `--export-history`.
     #[serde(skip)]
     pub history: bool,
+    /// Each mode's workers start once and run every trial of the mode
+    /// (`--reuse-workers`); shown only when set, so that the documents of
+    /// runs with fresh workers stay as they were.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub reuse_workers: bool,
 }
 
 fn is_one(n: &u32) -> bool {
@@ -270,6 +277,7 @@ impl Plan {
             collide: req.collide,
             unlocked_audits: req.unlocked_audits,
             history: req.history,
+            reuse_workers: req.reuse_workers,
         };
         plan.transfer_parts(&req)?;
         plan.check()?;

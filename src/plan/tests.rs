@@ -305,3 +305,21 @@ fn timeout_defaults_scale_with_the_work_and_can_be_set() {
         .is_err()
     );
 }
+
+#[test]
+fn reused_workers_run_the_single_account_scenarios_on_the_ledger_only() {
+    let reuse = |scenario, db: Option<&str>| {
+        build(Request {
+            scenario: Some(scenario),
+            reuse_workers: true,
+            db: db.map(str::to_string),
+            ..request()
+        })
+    };
+    assert!(reuse(Scenario::LostUpdate, None).unwrap().reuse_workers);
+    assert!(reuse(Scenario::Overdraft, None).unwrap().reuse_workers);
+    let err = reuse(Scenario::Transfer, None).unwrap_err().0;
+    assert!(err.contains("not --scenario transfer"), "{err}");
+    let err = reuse(Scenario::LostUpdate, Some("embedded")).unwrap_err().0;
+    assert!(err.contains("not with --db"), "{err}");
+}

@@ -56,7 +56,7 @@ pub fn text(r: &BenchResults) -> String {
     let o = &r.overhead;
     let _ = writeln!(
         out,
-        "Overhead: {} trial{} of {} worker{} with no operations per repetition",
+        "Overhead: {} trial{} of {} fresh worker{} with one operation each, per repetition",
         o.trials,
         plural(o.trials),
         r.workers,
@@ -65,18 +65,25 @@ pub fn text(r: &BenchResults) -> String {
     let us = |s: &Spread| [s.min, s.median, s.max].map(|v| duration::human(micros(v)));
     let rows = [
         row("", ["min", "median", "max"].map(String::from)),
-        row("per trial", us(&o.trial_us)),
+        row("one fresh trial", us(&o.trial_us)),
         row(
             &format!("start and reap {} × bankrace --version", r.workers),
             us(&o.spawn_us),
         ),
         row(
-            "ratio",
+            "trial / start and reap",
             [o.ratio.min, o.ratio.median, o.ratio.max].map(|v| format!("{v:.2}")),
         ),
     ];
     table(&mut out, &rows);
     out.push('\n');
+    reuse_tables(&mut out, r);
+    notes(&mut out, r.workers);
+    out
+}
+
+/// What the columns mean, below the tables.
+fn notes(out: &mut String, workers: u32) {
     let _ = writeln!(
         out,
         "ops/s counts every operation over the time the workers ran (start barrier to last finish);"
@@ -87,9 +94,67 @@ pub fn text(r: &BenchResults) -> String {
     );
     let _ = writeln!(
         out,
-        "ratio is, per repetition, a trial's wall time over starting its processes."
+        "trial / start and reap divides a fresh trial's wall time (ledger, {n} worker starts, barrier,",
+        n = workers
     );
-    out
+    let _ = writeln!(
+        out,
+        "operation, {n} exits and reaps) by the time to start and reap {n} × bankrace --version;",
+        n = workers
+    );
+    let _ = writeln!(
+        out,
+        "both sides start and reap as many processes, so below 1 would mean a worker starts and exits\n\
+         faster than a --version run; it never means a trial costs less than starting its processes."
+    );
+}
+
+/// Trials per second, fresh against reused, and the defaults' race with each.
+fn reuse_tables(out: &mut String, r: &BenchResults) {
+    let t = &r.trials_per_sec;
+    let _ = writeln!(
+        out,
+        "Trials per second: one operation, no pause, no window; {} fresh and {} reused trials per repetition",
+        r.overhead.trials, t.reused_trials
+    );
+    let rate = |s: &Spread| [si(s.min), si(s.median), si(s.max)];
+    let rows = [
+        row("", ["min", "median", "max"].map(String::from)),
+        row("fresh workers", rate(&t.fresh)),
+        row("reused workers (--reuse-workers)", rate(&t.reused)),
+        row(
+            "reused / fresh",
+            [t.speedup.min, t.speedup.median, t.speedup.max].map(|v| format!("{v:.1}x")),
+        ),
+    ];
+    table(out, &rows);
+    out.push('\n');
+    let l = &r.loss;
+    let _ = writeln!(
+        out,
+        "The race in run's unlocked defaults, {} trials each, 95% intervals",
+        l.fresh.trials
+    );
+    let mut rows = vec![row(
+        "",
+        ["trials that missed the books", "mean |final - expected|"].map(String::from),
+    )];
+    for (label, rate) in [("fresh workers", &l.fresh), ("reused workers", &l.reused)] {
+        rows.push(row(
+            label,
+            [
+                format!(
+                    "{:.1}% [{:.1}%, {:.1}%]",
+                    rate.share * 100.0,
+                    rate.share_low * 100.0,
+                    rate.share_high * 100.0
+                ),
+                format!("{:.2} ± {:.2}", rate.mean_deviation, rate.mean_deviation_ci),
+            ],
+        ));
+    }
+    table(out, &rows);
+    out.push('\n');
 }
 
 fn row<const N: usize>(label: &str, cells: [String; N]) -> (String, Vec<String>) {
@@ -143,7 +208,7 @@ fn plural(n: u32) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bench::{ModeBench, Overhead};
+    use crate::bench::{LossComparison, LossRate, ModeBench, Overhead, TrialRates};
     use crate::vocab::Mode;
 
     fn spread(v: [f64; 3]) -> Spread {
@@ -178,6 +243,16 @@ mod tests {
                 spawn_us: spread([1_000.0, 1_000.0, 1_000.0]),
                 ratio: spread([1.2, 1.1, 1.3]),
             },
+            trials_per_sec: TrialRates {
+                reused_trials: 1_000,
+                fresh: spread([800.0, 900.0, 1_000.0]),
+                reused: spread([20e3, 25e3, 30e3]),
+                speedup: spread([25.0, 27.0, 30.0]),
+            },
+            loss: LossComparison {
+                fresh: LossRate::of(&[-3, 0, 2, -1]),
+                reused: LossRate::of(&[-2, -1, 1, 0]),
+            },
         }
     }
 
@@ -191,15 +266,29 @@ mod tests {
         no lock  70.0M   80.0M  90.0M         31.0%
         flock     790k    800k   812k             0
 
-        Overhead: 50 trials of 2 workers with no operations per repetition
+        Overhead: 50 trials of 2 fresh workers with one operation each, per repetition
                                                   min  median     max
-        per trial                              1.10ms  1.20ms  1.30ms
+        one fresh trial                        1.10ms  1.20ms  1.30ms
         start and reap 2 × bankrace --version  1.00ms  1.00ms  1.00ms
-        ratio                                    1.10    1.20    1.30
+        trial / start and reap                   1.10    1.20    1.30
+
+        Trials per second: one operation, no pause, no window; 50 fresh and 1000 reused trials per repetition
+                                            min  median    max
+        fresh workers                       800     900   1.0k
+        reused workers (--reuse-workers)  20.0k   25.0k  30.0k
+        reused / fresh                    25.0x   27.0x  30.0x
+
+        The race in run's unlocked defaults, 4 trials each, 95% intervals
+                        trials that missed the books  mean |final - expected|
+        fresh workers           75.0% [30.1%, 95.4%]              1.50 ± 1.27
+        reused workers          75.0% [30.1%, 95.4%]              1.00 ± 0.80
 
         ops/s counts every operation over the time the workers ran (start barrier to last finish);
         lost updates is the median share of deposits missing from the final balance;
-        ratio is, per repetition, a trial's wall time over starting its processes.
+        trial / start and reap divides a fresh trial's wall time (ledger, 2 worker starts, barrier,
+        operation, 2 exits and reaps) by the time to start and reap 2 × bankrace --version;
+        both sides start and reap as many processes, so below 1 would mean a worker starts and exits
+        faster than a --version run; it never means a trial costs less than starting its processes.
         ");
     }
 

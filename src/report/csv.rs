@@ -1,7 +1,11 @@
-//! The CSV report: one row per trial of every mode, failed ones included, with the scenario's parameters on each row.
+//! The CSV report: one row per trial of every mode, failed ones included, with the scenario's parameters on each row; written whole or one trial at a time as a run goes, to the same bytes.
+
+use std::io::{self, Write};
 
 use crate::duration;
-use crate::stats::Results;
+use crate::plan::Plan;
+use crate::stats::{Results, TrialRecord};
+use crate::vocab::Mode;
 
 /// The header row. Scripts may rely on these names; new columns are added at
 /// the end.
@@ -48,55 +52,97 @@ pub(crate) const COLUMNS: [&str; 35] = [
 /// `killed_worker` is empty unless a worker died holding the lock;
 /// `worker_seeds` lists each worker's seed, separated by spaces.
 pub fn render(results: &Results) -> String {
-    let p = &results.parameters;
-    let mut w = ::csv::Writer::from_writer(Vec::new());
-    w.write_record(COLUMNS).expect("writing to memory");
+    let mut stream = CsvStream::begin(Vec::new(), &results.parameters).expect("writing to memory");
     for mode in &results.modes {
         for t in &mode.trials {
-            let seeds: Vec<String> = t.worker_seeds.iter().map(u64::to_string).collect();
-            let row: [String; COLUMNS.len()] = [
-                mode.mode.id().to_string(),
-                t.trial.to_string(),
-                t.final_balance.to_string(),
-                t.expected_balance.to_string(),
-                t.deviation.to_string(),
-                t.status.to_string(),
-                t.cause.clone().unwrap_or_default(),
-                t.consistent.to_string(),
-                t.overdrawn.to_string(),
-                t.withdrawals_succeeded.to_string(),
-                t.withdrawals_refused.to_string(),
-                t.overpaid.to_string(),
-                format!("{:.3}", t.duration_ms),
-                format!("{:.1}", t.ops_per_sec),
-                t.killed_worker.map(|w| w.to_string()).unwrap_or_default(),
-                t.recoveries.to_string(),
-                p.scenario.name().to_string(),
-                p.trials.to_string(),
-                p.initial.to_string(),
-                p.depositors.to_string(),
-                p.withdrawers.to_string(),
-                p.ops.to_string(),
-                p.amount.to_string(),
-                duration::format(p.pause),
-                duration::format(p.window),
-                p.kill_holder.to_string(),
-                duration::format(p.timeout),
-                p.fail_fast.to_string(),
-                results.seed.to_string(),
-                seeds.join(" "),
-                t.retries.to_string(),
-                t.deadlock_aborts.to_string(),
-                t.cas_misses.to_string(),
-                p.backend.name().to_string(),
-                p.db.as_ref().map(|d| d.shown()).unwrap_or_default(),
-            ];
-            w.write_record(&row).expect("writing to memory");
+            stream.trial(mode.mode, t).expect("writing to memory");
         }
     }
-    let bytes = w.into_inner().expect("writing to memory");
+    let bytes = stream.finish().expect("writing to memory");
     String::from_utf8(bytes).expect("every field is UTF-8")
 }
+
+/// A CSV report being written: the header, then one row per trial.
+pub(crate) struct CsvStream<W: Write> {
+    out: ::csv::Writer<W>,
+    /// The columns every row repeats: the parameters and the seed.
+    parameters: [String; 13],
+    /// The columns of the backend every row repeats.
+    backend: [String; 2],
+}
+
+impl<W: Write> CsvStream<W> {
+    pub fn begin(out: W, p: &Plan) -> io::Result<CsvStream<W>> {
+        let mut out = ::csv::Writer::from_writer(out);
+        out.write_record(COLUMNS)?;
+        let parameters = [
+            p.scenario.name().to_string(),
+            p.trials.to_string(),
+            p.initial.to_string(),
+            p.depositors.to_string(),
+            p.withdrawers.to_string(),
+            p.ops.to_string(),
+            p.amount.to_string(),
+            duration::format(p.pause),
+            duration::format(p.window),
+            p.kill_holder.to_string(),
+            duration::format(p.timeout),
+            p.fail_fast.to_string(),
+            p.seed.to_string(),
+        ];
+        let backend = [
+            p.backend.name().to_string(),
+            p.db.as_ref().map(|d| d.shown()).unwrap_or_default(),
+        ];
+        Ok(CsvStream {
+            out,
+            parameters,
+            backend,
+        })
+    }
+
+    /// The row of one trial of `mode`.
+    pub fn trial(&mut self, mode: Mode, t: &TrialRecord) -> io::Result<()> {
+        let seeds: Vec<String> = t.worker_seeds.iter().map(u64::to_string).collect();
+        let own = [
+            mode.id().to_string(),
+            t.trial.to_string(),
+            t.final_balance.to_string(),
+            t.expected_balance.to_string(),
+            t.deviation.to_string(),
+            t.status.to_string(),
+            t.cause.clone().unwrap_or_default(),
+            t.consistent.to_string(),
+            t.overdrawn.to_string(),
+            t.withdrawals_succeeded.to_string(),
+            t.withdrawals_refused.to_string(),
+            t.overpaid.to_string(),
+            format!("{:.3}", t.duration_ms),
+            format!("{:.1}", t.ops_per_sec),
+            t.killed_worker.map(|w| w.to_string()).unwrap_or_default(),
+            t.recoveries.to_string(),
+        ];
+        let after = [
+            seeds.join(" "),
+            t.retries.to_string(),
+            t.deadlock_aborts.to_string(),
+            t.cas_misses.to_string(),
+        ];
+        let row = own
+            .iter()
+            .chain(&self.parameters)
+            .chain(&after)
+            .chain(&self.backend);
+        self.out.write_record(row)?;
+        Ok(())
+    }
+
+    pub fn finish(self) -> io::Result<W> {
+        self.out.into_inner().map_err(|e| e.into_error())
+    }
+}
+
+const _: () = assert!(COLUMNS.len() == 16 + 13 + 4 + 2);
 
 #[cfg(test)]
 mod tests {
@@ -127,5 +173,11 @@ mod tests {
     #[test]
     fn snapshot() {
         insta::assert_snapshot!(render(&fixtures::results()));
+    }
+
+    #[test]
+    fn more_snapshots() {
+        insta::assert_snapshot!("overdraft", render(&fixtures::overdraft()));
+        insta::assert_snapshot!("interrupted", render(&fixtures::interrupted()));
     }
 }

@@ -1,14 +1,25 @@
-//! The JSON report: the results, serialized. Its field names are a contract (see the README).
+//! The JSON report: the results, serialized, whole or one trial at a time as a run goes (to the same bytes). Its field names are a contract (see docs/json.md).
+//!
+//! A document is the pretty-printed [`Results`] under the versions: its
+//! pieces are written in that order, each value pretty-printed alone and
+//! indented to the depth it sits at. Within a mode the trials come before
+//! the summary, and the run's ending (`interrupted`, `stopped_early`) comes
+//! last: so nothing is written that a later trial could change.
+
+use std::io::{self, Write};
 
 use serde::Serialize;
 
-use crate::stats::Results;
+use crate::host::Host;
+use crate::plan::Plan;
+use crate::stats::{ModeResult, Results, Summary, TrialRecord};
+use crate::vocab::Mode;
 
 /// The layout of every JSON document bankrace writes (`run` and `bench`).
 /// Bumped by one whenever a field is added, renamed or removed, or changes
 /// its meaning, in either document; never for a new value of an existing
 /// field. A reader checks it before trusting the field names.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// The package version that wrote a document (without the git commit, so
 /// that reports do not change from one commit to the next).
@@ -35,8 +46,103 @@ pub fn document<T: Serialize>(body: &T) -> String {
     s
 }
 
+/// The document of a run whose every trial is in `results`: the same bytes
+/// as [`document`] gives, written the way a streamed run writes them.
 pub fn render(results: &Results) -> String {
-    document(results)
+    let mut stream = JsonStream::begin(Vec::new(), &results.host, &results.parameters)
+        .expect("writing to memory");
+    for mode in &results.modes {
+        stream.whole_mode(mode).expect("writing to memory");
+    }
+    let bytes = stream
+        .finish(results.interrupted.as_deref(), results.stopped_early)
+        .expect("writing to memory");
+    String::from_utf8(bytes).expect("JSON is UTF-8")
+}
+
+/// `value` pretty-printed as it appears `depth` levels deep in a document.
+fn pretty_at<T: Serialize + ?Sized>(value: &T, depth: usize) -> String {
+    let text = serde_json::to_string_pretty(value).expect("results always serialize");
+    text.replace('\n', &format!("\n{}", "  ".repeat(depth)))
+}
+
+/// A JSON report being written.
+pub(crate) struct JsonStream<W: Write> {
+    out: W,
+    /// Modes opened so far; trials written in the open one.
+    modes: usize,
+    trials: usize,
+}
+
+impl<W: Write> JsonStream<W> {
+    /// Writes everything before the first mode: the versions, the host,
+    /// the seed and the parameters.
+    pub fn begin(mut out: W, host: &Host, plan: &Plan) -> io::Result<JsonStream<W>> {
+        write!(
+            out,
+            "{{\n  \"bankrace_version\": {},\n  \"schema_version\": {},\n  \"host\": {},\n  \"seed\": {},\n  \"parameters\": {},\n  \"modes\": [",
+            pretty_at(BANKRACE_VERSION, 1),
+            SCHEMA_VERSION,
+            pretty_at(host, 1),
+            plan.seed,
+            pretty_at(plan, 1)
+        )?;
+        Ok(JsonStream {
+            out,
+            modes: 0,
+            trials: 0,
+        })
+    }
+
+    /// Opens the next mode.
+    pub fn mode(&mut self, mode: Mode, expected_balance: i64) -> io::Result<()> {
+        let comma = if self.modes > 0 { "," } else { "" };
+        self.modes += 1;
+        self.trials = 0;
+        write!(
+            self.out,
+            "{comma}\n    {{\n      \"lock\": {},\n      \"expected_balance\": {expected_balance},\n      \"trials\": [",
+            pretty_at(&mode.strategy(), 3),
+        )
+    }
+
+    /// One trial of the open mode.
+    pub fn trial(&mut self, record: &TrialRecord) -> io::Result<()> {
+        let comma = if self.trials > 0 { "," } else { "" };
+        self.trials += 1;
+        write!(self.out, "{comma}\n        {}", pretty_at(record, 4))
+    }
+
+    /// Closes the open mode with its summary.
+    pub fn end_mode(&mut self, summary: &Summary) -> io::Result<()> {
+        let close = if self.trials > 0 { "\n      ]" } else { "]" };
+        write!(
+            self.out,
+            "{close},\n      \"summary\": {}\n    }}",
+            pretty_at(summary, 3)
+        )
+    }
+
+    /// Writes how the run ended and returns the writer, flushed.
+    pub fn finish(mut self, interrupted: Option<&str>, stopped_early: bool) -> io::Result<W> {
+        let close = if self.modes > 0 { "\n  ]" } else { "]" };
+        writeln!(
+            self.out,
+            "{close},\n  \"interrupted\": {},\n  \"stopped_early\": {stopped_early}\n}}",
+            pretty_at(&interrupted, 1)
+        )?;
+        self.out.flush()?;
+        Ok(self.out)
+    }
+
+    /// A whole mode whose trials are all in `mode`.
+    pub fn whole_mode(&mut self, mode: &ModeResult) -> io::Result<()> {
+        self.mode(mode.mode, mode.expected_balance)?;
+        for t in &mode.trials {
+            self.trial(t)?;
+        }
+        self.end_mode(&mode.summary)
+    }
 }
 
 #[cfg(test)]
@@ -137,5 +243,25 @@ mod tests {
             Some(plan.worker_seed(1, 0).to_string().as_str())
         );
         assert_eq!(v["parameters"]["window"], "100us");
+    }
+
+    #[test]
+    fn the_document_is_the_results_serialized() {
+        use crate::report::fixtures;
+        for results in [
+            fixtures::results(),
+            fixtures::overdraft(),
+            fixtures::interrupted(),
+        ] {
+            assert_eq!(super::render(&results), super::document(&results));
+        }
+    }
+
+    #[test]
+    fn snapshots() {
+        use crate::report::fixtures;
+        insta::assert_snapshot!("results", super::render(&fixtures::results()));
+        insta::assert_snapshot!("overdraft", super::render(&fixtures::overdraft()));
+        insta::assert_snapshot!("interrupted", super::render(&fixtures::interrupted()));
     }
 }

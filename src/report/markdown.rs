@@ -3,7 +3,6 @@
 use std::fmt::Write as _;
 
 use crate::stats::Results;
-use crate::vocab::TrialStatus;
 
 pub fn render(results: &Results) -> String {
     let [title, workers, balances] = super::text::header(&results.parameters, results.seed);
@@ -28,14 +27,14 @@ pub fn render(results: &Results) -> String {
     out.push('\n');
     let mut any_failed = false;
     for mode in &results.modes {
-        for t in mode.trials.iter().filter(|t| t.status != TrialStatus::Ok) {
+        for &(trial, cause) in &mode.failures {
             any_failed = true;
             let _ = writeln!(
                 out,
                 "- {}: trial {} failed: {}",
                 escape(mode.mode.name()),
-                t.trial,
-                escape(t.cause.as_deref().unwrap_or("unknown cause"))
+                trial,
+                escape(&mode.causes[cause as usize].1)
             );
         }
     }
@@ -84,6 +83,11 @@ mod tests {
     #[test]
     fn snapshot() {
         insta::assert_snapshot!(render(&fixtures::results()));
+    }
+
+    #[test]
+    fn interrupted_snapshot() {
+        insta::assert_snapshot!("interrupted", render(&fixtures::interrupted()));
     }
 
     #[test]

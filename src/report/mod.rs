@@ -1,4 +1,4 @@
-//! Renders results for people and programs. Each format is a pure function of the results that returns text.
+//! Renders results for people and programs. Each format is a pure function of the results that returns text; JSON and CSV are also written one trial at a time as a run goes (`stream.rs`), to the same bytes.
 
 mod bank;
 pub mod bench;
@@ -9,6 +9,7 @@ mod history;
 pub mod json;
 mod markdown;
 pub mod picture;
+mod stream;
 pub mod sweep;
 mod text;
 
@@ -18,6 +19,7 @@ pub use explain::{trial_explanation, violations};
 pub use history::render as history;
 pub use json::render as json;
 pub use markdown::render as markdown;
+pub use stream::Streams;
 pub use text::{
     Paint, render as text, render_with as text_with, verdict, verdict_fitted, verdict_with,
 };
@@ -38,10 +40,10 @@ pub(crate) enum Tone {
     Warn,
 }
 
-use crate::outcome::RunOutcome;
+use crate::outcome::{RunOutcome, TrialOutcome};
 use crate::plan::Plan;
-use crate::stats::{self, Results};
-use crate::vocab::TrialStatus;
+use crate::stats::{self, Fold, Keep, Results, TrialRecord};
+use crate::vocab::{Mode, TrialStatus};
 
 /// `--export-history`: every trial of every mode as a Jepsen history (see
 /// `history.rs` at the crate's root), one after another.
@@ -49,49 +51,60 @@ pub fn jepsen_history(run: &RunOutcome) -> String {
     let mut out = String::new();
     for mode in &run.modes {
         for t in &mode.trials {
-            if let Some(h) = t.transfers.as_ref().and_then(|b| b.history.as_ref()) {
-                let deadlocked = t.status == TrialStatus::Deadlocked;
-                out.push_str(&crate::history::render(
-                    h,
-                    mode.mode.id(),
-                    t.trial,
-                    deadlocked,
-                ));
-            }
+            out.push_str(&trial_history(mode.mode, t));
         }
     }
     out
 }
 
+/// The Jepsen history of one trial of `mode`; empty if it kept none.
+pub(crate) fn trial_history(mode: Mode, t: &TrialOutcome) -> String {
+    match t.transfers.as_ref().and_then(|b| b.history.as_ref()) {
+        Some(h) => {
+            let deadlocked = t.status == TrialStatus::Deadlocked;
+            crate::history::render(h, mode.id(), t.trial, deadlocked)
+        }
+        None => String::new(),
+    }
+}
+
 /// What every report renders: the statistics of a run's outcomes and,
-/// beside them, the analysis of each traced trial. Fails only when the
-/// memory for an analysis cannot be had.
+/// beside them, the analysis of each traced trial. Every trial is kept
+/// whole. Fails only when the memory for an analysis cannot be had.
 pub fn results(plan: &Plan, run: &RunOutcome) -> anyhow::Result<Results> {
-    let mut results = stats::results(plan, run);
-    for (mode, outcomes) in results.modes.iter_mut().zip(&run.modes) {
-        for (record, outcome) in mode.trials.iter_mut().zip(&outcomes.trials) {
-            let Some(trace) = &outcome.trace else {
-                continue;
-            };
-            let context = crate::explain::Context {
-                initial: plan.initial,
-                depositors: plan.depositors,
-                expected: record.expected_balance,
-                final_balance: record.final_balance,
-                complete: record.status == TrialStatus::Ok,
-                killed: record.killed_worker,
-            };
-            let analysis = crate::explain::analyze(trace, &context).map_err(|_| {
-                anyhow::anyhow!(
-                    "out of memory for the analysis of trial {} ({} traced operations)",
-                    record.trial,
-                    trace.len()
-                )
-            })?;
-            record.trace = Some(analysis);
+    let modes: Vec<_> = run.modes.iter().map(|m| m.mode).collect();
+    let mut fold = Fold::new(plan, &modes, Keep::All);
+    for (m, mode) in run.modes.iter().enumerate() {
+        for t in &mode.trials {
+            fold.add(m, t, record(plan, t)?);
         }
     }
-    Ok(results)
+    Ok(fold.finish(run.host.clone(), run.interrupted, run.stopped_early))
+}
+
+/// One trial as reports show it, with its trace's analysis if traced.
+pub fn record(plan: &Plan, t: &TrialOutcome) -> anyhow::Result<TrialRecord> {
+    let mut record = stats::record(plan, t);
+    let Some(trace) = &t.trace else {
+        return Ok(record);
+    };
+    let context = crate::explain::Context {
+        initial: plan.initial,
+        depositors: plan.depositors,
+        expected: record.expected_balance,
+        final_balance: record.final_balance,
+        complete: record.status == TrialStatus::Ok,
+        killed: record.killed_worker,
+    };
+    let analysis = crate::explain::analyze(trace, &context).map_err(|_| {
+        anyhow::anyhow!(
+            "out of memory for the analysis of trial {} ({} traced operations)",
+            record.trial,
+            trace.len()
+        )
+    })?;
+    record.trace = Some(analysis);
+    Ok(record)
 }
 
 /// Results built from fixed outcomes, for the renderers' snapshot tests.
@@ -130,6 +143,12 @@ pub(crate) mod fixtures {
     /// Lost update, four trials per mode: the unlocked mode loses updates in
     /// two trials and has one failed trial; the mutex is exact.
     pub fn results() -> Results {
+        let (plan, run) = results_run();
+        stats::results(&plan, &run)
+    }
+
+    /// The plan and outcomes behind [`results`].
+    pub fn results_run() -> (Plan, RunOutcome) {
         let plan = Plan::build(
             Request {
                 trials: 4,
@@ -159,11 +178,63 @@ pub(crate) mod fixtures {
                 trials: (1..=4).map(|i| trial(i, 200, 16)).collect(),
             },
         ];
-        stats::results(&plan, &complete(modes))
+        (plan, complete(modes))
+    }
+
+    /// A run interrupted by SIGINT during its second mode's first trial:
+    /// the first mode has two trials, one failed; the second has none.
+    pub fn interrupted() -> Results {
+        let (plan, run) = interrupted_run();
+        stats::results(&plan, &run)
+    }
+
+    /// The plan and outcomes behind [`interrupted`].
+    pub fn interrupted_run() -> (Plan, RunOutcome) {
+        let plan = Plan::build(
+            Request {
+                trials: 2,
+                ops: Some(5),
+                seed: Some(11),
+                kill_holder: 0.5,
+                ..Request::default()
+            },
+            || unreachable!("the seed is given"),
+        )
+        .expect("a valid plan");
+        let mut failed = trial(2, 201, 30);
+        failed.status = TrialStatus::Failed;
+        failed.cause = Some("timed out after 1s: 1 of 2 workers finished".into());
+        failed.killed_worker = Some(1);
+        let mut killed = trial(1, 200, 9);
+        killed.killed_worker = Some(0);
+        killed.recoveries = 1;
+        let modes = vec![
+            ModeOutcomes {
+                mode: Mode::NoLock,
+                trials: vec![killed, failed],
+            },
+            ModeOutcomes {
+                mode: Mode::Mutex,
+                trials: Vec::new(),
+            },
+        ];
+        let run = RunOutcome {
+            modes,
+            interrupted: Some(2),
+            stopped_early: false,
+            host: crate::host::Host::fixture(),
+        };
+        (plan, run)
     }
 
     /// Overdraft, two trials per mode: both unlocked trials overdraw.
     pub fn overdraft() -> Results {
+        let (plan, run) = overdraft_run();
+        stats::results(&plan, &run)
+    }
+
+    /// The plan and outcomes behind [`overdraft`].
+    pub fn overdraft_run() -> (Plan, RunOutcome) {
         let plan = Plan::build(
             Request {
                 scenario: Some(Scenario::Overdraft),
@@ -193,6 +264,6 @@ pub(crate) mod fixtures {
                 trials: vec![atm(1, 1), atm(2, 1)],
             },
         ];
-        stats::results(&plan, &complete(modes))
+        (plan, complete(modes))
     }
 }

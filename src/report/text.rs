@@ -289,25 +289,20 @@ fn table(out: &mut String, results: &Results, paint: Paint, width: usize) {
 }
 
 fn histogram_of(out: &mut String, mode: &ModeResult, paint: Paint, width: usize) {
-    let balances: Vec<i64> = mode
-        .trials
-        .iter()
-        .filter(|t| t.status == TrialStatus::Ok)
-        .map(|t| t.final_balance)
-        .collect();
+    let ok = mode.summary.trials - mode.summary.failed - mode.summary.deadlocked;
     let _ = writeln!(
         out,
         "{}: {} of {} trial{}",
         paint.paint(Tone::Strong, mode.mode.name()),
-        if mode.trials.iter().any(|t| t.bank.is_some()) {
+        if mode.banked {
             "bank totals"
         } else {
             "final balances"
         },
-        balances.len(),
-        plural(balances.len() as u64)
+        ok,
+        plural(u64::from(ok))
     );
-    let bins = histogram::bins(&balances, MAX_BINS);
+    let bins = histogram::bins(&mode.balances, MAX_BINS);
     let rows: Vec<(String, u64)> = bins
         .iter()
         .map(|b| {
@@ -355,16 +350,14 @@ fn histogram_of(out: &mut String, mode: &ModeResult, paint: Paint, width: usize)
 /// appearance, so that a lock that fails the same way in every trial says so
 /// once.
 fn failures_by_cause(mode: &ModeResult) -> Vec<(TrialStatus, &str, Vec<u32>)> {
-    let mut groups: Vec<(TrialStatus, &str, Vec<u32>)> = Vec::new();
-    for t in mode.trials.iter().filter(|t| t.status != TrialStatus::Ok) {
-        let cause = t.cause.as_deref().unwrap_or("unknown cause");
-        match groups
-            .iter_mut()
-            .find(|(s, c, _)| *c == cause && *s == t.status)
-        {
-            Some((_, _, trials)) => trials.push(t.trial),
-            None => groups.push((t.status, cause, vec![t.trial])),
-        }
+    // The causes are already in order of first appearance.
+    let mut groups: Vec<(TrialStatus, &str, Vec<u32>)> = mode
+        .causes
+        .iter()
+        .map(|(status, c)| (*status, c.as_str(), Vec::new()))
+        .collect();
+    for &(trial, cause) in &mode.failures {
+        groups[cause as usize].2.push(trial);
     }
     groups
 }
@@ -574,5 +567,12 @@ mod tests {
     #[test]
     fn snapshot_with_a_failed_trial() {
         insta::assert_snapshot!(render(&crate::report::fixtures::results()));
+    }
+
+    #[test]
+    fn more_snapshots() {
+        use crate::report::fixtures;
+        insta::assert_snapshot!("overdraft", render(&fixtures::overdraft()));
+        insta::assert_snapshot!("interrupted", render(&fixtures::interrupted()));
     }
 }

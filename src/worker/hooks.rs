@@ -20,6 +20,8 @@ pub(super) trait OpHooks: Hooks {
 /// injected fault strikes.
 pub(super) struct Window<'a> {
     pub ledger: &'a Ledger,
+    /// This worker's slot.
+    pub index: u32,
     pub length: Duration,
     /// Fault injection: kill this process now, holding whatever it holds.
     pub die_now: bool,
@@ -28,7 +30,7 @@ pub(super) struct Window<'a> {
 impl Hooks for Window<'_> {
     fn window(&mut self) {
         if self.die_now {
-            die(self.ledger);
+            die(self.ledger, self.index);
         }
         if !self.length.is_zero() {
             std::thread::sleep(self.length);
@@ -50,9 +52,12 @@ impl OpHooks for Window<'_> {
 }
 
 /// Kills this process with SIGKILL, on purpose: no unwinding, no unlocking,
-/// no cleanup, as a crash or the OOM killer would. First opens the fault gate,
-/// so that the other workers of the trial start and want what it holds.
-pub(super) fn die(ledger: &Ledger) -> ! {
+/// no cleanup, as a crash or the OOM killer would. First marks itself
+/// through with the trial (for reused workers: so that the last survivor
+/// knows it is the last) and opens the fault gate, so that the other workers
+/// of the trial start and want what it holds.
+pub(super) fn die(ledger: &Ledger, index: u32) -> ! {
+    ledger.mark_through(index, ledger.generation());
     ledger.open_fault_gate();
     let _ = rustix::process::kill_process(rustix::process::getpid(), rustix::process::Signal::KILL);
     // SIGKILL cannot be caught or ignored; this is never reached.

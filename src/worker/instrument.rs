@@ -208,7 +208,7 @@ impl<'a> Instrumented<'a> {
 impl Hooks for Instrumented<'_> {
     fn window(&mut self) {
         if self.die_now {
-            die(self.ledger);
+            die(self.ledger, self.index);
         }
         if !self.window.is_zero() {
             std::thread::sleep(self.window);

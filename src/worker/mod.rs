@@ -1,6 +1,9 @@
 //! The worker process: maps the trial's ledger, reads its part of the trial back, waits at the start barrier, applies its operations through a backend, reports in its slot.
 //!
 //! Started by the coordinator as `bankrace worker --fd N --index I --parent P`.
+//! A reused worker (`--notify FD --generation G` besides) runs one trial per
+//! generation the coordinator releases after G, re-reading its part of each
+//! from its slot, and writes a byte to FD when it is the last through one.
 //! It depends only on the ledger, the vocabulary, the backend and the
 //! strategies: no plan, no statistics, no reporting, no progress bars.
 //!
@@ -13,6 +16,7 @@ mod instrument;
 pub use instrument::is_gave_up;
 
 use std::fs::{File, OpenOptions};
+use std::os::unix::fs::OpenOptionsExt;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
@@ -38,7 +42,23 @@ pub struct WorkerArgs {
     pub index: u32,
     /// The coordinator's pid: the worker exits if its parent is already gone.
     pub parent: u32,
+    /// Reused workers only: how to hear of the next trial and say when one is over.
+    pub reuse: Option<Reuse>,
 }
+
+/// How a reused worker learns of trials and reports the end of each.
+#[derive(Debug, Clone, Copy)]
+pub struct Reuse {
+    /// The inherited write end of the coordinator's pipe.
+    pub notify: i32,
+    /// The generation already run (or skipped) when this worker started:
+    /// it runs the next one released.
+    pub generation: u32,
+}
+
+/// How long a reused worker waits for the next trial before it exits
+/// quietly; a coordinator that comes back later replaces it.
+const IDLE_LIMIT: Duration = Duration::from_secs(60);
 
 /// The worker's whole life. An error ends the process with status 1; the
 /// coordinator then marks the trial failed. When the worker gave up because
@@ -47,9 +67,6 @@ pub struct WorkerArgs {
 /// ledger, and the coordinator reports it.
 pub fn run(args: WorkerArgs) -> Result<()> {
     die_with_parent(args.parent)?;
-    // Sleeps of a few microseconds would otherwise be stretched by the
-    // default 50us timer slack, which blurs the window the user asked for.
-    let _ = rustix::thread::set_current_timer_slack(std::num::NonZeroU64::new(1));
 
     let file = open_own(args.fd)?;
     let ledger = Ledger::open(&file).context("refusing the ledger it was given")?;
@@ -59,6 +76,12 @@ pub fn run(args: WorkerArgs) -> Result<()> {
             args.index,
             ledger.workers()
         );
+    }
+    let job = ledger.job();
+    if job.pause_ns > 0 || job.window_ns > 0 {
+        // Sleeps of a few microseconds would otherwise be stretched by the
+        // default 50us timer slack, which blurs the window the user asked for.
+        let _ = rustix::thread::set_current_timer_slack(std::num::NonZeroU64::new(1));
     }
     let slot = ledger.slot(args.index);
     let transferers = (0..ledger.workers())
@@ -71,21 +94,24 @@ pub fn run(args: WorkerArgs) -> Result<()> {
         job: ledger.job(),
         me: slot.spec(),
         index: args.index,
+        reuse: args.reuse,
     };
     match (work.job.backend, work.job.mode) {
         (BackendKind::Postgres, mode) => work.run_on_database(mode),
-        (BackendKind::Memory, Mode::NoLock) => work.run(Memory::new(&ledger, strategy::NoLock)),
-        (BackendKind::Memory, Mode::Atomic) => work.run(Memory::new(&ledger, strategy::Atomic)),
-        (BackendKind::Memory, Mode::Spin) => work.run(Memory::new(&ledger, Locked(strategy::Spin))),
+        (BackendKind::Memory, Mode::NoLock) => work.serve(Memory::new(&ledger, strategy::NoLock)),
+        (BackendKind::Memory, Mode::Atomic) => work.serve(Memory::new(&ledger, strategy::Atomic)),
+        (BackendKind::Memory, Mode::Spin) => {
+            work.serve(Memory::new(&ledger, Locked(strategy::Spin)))
+        }
         (BackendKind::Memory, Mode::Mutex) => {
-            work.run(Memory::new(&ledger, Locked(strategy::Mutex)))
+            work.serve(Memory::new(&ledger, Locked(strategy::Mutex)))
         }
         (BackendKind::Memory, Mode::Flock) => {
-            work.run(Memory::new(&ledger, Locked(strategy::Flock::new(file))))
+            work.serve(Memory::new(&ledger, Locked(strategy::Flock::new(file))))
         }
         // Transfer-only modes: transfers and audits choose their own locks.
         (BackendKind::Memory, Mode::MutexUnordered | Mode::Global) => {
-            work.run(Memory::new(&ledger, strategy::NoLock))
+            work.serve(Memory::new(&ledger, strategy::NoLock))
         }
         (BackendKind::Memory, mode) => bail!("{} is not a memory strategy", mode.id()),
     }
@@ -144,6 +170,24 @@ fn open_own(fd: i32) -> Result<File> {
         .with_context(|| format!("cannot open the ledger through {path}"))
 }
 
+/// The inherited write end of the coordinator's pipe, checked to be a pipe
+/// opened for writing.
+fn open_notify(fd: i32) -> Result<std::os::fd::OwnedFd> {
+    let path = format!("/proc/self/fd/{fd}");
+    let meta = std::fs::metadata(&path)
+        .with_context(|| format!("cannot find the coordinator's pipe at {path}"))?;
+    if !std::os::unix::fs::FileTypeExt::is_fifo(&meta.file_type()) {
+        bail!("descriptor {fd} is not the coordinator's pipe");
+    }
+    // Non-blocking: a full pipe already wakes the coordinator.
+    let file = OpenOptions::new()
+        .write(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(&path)
+        .with_context(|| format!("cannot open the coordinator's pipe through {path}"))?;
+    Ok(file.into())
+}
+
 /// Whether an `/proc/self/fdinfo` text describes a descriptor opened for
 /// both reading and writing (`O_RDWR` in its octal `flags:` line).
 fn opened_read_write(fdinfo: &str) -> bool {
@@ -154,7 +198,7 @@ fn opened_read_write(fdinfo: &str) -> bool {
         .is_some_and(|flags| flags & 0o3 == 0o2)
 }
 
-/// One worker's share of a trial.
+/// One worker's share of its trials.
 struct Work<'a> {
     ledger: &'a Ledger,
     slot: &'a Slot,
@@ -162,11 +206,40 @@ struct Work<'a> {
     /// This worker's part of the trial.
     me: WorkerSpec,
     index: u32,
+    reuse: Option<Reuse>,
     /// Transferers in the trial (they come first).
     transferers: u32,
 }
 
 impl Work<'_> {
+    /// One trial, or, for a reused worker, one trial per generation until
+    /// the coordinator says quit (or releases none for [`IDLE_LIMIT`]).
+    /// A reused worker reads its part of each trial from its slot afresh.
+    fn serve<B: Backend>(&self, mut bank: B) -> Result<()> {
+        let Some(reuse) = self.reuse else {
+            return self.run(&mut bank);
+        };
+        let notify = open_notify(reuse.notify)?;
+        let mut seen = reuse.generation;
+        loop {
+            match self.ledger.wait_for_generation(seen, IDLE_LIMIT)? {
+                None | Some(crate::ledger::GENERATION_QUIT) => return Ok(()),
+                Some(g) => seen = g,
+            }
+            let trial = Work {
+                me: self.slot.spec(),
+                ..*self
+            };
+            trial.run(&mut bank)?;
+            if self.ledger.mark_through(self.index, seen) {
+                match rustix::io::write(&notify, &[1]) {
+                    Ok(_) | Err(rustix::io::Errno::AGAIN) => {}
+                    Err(e) => return Err(e).context("cannot tell the coordinator"),
+                }
+            }
+        }
+    }
+
     /// Connects to the database the environment names, then runs.
     #[cfg(feature = "postgres")]
     fn run_on_database(&self, mode: Mode) -> Result<()> {
@@ -174,7 +247,7 @@ impl Work<'_> {
             crate::backend::postgres::worker(mode, self.job.max_retries).inspect_err(|_| {
                 self.slot.failure.store(Failure::Connect.code(), Relaxed);
             })?;
-        self.run(bank)
+        self.serve(bank)
     }
 
     #[cfg(not(feature = "postgres"))]
@@ -186,7 +259,7 @@ impl Work<'_> {
     /// Runs with the bare hooks, or with the recording and turnstile ones
     /// when the trial is traced or scheduled. Two monomorphized copies: the
     /// plain one is exactly the untraced loop.
-    fn run<B: Backend>(&self, bank: B) -> Result<()> {
+    fn run<B: Backend>(&self, bank: &mut B) -> Result<()> {
         let window = Duration::from_nanos(self.job.window_ns);
         if Instrumented::needed(self.ledger) {
             let hooks = Instrumented::new(self.ledger, self.index, window);
@@ -194,6 +267,7 @@ impl Work<'_> {
         } else {
             let hooks = Window {
                 ledger: self.ledger,
+                index: self.index,
                 length: window,
                 die_now: false,
             };
@@ -204,7 +278,7 @@ impl Work<'_> {
     /// Picks this worker's operation once, so that each loop below is
     /// monomorphized for one kind of operation with nothing to decide per
     /// iteration: the unlocked loop is only the accesses that race.
-    fn run_with<B: Backend, H: OpHooks>(&self, bank: B, hooks: H) -> Result<()> {
+    fn run_with<B: Backend, H: OpHooks>(&self, bank: &mut B, hooks: H) -> Result<()> {
         let amount = self.job.amount;
         let slot = self.slot;
         match (self.job.scenario, self.me.role) {
@@ -245,7 +319,7 @@ impl Work<'_> {
     #[inline(always)]
     fn repeat<B: Backend, H: OpHooks>(
         &self,
-        mut bank: B,
+        bank: &mut B,
         mut hooks: H,
         mut op: impl FnMut(&mut B, &mut H, u64) -> Result<()>,
     ) -> Result<()> {
@@ -269,14 +343,14 @@ impl Work<'_> {
                 if !job.mode.has_window() {
                     // Atomic instructions hold nothing: die before the
                     // operation, which then never happened.
-                    die(ledger);
+                    die(ledger, self.index);
                 }
                 // Die inside the window, that is while holding the lock.
                 hooks.arm_fault(true);
             }
-            let result = op(&mut bank, &mut hooks, done - 1);
+            let result = op(bank, &mut hooks, done - 1);
             if B::COUNTS {
-                self.store_costs(&bank);
+                self.store_costs(bank);
             }
             if let Err(e) = result {
                 if let Some(failure) = bank.failure() {

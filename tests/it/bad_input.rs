@@ -55,6 +55,14 @@ fn usage_errors_exit_2_with_the_allowed_range() {
             "invalid value",
         ),
         (&["run", "--trials", "many"], "invalid value 'many'"),
+        (
+            &["run", "--reuse-workers", "--scenario", "transfer"],
+            "--reuse-workers works with the lost-update and overdraft scenarios only",
+        ),
+        (
+            &["run", "--reuse-workers", "--db", "embedded"],
+            "--reuse-workers works on the memory-mapped ledger only, not with --db",
+        ),
         (&["run", "--trials"], "a value is required"),
         (
             &["run", "--depositors", "-2"],
@@ -222,6 +230,24 @@ fn the_hidden_worker_refuses_what_it_is_handed() {
         assert_eq!(out.status.code(), Some(RUNTIME), "{stderr}");
         assert!(stderr.contains(message), "fd {fd}: {stderr}");
         assert!(!stderr.contains("panicked"));
+    }
+    // A worker command line its own small parser cannot take goes to the
+    // full parser, which says why in clap's form, status 2; a reused worker
+    // needs both of its options.
+    let cases: [(&[&str], &str); 2] = [
+        (
+            &["worker", "--fd", "x", "--index", "0", "--parent", "1"],
+            "invalid value 'x'",
+        ),
+        (
+            &[
+                "worker", "--fd", "3", "--index", "0", "--parent", "1", "--notify", "4",
+            ],
+            "--generation",
+        ),
+    ];
+    for (args, message) in cases {
+        assert_refused(args, None, USAGE, message);
     }
 }
 

@@ -22,6 +22,8 @@ fn tiny_bench_prints_valid_json_with_every_mode() {
             "2",
             "--warmup",
             "0",
+            "--loss-trials",
+            "3",
             "--format",
             "json",
         ],
@@ -63,6 +65,25 @@ fn tiny_bench_prints_valid_json_with_every_mode() {
     assert_eq!(o["trials"], 2);
     for field in ["trial_us", "spawn_us", "ratio"] {
         assert!(o[field]["median"].as_f64().unwrap() > 0.0, "{field}: {o}");
+    }
+    let rates = &v["trials_per_sec"];
+    assert_eq!(rates["reused_trials"], 40);
+    for field in ["fresh", "reused", "speedup"] {
+        assert!(rates[field]["median"].as_f64().unwrap() > 0.0, "{rates}");
+    }
+    for side in ["fresh", "reused"] {
+        let loss = &v["loss"][side];
+        // Two repetitions of three trials of run's unlocked defaults.
+        assert_eq!(loss["trials"], 6, "{loss}");
+        let (low, share, high) = (
+            loss["share_low"].as_f64().unwrap(),
+            loss["share"].as_f64().unwrap(),
+            loss["share_high"].as_f64().unwrap(),
+        );
+        assert!(
+            0.0 <= low && low <= share && share <= high && high <= 1.0,
+            "{loss}"
+        );
     }
     assert_empty(tmp.path());
 }

@@ -43,6 +43,27 @@ fn a_signal_ends_the_run_reports_what_completed_and_leaves_nothing() {
 }
 
 #[test]
+fn a_signal_ends_a_run_of_reused_workers_and_leaves_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let args = ["--reuse-workers", "--trials", "100000", "--window", "2ms"];
+    let child = start(&args, tmp.path());
+    let pid = child.id();
+    assert!(eventually(Duration::from_secs(10), || !workers_of(pid).is_empty()));
+    signal(pid, Signal::INT);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130));
+    // The streamed document is complete: the run's ending comes last.
+    let report: Value = serde_json::from_slice(&out.stdout).expect("a whole JSON document");
+    assert_eq!(report["interrupted"], "SIGINT");
+    assert_eq!(report["modes"].as_array().unwrap().len(), 2);
+    assert!(
+        workers_of(pid).is_empty(),
+        "reused workers outlived the run"
+    );
+    assert_empty(tmp.path());
+}
+
+#[test]
 fn sigkill_of_the_coordinator_takes_its_workers_along() {
     let tmp = tempfile::tempdir().unwrap();
     // Each worker sleeps 5s in its window, so they are alive when we strike.
@@ -123,6 +144,31 @@ fn a_killed_worker_fails_its_trial_and_the_run_goes_on() {
             summary["consistent"].as_u64().unwrap() + summary["inconsistent"].as_u64().unwrap()
         ),
         (Some(1), 1)
+    );
+    assert!(workers_of(pid).is_empty());
+    assert_empty(tmp.path());
+}
+
+#[test]
+fn a_reused_worker_killed_from_outside_fails_its_trial_and_a_new_set_runs_the_next() {
+    let tmp = tempfile::tempdir().unwrap();
+    let extra = ["--trials", "3", "--reuse-workers"];
+    let (pid, out) = kill_a_worker_of_the_first_trial(&extra, 1, tmp.path());
+    assert_eq!(out.status.code(), Some(0));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let trials = report["modes"][0]["trials"].as_array().unwrap();
+    let statuses: Vec<&str> = trials
+        .iter()
+        .map(|t| t["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["failed", "ok", "ok"]);
+    assert!(
+        trials[0]["cause"]
+            .as_str()
+            .unwrap()
+            .contains("worker 1 killed by SIGKILL"),
+        "{}",
+        trials[0]
     );
     assert!(workers_of(pid).is_empty());
     assert_empty(tmp.path());

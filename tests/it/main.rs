@@ -12,6 +12,7 @@ mod pg;
 mod pictures;
 mod quiz;
 mod readme;
+mod reuse;
 mod run;
 mod schema;
 mod signals;

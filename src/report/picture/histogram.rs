@@ -27,12 +27,11 @@ impl Bin {
 /// final balances and the expected balance, as the terminal histogram bins
 /// them (`histogram::bins`): one bin per balance when the span is small.
 pub(crate) fn shared_bins(fig: &Figure, max_bins: usize) -> Vec<Bin> {
-    let values: Vec<i64> = fig
-        .modes
-        .iter()
-        .flat_map(|m| m.finals.iter().flatten().copied())
-        .chain([fig.expected])
-        .collect();
+    let mut values = std::collections::BTreeMap::new();
+    let finals = fig.modes.iter().flat_map(|m| m.finals.iter().flatten());
+    for &v in finals.chain([&fig.expected]) {
+        *values.entry(v).or_insert(0u32) += 1;
+    }
     histogram::bins(&values, max_bins)
         .into_iter()
         .map(|b| Bin { lo: b.lo, hi: b.hi })

@@ -1,17 +1,18 @@
-//! Runs trials: opens the run's accounts (the ledger's own, or a database's), creates each trial's ledger from its spec, starts its worker processes, waits for them and collects outcomes. Never prints.
+//! Runs trials: opens the run's accounts (the ledger's own, or a database's), creates each trial's ledger from its spec, starts its worker processes (or reuses a mode's), waits for them and collects outcomes. Never prints.
+//!
+//! - `group.rs`: the worker processes, watched through pidfds;
+//! - `reuse.rs`: workers started once per mode, a ledger reset per trial.
 
-use std::fs::File;
-use std::os::fd::AsRawFd;
-use std::os::unix::process::{CommandExt, ExitStatusExt};
+mod group;
+mod reuse;
+
+use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::ExitStatus;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use rustix::event::{PollFd, PollFlags};
-use rustix::fd::OwnedFd;
-use rustix::process::{Pid, Signal};
 
 use crate::backend::{Accounts, DbTarget, InLedger};
 use crate::deadlock::{Deadlock, Detector, Snapshot};
@@ -23,11 +24,7 @@ use crate::signals::{self, Interrupts};
 use crate::spec::TrialSpec;
 use crate::trace::Trace;
 use crate::vocab::{Failure, Mode, Role, Scenario, TrialStatus};
-
-/// How often the coordinator copies the wait-for graph while a trial of
-/// the transfer scenario runs. A deadlock is confirmed by two copies, so it
-/// is found between one and two of these after its cycle closed.
-const SAMPLE_EVERY: Duration = Duration::from_millis(10);
+use group::{Wait, WorkerGroup};
 
 /// Where a run is, for a progress display.
 #[derive(Debug, Clone, Copy)]
@@ -37,10 +34,21 @@ pub struct Progress {
     pub done: u32,
 }
 
+/// How a run ended, besides its trials.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunEnd {
+    /// The signal that interrupted the run; the trial it cut short was not
+    /// handed on.
+    pub interrupted: Option<i32>,
+    /// `--fail-fast` stopped the run at its first failed trial.
+    pub stopped_early: bool,
+}
+
 /// Runs every mode of `plan`, one trial after another, and returns their
 /// outcomes. `progress` is called after each trial. A signal caught by
 /// `interrupts` ends the trial in flight (its workers are killed and reaped)
-/// and returns what completed before it.
+/// and returns what completed before it. With `plan.reuse_workers`, each
+/// mode's workers start once and run all its trials.
 pub fn run(
     plan: &Plan,
     interrupts: &Interrupts,
@@ -67,47 +75,77 @@ pub fn run_each(
     interrupts: &Interrupts,
     after: &mut dyn FnMut(Progress, &TrialOutcome) -> Next,
 ) -> Result<RunOutcome> {
+    let mut modes: Vec<ModeOutcomes> = plan
+        .modes
+        .iter()
+        .map(|&mode| ModeOutcomes {
+            mode,
+            trials: Vec::new(),
+        })
+        .collect();
+    let host = crate::host::Host::current();
+    let end = stream(plan, interrupts, &mut |m, p, outcome| {
+        let next = after(p, &outcome);
+        modes[m].trials.push(outcome);
+        Ok(next)
+    })?;
+    Ok(RunOutcome {
+        modes,
+        interrupted: end.interrupted,
+        stopped_early: end.stopped_early,
+        host,
+    })
+}
+
+/// Runs every mode of `plan` as [`run`] does, but hands each trial's outcome
+/// to `each` (with the mode's index in `plan.modes` and the progress) as
+/// soon as it ends, and keeps nothing: memory does not grow with the
+/// trials. An error from `each` ends the run.
+pub fn stream(
+    plan: &Plan,
+    interrupts: &Interrupts,
+    each: &mut dyn FnMut(usize, Progress, TrialOutcome) -> Result<Next>,
+) -> Result<RunEnd> {
     let exe = own_executable()?;
     // Dropped when the run ends, however it ends: a database's schema is
     // dropped and an embedded server stopped and removed.
     let mut accounts = open_accounts(plan.db.as_ref())?;
-    let mut run = RunOutcome {
-        modes: plan
-            .modes
-            .iter()
-            .map(|&mode| ModeOutcomes {
-                mode,
-                trials: Vec::new(),
-            })
-            .collect(),
-        interrupted: None,
-        stopped_early: false,
-        host: crate::host::Host::current(),
-    };
-    'modes: for m in 0..plan.modes.len() {
-        let mode = plan.modes[m];
+    let mut stopped_early = false;
+    'modes: for (m, &mode) in plan.modes.iter().enumerate() {
+        // Dropped on every way out of the loop, which kills and reaps them.
+        let mut reused: Option<reuse::Reused> = None;
         for trial in 1..=plan.trials {
             if interrupts.caught().is_some() {
                 break 'modes;
             }
             let spec = plan.trial(mode, trial);
-            let Some(outcome) = run_trial(plan, &spec, &exe, interrupts, accounts.as_mut())? else {
+            let accounts = accounts.as_mut();
+            let outcome = if plan.reuse_workers {
+                reuse::run_trial(plan, &spec, &exe, interrupts, &mut reused, accounts)?
+            } else {
+                run_trial(plan, &spec, &exe, interrupts, accounts)?
+            };
+            let Some(outcome) = outcome else {
                 break 'modes;
             };
             let failed = outcome.status != TrialStatus::Ok;
-            let next = after(Progress { mode, done: trial }, &outcome);
-            run.modes[m].trials.push(outcome);
+            let next = each(m, Progress { mode, done: trial }, outcome)?;
             if failed && plan.fail_fast {
-                run.stopped_early = true;
+                stopped_early = true;
                 break 'modes;
             }
             if next == Next::NextMode {
                 continue 'modes;
             }
         }
+        if let Some(workers) = reused {
+            workers.finish()?;
+        }
     }
-    run.interrupted = interrupts.caught();
-    Ok(run)
+    Ok(RunEnd {
+        interrupted: interrupts.caught(),
+        stopped_early,
+    })
 }
 
 /// Where the run's accounts live: in the ledger, or in the database `db`.
@@ -147,7 +185,7 @@ fn run_trial(
     accounts
         .prepare(&ledger)
         .context("cannot prepare the accounts")?;
-    let mut group = WorkerGroup::spawn(exe, &file, spec.job.workers, &accounts.worker_env())?;
+    let mut group = WorkerGroup::spawn(exe, &file, spec.job.workers, &accounts.worker_env(), None)?;
     // The workers hold the descriptor now; ours is no longer needed, and the
     // mapping keeps the memory alive.
     drop(file);
@@ -158,7 +196,7 @@ fn run_trial(
         .then_some(&mut sample as &mut dyn FnMut() -> Option<(Deadlock, Duration)>);
     let mut deadlock = None;
     let ended = match group.wait(started + plan.timeout, doomed, interrupts, sampler)? {
-        Wait::AllExited => None,
+        Wait::AllDone => None,
         // A worker that gave up on the schedule left the cause in the ledger.
         Wait::Failed(index, status) => Some(
             stuck_cause(plan, spec.job.mode, &ledger)
@@ -175,22 +213,46 @@ fn run_trial(
     };
     let killed_worker = doomed.filter(|&w| group.was_killed(w));
     drop(group); // ends and reaps any worker still running
+    let outcome = outcome_of(
+        spec,
+        &ledger,
+        accounts,
+        ended,
+        started,
+        killed_worker,
+        deadlock,
+    )?;
+    Ok(Some(outcome))
+}
+
+/// The outcome of a trial that ended (with `cause` if it failed, and
+/// `deadlock` if the wait found one) once no worker touches the ledger any
+/// more: the balances, the counters, the trace, the transfers.
+fn outcome_of(
+    spec: &TrialSpec,
+    ledger: &Ledger,
+    accounts: &mut dyn Accounts,
+    cause: Option<String>,
+    started: Instant,
+    killed_worker: Option<u32>,
+    deadlock: Option<(Deadlock, Duration)>,
+) -> Result<TrialOutcome> {
     let balances = accounts
-        .balances(&ledger)
+        .balances(ledger)
         .context("cannot read the balances")?;
     let balance = match spec.job.scenario {
         Scenario::Transfer => balances.iter().fold(0i64, |t, b| t.saturating_add(*b)),
         _ => balances[0],
     };
-    let mut outcome = match ended {
+    let mut outcome = match cause {
         None => TrialOutcome::ok(spec.trial, balance),
         Some(cause) => TrialOutcome::failed(spec.trial, cause, balance),
     };
     outcome.elapsed = started.elapsed();
     outcome.killed_worker = killed_worker;
-    collect(spec, &ledger, &mut outcome)?;
+    collect(spec, ledger, &mut outcome)?;
     if spec.job.scenario == Scenario::Transfer {
-        let mut t = collect_transfers(spec, &ledger, balances);
+        let mut t = collect_transfers(spec, ledger, balances);
         if let Some((cycle, after)) = deadlock {
             outcome.status = TrialStatus::Deadlocked;
             t.deadlock = Some(cycle);
@@ -198,7 +260,7 @@ fn run_trial(
         }
         outcome.transfers = Some(t);
     }
-    Ok(Some(outcome))
+    Ok(outcome)
 }
 
 /// Copies the wait-for graph and feeds it to `detector`: a deadlock it
@@ -352,162 +414,5 @@ fn describe(index: u32, status: ExitStatus) -> String {
         (Some(code), _) => format!("worker {index} exited with status {code}"),
         (None, Some(sig)) => format!("worker {index} killed by {}", signals::name(sig)),
         _ => format!("worker {index} ended abnormally"),
-    }
-}
-
-/// How waiting for a trial's workers ended.
-enum Wait {
-    AllExited,
-    /// The first worker that did not exit with status 0.
-    Failed(u32, ExitStatus),
-    TimedOut,
-    /// Workers wait for each other's locks in a cycle: the cycle, and how
-    /// long after it closed it was confirmed.
-    Deadlocked(Deadlock, Duration),
-    /// A signal arrived: the run is to stop.
-    Interrupted,
-}
-
-/// The worker processes of one trial, in a process group of their own.
-/// Dropping the group kills whatever still runs and reaps every child, also
-/// when the coordinator unwinds from an error.
-struct WorkerGroup {
-    children: Vec<Child>,
-    /// A pidfd per child, to wait for several children with one `poll`.
-    pidfds: Vec<OwnedFd>,
-    exited: Vec<Option<ExitStatus>>,
-    pgid: Option<Pid>,
-}
-
-impl WorkerGroup {
-    fn spawn(
-        exe: &Path,
-        ledger: &File,
-        workers: u32,
-        env: &[(&'static str, String)],
-    ) -> Result<WorkerGroup> {
-        // The workers inherit the ledger's descriptor across exec.
-        rustix::io::fcntl_setfd(ledger, rustix::io::FdFlags::empty())?;
-        let parent = std::process::id().to_string();
-        let fd = ledger.as_raw_fd().to_string();
-        let mut group = WorkerGroup {
-            children: Vec::with_capacity(workers as usize),
-            pidfds: Vec::with_capacity(workers as usize),
-            exited: vec![None; workers as usize],
-            pgid: None,
-        };
-        for index in 0..workers {
-            let child = Command::new(exe)
-                .args(["worker", "--fd", &fd, "--parent", &parent, "--index"])
-                .arg(index.to_string())
-                .envs(env.iter().map(|(k, v)| (k, v)))
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .process_group(group.pgid.map_or(0, |p| p.as_raw_nonzero().get()))
-                .spawn()
-                .context("cannot start a worker process")?;
-            let pid = Pid::from_child(&child);
-            group.pgid.get_or_insert(pid);
-            group.children.push(child);
-            group.pidfds.push(
-                rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty())
-                    .context("cannot watch a worker process (pidfd_open)")?,
-            );
-        }
-        Ok(group)
-    }
-
-    /// Waits until every worker exited, one failed, `deadline` passed, a
-    /// signal arrived or `sampler` (called every [`SAMPLE_EVERY`]) confirmed
-    /// a deadlock. Worker `expected_death`, told to kill itself, may die by
-    /// SIGKILL without failing the trial.
-    fn wait(
-        &mut self,
-        deadline: Instant,
-        expected_death: Option<u32>,
-        interrupts: &Interrupts,
-        mut sampler: Option<&mut dyn FnMut() -> Option<(Deadlock, Duration)>>,
-    ) -> Result<Wait> {
-        loop {
-            let pending: Vec<usize> = (0..self.children.len())
-                .filter(|&i| self.exited[i].is_none())
-                .collect();
-            if pending.is_empty() {
-                return Ok(Wait::AllExited);
-            }
-            if let Some(found) = sampler.as_mut().and_then(|sample| sample()) {
-                return Ok(Wait::Deadlocked(found.0, found.1));
-            }
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Ok(Wait::TimedOut);
-            }
-            let left = match sampler {
-                Some(_) => left.min(SAMPLE_EVERY),
-                None => left,
-            };
-            let mut fds: Vec<PollFd> = pending
-                .iter()
-                .map(|&i| PollFd::new(&self.pidfds[i], PollFlags::IN))
-                .collect();
-            fds.push(PollFd::from_borrowed_fd(interrupts.fd(), PollFlags::IN));
-            let timeout = rustix::time::Timespec {
-                tv_sec: left.as_secs() as i64,
-                tv_nsec: i64::from(left.subsec_nanos()),
-            };
-            match rustix::event::poll(&mut fds, Some(&timeout)) {
-                Ok(_) => {}
-                Err(rustix::io::Errno::INTR) => {}
-                Err(e) => return Err(e).context("cannot wait for workers"),
-            }
-            if interrupts.caught().is_some() {
-                interrupts.drain();
-                return Ok(Wait::Interrupted);
-            }
-            let ready: Vec<usize> = pending
-                .iter()
-                .zip(&fds)
-                .filter(|(_, fd)| !fd.revents().is_empty())
-                .map(|(&i, _)| i)
-                .collect();
-            drop(fds);
-            for i in ready {
-                if let Some(status) = self.children[i].try_wait()? {
-                    self.exited[i] = Some(status);
-                    let injected =
-                        expected_death == Some(i as u32) && status.signal() == Some(libc::SIGKILL);
-                    if !status.success() && !injected {
-                        return Ok(Wait::Failed(i as u32, status));
-                    }
-                }
-            }
-        }
-    }
-
-    /// Worker `index` has been reaped after dying by SIGKILL.
-    fn was_killed(&self, index: u32) -> bool {
-        self.exited
-            .get(index as usize)
-            .copied()
-            .flatten()
-            .is_some_and(|s| s.signal() == Some(libc::SIGKILL))
-    }
-}
-
-impl Drop for WorkerGroup {
-    fn drop(&mut self) {
-        if self.exited.iter().any(Option::is_none) {
-            if let Some(pgid) = self.pgid {
-                let _ = rustix::process::kill_process_group(pgid, Signal::KILL);
-            }
-            for child in &mut self.children {
-                let _ = child.kill();
-            }
-        }
-        for (i, child) in self.children.iter_mut().enumerate() {
-            if self.exited.get(i).is_none_or(Option::is_none) {
-                let _ = child.wait();
-            }
-        }
     }
 }

@@ -1,4 +1,14 @@
 //! Turns trial outcomes into the results every report renders: per-trial records and per-mode summaries. Pure.
+//!
+//! - `fold.rs`: the summaries folded one trial at a time, in memory that
+//!   does not grow with the trials (a value-to-count map of final balances,
+//!   running sums), keeping whole records only where a report needs them.
+
+mod fold;
+
+pub use fold::{Fold, Keep};
+
+use std::collections::BTreeMap;
 
 use serde::Serialize;
 
@@ -31,8 +41,26 @@ pub struct ModeResult {
     #[serde(skip)]
     pub mode: Mode,
     pub expected_balance: i64,
+    /// The trials kept whole: every one from [`results`]; from a streamed
+    /// run (see [`Keep`]), only the traced ones, which `--explain` and
+    /// `--export-trace` need.
     pub trials: Vec<TrialRecord>,
     pub summary: Summary,
+    /// Final balances of the trials with status "ok", value to count: exact
+    /// medians and histograms without a value per trial.
+    #[serde(skip)]
+    pub balances: BTreeMap<i64, u32>,
+    /// The failed trials in order, each with its cause (an index into `causes`).
+    #[serde(skip)]
+    pub failures: Vec<(u32, u32)>,
+    /// Every distinct cause of a failed or deadlocked trial, with that
+    /// status, in order of first appearance.
+    #[serde(skip)]
+    pub causes: Vec<(TrialStatus, String)>,
+    /// Some trial checked the bank's books (the transfer scenario): its
+    /// balances are bank totals.
+    #[serde(skip)]
+    pub banked: bool,
 }
 
 /// One trial as reports show it.
@@ -196,32 +224,18 @@ fn as_decimal_strings<S: serde::Serializer>(values: &[u64], s: S) -> Result<S::O
     s.collect_seq(values.iter().map(u64::to_string))
 }
 
-/// Builds the results of a run from its outcomes; traces are analysed
-/// beside this, by `report::results`.
+/// Builds the results of a run from its outcomes, every trial kept whole;
+/// traces are analysed beside this, by `report::results`.
 pub fn results(plan: &Plan, run: &RunOutcome) -> Results {
-    let modes = run
-        .modes
-        .iter()
-        .map(|m| {
-            let trials: Vec<TrialRecord> = m.trials.iter().map(|t| record(plan, t)).collect();
-            let summary = summarize(&trials, &m.trials);
-            ModeResult {
-                lock: m.mode.strategy(),
-                mode: m.mode,
-                expected_balance: plan.expected_balance(),
-                trials,
-                summary,
-            }
-        })
-        .collect();
-    Results {
-        host: run.host.clone(),
-        seed: plan.seed,
-        parameters: plan.clone(),
-        modes,
-        interrupted: run.interrupted.map(crate::signals::name),
-        stopped_early: run.stopped_early,
+    let modes: Vec<_> = run.modes.iter().map(|m| m.mode).collect();
+    let mut fold = Fold::new(plan, &modes, Keep::All);
+    for (m, mode) in run.modes.iter().enumerate() {
+        for t in &mode.trials {
+            let record = record(plan, t);
+            fold.add(m, t, record);
+        }
     }
+    fold.finish(run.host.clone(), run.interrupted, run.stopped_early)
 }
 
 /// Whether a finished trial ended where the books say and never overdrew;
@@ -230,7 +244,8 @@ pub(crate) fn consistent(plan: &Plan, t: &TrialOutcome) -> Option<bool> {
     (t.status == TrialStatus::Ok).then(|| record(plan, t).consistent)
 }
 
-fn record(plan: &Plan, t: &TrialOutcome) -> TrialRecord {
+/// One trial as reports show it, without its trace's analysis.
+pub fn record(plan: &Plan, t: &TrialOutcome) -> TrialRecord {
     let mut r = books(plan, t);
     if let Some(bank) = &t.transfers {
         let check = bank_check(plan, t, bank);
@@ -326,7 +341,7 @@ fn books(plan: &Plan, t: &TrialOutcome) -> TrialRecord {
 
 /// Operations a trial completed: deposits and withdrawals, or transfers
 /// (refused ones too) and audits.
-fn ops(t: &TrialOutcome) -> u64 {
+pub(crate) fn ops(t: &TrialOutcome) -> u64 {
     let bank = t
         .transfers
         .as_ref()
@@ -338,85 +353,8 @@ fn clamp(v: i128) -> i64 {
     v.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64
 }
 
-fn rate(ops: u64, secs: f64) -> f64 {
+pub(crate) fn rate(ops: u64, secs: f64) -> f64 {
     if secs > 0.0 { ops as f64 / secs } else { 0.0 }
-}
-
-fn summarize(records: &[TrialRecord], outcomes: &[TrialOutcome]) -> Summary {
-    let ok: Vec<&TrialRecord> = records
-        .iter()
-        .filter(|r| r.status == TrialStatus::Ok)
-        .collect();
-    let balances: Vec<i64> = ok.iter().map(|r| r.final_balance).collect();
-    let consistent = ok.iter().filter(|r| r.consistent).count() as u32;
-    let total_deviation: i64 = ok.iter().map(|r| r.deviation).sum();
-    let n = records.len() as u32;
-    let count = |status| records.iter().filter(|r| r.status == status).count() as u32;
-    let (ops, busy) = outcomes
-        .iter()
-        .filter(|t| t.status == TrialStatus::Ok)
-        .fold((0u64, 0f64), |(o, b), t| {
-            (o + ops(t), b + t.busy.as_secs_f64())
-        });
-    Summary {
-        trials: n,
-        consistent,
-        inconsistent: ok.len() as u32 - consistent,
-        failed: count(TrialStatus::Failed),
-        min: balances.iter().copied().min(),
-        max: balances.iter().copied().max(),
-        mean: mean(&balances),
-        median: median(&balances),
-        stddev: stddev(&balances),
-        total_deviation,
-        mean_deviation: (!ok.is_empty()).then(|| total_deviation as f64 / ok.len() as f64),
-        overdrawn: ok.iter().filter(|r| r.overdrawn).count() as u32,
-        overpaid: ok.iter().map(|r| r.overpaid).sum(),
-        mean_trial_ms: if n == 0 {
-            0.0
-        } else {
-            records.iter().map(|r| r.duration_ms).sum::<f64>() / f64::from(n)
-        },
-        ops_per_sec: rate(ops, busy),
-        holder_killed: records.iter().filter(|r| r.killed_worker.is_some()).count() as u32,
-        survived_kill: ok.iter().filter(|r| r.killed_worker.is_some()).count() as u32,
-        deadlocked: count(TrialStatus::Deadlocked),
-        money_changed: ok
-            .iter()
-            .filter_map(|r| r.bank.as_ref())
-            .filter(|b| b.total_after != b.total_before)
-            .count() as u32,
-        audits_wrong_total: banks(records).map(|b| b.audits_wrong_total).sum(),
-        bank: bank_summary(records, &ok),
-        retries: records.iter().map(|r| r.retries).sum(),
-        deadlock_aborts: records.iter().map(|r| r.deadlock_aborts).sum(),
-        cas_misses: records.iter().map(|r| r.cas_misses).sum(),
-    }
-}
-
-fn banks(records: &[TrialRecord]) -> impl Iterator<Item = &BankCheck> {
-    records.iter().filter_map(|r| r.bank.as_ref())
-}
-
-/// Money and balances count in the trials that completed (a deadlocked
-/// trial was cut off between debits and credits); audits in every trial.
-fn bank_summary(records: &[TrialRecord], ok: &[&TrialRecord]) -> BankSummary {
-    let mut s = BankSummary::default();
-    for b in ok.iter().filter_map(|r| r.bank.as_ref()) {
-        s.money_lost += u32::from(b.total_after < b.total_before);
-        s.money_created += u32::from(b.total_after > b.total_before);
-        s.negative += u32::from(!b.negative_accounts.is_empty());
-    }
-    for b in banks(records) {
-        s.audits += b.audits;
-        if let Some((lo, hi)) = b.wrong_totals {
-            let (l, h) = s.wrong_totals.unwrap_or((lo, hi));
-            s.wrong_totals = Some((l.min(lo), h.max(hi)));
-        }
-        s.detection.extend(b.detected_after);
-    }
-    s.detection.sort_unstable();
-    s
 }
 
 pub fn mean(xs: &[i64]) -> Option<f64> {
