@@ -212,7 +212,7 @@ fn measure_rounds(
     progress: &mut dyn FnMut(u32, u32),
 ) -> Result<BenchResults> {
     // The very file the coordinator starts for its workers.
-    let exe = coordinator::own_executable()?;
+    let exe = crate::exe::own_executable()?;
     let rounds = plan.warmup + plan.repetitions;
     let modes = plan.throughput.modes.len();
     let mut ops_per_sec = vec![Vec::new(); modes];

@@ -34,6 +34,8 @@ pub mod deadlock;
 #[cfg(target_os = "linux")]
 pub(crate) mod duration;
 #[cfg(target_os = "linux")]
+pub(crate) mod exe;
+#[cfg(target_os = "linux")]
 pub mod exit;
 #[cfg(target_os = "linux")]
 pub mod expect;

@@ -69,7 +69,7 @@ fn main() -> ExitCode {
         Command::Completions { shell } => print(&cli::completions(shell)).map(|()| EXIT_OK),
         Command::Man => print(&cli::man_page()).map(|()| EXIT_OK),
         Command::Bench(args) => bench(&args),
-        Command::DbCleanup(args) => bankrace::db_cleanup(&args).and_then(|lines| {
+        Command::DbCleanup(args) => bankrace::db_cleanup(args.db.as_deref()).and_then(|lines| {
             let mut text = lines.join("\n");
             if lines.is_empty() {
                 text.push_str("nothing left behind by dead runs");
@@ -77,7 +77,7 @@ fn main() -> ExitCode {
             text.push('\n');
             print(text.as_bytes()).map(|()| EXIT_OK)
         }),
-        Command::DbServer(args) => match bankrace::db_server(&args) {
+        Command::DbServer(args) => match bankrace::db_server(&args.start()) {
             Ok(never) => match never {},
             Err(e) => Err(e),
         },

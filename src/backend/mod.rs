@@ -121,9 +121,20 @@ impl Accounts for InLedger {
     }
 }
 
+/// How the hidden `db-server` step starts the embedded server: switch to
+/// `uid`/`gid` if given, ask to die with `parent`, then execute `command`.
+#[derive(Debug, Clone)]
+pub struct ServerStart {
+    pub parent: u32,
+    pub uid: Option<u32>,
+    pub gid: Option<u32>,
+    /// The server binary and its arguments.
+    pub command: Vec<std::ffi::OsString>,
+}
+
 /// `bankrace db-server`: becomes the embedded server (see
 /// `postgres::become_server`). Returns only on failure.
-pub fn db_server(args: &crate::cli::DbServerCli) -> anyhow::Result<std::convert::Infallible> {
+pub fn db_server(args: &ServerStart) -> anyhow::Result<std::convert::Infallible> {
     #[cfg(feature = "postgres")]
     {
         let account = match (args.uid, args.gid) {
@@ -140,8 +151,8 @@ pub fn db_server(args: &crate::cli::DbServerCli) -> anyhow::Result<std::convert:
 }
 
 /// `bankrace db-cleanup`: what dead runs left, removed; one line each.
-pub fn db_cleanup(args: &crate::cli::DbCleanupArgs) -> anyhow::Result<Vec<String>> {
-    let target = match &args.db {
+pub fn db_cleanup(db: Option<&str>) -> anyhow::Result<Vec<String>> {
+    let target = match db {
         Some(text) => Some(DbTarget::parse(text).map_err(anyhow::Error::msg)?),
         None => None,
     };

@@ -80,6 +80,18 @@ pub struct DbServerCli {
     pub command: Vec<std::ffi::OsString>,
 }
 
+impl DbServerCli {
+    /// The start these arguments describe.
+    pub fn start(&self) -> crate::backend::ServerStart {
+        crate::backend::ServerStart {
+            parent: self.parent,
+            uid: self.uid,
+            gid: self.gid,
+            command: self.command.clone(),
+        }
+    }
+}
+
 impl Command {
     /// The subcommand's name, as typed.
     pub fn name(&self) -> &'static str {

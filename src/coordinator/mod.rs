@@ -7,7 +7,7 @@ mod group;
 mod reuse;
 
 use std::os::unix::process::ExitStatusExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitStatus;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
@@ -106,7 +106,7 @@ pub fn stream(
     interrupts: &Interrupts,
     each: &mut dyn FnMut(usize, Progress, TrialOutcome) -> Result<Next>,
 ) -> Result<RunEnd> {
-    let exe = own_executable()?;
+    let exe = crate::exe::own_executable()?;
     // Dropped when the run ends, however it ends: a database's schema is
     // dropped and an embedded server stopped and removed.
     let mut accounts = open_accounts(plan.db.as_ref())?;
@@ -159,16 +159,6 @@ fn open_accounts(db: Option<&DbTarget>) -> Result<Box<dyn Accounts>> {
             "this bankrace was built without the `postgres` feature: --db is not available"
         ),
     }
-}
-
-/// The binary to re-execute for workers: `/proc/self/exe` names exactly the
-/// file this process runs, even if its path was changed since.
-pub(crate) fn own_executable() -> Result<PathBuf> {
-    let proc_exe = Path::new("/proc/self/exe");
-    if proc_exe.exists() {
-        return Ok(proc_exe.to_path_buf());
-    }
-    std::env::current_exe().context("cannot find the bankrace executable to start workers")
 }
 
 /// Runs one trial; `None` if a signal interrupted it.

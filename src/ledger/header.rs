@@ -165,17 +165,7 @@ pub(crate) fn decode(
         return Err(LedgerError::Layout("trace size out of range"));
     }
     let amount = w[at::AMOUNT] as i64;
-    if !(1..=MAX_AMOUNT).contains(&amount) {
-        return Err(LedgerError::Layout("amount out of range"));
-    }
-    let max_delay = MAX_DELAY.as_nanos() as u64;
-    if w[at::PAUSE_NS] > max_delay || w[at::WINDOW_NS] > max_delay {
-        return Err(LedgerError::Layout("pause or window out of range"));
-    }
-    let timeout = MIN_TIMEOUT.as_nanos() as u64..=MAX_TIMEOUT.as_nanos() as u64;
-    if !timeout.contains(&w[at::TIMEOUT_NS]) {
-        return Err(LedgerError::Layout("timeout out of range"));
-    }
+    check_amount_and_times(w, amount)?;
     let scenario = u32::try_from(w[at::SCENARIO])
         .ok()
         .and_then(Scenario::from_code)
@@ -222,6 +212,23 @@ pub(crate) fn decode(
         return Err(LedgerError::Size { actual, expected });
     }
     Ok(job)
+}
+
+/// The amount, the pause, the window and the timeout, each within the
+/// range the plan gives a user.
+fn check_amount_and_times(w: &[u64; WORDS], amount: i64) -> Result<(), LedgerError> {
+    if !(1..=MAX_AMOUNT).contains(&amount) {
+        return Err(LedgerError::Layout("amount out of range"));
+    }
+    let max_delay = MAX_DELAY.as_nanos() as u64;
+    if w[at::PAUSE_NS] > max_delay || w[at::WINDOW_NS] > max_delay {
+        return Err(LedgerError::Layout("pause or window out of range"));
+    }
+    let timeout = MIN_TIMEOUT.as_nanos() as u64..=MAX_TIMEOUT.as_nanos() as u64;
+    if !timeout.contains(&w[at::TIMEOUT_NS]) {
+        return Err(LedgerError::Layout("timeout out of range"));
+    }
+    Ok(())
 }
 
 /// The flags word, checked with what only the transfer scenario may have:

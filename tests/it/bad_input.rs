@@ -35,141 +35,144 @@ fn assert_refused(args: &[&str], tmpdir: Option<&Path>, status: i32, message: &s
     assert!(out.stdout.is_empty(), "{args:?} printed on stdout");
 }
 
+/// Every usage mistake these tests make, with the words its error must say.
+const USAGE_MISTAKES: &[(&[&str], &str)] = &[
+    (
+        &["run", "--trials", "0"],
+        "--trials must be between 1 and 1000000 (got 0)",
+    ),
+    (
+        &["run", "--trials", "-1"],
+        "--trials must be between 1 and 1000000 (got -1)",
+    ),
+    (
+        &["run", "--trials", "2000000"],
+        "--trials must be between 1 and 1000000",
+    ),
+    (
+        &["run", "--trials", "99999999999999999999"],
+        "invalid value",
+    ),
+    (&["run", "--trials", "many"], "invalid value 'many'"),
+    (
+        &["run", "--reuse-workers", "--scenario", "transfer"],
+        "--reuse-workers works with the lost-update and overdraft scenarios only",
+    ),
+    (
+        &["run", "--reuse-workers", "--db", "embedded"],
+        "--reuse-workers works on the memory-mapped ledger only, not with --db",
+    ),
+    (&["run", "--trials"], "a value is required"),
+    (
+        &["run", "--depositors", "-2"],
+        "--depositors must be between 0 and 256",
+    ),
+    (
+        &["run", "--depositors", "257"],
+        "--depositors must be between 0 and 256",
+    ),
+    (
+        &["run", "--withdrawers", "1000"],
+        "--withdrawers must be between 0 and 256",
+    ),
+    (
+        &["run", "--depositors", "200", "--withdrawers", "100"],
+        "must be at most 256 (got 300)",
+    ),
+    (
+        &["run", "--depositors", "0", "--withdrawers", "0"],
+        "at least one worker",
+    ),
+    (
+        &["run", "--ops", "-3"],
+        "--ops must be between 0 and 100000000",
+    ),
+    (
+        &["run", "--ops", "100000001"],
+        "--ops must be between 0 and 100000000",
+    ),
+    (&["run", "--amount", "0"], "--amount must be between 1"),
+    (&["run", "--amount", "-5"], "--amount must be between 1"),
+    (
+        &["run", "--amount", "1000000000001"],
+        "--amount must be between 1 and 1000000000000",
+    ),
+    (
+        &["run", "--initial", "9223372036854775807"],
+        "does not fit in a 64-bit account",
+    ),
+    (
+        &["run", "--initial", "-9223372036854775808"],
+        "does not fit in a 64-bit account",
+    ),
+    (
+        &[
+            "run",
+            "--ops",
+            "100000000",
+            "--amount",
+            "1000000000000",
+            "--depositors",
+            "200",
+        ],
+        "does not fit",
+    ),
+    (&["run", "--initial", "lots"], "invalid value 'lots'"),
+    (&["run", "--pause", "10"], "has no unit"),
+    (&["run", "--pause", "10 parsecs"], "unknown unit"),
+    (&["run", "--pause", "1.2.3ms"], "not a number"),
+    (&["run", "--window", "-1ms"], "is negative"),
+    (&["run", "--window", "11s"], "--window must be at most 10s"),
+    (&["run", "--pause", "2h"], "unknown unit 'h'"),
+    (&["run", "--seed", "-5"], "invalid value '-5'"),
+    (&["run", "--seed", "abc"], "invalid value 'abc'"),
+    (
+        &["run", "--kill-holder", "1.5"],
+        "--kill-holder must be a fraction between 0 and 1",
+    ),
+    (
+        &["run", "--kill-holder", "-0.1"],
+        "--kill-holder must be a fraction between 0 and 1",
+    ),
+    (
+        &["run", "--kill-holder", "NaN"],
+        "--kill-holder must be a fraction between 0 and 1",
+    ),
+    (&["run", "--kill-holder", "half"], "invalid value 'half'"),
+    (&["run", "--timeout", "0"], "--timeout must be between 1ms"),
+    (&["run", "--timeout", "forever"], "invalid value 'forever'"),
+    (
+        &["run", "--lock=sometimes"],
+        "possible values: mutex, flock, spin, atomic, mutex-unordered, global, row, advisory, cas, repeatable-read, serializable, all",
+    ),
+    // `--lock mutex` is a value; a second word is not.
+    (
+        &["run", "--lock", "mutex", "extra"],
+        "unexpected argument 'extra'",
+    ),
+    (
+        &["run", "--scenario", "heist"],
+        "possible values: lost-update, overdraft, transfer",
+    ),
+    (&["run", "--format", "yaml"], "invalid value 'yaml'"),
+    (
+        &["run", "--frobnicate"],
+        "unexpected argument '--frobnicate'",
+    ),
+    (
+        &["run", "--no-lock", "--no-lock"],
+        "cannot be used multiple times",
+    ),
+    (&["run", "extra"], "unexpected argument 'extra'"),
+    (&["walk"], "unrecognized subcommand 'walk'"),
+    (&["run", "-n", "0"], "--trials must be between 1"),
+    (&["quiz", "-s", "x"], "invalid value 'x'"),
+    (&["bench", "-n", "-1"], "--trials must be between"),
+];
+
 #[test]
 fn usage_errors_exit_2_with_the_allowed_range() {
-    let cases: &[(&[&str], &str)] = &[
-        (
-            &["run", "--trials", "0"],
-            "--trials must be between 1 and 1000000 (got 0)",
-        ),
-        (
-            &["run", "--trials", "-1"],
-            "--trials must be between 1 and 1000000 (got -1)",
-        ),
-        (
-            &["run", "--trials", "2000000"],
-            "--trials must be between 1 and 1000000",
-        ),
-        (
-            &["run", "--trials", "99999999999999999999"],
-            "invalid value",
-        ),
-        (&["run", "--trials", "many"], "invalid value 'many'"),
-        (
-            &["run", "--reuse-workers", "--scenario", "transfer"],
-            "--reuse-workers works with the lost-update and overdraft scenarios only",
-        ),
-        (
-            &["run", "--reuse-workers", "--db", "embedded"],
-            "--reuse-workers works on the memory-mapped ledger only, not with --db",
-        ),
-        (&["run", "--trials"], "a value is required"),
-        (
-            &["run", "--depositors", "-2"],
-            "--depositors must be between 0 and 256",
-        ),
-        (
-            &["run", "--depositors", "257"],
-            "--depositors must be between 0 and 256",
-        ),
-        (
-            &["run", "--withdrawers", "1000"],
-            "--withdrawers must be between 0 and 256",
-        ),
-        (
-            &["run", "--depositors", "200", "--withdrawers", "100"],
-            "must be at most 256 (got 300)",
-        ),
-        (
-            &["run", "--depositors", "0", "--withdrawers", "0"],
-            "at least one worker",
-        ),
-        (
-            &["run", "--ops", "-3"],
-            "--ops must be between 0 and 100000000",
-        ),
-        (
-            &["run", "--ops", "100000001"],
-            "--ops must be between 0 and 100000000",
-        ),
-        (&["run", "--amount", "0"], "--amount must be between 1"),
-        (&["run", "--amount", "-5"], "--amount must be between 1"),
-        (
-            &["run", "--amount", "1000000000001"],
-            "--amount must be between 1 and 1000000000000",
-        ),
-        (
-            &["run", "--initial", "9223372036854775807"],
-            "does not fit in a 64-bit account",
-        ),
-        (
-            &["run", "--initial", "-9223372036854775808"],
-            "does not fit in a 64-bit account",
-        ),
-        (
-            &[
-                "run",
-                "--ops",
-                "100000000",
-                "--amount",
-                "1000000000000",
-                "--depositors",
-                "200",
-            ],
-            "does not fit",
-        ),
-        (&["run", "--initial", "lots"], "invalid value 'lots'"),
-        (&["run", "--pause", "10"], "has no unit"),
-        (&["run", "--pause", "10 parsecs"], "unknown unit"),
-        (&["run", "--pause", "1.2.3ms"], "not a number"),
-        (&["run", "--window", "-1ms"], "is negative"),
-        (&["run", "--window", "11s"], "--window must be at most 10s"),
-        (&["run", "--pause", "2h"], "unknown unit 'h'"),
-        (&["run", "--seed", "-5"], "invalid value '-5'"),
-        (&["run", "--seed", "abc"], "invalid value 'abc'"),
-        (
-            &["run", "--kill-holder", "1.5"],
-            "--kill-holder must be a fraction between 0 and 1",
-        ),
-        (
-            &["run", "--kill-holder", "-0.1"],
-            "--kill-holder must be a fraction between 0 and 1",
-        ),
-        (
-            &["run", "--kill-holder", "NaN"],
-            "--kill-holder must be a fraction between 0 and 1",
-        ),
-        (&["run", "--kill-holder", "half"], "invalid value 'half'"),
-        (&["run", "--timeout", "0"], "--timeout must be between 1ms"),
-        (&["run", "--timeout", "forever"], "invalid value 'forever'"),
-        (
-            &["run", "--lock=sometimes"],
-            "possible values: mutex, flock, spin, atomic, mutex-unordered, global, row, advisory, cas, repeatable-read, serializable, all",
-        ),
-        // `--lock mutex` is a value; a second word is not.
-        (
-            &["run", "--lock", "mutex", "extra"],
-            "unexpected argument 'extra'",
-        ),
-        (
-            &["run", "--scenario", "heist"],
-            "possible values: lost-update, overdraft, transfer",
-        ),
-        (&["run", "--format", "yaml"], "invalid value 'yaml'"),
-        (
-            &["run", "--frobnicate"],
-            "unexpected argument '--frobnicate'",
-        ),
-        (
-            &["run", "--no-lock", "--no-lock"],
-            "cannot be used multiple times",
-        ),
-        (&["run", "extra"], "unexpected argument 'extra'"),
-        (&["walk"], "unrecognized subcommand 'walk'"),
-        (&["run", "-n", "0"], "--trials must be between 1"),
-        (&["quiz", "-s", "x"], "invalid value 'x'"),
-        (&["bench", "-n", "-1"], "--trials must be between"),
-    ];
+    let cases = USAGE_MISTAKES;
     assert!(cases.len() >= 30);
     for (args, message) in cases {
         assert_refused(args, None, USAGE, message);

@@ -337,32 +337,7 @@ fn tcp_server(bin: &Path) -> TcpServer {
     if let Some((uid, gid)) = ids {
         std::os::unix::fs::chown(dir.path(), Some(uid), Some(gid)).unwrap();
     }
-    let mut initdb = Command::new(bin.join("initdb"));
-    initdb.arg("-D").arg(&data).args([
-        "--no-sync",
-        "--auth-local=trust",
-        "--auth-host=scram-sha-256",
-        "-U",
-        "admin",
-    ]);
-    initdb.current_dir(dir.path()).stdout(Stdio::null());
-    if let Some((uid, gid)) = ids {
-        use std::os::unix::process::CommandExt;
-        initdb.uid(uid).gid(gid);
-    }
-    assert!(
-        initdb.status().unwrap().success(),
-        "initdb of the TCP server"
-    );
-    let (cert, key) = self_signed();
-    for (name, bytes) in [("server.crt", cert), ("server.key", key)] {
-        let path = data.join(name);
-        std::fs::write(&path, bytes).unwrap();
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
-        if let Some((uid, gid)) = ids {
-            std::os::unix::fs::chown(&path, Some(uid), Some(gid)).unwrap();
-        }
-    }
+    init_tls_cluster(bin, dir.path(), &data, ids);
     let port = free_port();
     let mut cmd = Command::new(assert_cmd::cargo::cargo_bin!("bankrace"));
     cmd.args(["db-server", "--parent", &std::process::id().to_string()]);
@@ -428,6 +403,37 @@ fn tcp_server(bin: &Path) -> TcpServer {
     assert!(sql("CREATE ROLE racer LOGIN PASSWORD 'Hunter2-pw'"));
     assert!(sql("CREATE DATABASE racerdb OWNER racer"));
     server
+}
+
+/// A new cluster in `data` whose host connections need a scram password,
+/// with the test's own self-signed certificate, owned by `ids` if given.
+fn init_tls_cluster(bin: &Path, dir: &Path, data: &Path, ids: Option<(u32, u32)>) {
+    let mut initdb = Command::new(bin.join("initdb"));
+    initdb.arg("-D").arg(data).args([
+        "--no-sync",
+        "--auth-local=trust",
+        "--auth-host=scram-sha-256",
+        "-U",
+        "admin",
+    ]);
+    initdb.current_dir(dir).stdout(Stdio::null());
+    if let Some((uid, gid)) = ids {
+        use std::os::unix::process::CommandExt;
+        initdb.uid(uid).gid(gid);
+    }
+    assert!(
+        initdb.status().unwrap().success(),
+        "initdb of the TCP server"
+    );
+    let (cert, key) = self_signed();
+    for (name, bytes) in [("server.crt", cert), ("server.key", key)] {
+        let path = data.join(name);
+        std::fs::write(&path, bytes).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        if let Some((uid, gid)) = ids {
+            std::os::unix::fs::chown(&path, Some(uid), Some(gid)).unwrap();
+        }
+    }
 }
 
 #[test]

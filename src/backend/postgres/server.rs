@@ -63,7 +63,7 @@ impl Embedded {
             std::os::unix::fs::chown(&log_path, Some(a.uid), Some(a.gid))
                 .context("cannot give the server log to the postgres user")?;
         }
-        let mut server = Command::new(crate::coordinator::own_executable()?);
+        let mut server = Command::new(crate::exe::own_executable()?);
         server
             .arg("db-server")
             .arg("--parent")
