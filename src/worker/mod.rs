@@ -217,7 +217,7 @@ impl Work<'_> {
     /// A reused worker reads its part of each trial from its slot afresh.
     fn serve<B: Backend>(&self, mut bank: B) -> Result<()> {
         let Some(reuse) = self.reuse else {
-            return self.run(&mut bank);
+            return self.run(bank).0;
         };
         let notify = open_notify(reuse.notify)?;
         let mut seen = reuse.generation;
@@ -230,7 +230,9 @@ impl Work<'_> {
                 me: self.slot.spec(),
                 ..*self
             };
-            trial.run(&mut bank)?;
+            let (ran, kept) = trial.run(bank);
+            bank = kept;
+            ran?;
             if self.ledger.mark_through(self.index, seen) {
                 match rustix::io::write(&notify, &[1]) {
                     Ok(_) | Err(rustix::io::Errno::AGAIN) => {}
@@ -259,7 +261,12 @@ impl Work<'_> {
     /// Runs with the bare hooks, or with the recording and turnstile ones
     /// when the trial is traced or scheduled. Two monomorphized copies: the
     /// plain one is exactly the untraced loop.
-    fn run<B: Backend>(&self, bank: &mut B) -> Result<()> {
+    ///
+    /// The bank moves in and back out (a reused worker keeps it for the next
+    /// trial) rather than being borrowed: owned by the loop, its fields are
+    /// known not to change, so an operation's lookups are made once, not on
+    /// every iteration.
+    fn run<B: Backend>(&self, bank: B) -> (Result<()>, B) {
         let window = Duration::from_nanos(self.job.window_ns);
         if Instrumented::needed(self.ledger) {
             let hooks = Instrumented::new(self.ledger, self.index, window);
@@ -278,7 +285,7 @@ impl Work<'_> {
     /// Picks this worker's operation once, so that each loop below is
     /// monomorphized for one kind of operation with nothing to decide per
     /// iteration: the unlocked loop is only the accesses that race.
-    fn run_with<B: Backend, H: OpHooks>(&self, bank: &mut B, hooks: H) -> Result<()> {
+    fn run_with<B: Backend, H: OpHooks>(&self, bank: B, hooks: H) -> (Result<()>, B) {
         let amount = self.job.amount;
         let slot = self.slot;
         match (self.job.scenario, self.me.role) {
@@ -309,7 +316,10 @@ impl Work<'_> {
             (Scenario::Transfer, Role::Auditor) => {
                 self.repeat(bank, hooks, |b, h, op| self.audit(b, h, op))
             }
-            (_, role) => bail!("no {} in this scenario", role.name()),
+            (_, role) => (
+                Err(anyhow::anyhow!("no {} in this scenario", role.name())),
+                bank,
+            ),
         }
     }
 
@@ -318,6 +328,17 @@ impl Work<'_> {
     /// injected fault, the pauses and the slot's bookkeeping.
     #[inline(always)]
     fn repeat<B: Backend, H: OpHooks>(
+        &self,
+        mut bank: B,
+        hooks: H,
+        op: impl FnMut(&mut B, &mut H, u64) -> Result<()>,
+    ) -> (Result<()>, B) {
+        let ran = self.repeat_on(&mut bank, hooks, op);
+        (ran, bank)
+    }
+
+    #[inline(always)]
+    fn repeat_on<B: Backend, H: OpHooks>(
         &self,
         bank: &mut B,
         mut hooks: H,
