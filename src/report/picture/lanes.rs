@@ -129,14 +129,10 @@ fn legend(out: &mut String, g: &Geometry, l: &Lanes) {
     for (glyph, text) in &items {
         let gx = lx + 6.0;
         let (glyph, pad) = match *glyph {
-            "read" => (access_mark(AccessKind::Read, gx, ly, INK, ""), 18.0),
-            "write" => (access_mark(AccessKind::Write, gx, ly, INK, ""), 18.0),
-            "check" => (access_mark(AccessKind::Check, gx, ly, INK, ""), 18.0),
-            "debit" => (access_mark(AccessKind::Debit, gx, ly, INK, ""), 18.0),
-            "atomic" => (access_mark(AccessKind::Atomic, gx, ly, INK, ""), 18.0),
-            "lost" | "overdrawn" => (access_mark(AccessKind::Write, gx, ly, BAD, ""), 18.0),
-            "eraser" | "spender" => (access_mark(AccessKind::Write, gx, ly, CAUSE, ""), 18.0),
-            _ => (
+            Glyph::Access(kind) => (access_mark(kind, gx, ly, INK, ""), 18.0),
+            Glyph::Bad => (access_mark(AccessKind::Write, gx, ly, BAD, ""), 18.0),
+            Glyph::Cause => (access_mark(AccessKind::Write, gx, ly, CAUSE, ""), 18.0),
+            Glyph::Window => (
                 format!(
                     r##"<rect x="{}" y="{}" width="30" height="16" rx="8" fill="#dcdcdc"/>"##,
                     n(lx),
@@ -358,7 +354,20 @@ fn marks(out: &mut String, g: &Geometry, l: &Lanes) {
 
 /// The legend of a swimlane figure: (glyph, text) pairs, only for what the
 /// trial has.
-fn legend_items(acc: &[&Access], l: &Lanes) -> Vec<(&'static str, &'static str)> {
+/// What a legend entry shows beside its words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Glyph {
+    /// The mark of one kind of access.
+    Access(AccessKind),
+    /// The band between an operation's read and its write.
+    Window,
+    /// A write drawn in the colour of what went wrong.
+    Bad,
+    /// A write drawn in the colour of what caused it.
+    Cause,
+}
+
+fn legend_items(acc: &[&Access], l: &Lanes) -> Vec<(Glyph, &'static str)> {
     let mut items = Vec::new();
     for kind in [
         AccessKind::Read,
@@ -368,17 +377,17 @@ fn legend_items(acc: &[&Access], l: &Lanes) -> Vec<(&'static str, &'static str)>
         AccessKind::Atomic,
     ] {
         if acc.iter().any(|a| a.kind == kind) {
-            items.push((kind.name(), kind.name()));
+            items.push((Glyph::Access(kind), kind.name()));
         }
     }
-    items.push(("window", "read→write window"));
+    items.push((Glyph::Window, "read→write window"));
     if !l.lost.is_empty() {
-        items.push(("lost", "✗ lost write"));
-        items.push(("eraser", "the write that erased it"));
+        items.push((Glyph::Bad, "✗ lost write"));
+        items.push((Glyph::Cause, "the write that erased it"));
     }
     if !l.overdrafts.is_empty() {
-        items.push(("overdrawn", "✗ debit that overdrew"));
-        items.push(("spender", "spent the funds first"));
+        items.push((Glyph::Bad, "✗ debit that overdrew"));
+        items.push((Glyph::Cause, "spent the funds first"));
     }
     items
 }
@@ -386,7 +395,7 @@ fn legend_items(acc: &[&Access], l: &Lanes) -> Vec<(&'static str, &'static str)>
 fn legend_width(acc: &[&Access], l: &Lanes) -> f64 {
     12.0 + legend_items(acc, l)
         .iter()
-        .map(|(g, t)| if *g == "window" { 36.0 } else { 18.0 } + text_width(t, 13.0) + 22.0)
+        .map(|(g, t)| if *g == Glyph::Window { 36.0 } else { 18.0 } + text_width(t, 13.0) + 22.0)
         .sum::<f64>()
 }
 
