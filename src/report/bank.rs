@@ -5,6 +5,7 @@ use std::time::Duration;
 use super::{Row, Tone};
 use crate::duration;
 use crate::stats::{ModeResult, Results, Summary};
+use crate::vocab::TrialStatus;
 
 /// The table rows on the bank's invariants, one cell per mode.
 pub(super) fn rows(results: &Results) -> Vec<Row> {
@@ -12,7 +13,10 @@ pub(super) fn rows(results: &Results) -> Vec<Row> {
         results.modes.iter().map(|m| cell(&m.summary)).collect()
     };
     let mut rows: Vec<Row> = vec![
-        ("deadlocked", cells(&|s| s.deadlocked.to_string())),
+        (
+            TrialStatus::Deadlocked.name(),
+            cells(&|s| s.deadlocked.to_string()),
+        ),
         (
             "money changed",
             cells(&|s| {
