@@ -101,11 +101,11 @@ fn normalize(text: &str) -> Vec<String> {
         let flush = |current: &mut String, tokens: &mut Vec<String>| {
             if !current.is_empty() {
                 let t = std::mem::take(current);
-                tokens.push(if t.contains(|c: char| c.is_ascii_digit()) {
-                    "#".into()
-                } else {
-                    t
-                });
+                // Numbers, and the booleans a trial's row or record holds
+                // (`consistent`, `overdrawn`), are what one run of a race
+                // draws: only the words around them must stay the same.
+                let drawn = t.contains(|c: char| c.is_ascii_digit()) || t == "true" || t == "false";
+                tokens.push(if drawn { "#".into() } else { t });
             }
         };
         for c in line.chars() {
@@ -143,6 +143,11 @@ fn normalizing_keeps_words_and_drops_numbers_bars_and_repeats() {
     );
     assert_ne!(normalize("exit status 3"), normalize("exit status: 3"));
     assert_eq!(normalize("linux 6.1.0-18-amd64 x86_64"), ["linux # #"]);
+    // A trial's booleans are drawn by the race, like its numbers.
+    assert_eq!(
+        normalize("no-lock,1,ok,,false,false"),
+        normalize("no-lock,2,ok,,true,false")
+    );
 }
 
 #[test]
