@@ -16,7 +16,7 @@ use bankrace::outcome::{ModeOutcomes, RunOutcome, TrialOutcome};
 use bankrace::plan::{Plan, Request};
 use bankrace::spec::Job;
 use bankrace::strategy::{self, Hooks, Locked, Strategy};
-use bankrace::vocab::{BackendKind, Mode, Scenario};
+use bankrace::vocab::Mode;
 use bankrace::{report, stats};
 use divan::Bencher;
 use divan::counter::ItemsCount;
@@ -33,25 +33,7 @@ impl Hooks for NoWindow {
 }
 
 fn ledger() -> Ledger {
-    let job = Job {
-        scenario: Scenario::LostUpdate,
-        backend: BackendKind::Memory,
-        mode: Mode::NoLock,
-        max_retries: 0,
-        ops: 0,
-        amount: 1,
-        initial: 0,
-        pause_ns: 0,
-        window_ns: 0,
-        timeout_ns: 10_000_000_000,
-        workers: 1,
-        accounts: 1,
-        trace_ops: 0,
-        steps: 0,
-        collide: false,
-        audits_unlocked: false,
-        history: false,
-    };
+    let job = Job::plain(1, 0, 0);
     Ledger::anonymous(&job).expect("an anonymous ledger")
 }
 

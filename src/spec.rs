@@ -82,11 +82,11 @@ impl TrialSpec {
     }
 }
 
-#[cfg(test)]
 impl Job {
-    /// A lost-update job for `workers` workers without pause, window, trace
-    /// or schedule, for tests on threads.
-    pub(crate) fn for_tests(workers: u32, ops: u64, initial: i64) -> Job {
+    /// The plainest job: lost-update on the memory backend with no lock, one
+    /// account, deposits of 1, no pause, window, trace or schedule. Tests and
+    /// benchmarks run strategies on threads over a ledger made for it.
+    pub fn plain(workers: u32, ops: u64, initial: i64) -> Job {
         Job {
             scenario: Scenario::LostUpdate,
             backend: BackendKind::Memory,

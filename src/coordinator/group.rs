@@ -133,10 +133,7 @@ impl WorkerGroup {
     /// look (an injected fault, a kill from outside, an idle timeout) and
     /// starts another in its place. Returns how many were replaced.
     pub fn replace_exited(&mut self, exe: &Path, ledger: &File, reuse: ReuseArgs) -> Result<u32> {
-        self.poll_exits(Some(&rustix::time::Timespec {
-            tv_sec: 0,
-            tv_nsec: 0,
-        }))?;
+        self.poll_exits(Duration::ZERO)?;
         if self.exited.iter().all(Option::is_some) {
             // Nobody is left in the old group to join.
             self.pgid = None;
@@ -156,16 +153,13 @@ impl WorkerGroup {
 
     /// Waits, at most `timeout`, for any worker still running to exit, and
     /// reaps every one that has.
-    fn poll_exits(&mut self, timeout: Option<&rustix::time::Timespec>) -> Result<()> {
+    fn poll_exits(&mut self, left: Duration) -> Result<()> {
         let pending = self.pending();
         let mut fds: Vec<PollFd> = pending
             .iter()
             .map(|&i| PollFd::new(&self.pidfds[i], PollFlags::IN))
             .collect();
-        match rustix::event::poll(&mut fds, timeout) {
-            Ok(_) | Err(rustix::io::Errno::INTR) => {}
-            Err(e) => return Err(e).context("cannot wait for workers"),
-        }
+        poll(&mut fds, left)?;
         let ready = ready(&pending, &fds);
         drop(fds);
         for i in ready {
@@ -288,14 +282,7 @@ impl WorkerGroup {
             if let Some(n) = notify {
                 fds.push(PollFd::new(n, PollFlags::IN));
             }
-            let timeout = rustix::time::Timespec {
-                tv_sec: left.as_secs() as i64,
-                tv_nsec: i64::from(left.subsec_nanos()),
-            };
-            match rustix::event::poll(&mut fds, Some(&timeout)) {
-                Ok(_) | Err(rustix::io::Errno::INTR) => {}
-                Err(e) => return Err(e).context("cannot wait for workers"),
-            }
+            poll(&mut fds, left)?;
             if interrupts.caught().is_some() {
                 interrupts.drain();
                 return Ok(Wait::Interrupted);
@@ -330,14 +317,7 @@ impl WorkerGroup {
                 break;
             }
             let mut fds = [PollFd::new(&self.pidfds[index as usize], PollFlags::IN)];
-            let timeout = rustix::time::Timespec {
-                tv_sec: left.as_secs() as i64,
-                tv_nsec: i64::from(left.subsec_nanos()),
-            };
-            match rustix::event::poll(&mut fds, Some(&timeout)) {
-                Ok(_) | Err(rustix::io::Errno::INTR) => {}
-                Err(e) => return Err(e).context("cannot wait for workers"),
-            }
+            poll(&mut fds, left)?;
             self.reap(index as usize)?;
         }
         Ok(())
@@ -351,10 +331,7 @@ impl WorkerGroup {
             if left.is_zero() {
                 break;
             }
-            self.poll_exits(Some(&rustix::time::Timespec {
-                tv_sec: left.as_secs() as i64,
-                tv_nsec: i64::from(left.subsec_nanos()),
-            }))?;
+            self.poll_exits(left)?;
         }
         Ok(())
     }
@@ -419,5 +396,18 @@ impl WorkerGroup {
 impl Drop for WorkerGroup {
     fn drop(&mut self) {
         self.kill_all();
+    }
+}
+
+/// Waits on `fds` for at most `left`; a signal ends the wait early, and the
+/// caller looks again.
+fn poll(fds: &mut [PollFd], left: Duration) -> Result<()> {
+    let timeout = rustix::time::Timespec {
+        tv_sec: left.as_secs() as i64,
+        tv_nsec: i64::from(left.subsec_nanos()),
+    };
+    match rustix::event::poll(fds, Some(&timeout)) {
+        Ok(_) | Err(rustix::io::Errno::INTR) => Ok(()),
+        Err(e) => Err(e).context("cannot wait for workers"),
     }
 }

@@ -263,7 +263,7 @@ mod tests {
     use crate::ledger::Ledger;
 
     fn good(workers: u32) -> (Job, [u64; WORDS], u64) {
-        let job = Job::for_tests(workers, 5, 200);
+        let job = Job::plain(workers, 5, 200);
         let size = Ledger::size_of(&job);
         (job, encode(&job, size), size)
     }

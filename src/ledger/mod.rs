@@ -455,25 +455,7 @@ fn seal_size(file: &File) -> io::Result<()> {
 /// The smallest ledger there is: what a file too short to hold a header is
 /// told it should have been.
 fn minimal() -> Job {
-    Job {
-        scenario: crate::vocab::Scenario::LostUpdate,
-        backend: crate::vocab::BackendKind::Memory,
-        mode: crate::vocab::Mode::NoLock,
-        max_retries: 0,
-        ops: 0,
-        amount: 1,
-        initial: 0,
-        pause_ns: 0,
-        window_ns: 0,
-        timeout_ns: crate::limits::MIN_TIMEOUT.as_nanos() as u64,
-        workers: 1,
-        accounts: 1,
-        trace_ops: 0,
-        steps: 0,
-        collide: false,
-        audits_unlocked: false,
-        history: false,
-    }
+    Job::plain(1, 0, 0)
 }
 
 #[cfg(test)]

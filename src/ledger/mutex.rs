@@ -181,7 +181,7 @@ mod tests {
 
     #[test]
     fn robust_mutex_locks_and_unlocks() {
-        let ledger = Ledger::anonymous(&Job::for_tests(1, 5, 200)).unwrap();
+        let ledger = Ledger::anonymous(&Job::plain(1, 5, 200)).unwrap();
         for _ in 0..3 {
             let g = ledger.lock_mutex().unwrap();
             assert!(!g.recovered);
@@ -193,7 +193,7 @@ mod tests {
         // A robust mutex is owned by a thread; when the thread ends while
         // holding it, the kernel marks it and the next locker gets
         // EOWNERDEAD: the same path a dead worker process takes.
-        let ledger = Ledger::anonymous(&Job::for_tests(1, 5, 200)).unwrap();
+        let ledger = Ledger::anonymous(&Job::plain(1, 5, 200)).unwrap();
         std::thread::scope(|s| {
             s.spawn(|| std::mem::forget(ledger.lock_mutex().unwrap()));
         });
@@ -210,7 +210,7 @@ mod tests {
         let job = Job {
             accounts: 3,
             scenario: crate::vocab::Scenario::Transfer,
-            ..Job::for_tests(1, 5, 200)
+            ..Job::plain(1, 5, 200)
         };
         let ledger = Ledger::anonymous(&job).unwrap();
         let all: Vec<_> = (0..3)

@@ -244,7 +244,7 @@ mod tests {
 
     #[test]
     fn the_sequencer_numbers_every_access_once() {
-        let ledger = Ledger::anonymous(&Job::for_tests(4, 5, 200)).unwrap();
+        let ledger = Ledger::anonymous(&Job::plain(4, 5, 200)).unwrap();
         let seqs: Vec<u64> = std::thread::scope(|s| {
             let handles: Vec<_> = (0..4)
                 .map(|_| {
@@ -268,7 +268,7 @@ mod tests {
 
     #[test]
     fn barrier_releases_when_all_arrived() {
-        let ledger = Ledger::anonymous(&Job::for_tests(4, 5, 200)).unwrap();
+        let ledger = Ledger::anonymous(&Job::plain(4, 5, 200)).unwrap();
         std::thread::scope(|s| {
             for i in 0..4 {
                 let ledger = &ledger;
@@ -282,7 +282,7 @@ mod tests {
 
     #[test]
     fn a_barrier_that_is_never_released_times_out() {
-        let ledger = Ledger::anonymous(&Job::for_tests(2, 5, 200)).unwrap();
+        let ledger = Ledger::anonymous(&Job::plain(2, 5, 200)).unwrap();
         let e = ledger
             .wait_at_barrier(0, Duration::from_millis(20))
             .unwrap_err();
@@ -291,7 +291,7 @@ mod tests {
 
     #[test]
     fn a_reused_worker_waits_for_the_next_generation_and_no_longer() {
-        let ledger = Ledger::anonymous(&Job::for_tests(2, 5, 200)).unwrap();
+        let ledger = Ledger::anonymous(&Job::plain(2, 5, 200)).unwrap();
         assert_eq!(ledger.generation(), 0);
         let idle = ledger
             .wait_for_generation(0, Duration::from_millis(20))
@@ -309,7 +309,7 @@ mod tests {
 
     #[test]
     fn the_fault_gate_lets_waiters_through_once_opened() {
-        let ledger = Ledger::anonymous(&Job::for_tests(2, 5, 200)).unwrap();
+        let ledger = Ledger::anonymous(&Job::plain(2, 5, 200)).unwrap();
         std::thread::scope(|s| {
             let waiter = s.spawn(|| ledger.wait_at_fault_gate());
             ledger.open_fault_gate();

@@ -4,7 +4,7 @@ use super::*;
 use std::io::{Seek, Write};
 
 fn job() -> Job {
-    Job::for_tests(3, 5, 200)
+    Job::plain(3, 5, 200)
 }
 
 fn spec(job: Job) -> TrialSpec {
@@ -89,7 +89,7 @@ fn trace_records_and_schedule_steps_survive_open() {
     let job = Job {
         trace_ops: 3,
         steps: 5,
-        ..Job::for_tests(2, 5, 200)
+        ..Job::plain(2, 5, 200)
     };
     let mut s = spec(job);
     s.steps[4] = StepSpec {

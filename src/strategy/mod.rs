@@ -264,7 +264,7 @@ pub(crate) mod testing {
     }
 
     pub fn job(workers: u32, initial: i64) -> Job {
-        Job::for_tests(workers, 0, initial)
+        Job::plain(workers, 0, initial)
     }
 
     /// `threads` threads each add `delta` `ops` times with `make()`'s strategy.

@@ -232,7 +232,7 @@ mod tests {
         let job = crate::spec::Job {
             accounts,
             scenario: crate::vocab::Scenario::Transfer,
-            ..crate::spec::Job::for_tests(4, 5, 100)
+            ..crate::spec::Job::plain(4, 5, 100)
         };
         Ledger::anonymous(&job).unwrap()
     }

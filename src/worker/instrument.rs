@@ -348,7 +348,7 @@ mod tests {
         let job = Job {
             trace_ops: 1,
             steps: schedule.len() as u32,
-            ..Job::for_tests(2, 1, 200)
+            ..Job::plain(2, 1, 200)
         };
         let spec = TrialSpec {
             trial: 1,

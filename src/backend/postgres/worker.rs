@@ -149,6 +149,28 @@ fn begin(client: &mut Client, mode: Mode) -> Result<Transaction<'_>, postgres::E
     client.build_transaction().isolation_level(level).start()
 }
 
+/// The first half of a transactional mode's operation: the transaction at
+/// the mode's isolation level, the advisory lock (`advisory`), and the
+/// balance, read `FOR UPDATE` under `row`.
+fn begin_and_read<'c>(
+    client: &'c mut Client,
+    st: &Statements,
+    mode: Mode,
+    id: i32,
+) -> Result<(Transaction<'c>, i64), Miss> {
+    let mut tx = begin(client, mode)?;
+    if mode == Mode::Advisory {
+        tx.execute(&st.lock, &[&i64::from(id)])?;
+    }
+    let select = if mode == Mode::Row {
+        &st.select_for_update
+    } else {
+        &st.select
+    };
+    let seen = read(&mut tx, select, id)?;
+    Ok((tx, seen))
+}
+
 fn read(tx: &mut impl postgres::GenericClient, s: &Statement, id: i32) -> Result<i64, Miss> {
     Ok(tx.query_one(s, &[&id])?.get(0))
 }
@@ -179,16 +201,7 @@ impl Backend for Postgres {
                 Ok(())
             }
             _ => {
-                let mut tx = begin(client, mode)?;
-                if mode == Mode::Advisory {
-                    tx.execute(&st.lock, &[&i64::from(id)])?;
-                }
-                let select = if mode == Mode::Row {
-                    &st.select_for_update
-                } else {
-                    &st.select
-                };
-                let seen = read(&mut tx, select, id)?;
+                let (mut tx, seen) = begin_and_read(client, st, mode, id)?;
                 hooks.window();
                 tx.execute(&st.set, &[&id, &(seen + delta)])?;
                 tx.commit()?;
@@ -230,16 +243,7 @@ impl Backend for Postgres {
                 }
             }
             _ => {
-                let mut tx = begin(client, mode)?;
-                if mode == Mode::Advisory {
-                    tx.execute(&st.lock, &[&i64::from(id)])?;
-                }
-                let select = if mode == Mode::Row {
-                    &st.select_for_update
-                } else {
-                    &st.select
-                };
-                let seen = read(&mut tx, select, id)?;
+                let (mut tx, seen) = begin_and_read(client, st, mode, id)?;
                 if seen < amount {
                     tx.commit()?;
                     return Ok(Withdrawal::Refused);

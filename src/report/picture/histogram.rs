@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use super::model::Figure;
-use super::svg::{GRID, INK, MUTED, colour, escape, n, patterns, svg_open, text_width, ticks};
+use super::svg::{INK, MUTED, colour, escape, grid_line, n, patterns, svg_open, text_width, ticks};
 use crate::histogram;
 
 /// A range of balances `lo..=hi`, shared by every mode's histogram.
@@ -198,16 +198,7 @@ fn y_axis(out: &mut String, l: &Layout, yticks: &[f64]) {
     let (ml, mt, pw, ph) = (l.ml, l.mt, l.pw, l.ph);
     let y = |c: f64| l.y(c);
     for t in yticks {
-        let _ = write!(
-            out,
-            r#"<line class="grid" x1="{}" y1="{y}" x2="{}" y2="{y}" stroke="{GRID}"/><text class="tick" x="{}" y="{}" text-anchor="end" font-size="12" fill="{MUTED}">{}</text>"#,
-            n(ml),
-            n(ml + pw),
-            n(ml - 8.0),
-            n(y(*t) + 4.0),
-            n(*t),
-            y = n(y(*t)),
-        );
+        grid_line(out, ml, pw, y(*t), &n(*t));
     }
     let _ = write!(
         out,

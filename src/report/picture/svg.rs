@@ -68,6 +68,20 @@ pub(crate) fn colour(i: usize) -> &'static str {
 }
 
 /// A coordinate with at most one decimal.
+/// A horizontal grid line across a plot from `x` over `width` at `y`, with
+/// its tick label to the left: the y axes of every figure.
+pub(crate) fn grid_line(out: &mut String, x: f64, width: f64, y: f64, label: &str) {
+    let _ = write!(
+        out,
+        r#"<line class="grid" x1="{}" y1="{yy}" x2="{}" y2="{yy}" stroke="{GRID}"/><text class="tick" x="{}" y="{}" text-anchor="end" font-size="12" fill="{MUTED}">{label}</text>"#,
+        n(x),
+        n(x + width),
+        n(x - 8.0),
+        n(y + 4.0),
+        yy = n(y),
+    );
+}
+
 pub(crate) fn n(x: f64) -> String {
     let r = (x * 10.0).round() / 10.0;
     if r.fract() == 0.0 {

@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use super::model::{SweepCurve, SweepModePoint};
-use super::svg::{DASHES, GRID, INK, MUTED, colour, escape, marker, n, svg_open, text_width};
+use super::svg::{DASHES, INK, MUTED, colour, escape, grid_line, marker, n, svg_open, text_width};
 
 /// The plot's frame and where each point goes.
 struct Plot {
@@ -167,16 +167,7 @@ fn legend(out: &mut String, p: &Plot) {
 fn axes(out: &mut String, c: &SweepCurve, p: &Plot) {
     let (ml, mt, pw, ph, h, even) = (p.ml, p.mt, p.pw, p.ph, p.h, p.even);
     for t in [0.0, 0.25, 0.5, 0.75, 1.0] {
-        let _ = write!(
-            out,
-            r#"<line class="grid" x1="{}" y1="{yy}" x2="{}" y2="{yy}" stroke="{GRID}"/><text class="tick" x="{}" y="{}" text-anchor="end" font-size="12" fill="{MUTED}">{} %</text>"#,
-            n(ml),
-            n(ml + pw),
-            n(ml - 8.0),
-            n(p.y(t) + 4.0),
-            (t * 100.0) as i64,
-            yy = n(p.y(t)),
-        );
+        grid_line(out, ml, pw, p.y(t), &format!("{} %", (t * 100.0) as i64));
     }
     let _ = write!(
         out,
