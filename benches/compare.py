@@ -6,7 +6,8 @@ round after round, runs `bankrace bench`, the C reference, and the Python
 tutorial's locked program with its sleep removed, and prints each target as
 a ratio of medians measured in the same run. Optionally it also times
 `bankrace run --trials 50` against 50 runs of the tutorial's program, and
-measures the coordinator's peak memory and cost over the number of trials.
+measures the coordinator's peak memory and cost over the number of trials, and
+its peak memory per operation of the largest trace a run may record.
 
 The tutorial's programs are not part of this repository: pass the directory
 that holds seed_lock.py and seed_nolock.py with --tutorial to include them
@@ -144,6 +145,11 @@ def memory_and_cost(a):
         for trials in [10, a.memory_trials]:
             args = ["run", "--no-lock", "--ops", "0", "--trials", str(trials), "--format", fmt]
             res[(fmt, trials)] = max_rss_kb(args)
+    # The largest trace a run may record (4 trials x 20 workers x 50,000
+    # operations), shown only as a verdict: coordinator RSS per traced op.
+    traced = ["run", "--trace", "--trials", "4", "--depositors", "10", "--withdrawers", "10",
+              "--ops", "50000", "--pause", "0", "--window", "0", "--lock=mutex", "-q"]
+    res["trace"] = max_rss_kb(traced)
     cost = {}
     for trials, ops in [(100, 10_000), (400, 10_000), (100, 40_000)]:
         started = time.monotonic()
@@ -210,6 +216,9 @@ def main():
             print(f"\nmax RSS, --format {fmt}: 10 trials {small} KB, {a.memory_trials} trials {big} KB "
                   f"({big / small:.2f}x)", end="")
         print()
+        ops = 4 * 20 * 50_000
+        print(f"max RSS, largest trace with -q: {rss['trace']} KB for {ops} traced operations "
+              f"({rss['trace'] * 1024 / ops:.0f} bytes per operation)")
         for (trials, ops), secs in cost.items():
             print(f"--lock=atomic --trials {trials} --ops {ops}: {secs:.2f}s")
 

@@ -142,7 +142,8 @@ fn run(args: &RunArgs) -> anyhow::Result<u8> {
         .color
         .enabled(std::io::stderr().is_terminal(), no_color.as_deref());
 
-    let (mut streams, mut files) = open_streams(&plan, &output)?;
+    let explained = args.explain.is_some() && !output.quiet && output.format == Format::Text;
+    let (mut streams, mut files) = open_streams(&plan, &output, explained)?;
 
     let interrupts = Interrupts::install().context("cannot install signal handlers")?;
     let mut bar = progress::Bar::new(plan.modes.len(), plan.trials, !output.quiet, paint_stderr);
@@ -346,6 +347,7 @@ fn bench(args: &BenchArgs) -> anyhow::Result<u8> {
 fn open_streams(
     plan: &bankrace::plan::Plan,
     output: &cli::Output,
+    explained: bool,
 ) -> anyhow::Result<(report::Streams, Vec<Pending>)> {
     let mut json: Vec<Box<dyn Write>> = Vec::new();
     let mut csv: Vec<Box<dyn Write>> = Vec::new();
@@ -377,7 +379,16 @@ fn open_streams(
         .iter()
         .any(|(f, t)| whole(*f) || (streamed(*f) && !matches!(t, Target::Replace(_))))
         || (!output.quiet && whole(output.format));
-    let keep = if all { Keep::All } else { Keep::Traced };
+    // A traced trial is kept whole only for a report that shows its
+    // accesses; otherwise only its findings are folded in, so that a large
+    // trace costs its memory one trial at a time.
+    let keep = if all {
+        Keep::All
+    } else if explained || output.trace_export.is_some() {
+        Keep::Traced
+    } else {
+        Keep::Summaries
+    };
     let host = bankrace::host::Host::current();
     let streams = report::Streams::new(plan, &host, keep, json, csv).map_err(named_error)?;
     Ok((streams, pending))

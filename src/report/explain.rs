@@ -74,9 +74,9 @@ pub fn render(results: &Results, limit: usize, width: usize) -> String {
             out.push('\n');
             trial(&mut out, name, t, a, false, width);
         }
-        for line in violations_of(name, &traced) {
+        for (trial, problem) in &mode.unbalanced {
             out.push('\n');
-            push_wrapped(&mut out, &line, width, "", "  ");
+            push_wrapped(&mut out, &violation(name, *trial, problem), width, "", "  ");
         }
     }
     out
@@ -95,31 +95,19 @@ pub fn violations(results: &Results) -> Vec<String> {
         .modes
         .iter()
         .flat_map(|m| {
-            let traced: Vec<_> = m
-                .trials
+            let name = m.mode.name();
+            m.unbalanced
                 .iter()
-                .filter_map(|t| t.trace.as_ref().map(|a| (t, a)))
-                .collect();
-            violations_of(m.mode.name(), &traced)
+                .map(move |(t, p)| violation(name, *t, p))
         })
         .collect()
 }
 
-fn violations_of(mode: &str, traced: &[(&TrialRecord, &Analysis)]) -> Vec<String> {
-    traced
-        .iter()
-        .filter_map(|(t, a)| {
-            let id = a.identity.as_ref()?;
-            (!id.holds).then(|| {
-                format!(
-                    "BUG: {mode}, trial {}: the accounting identity does not hold: {}. \
-                     Please report this with the command line.",
-                    t.trial,
-                    id.problem.as_deref().unwrap_or("unknown")
-                )
-            })
-        })
-        .collect()
+fn violation(mode: &str, trial: u32, problem: &str) -> String {
+    format!(
+        "BUG: {mode}, trial {trial}: the accounting identity does not hold: {problem}. \
+         Please report this with the command line."
+    )
 }
 
 /// The explanation of one traced trial, with every access (up to the

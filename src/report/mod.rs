@@ -40,6 +40,7 @@ pub(crate) enum Tone {
     Warn,
 }
 
+use crate::explain::Detail;
 use crate::outcome::{RunOutcome, TrialOutcome};
 use crate::plan::Plan;
 use crate::stats::{self, Fold, Keep, Results, TrialRecord};
@@ -76,14 +77,14 @@ pub fn results(plan: &Plan, run: &RunOutcome) -> anyhow::Result<Results> {
     let mut fold = Fold::new(plan, &modes, Keep::All);
     for (m, mode) in run.modes.iter().enumerate() {
         for t in &mode.trials {
-            fold.add(m, t, record(plan, t)?);
+            fold.add(m, t, record(plan, t, Detail::Events)?);
         }
     }
     Ok(fold.finish(run.host.clone(), run.interrupted, run.stopped_early))
 }
 
 /// One trial as reports show it, with its trace's analysis if traced.
-pub fn record(plan: &Plan, t: &TrialOutcome) -> anyhow::Result<TrialRecord> {
+pub fn record(plan: &Plan, t: &TrialOutcome, detail: Detail) -> anyhow::Result<TrialRecord> {
     let mut record = stats::record(plan, t);
     let Some(trace) = &t.trace else {
         return Ok(record);
@@ -96,7 +97,7 @@ pub fn record(plan: &Plan, t: &TrialOutcome) -> anyhow::Result<TrialRecord> {
         complete: record.status == TrialStatus::Ok,
         killed: record.killed_worker,
     };
-    let analysis = crate::explain::analyze(trace, &context).map_err(|_| {
+    let analysis = crate::explain::analyze(trace, &context, detail).map_err(|_| {
         anyhow::anyhow!(
             "out of memory for the analysis of trial {} ({} traced operations)",
             record.trial,

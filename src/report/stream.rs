@@ -16,6 +16,7 @@ use crate::stats::{Fold, Keep, Results};
 pub struct Streams {
     plan: Plan,
     host: Host,
+    keep: Keep,
     fold: Fold,
     history: Option<String>,
     json: Vec<JsonStream<Box<dyn Write>>>,
@@ -37,6 +38,7 @@ impl Streams {
         Ok(Streams {
             plan: plan.clone(),
             host: host.clone(),
+            keep,
             fold: Fold::new(plan, &plan.modes, keep),
             history: plan.history.then(String::new),
             json: json
@@ -54,7 +56,12 @@ impl Streams {
     /// Trial `t` of the plan's mode number `m`; modes come in order.
     pub fn trial(&mut self, m: usize, t: &TrialOutcome) -> io::Result<()> {
         self.open_through(m + 1)?;
-        let record = super::record(&self.plan, t)
+        // JSON shows every access of a traced trial, whatever is kept.
+        let detail = match self.json.is_empty() {
+            true => self.keep.detail(),
+            false => crate::explain::Detail::Events,
+        };
+        let record = super::record(&self.plan, t, detail)
             .map_err(|e| io::Error::new(io::ErrorKind::OutOfMemory, format!("{e:#}")))?;
         let mode = self.plan.modes[m];
         if let Some(history) = &mut self.history {
@@ -267,5 +274,58 @@ mod tests {
             .collect();
         run.interrupted = Some(15);
         streams_like_the_whole(&plan, &run);
+    }
+
+    /// A run that shows only summaries keeps no trial, and analyses its
+    /// traced trials without their events, yet still reports a trial whose
+    /// books do not balance.
+    #[test]
+    fn summaries_keep_no_trial_but_every_broken_book() {
+        use crate::trace::{OpKind, OpRecord, Trace};
+        let plan = Plan::build(
+            crate::plan::Request {
+                trials: 2,
+                seed: Some(3),
+                ..crate::plan::Request::default()
+            },
+            || unreachable!("the seed is given"),
+        )
+        .expect("a valid plan");
+        // An access numbered 2 with no access 1: the books cannot balance.
+        let gap = OpRecord {
+            kind: OpKind::Atomic,
+            read_seq: 0,
+            write_seq: 2,
+            seen: 0,
+            written: plan.initial + 1,
+            overwritten: plan.initial,
+        };
+        let mut broken = crate::outcome::TrialOutcome::ok(2, plan.initial + 1);
+        broken.deposits = 1;
+        broken.trace = Some(Trace {
+            workers: vec![vec![gap]],
+        });
+        let run = fixtures::complete(vec![ModeOutcomes {
+            mode: plan.modes[0],
+            trials: vec![crate::outcome::TrialOutcome::ok(1, plan.initial), broken],
+        }]);
+        let mut s = Streams::new(&plan, &run.host, Keep::Summaries, vec![], vec![]).unwrap();
+        for t in &run.modes[0].trials {
+            s.trial(0, t).unwrap();
+        }
+        let (folded, _) = s.finish(None, false).unwrap();
+        assert!(folded.modes[0].trials.is_empty());
+        let bugs = crate::report::violations(&folded);
+        assert_eq!(bugs.len(), 1, "{bugs:?}");
+        assert!(
+            bugs[0].contains(
+                "trial 2: the accounting identity does not hold: \
+                 the trace has no access numbered 1"
+            ),
+            "{}",
+            bugs[0]
+        );
+        let whole = crate::report::results(&plan, &run).unwrap();
+        assert_eq!(crate::report::violations(&whole), bugs);
     }
 }

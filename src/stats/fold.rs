@@ -15,6 +15,20 @@ pub enum Keep {
     /// Only traced trials, which `--explain` and `--export-trace` read: for
     /// a run whose records are streamed as they come.
     Traced,
+    /// None: the reports read only the summaries (and the traced trials'
+    /// books, kept apart in `unbalanced`).
+    Summaries,
+}
+
+impl Keep {
+    /// What an analysis of a traced trial must hold for the reports that
+    /// read the trials this policy keeps.
+    pub fn detail(self) -> crate::explain::Detail {
+        match self {
+            Keep::All | Keep::Traced => crate::explain::Detail::Events,
+            Keep::Summaries => crate::explain::Detail::Findings,
+        }
+    }
 }
 
 /// A run's results, built one trial at a time.
@@ -56,6 +70,7 @@ struct ModeFold {
     failures: Vec<(u32, u32)>,
     causes: Vec<(TrialStatus, String)>,
     banked: bool,
+    unbalanced: Vec<(u32, String)>,
     kept: Vec<TrialRecord>,
 }
 
@@ -73,7 +88,11 @@ impl Fold {
     /// Adds trial `t` of mode number `m` (in the order given), whose
     /// record is `record`.
     pub fn add(&mut self, m: usize, t: &TrialOutcome, record: TrialRecord) {
-        let keep = self.keep == Keep::All || record.trace.is_some();
+        let keep = match self.keep {
+            Keep::All => true,
+            Keep::Traced => record.trace.is_some(),
+            Keep::Summaries => false,
+        };
         self.modes[m].add(t, record, keep);
     }
 
@@ -129,6 +148,7 @@ impl ModeFold {
             failures: Vec::new(),
             causes: Vec::new(),
             banked: false,
+            unbalanced: Vec::new(),
             kept: Vec::new(),
         }
     }
@@ -164,6 +184,11 @@ impl ModeFold {
                 }
             };
             self.failures.push((r.trial, index as u32));
+        }
+        let books = r.trace.as_ref().and_then(|a| a.identity.as_ref());
+        if let Some(id) = books.filter(|id| !id.holds) {
+            let problem = id.problem.as_deref().unwrap_or("unknown");
+            self.unbalanced.push((r.trial, problem.to_string()));
         }
         if keep {
             self.kept.push(r);
@@ -205,6 +230,7 @@ impl ModeFold {
             failures: self.failures,
             causes: self.causes,
             banked: self.banked,
+            unbalanced: self.unbalanced,
         }
     }
 

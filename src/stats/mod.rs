@@ -61,6 +61,10 @@ pub struct ModeResult {
     /// balances are bank totals.
     #[serde(skip)]
     pub banked: bool,
+    /// Traced trials whose books do not balance (a bug in bankrace): the
+    /// trial and what does not add up. Kept whatever [`Keep`] says.
+    #[serde(skip)]
+    pub unbalanced: Vec<(u32, String)>,
 }
 
 /// One trial as reports show it.

@@ -120,6 +120,7 @@ fn explained() -> crate::stats::Results {
                 complete: true,
                 killed: None,
             },
+            crate::explain::Detail::Events,
         )
         .expect("a small trace fits in memory"),
     );

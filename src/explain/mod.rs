@@ -154,22 +154,127 @@ struct Write {
     delta: i64,
 }
 
-/// Analyses one trial's trace. Its two large vectors are reserved fallibly:
-/// a trace too large for the memory left is an error, not an abort.
+/// Which parts of an analysis the reports will read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Detail {
+    /// Everything, with every access as an [`Event`]: for `--explain`,
+    /// JSON, the trace export and the pictures.
+    Events,
+    /// The findings only (lost updates, overdrafts, the identity), with no
+    /// events: all a run with `-q` shows, at a third of the memory.
+    Findings,
+}
+
+/// One access as the trace holds it: worker `worker`'s operation number
+/// `at >> 1` (from 0), its first access if `at` is even, else its second.
+/// 16 bytes, so that the whole order of a large trace stays small.
+#[derive(Debug, Clone, Copy)]
+struct Place {
+    seq: u64,
+    worker: u32,
+    at: u32,
+}
+
+/// One access of an operation, as [`accesses`] reads it from its record.
+#[derive(Debug, Clone, Copy)]
+struct Access {
+    seq: u64,
+    kind: AccessKind,
+    value: i64,
+    overwrote: Option<i64>,
+    refused: bool,
+}
+
+/// The accesses an operation made, in its own order: a read or check first
+/// (if any), then its write.
+fn accesses(r: &OpRecord) -> [Option<Access>; 2] {
+    let read = |kind, refused| Access {
+        seq: r.read_seq,
+        kind,
+        value: r.seen,
+        overwrote: None,
+        refused,
+    };
+    let write = |kind| Access {
+        seq: r.write_seq,
+        kind,
+        value: r.written,
+        overwrote: Some(r.overwritten),
+        refused: false,
+    };
+    match r.kind {
+        OpKind::Update => [
+            Some(read(AccessKind::Read, false)),
+            Some(write(AccessKind::Write)),
+        ],
+        OpKind::Paid => [
+            Some(read(AccessKind::Check, false)),
+            Some(write(AccessKind::Debit)),
+        ],
+        OpKind::Refused => [Some(read(AccessKind::Check, true)), None],
+        OpKind::Atomic => [Some(write(AccessKind::Atomic)), None],
+    }
+}
+
+impl Place {
+    /// The access this place names in `trace`.
+    fn access(self, trace: &Trace) -> Access {
+        let r = &trace.workers[self.worker as usize][(self.at >> 1) as usize];
+        accesses(r)[(self.at & 1) as usize].expect("a place names an access its record has")
+    }
+
+    /// The access as an [`Event`], its worker named by `name`.
+    fn event(self, trace: &Trace, name: &dyn Fn(u32) -> String) -> Event {
+        let a = self.access(trace);
+        Event {
+            seq: a.seq,
+            worker: name(self.worker),
+            index: self.worker,
+            op: u64::from(self.at >> 1) + 1,
+            access: a.kind,
+            value: a.value,
+            overwrote: a.overwrote,
+            refused: a.refused,
+        }
+    }
+}
+
+/// Every access of `trace` in the global order, reserved fallibly.
+fn order(trace: &Trace) -> Result<Vec<Place>, std::collections::TryReserveError> {
+    let mut order = Vec::new();
+    order.try_reserve_exact(trace.len() * 2)?;
+    for (w, ops) in trace.workers.iter().enumerate() {
+        for (i, r) in ops.iter().enumerate() {
+            for (half, a) in accesses(r).iter().enumerate() {
+                if let Some(a) = a {
+                    order.push(Place {
+                        seq: a.seq,
+                        worker: w as u32,
+                        at: (i as u32) << 1 | half as u32,
+                    });
+                }
+            }
+        }
+    }
+    order.sort_unstable_by_key(|p| p.seq);
+    Ok(order)
+}
+
+/// Analyses one trial's trace, with the parts `detail` asks for. Its large
+/// vectors are reserved fallibly: a trace too large for the memory left is
+/// an error, not an abort.
 pub(crate) fn analyze(
     trace: &Trace,
     cx: &Context,
+    detail: Detail,
 ) -> Result<Analysis, std::collections::TryReserveError> {
     let name = |w: u32| WorkerName::of(w, cx.depositors).to_string();
-    let mut events = Vec::new();
-    events.try_reserve_exact(trace.len() * 2)?;
     let mut writes = Vec::new();
     writes.try_reserve_exact(trace.len())?;
     for (w, ops) in trace.workers.iter().enumerate() {
         let w = w as u32;
         for (i, r) in ops.iter().enumerate() {
             let op = i as u64 + 1;
-            push_events(&mut events, w, op, r, &name);
             if r.wrote() {
                 writes.push(Write {
                     seq: r.write_seq,
@@ -188,13 +293,15 @@ pub(crate) fn analyze(
             }
         }
     }
-    events.sort_by_key(|e| e.seq);
-    writes.sort_by_key(|w| w.seq);
+    // Unstable sorts need no scratch memory, and every seq is distinct.
+    writes.sort_unstable_by_key(|w| w.seq);
 
-    let chain = chain(&writes);
+    let chain = chain(&writes)?;
     let mut lost_updates = Vec::new();
     let mut lost = 0i64;
-    let members: Vec<usize> = (0..writes.len()).filter(|&i| chain[i]).collect();
+    let mut members = Vec::new();
+    members.try_reserve_exact(chain.iter().filter(|&&m| m).count())?;
+    members.extend((0..writes.len()).filter(|&i| chain[i]));
     for (i, w) in writes.iter().enumerate() {
         if chain[i] {
             continue;
@@ -204,6 +311,7 @@ pub(crate) fn analyze(
         let at = members.partition_point(|&m| writes[m].seq < w.seq);
         let Some(&e) = members.get(at) else { continue };
         let eraser = &writes[e];
+        lost_updates.try_reserve(1)?;
         lost_updates.push(LostUpdate {
             worker: name(w.worker),
             op: w.op,
@@ -218,7 +326,16 @@ pub(crate) fn analyze(
     }
 
     let overdrafts = overdrafts(trace, &writes, &name);
-    let identity = cx.complete.then(|| identity(&events, cx, lost));
+    drop(writes);
+    let order = order(trace)?;
+    let identity = cx
+        .complete
+        .then(|| identity(trace, &order, cx, lost, &name));
+    let mut events = Vec::new();
+    if detail == Detail::Events {
+        events.try_reserve_exact(order.len())?;
+        events.extend(order.iter().map(|p| p.event(trace, &name)));
+    }
     Ok(Analysis {
         events,
         lost_updates,
@@ -227,61 +344,12 @@ pub(crate) fn analyze(
     })
 }
 
-fn push_events(
-    events: &mut Vec<Event>,
-    w: u32,
-    op: u64,
-    r: &OpRecord,
-    name: &dyn Fn(u32) -> String,
-) {
-    let event = |seq, access, value, overwrote, refused| Event {
-        seq,
-        worker: name(w),
-        index: w,
-        op,
-        access,
-        value,
-        overwrote,
-        refused,
-    };
-    match r.kind {
-        OpKind::Update => {
-            events.push(event(r.read_seq, AccessKind::Read, r.seen, None, false));
-            events.push(event(
-                r.write_seq,
-                AccessKind::Write,
-                r.written,
-                Some(r.overwritten),
-                false,
-            ));
-        }
-        OpKind::Paid => {
-            events.push(event(r.read_seq, AccessKind::Check, r.seen, None, false));
-            events.push(event(
-                r.write_seq,
-                AccessKind::Debit,
-                r.written,
-                Some(r.overwritten),
-                false,
-            ));
-        }
-        OpKind::Refused => events.push(event(r.read_seq, AccessKind::Check, r.seen, None, true)),
-        OpKind::Atomic => {
-            events.push(event(
-                r.write_seq,
-                AccessKind::Atomic,
-                r.written,
-                Some(r.overwritten),
-                false,
-            ));
-        }
-    }
-}
-
 /// Marks the writes the final balance is made of: from the last write, each
 /// one's basis is the last write before its `basis_seq`.
-fn chain(writes: &[Write]) -> Vec<bool> {
-    let mut member = vec![false; writes.len()];
+fn chain(writes: &[Write]) -> Result<Vec<bool>, std::collections::TryReserveError> {
+    let mut member = Vec::new();
+    member.try_reserve_exact(writes.len())?;
+    member.resize(writes.len(), false);
     let mut at = writes.len().checked_sub(1);
     while let Some(i) = at {
         member[i] = true;
@@ -290,7 +358,7 @@ fn chain(writes: &[Write]) -> Vec<bool> {
         let before = writes[..i].partition_point(|w| w.seq < basis);
         at = before.checked_sub(1);
     }
-    member
+    Ok(member)
 }
 
 fn overdrafts(trace: &Trace, writes: &[Write], name: &dyn Fn(u32) -> String) -> Vec<Overdraft> {
@@ -327,23 +395,29 @@ fn overdrafts(trace: &Trace, writes: &[Write], name: &dyn Fn(u32) -> String) -> 
     found
 }
 
-/// Replays the trace and checks `expected − final = lost`.
-fn identity(events: &[Event], cx: &Context, lost: i64) -> Identity {
+/// Replays the trace in `order` and checks `expected − final = lost`.
+fn identity(
+    trace: &Trace,
+    order: &[Place],
+    cx: &Context,
+    lost: i64,
+    name: &dyn Fn(u32) -> String,
+) -> Identity {
     let mut problem = None;
     let mut unrecorded = None;
     // Every access took one number: 1, 2, 3, ... with none missing, except
     // the one a killed worker took for the read of the operation it died
     // in (a read changes nothing, so the replay below is unaffected).
     let mut expected_seq = 1;
-    for e in events {
-        if e.seq != expected_seq && cx.killed.is_some() && unrecorded.is_none() {
+    for p in order {
+        if p.seq != expected_seq && cx.killed.is_some() && unrecorded.is_none() {
             unrecorded = Some(expected_seq);
             expected_seq += 1;
         }
-        if e.seq != expected_seq {
+        if p.seq != expected_seq {
             problem = Some(format!(
                 "the trace has no access numbered {expected_seq} (it holds {} accesses)",
-                events.len()
+                order.len()
             ));
             break;
         }
@@ -352,17 +426,21 @@ fn identity(events: &[Event], cx: &Context, lost: i64) -> Identity {
     // Replay: every access sees what the previous write left.
     let mut balance = cx.initial;
     if problem.is_none() {
-        for e in events {
-            let saw = e.overwrote.unwrap_or(e.value);
+        for p in order {
+            let a = p.access(trace);
+            let saw = a.overwrote.unwrap_or(a.value);
             if saw != balance {
                 problem = Some(format!(
                     "access {} ({} {} of op {}) saw {saw}, but the previous write left {balance}",
-                    e.seq, e.worker, e.access, e.op
+                    a.seq,
+                    name(p.worker),
+                    a.kind,
+                    (p.at >> 1) + 1
                 ));
                 break;
             }
-            if e.overwrote.is_some() {
-                balance = e.value;
+            if a.overwrote.is_some() {
+                balance = a.value;
             }
         }
     }
@@ -425,176 +503,4 @@ fn count(n: usize, what: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn analyze(trace: &Trace, cx: &Context) -> Analysis {
-        super::analyze(trace, cx).unwrap()
-    }
-
-    fn update(read_seq: u64, seen: i64, write_seq: u64, overwritten: i64, delta: i64) -> OpRecord {
-        OpRecord {
-            kind: OpKind::Update,
-            read_seq,
-            write_seq,
-            seen,
-            written: seen + delta,
-            overwritten,
-        }
-    }
-
-    fn cx(initial: i64, expected: i64, final_balance: i64) -> Context {
-        Context {
-            initial,
-            depositors: 1,
-            expected,
-            final_balance,
-            complete: true,
-            killed: None,
-        }
-    }
-
-    #[test]
-    fn the_classic_interleaving_loses_the_deposit() {
-        // D1 reads 200 (1), W1 reads 200 (2), D1 writes 201 (3), W1 writes 199 over it (4).
-        let trace = Trace {
-            workers: vec![
-                vec![update(1, 200, 3, 200, 1)],
-                vec![update(2, 200, 4, 201, -1)],
-            ],
-        };
-        let a = analyze(&trace, &cx(200, 200, 199));
-        assert_eq!(a.events.len(), 4);
-        assert_eq!(a.lost_updates.len(), 1);
-        let l = &a.lost_updates[0];
-        assert_eq!((l.worker.as_str(), l.amount, l.write_seq), ("D1", 1, 3));
-        assert_eq!((l.erased_by.as_str(), l.erased_by_read_seq), ("W1", 2));
-        let id = a.identity.clone().unwrap();
-        assert!(id.holds, "{id:?}");
-        assert_eq!(id.lost, 1);
-        assert_eq!(summary(&a), "1 deposit lost: -1");
-    }
-
-    #[test]
-    fn an_update_overwritten_and_then_read_again_is_not_lost() {
-        // W reads 0 (1); J reads 0 (2), writes 5 (3); X reads 5 (4); W writes
-        // -1 over 5 (5); X writes 6 over -1 (6). X read J's value, so J
-        // survives; W's withdrawal is the lost one.
-        let trace = Trace {
-            workers: vec![
-                vec![update(2, 0, 3, 0, 5)],
-                vec![update(4, 5, 6, -1, 1)],
-                vec![update(1, 0, 5, 5, -1)],
-            ],
-        };
-        let context = Context {
-            depositors: 2,
-            ..cx(0, 5, 6)
-        };
-        let a = analyze(&trace, &context);
-        assert_eq!(a.lost_updates.len(), 1, "{:?}", a.lost_updates);
-        assert_eq!(a.lost_updates[0].worker, "W1");
-        assert_eq!(a.lost_updates[0].erased_by, "D2");
-        assert!(a.identity.as_ref().unwrap().holds);
-    }
-
-    #[test]
-    fn a_trace_that_does_not_add_up_is_reported() {
-        let trace = Trace {
-            workers: vec![
-                vec![update(1, 200, 3, 200, 1)],
-                vec![update(2, 200, 4, 201, -1)],
-            ],
-        };
-        // The ledger says 198: the trace cannot explain that.
-        let id = analyze(&trace, &cx(200, 200, 198)).identity.unwrap();
-        assert!(!id.holds);
-        assert!(id.problem.unwrap().contains("ends at 199"));
-        // A missing access number.
-        let gap = Trace {
-            workers: vec![vec![update(1, 200, 4, 200, 1)]],
-        };
-        let id = analyze(&gap, &cx(200, 201, 201)).identity.unwrap();
-        assert!(id.problem.unwrap().contains("no access numbered 2"));
-        // A worker killed in its window took number 2 for a read it never
-        // recorded: accounted for, once, and only when a worker was killed.
-        let killed = Context {
-            killed: Some(1),
-            ..cx(200, 201, 201)
-        };
-        let one_gap = Trace {
-            workers: vec![vec![update(1, 200, 3, 200, 1)]],
-        };
-        let id = analyze(&one_gap, &killed).identity.unwrap();
-        assert!(id.holds, "{:?}", id.problem);
-        assert_eq!(id.unrecorded, Some(2));
-        // Two numbers missing (1..4 has 2 and 3) are more than one death.
-        let id = analyze(&gap, &killed).identity.unwrap();
-        assert!(id.problem.unwrap().contains("no access numbered 3"));
-        // A failed trial is not checked.
-        let failed = Context {
-            complete: false,
-            ..cx(200, 200, 198)
-        };
-        assert_eq!(analyze(&trace, &failed).identity, None);
-    }
-
-    #[test]
-    fn two_checks_that_saw_the_same_funds_overdraw() {
-        let paid = |read_seq, seen, write_seq, before| OpRecord {
-            kind: OpKind::Paid,
-            read_seq,
-            write_seq,
-            seen,
-            written: before - 10_000,
-            overwritten: before,
-        };
-        let trace = Trace {
-            workers: vec![
-                vec![paid(1, 15_000, 3, 15_000)],
-                vec![paid(2, 15_000, 4, 5_000)],
-            ],
-        };
-        let context = Context {
-            depositors: 0,
-            ..cx(15_000, -5_000, -5_000)
-        };
-        let a = analyze(&trace, &context);
-        assert!(a.lost_updates.is_empty());
-        assert_eq!(a.overdrafts.len(), 1);
-        let o = &a.overdrafts[0];
-        assert_eq!(
-            (o.worker.as_str(), o.seen, o.before, o.after),
-            ("W2", 15_000, 5_000, -5_000)
-        );
-        assert_eq!(o.spent_by[0].worker, "W1");
-        assert_eq!(o.spent_by[0].change, -10_000);
-        assert!(a.identity.as_ref().unwrap().holds);
-        assert_eq!(
-            summary(&a),
-            "1 withdrawal paid from funds another withdrawal had taken: the balance went to -5000"
-        );
-    }
-
-    #[test]
-    fn atomic_updates_are_never_lost() {
-        let atomic = |seq, before, delta| OpRecord {
-            kind: OpKind::Atomic,
-            read_seq: seq,
-            write_seq: seq,
-            seen: before,
-            written: before + delta,
-            overwritten: before,
-        };
-        let trace = Trace {
-            workers: vec![
-                vec![atomic(1, 0, 3), atomic(3, 2, 3)],
-                vec![atomic(2, 3, -1)],
-            ],
-        };
-        let a = analyze(&trace, &cx(0, 5, 5));
-        assert!(a.lost_updates.is_empty());
-        assert!(a.identity.as_ref().unwrap().holds);
-        assert_eq!(summary(&a), "nothing lost, never overdrawn");
-    }
-}
+mod tests;
