@@ -27,11 +27,21 @@ impl Plan {
                     ));
                 }
             }
+            if self.scenario == Scenario::WriteSkew {
+                return Ok(()); // its modes are checked in `skew.rs`
+            }
             if let Some(m) = self.modes.iter().find(|m| !m.fits(self.scenario)) {
+                let owner = if m.fits(Scenario::Transfer) {
+                    Scenario::Transfer
+                } else {
+                    Scenario::WriteSkew
+                };
                 return fail(format!(
-                    "--lock={} is a mode of the transfer scenario: add --scenario transfer, \
+                    "--lock={} is a mode of the {} scenario: add --scenario {}, \
                      or choose mutex, flock, spin or atomic",
-                    m.id()
+                    m.id(),
+                    owner.name(),
+                    owner.name()
                 ));
             }
             return Ok(());

@@ -49,6 +49,8 @@ struct ModeFold {
     money_changed: u32,
     audits_wrong_total: u64,
     bank: BankSummary,
+    /// Write-skew scenario: ok trials whose sum went below zero.
+    constraint_broken: u32,
     /// On a database: what its concurrency control cost, all trials.
     retries: u64,
     deadlock_aborts: u64,
@@ -122,6 +124,7 @@ impl ModeFold {
             deadlocked: 0,
             money_changed: 0,
             audits_wrong_total: 0,
+            constraint_broken: 0,
             bank: BankSummary::default(),
             retries: 0,
             deadlock_aborts: 0,
@@ -149,6 +152,7 @@ impl ModeFold {
             self.balance_sum += r.final_balance as f64;
             self.total_deviation += r.deviation;
             self.overdrawn += u32::from(r.overdrawn);
+            self.constraint_broken += u32::from(r.skew.as_ref().is_some_and(|k| k.constraint_broken));
             self.overpaid += r.overpaid;
             self.ops += ops(t);
             self.busy += t.busy.as_secs_f64();
@@ -236,6 +240,7 @@ impl ModeFold {
             deadlocked: self.deadlocked,
             money_changed: self.money_changed,
             audits_wrong_total: self.audits_wrong_total,
+            constraint_broken: self.constraint_broken,
             bank: {
                 let mut bank = self.bank.clone();
                 bank.detection.sort_unstable();

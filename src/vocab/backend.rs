@@ -1,4 +1,4 @@
-//! The database backend's words: which backend holds the accounts, and why a worker on it gave up. Part of the vocabulary.
+//! The database backend's words: which backend holds the accounts, why a worker on it gave up, and the statements each mode runs in the write skew. Part of the vocabulary.
 
 use std::fmt;
 
@@ -104,5 +104,41 @@ impl Failure {
 
     pub(crate) fn from_code(code: u64) -> Option<Failure> {
         Self::ALL.into_iter().find(|f| f.code() == code)
+    }
+}
+
+impl Mode {
+    /// On a database, in the write-skew scenario: the isolation level and
+    /// the statements of one debit, as the text report lists them.
+    pub fn skew_statements(self) -> &'static str {
+        match self {
+            Mode::NoLock => {
+                "READ COMMITTED: BEGIN; SELECT every balance; window; \
+                 UPDATE own row SET balance = balance - amount; COMMIT"
+            }
+            Mode::Row => {
+                "READ COMMITTED: BEGIN; SELECT every balance ORDER BY id FOR UPDATE; window; \
+                 UPDATE own row; COMMIT"
+            }
+            Mode::Advisory => {
+                "READ COMMITTED: BEGIN; pg_advisory_xact_lock of every account, in order; \
+                 SELECT every balance; window; UPDATE own row; COMMIT"
+            }
+            Mode::Atomic => {
+                "READ COMMITTED, one statement: UPDATE own row SET balance = balance - $1 \
+                 WHERE (SELECT sum(balance) FROM accounts) >= $1"
+            }
+            Mode::Cas => {
+                "READ COMMITTED, autocommit: SELECT every balance; window; UPDATE own row \
+                 SET balance = <new> WHERE balance = <read>, retried when no row changed"
+            }
+            Mode::RepeatableRead => {
+                "REPEATABLE READ: the unlocked statements in one transaction, retried on 40001"
+            }
+            Mode::Serializable => {
+                "SERIALIZABLE: the unlocked statements in one transaction, retried on 40001"
+            }
+            _ => "not a database strategy",
+        }
     }
 }

@@ -109,8 +109,9 @@ pub fn run(args: WorkerArgs) -> Result<()> {
         (BackendKind::Memory, Mode::Flock) => {
             work.serve(Memory::new(&ledger, Locked(strategy::Flock::new(file))))
         }
-        // Transfer-only modes: transfers and audits choose their own locks.
-        (BackendKind::Memory, Mode::MutexUnordered | Mode::Global) => {
+        // Modes of several accounts: transfers, audits and the write skew's
+        // debits choose their own locks.
+        (BackendKind::Memory, Mode::MutexUnordered | Mode::Global | Mode::Own) => {
             work.serve(Memory::new(&ledger, strategy::NoLock))
         }
         (BackendKind::Memory, mode) => bail!("{} is not a memory strategy", mode.id()),
@@ -246,7 +247,8 @@ impl Work<'_> {
     #[cfg(feature = "postgres")]
     fn run_on_database(&self, mode: Mode) -> Result<()> {
         let bank =
-            crate::backend::postgres::worker(mode, self.job.max_retries).inspect_err(|_| {
+            crate::backend::postgres::worker(mode, self.job.max_retries, self.job.accounts)
+                .inspect_err(|_| {
                 self.slot.failure.store(Failure::Connect.code(), Relaxed);
             })?;
         self.serve(bank)
@@ -310,6 +312,18 @@ impl Work<'_> {
                 }
                 Ok(())
             }),
+            // Each withdrawer owns the account of its own number.
+            (Scenario::WriteSkew, Role::Withdrawer) => {
+                let own = self.index;
+                self.repeat(bank, hooks, |b, h, _| {
+                    let counter = match b.debit_if_sum_covers(own, own, amount, h)? {
+                        Withdrawal::Paid { .. } => &slot.succeeded,
+                        Withdrawal::Refused => &slot.refused,
+                    };
+                    counter.fetch_add(1, Relaxed);
+                    Ok(())
+                })
+            }
             (Scenario::Transfer, Role::Transferer) => {
                 self.repeat(bank, hooks, |b, h, op| self.transfer(b, h, op))
             }

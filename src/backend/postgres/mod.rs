@@ -116,11 +116,15 @@ impl Drop for Session {
 }
 
 /// A worker's connection, from what its environment says.
-pub(crate) fn worker(mode: crate::vocab::Mode, max_retries: u32) -> Result<Postgres> {
+pub(crate) fn worker(
+    mode: crate::vocab::Mode,
+    max_retries: u32,
+    accounts: u32,
+) -> Result<Postgres> {
     let conninfo = std::env::var(CONNINFO_ENV)
         .with_context(|| format!("no connection string in {CONNINFO_ENV}"))?;
     let schema = std::env::var(SCHEMA_ENV).with_context(|| format!("no schema in {SCHEMA_ENV}"))?;
-    Postgres::connect(&conninfo, &schema, mode, max_retries).map_err(anyhow::Error::msg)
+    Postgres::connect(&conninfo, &schema, mode, max_retries, accounts).map_err(anyhow::Error::msg)
 }
 
 /// `bankrace db-cleanup`: removes the directories of dead embedded servers

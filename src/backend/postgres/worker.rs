@@ -19,6 +19,12 @@ const DEBIT_IF_COVERED: &str =
     "UPDATE accounts SET balance = balance - $2 WHERE id = $1 AND balance >= $2";
 const CAS: &str = "UPDATE accounts SET balance = $2 WHERE id = $1 AND balance = $3";
 const LOCK: &str = "SELECT pg_advisory_xact_lock($1)";
+const SELECT_ALL: &str = "SELECT balance FROM accounts WHERE id < $1 ORDER BY id";
+// The rows are locked as the sort hands them over: in account order.
+const SELECT_ALL_FOR_UPDATE: &str =
+    "SELECT balance FROM accounts WHERE id < $1 ORDER BY id FOR UPDATE";
+const DEBIT_IF_SUM_COVERS: &str = "UPDATE accounts SET balance = balance - $2 \
+     WHERE id = $1 AND (SELECT sum(balance) FROM accounts WHERE id < $3) >= $2";
 
 /// Every statement a strategy may use, prepared on the worker's connection.
 struct Statements {
@@ -29,6 +35,9 @@ struct Statements {
     debit_if_covered: Statement,
     cas: Statement,
     lock: Statement,
+    select_all: Statement,
+    select_all_for_update: Statement,
+    debit_if_sum_covers: Statement,
 }
 
 impl Statements {
@@ -41,6 +50,9 @@ impl Statements {
             debit_if_covered: client.prepare(DEBIT_IF_COVERED)?,
             cas: client.prepare(CAS)?,
             lock: client.prepare(LOCK)?,
+            select_all: client.prepare(SELECT_ALL)?,
+            select_all_for_update: client.prepare(SELECT_ALL_FOR_UPDATE)?,
+            debit_if_sum_covers: client.prepare(DEBIT_IF_SUM_COVERS)?,
         })
     }
 }
@@ -64,6 +76,8 @@ pub(crate) struct Postgres {
     st: Statements,
     mode: Mode,
     max_retries: u32,
+    /// The accounts of the trial: rows `0..accounts`.
+    accounts: i32,
     costs: Costs,
     failure: Option<Failure>,
 }
@@ -76,6 +90,7 @@ impl Postgres {
         schema: &str,
         mode: Mode,
         max_retries: u32,
+        accounts: u32,
     ) -> Result<Postgres, String> {
         let config = connect::parse(conninfo)?;
         let mut client = connect::connect(&config, conninfo)?;
@@ -89,6 +104,7 @@ impl Postgres {
             st,
             mode,
             max_retries,
+            accounts: accounts as i32,
             costs: Costs::default(),
             failure: None,
         })
@@ -173,6 +189,24 @@ fn begin_and_read<'c>(
 
 fn read(tx: &mut impl postgres::GenericClient, s: &Statement, id: i32) -> Result<i64, Miss> {
     Ok(tx.query_one(s, &[&id])?.get(0))
+}
+
+/// Every balance of rows `0..accounts`, in account order, with `s`
+/// (`SELECT_ALL`, or its `FOR UPDATE` form).
+fn read_all(
+    tx: &mut impl postgres::GenericClient,
+    s: &Statement,
+    accounts: i32,
+) -> Result<Vec<i64>, Miss> {
+    Ok(tx
+        .query(s, &[&accounts])?
+        .iter()
+        .map(|r| r.get(0))
+        .collect())
+}
+
+fn sum(balances: &[i64]) -> i64 {
+    balances.iter().fold(0i64, |t, b| t.saturating_add(*b))
 }
 
 /// The account's row id.
@@ -263,6 +297,68 @@ impl Backend for Postgres {
         self.retried(|client, st| {
             client.query_one(&st.add, &[&id, &amount])?;
             Ok(())
+        })
+    }
+
+    /// The write skew's debit as the mode says (`Mode::skew_statements`):
+    /// every balance read (in a transaction, but `cas`), the window, then
+    /// the debit of the worker's own row.
+    fn debit_if_sum_covers<H: Hooks>(
+        &mut self,
+        _: u32,
+        account: u32,
+        amount: i64,
+        hooks: &mut H,
+    ) -> io::Result<Withdrawal> {
+        let (mode, id, accounts) = (self.mode, id(account), self.accounts);
+        let paid = Withdrawal::Paid { overdrew: false };
+        self.retried(|client, st| match mode {
+            Mode::Atomic => Ok(
+                match client.execute(&st.debit_if_sum_covers, &[&id, &amount, &accounts])? {
+                    0 => Withdrawal::Refused,
+                    _ => paid,
+                },
+            ),
+            Mode::Cas => {
+                let seen = read_all(client, &st.select_all, accounts)?;
+                // `prepare` made every row; a missing one has nothing to debit.
+                let Some(&own) = seen.get(account as usize) else {
+                    return Ok(Withdrawal::Refused);
+                };
+                if sum(&seen) < amount {
+                    return Ok(Withdrawal::Refused);
+                }
+                hooks.window();
+                // Guards the row it writes only: the other row's debit
+                // meanwhile goes unseen, as under REPEATABLE READ.
+                if client.execute(&st.cas, &[&id, &(own - amount), &own])? == 0 {
+                    return Err(Miss::Cas);
+                }
+                Ok(paid)
+            }
+            _ => {
+                let mut tx = begin(client, mode)?;
+                if mode == Mode::Advisory {
+                    // Every account's key, in account order.
+                    for a in 0..accounts {
+                        tx.execute(&st.lock, &[&i64::from(a)])?;
+                    }
+                }
+                let select = if mode == Mode::Row {
+                    &st.select_all_for_update
+                } else {
+                    &st.select_all
+                };
+                let seen = read_all(&mut tx, select, accounts)?;
+                if sum(&seen) < amount {
+                    tx.commit()?;
+                    return Ok(Withdrawal::Refused);
+                }
+                hooks.window();
+                tx.query_one(&st.add, &[&id, &-amount])?;
+                tx.commit()?;
+                Ok(paid)
+            }
         })
     }
 
