@@ -24,7 +24,7 @@ const SELECT_ALL: &str = "SELECT balance FROM accounts WHERE id < $1 ORDER BY id
 const SELECT_ALL_FOR_UPDATE: &str =
     "SELECT balance FROM accounts WHERE id < $1 ORDER BY id FOR UPDATE";
 const DEBIT_IF_SUM_COVERS: &str = "UPDATE accounts SET balance = balance - $2 \
-     WHERE id = $1 AND (SELECT sum(balance) FROM accounts WHERE id < $3) >= $2";
+     WHERE id = $1 AND (SELECT sum(balance) FROM accounts WHERE id < $3)::bigint >= $2";
 
 /// Every statement a strategy may use, prepared on the worker's connection.
 struct Statements {
