@@ -16,6 +16,7 @@ mod reuse;
 mod run;
 mod schema;
 mod signals;
+mod skew;
 mod sweep;
 mod trace;
 mod transfer;

@@ -17,7 +17,7 @@ use super::common::*;
 
 /// The directory of `initdb` and `postgres`, or `None` after saying the test
 /// is skipped. With BANKRACE_REQUIRE_PG set, a missing server fails the test.
-fn server_binaries() -> Option<PathBuf> {
+pub(super) fn server_binaries() -> Option<PathBuf> {
     let found = std::env::var_os("BANKRACE_PG_BINDIR")
         .map(PathBuf::from)
         .or_else(|| {
@@ -42,7 +42,7 @@ fn server_binaries() -> Option<PathBuf> {
 
 /// A private TMPDIR the `postgres` user can enter (the embedded server runs
 /// as that user when the tests run as root).
-fn reachable_tmp() -> tempfile::TempDir {
+pub(super) fn reachable_tmp() -> tempfile::TempDir {
     let tmp = tempfile::tempdir().unwrap();
     std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     tmp
@@ -50,7 +50,11 @@ fn reachable_tmp() -> tempfile::TempDir {
 
 /// `bankrace run ARGS --format json` in `tmp`; its exit status, the parsed
 /// report (if any) and stderr.
-fn run_in(tmp: &Path, args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, Value, String) {
+pub(super) fn run_in(
+    tmp: &Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> (Option<i32>, Value, String) {
     let out = Command::new(assert_cmd::cargo::cargo_bin!("bankrace"))
         .arg("run")
         .args(args)
@@ -68,7 +72,7 @@ fn run_in(tmp: &Path, args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, Valu
 }
 
 /// Each mode's trials, by mode id.
-fn modes(report: &Value) -> Vec<(String, Vec<Value>)> {
+pub(super) fn modes(report: &Value) -> Vec<(String, Vec<Value>)> {
     report["modes"]
         .as_array()
         .unwrap()
