@@ -86,7 +86,10 @@ mod tests {
     fn the_default_write_skew_is_the_on_call_doctors() {
         let plan = build(skew()).unwrap();
         assert_eq!(plan.modes, Mode::WRITE_SKEW_DEFAULT);
-        assert_eq!((plan.accounts, plan.withdrawers, plan.depositors), (2, 2, 0));
+        assert_eq!(
+            (plan.accounts, plan.withdrawers, plan.depositors),
+            (2, 2, 0)
+        );
         assert_eq!((plan.initial, plan.amount, plan.ops), (100, 200, 1));
         // Serially, the first debit passes (sum 200) and the second is
         // refused (sum 0): the bank ends at 0.
@@ -111,7 +114,11 @@ mod tests {
             depositors: Some(1),
             ..skew()
         });
-        assert!(depositors.unwrap_err().contains("--depositors is not available"));
+        assert!(
+            depositors
+                .unwrap_err()
+                .contains("--depositors is not available")
+        );
         let atomic = build(Request {
             locks: vec![LockChoice::One(Mode::Atomic)],
             ..skew()
@@ -121,13 +128,21 @@ mod tests {
             locks: vec![LockChoice::One(Mode::MutexUnordered)],
             ..skew()
         });
-        assert!(unordered.unwrap_err().contains("not available in the write-skew"));
+        assert!(
+            unordered
+                .unwrap_err()
+                .contains("not available in the write-skew")
+        );
         let own_elsewhere = build(Request {
             trials: 1,
             locks: vec![LockChoice::One(Mode::Own)],
             ..Request::default()
         });
-        assert!(own_elsewhere.unwrap_err().contains("add --scenario write-skew"));
+        assert!(
+            own_elsewhere
+                .unwrap_err()
+                .contains("add --scenario write-skew")
+        );
         let own_on_db = build(Request {
             locks: vec![LockChoice::One(Mode::Own)],
             db: Some("embedded".into()),

@@ -47,7 +47,10 @@ pub(super) fn verdict(m: &ModeResult) -> (String, Tone) {
     } else if s.inconsistent == 0 {
         format!("sum never below zero in {ok} of {}", s.trials)
     } else {
-        format!("{} of {} trials ended off the books", s.inconsistent, s.trials)
+        format!(
+            "{} of {} trials ended off the books",
+            s.inconsistent, s.trials
+        )
     };
     if s.failed > 0 {
         part.push_str(&format!(", {} failed", s.failed));

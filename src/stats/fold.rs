@@ -152,7 +152,8 @@ impl ModeFold {
             self.balance_sum += r.final_balance as f64;
             self.total_deviation += r.deviation;
             self.overdrawn += u32::from(r.overdrawn);
-            self.constraint_broken += u32::from(r.skew.as_ref().is_some_and(|k| k.constraint_broken));
+            self.constraint_broken +=
+                u32::from(r.skew.as_ref().is_some_and(|k| k.constraint_broken));
             self.overpaid += r.overpaid;
             self.ops += ops(t);
             self.busy += t.busy.as_secs_f64();

@@ -298,9 +298,7 @@ impl Mode {
             | Mode::Spin
             | Mode::MutexUnordered
             | Mode::Global
-            | Mode::Own => {
-                "not a database strategy"
-            }
+            | Mode::Own => "not a database strategy",
         }
     }
 

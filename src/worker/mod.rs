@@ -246,9 +246,8 @@ impl Work<'_> {
     /// Connects to the database the environment names, then runs.
     #[cfg(feature = "postgres")]
     fn run_on_database(&self, mode: Mode) -> Result<()> {
-        let bank =
-            crate::backend::postgres::worker(mode, self.job.max_retries, self.job.accounts)
-                .inspect_err(|_| {
+        let bank = crate::backend::postgres::worker(mode, self.job.max_retries, self.job.accounts)
+            .inspect_err(|_| {
                 self.slot.failure.store(Failure::Connect.code(), Relaxed);
             })?;
         self.serve(bank)

@@ -95,7 +95,10 @@ fn the_text_report_says_the_constraint_and_which_modes_broke_it() {
         out.contains("no lock: sum below zero in 1 of 1 trials (lowest -200)"),
         "{out}"
     );
-    assert!(out.contains("mutex: sum never below zero in 1 of 1"), "{out}");
+    assert!(
+        out.contains("mutex: sum never below zero in 1 of 1"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -103,7 +106,10 @@ fn options_the_write_skew_lacks_are_usage_errors() {
     for (args, needle) in [
         (vec!["--withdrawers", "1"], "at least 2"),
         (vec!["--lock=atomic"], "needs --db"),
-        (vec!["--lock=flock"], "not available in the write-skew scenario"),
+        (
+            vec!["--lock=flock"],
+            "not available in the write-skew scenario",
+        ),
         (vec!["--trace"], "--trace is not available"),
     ] {
         let mut all = vec!["--scenario", "write-skew"];
