@@ -2,7 +2,7 @@
 
 use crate::limits::{MAX_ACCOUNTS, MAX_HISTORY_WORDS_PER_RUN, MAX_WORKERS};
 use crate::usage::UsageError;
-use crate::vocab::Scenario;
+use crate::vocab::{BackendKind, Mode, Scenario};
 
 use super::check::in_range;
 use super::{Plan, Request, TRANSFER};
@@ -60,11 +60,16 @@ impl Plan {
                 ));
             }
         }
-        if let Some(m) = self.modes.iter().find(|m| !m.fits(Scenario::Transfer)) {
+        let in_memory = self.backend == BackendKind::Memory;
+        if let Some(m) = self.modes.iter().find(|m| {
+            !m.fits(Scenario::Transfer) || (in_memory && !Mode::TRANSFER.contains(m))
+        }) {
             return fail(format!(
-                "--lock={} is not available in the transfer scenario: \
-                 choose mutex-unordered, mutex or global",
-                m.id()
+                "--lock={} is not available in the transfer scenario{}: \
+                 choose mutex-unordered, mutex or global (with --db: row, advisory, atomic, \
+                 cas, repeatable-read or serializable)",
+                m.id(),
+                if in_memory { " on the memory ledger" } else { "" }
             ));
         }
         let accounts = req.accounts.unwrap_or(i64::from(TRANSFER.accounts));

@@ -124,13 +124,8 @@ pub(super) fn statements(results: &Results) -> String {
         .max()
         .unwrap_or(0);
     let mut out = String::from("what each mode ran on the database:\n");
-    let skew = results.parameters.scenario == Scenario::WriteSkew;
     for m in &results.modes {
-        let said = if skew {
-            m.mode.skew_statements()
-        } else {
-            m.mode.statements()
-        };
+        let said = m.mode.statements_in(results.parameters.scenario);
         let _ = writeln!(out, "  {:<width$}  {said}", m.mode.name());
     }
     out

@@ -166,14 +166,14 @@ impl Mode {
     /// is named: the skew, the lock that does not prevent it, the one that does.
     pub(crate) const WRITE_SKEW_DEFAULT: [Mode; 3] = [Mode::NoLock, Mode::Own, Mode::Mutex];
 
-    /// Whether the mode is meant for `scenario`: the transfer scenario has
-    /// its own set, and `mutex-unordered` exists only there; the write skew
-    /// has its memory set and every database strategy (`atomic` there is
-    /// the conditional `UPDATE`, which has no memory counterpart: the plan
-    /// refuses it without `--db`); `global` fits both, and `own` only the
-    /// write skew.
+    /// Whether the mode is meant for `scenario`: the transfer scenario and
+    /// the write skew each have their memory set and every database
+    /// strategy (`atomic` there has no memory counterpart: the plan refuses
+    /// it without `--db`); `mutex-unordered` fits only transfers, `own` only
+    /// the write skew, `global` both.
     pub(crate) fn fits(self, scenario: Scenario) -> bool {
         match scenario {
+            Scenario::Transfer | Scenario::WriteSkew if Self::DB_STRATEGIES.contains(&self) => true,
             Scenario::Transfer => Self::TRANSFER.contains(&self),
             Scenario::WriteSkew => {
                 Self::WRITE_SKEW.contains(&self) || Self::DB_STRATEGIES.contains(&self)
@@ -360,9 +360,11 @@ impl LockChoice {
         match self {
             LockChoice::One(mode) => vec![mode],
             LockChoice::Default => vec![backend.default_strategy()],
-            LockChoice::All if scenario == Scenario::Transfer => Mode::TRANSFER[1..].to_vec(),
+            LockChoice::All if backend == BackendKind::Memory && scenario == Scenario::Transfer => {
+                Mode::TRANSFER[1..].to_vec()
+            }
             LockChoice::All
-                if scenario == Scenario::WriteSkew && backend == BackendKind::Memory =>
+                if backend == BackendKind::Memory && scenario == Scenario::WriteSkew =>
             {
                 Mode::WRITE_SKEW[1..].to_vec()
             }

@@ -97,7 +97,7 @@ pub fn run(args: WorkerArgs) -> Result<()> {
         reuse: args.reuse,
     };
     match (work.job.backend, work.job.mode) {
-        (BackendKind::Postgres, mode) => work.run_on_database(mode),
+        (BackendKind::Postgres, _) => work.run_on_database(),
         (BackendKind::Memory, Mode::NoLock) => work.serve(Memory::new(&ledger, strategy::NoLock)),
         (BackendKind::Memory, Mode::Atomic) => work.serve(Memory::new(&ledger, strategy::Atomic)),
         (BackendKind::Memory, Mode::Spin) => {
@@ -245,16 +245,15 @@ impl Work<'_> {
 
     /// Connects to the database the environment names, then runs.
     #[cfg(feature = "postgres")]
-    fn run_on_database(&self, mode: Mode) -> Result<()> {
-        let bank = crate::backend::postgres::worker(mode, self.job.max_retries, self.job.accounts)
-            .inspect_err(|_| {
+    fn run_on_database(&self) -> Result<()> {
+        let bank = crate::backend::postgres::worker(&self.job).inspect_err(|_| {
                 self.slot.failure.store(Failure::Connect.code(), Relaxed);
             })?;
         self.serve(bank)
     }
 
     #[cfg(not(feature = "postgres"))]
-    fn run_on_database(&self, _: Mode) -> Result<()> {
+    fn run_on_database(&self) -> Result<()> {
         self.slot.failure.store(Failure::Connect.code(), Relaxed);
         bail!("this bankrace was built without the `postgres` feature")
     }

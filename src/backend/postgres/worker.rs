@@ -7,12 +7,14 @@ use postgres::{Client, IsolationLevel, Statement, Transaction};
 
 use super::connect;
 use crate::backend::{Backend, Costs};
+use crate::spec::Job;
 use crate::strategy::transfer::Transfer;
 use crate::strategy::{Hooks, Withdrawal};
 use crate::vocab::{Failure, Mode};
 
 const SELECT: &str = "SELECT balance FROM accounts WHERE id = $1";
 const SELECT_FOR_UPDATE: &str = "SELECT balance FROM accounts WHERE id = $1 FOR UPDATE";
+const SELECT_FOR_SHARE: &str = "SELECT balance FROM accounts WHERE id = $1 FOR SHARE";
 const SET: &str = "UPDATE accounts SET balance = $2 WHERE id = $1";
 const ADD: &str = "UPDATE accounts SET balance = balance + $2 WHERE id = $1 RETURNING balance";
 const DEBIT_IF_COVERED: &str =
@@ -27,14 +29,15 @@ const DEBIT_IF_SUM_COVERS: &str = "UPDATE accounts SET balance = balance - $2 \
      WHERE id = $1 AND (SELECT sum(balance) FROM accounts WHERE id < $3)::bigint >= $2";
 
 /// Every statement a strategy may use, prepared on the worker's connection.
-struct Statements {
-    select: Statement,
-    select_for_update: Statement,
-    set: Statement,
-    add: Statement,
-    debit_if_covered: Statement,
-    cas: Statement,
-    lock: Statement,
+pub(super) struct Statements {
+    pub select: Statement,
+    pub select_for_update: Statement,
+    pub select_for_share: Statement,
+    pub set: Statement,
+    pub add: Statement,
+    pub debit_if_covered: Statement,
+    pub cas: Statement,
+    pub lock: Statement,
     select_all: Statement,
     select_all_for_update: Statement,
     debit_if_sum_covers: Statement,
@@ -45,6 +48,7 @@ impl Statements {
         Ok(Statements {
             select: client.prepare(SELECT)?,
             select_for_update: client.prepare(SELECT_FOR_UPDATE)?,
+            select_for_share: client.prepare(SELECT_FOR_SHARE)?,
             set: client.prepare(SET)?,
             add: client.prepare(ADD)?,
             debit_if_covered: client.prepare(DEBIT_IF_COVERED)?,
@@ -58,10 +62,12 @@ impl Statements {
 }
 
 /// How one attempt ended when it did not go through.
-enum Miss {
+pub(super) enum Miss {
     /// A compare-and-set changed no row: try again.
     Cas,
     Db(postgres::Error),
+    /// Not the database's doing (the `--collide` gate gave up): not retried.
+    Io(io::Error),
 }
 
 impl From<postgres::Error> for Miss {
@@ -78,19 +84,20 @@ pub(crate) struct Postgres {
     max_retries: u32,
     /// The accounts of the trial: rows `0..accounts`.
     accounts: i32,
+    /// Transfer scenario: auditors take the mode's locks (not
+    /// `--unlocked-audits`).
+    audits_locked: bool,
     costs: Costs,
     failure: Option<Failure>,
 }
 
 impl Postgres {
     /// Connects to `conninfo`, confines the session to `schema`, prepares
-    /// the statements.
+    /// the statements, to run the operations of `job`.
     pub fn connect(
         conninfo: &str,
         schema: &str,
-        mode: Mode,
-        max_retries: u32,
-        accounts: u32,
+        job: &Job,
     ) -> Result<Postgres, String> {
         let config = connect::parse(conninfo)?;
         let mut client = connect::connect(&config, conninfo)?;
@@ -102,9 +109,10 @@ impl Postgres {
         Ok(Postgres {
             client,
             st,
-            mode,
-            max_retries,
-            accounts: accounts as i32,
+            mode: job.mode,
+            max_retries: job.max_retries,
+            accounts: job.accounts as i32,
+            audits_locked: !job.audits_unlocked,
             costs: Costs::default(),
             failure: None,
         })
@@ -125,6 +133,7 @@ impl Postgres {
                     continue;
                 }
                 Err(Miss::Db(e)) => e,
+                Err(Miss::Io(e)) => return Err(e),
             };
             match e.code() {
                 Some(c) if *c == SqlState::T_R_SERIALIZATION_FAILURE => self.costs.retries += 1,
@@ -156,7 +165,10 @@ impl Postgres {
 
 /// Starts a transaction at the mode's isolation level (READ COMMITTED unless
 /// the mode is named after another).
-fn begin(client: &mut Client, mode: Mode) -> Result<Transaction<'_>, postgres::Error> {
+pub(super) fn begin(
+    client: &mut Client,
+    mode: Mode,
+) -> Result<Transaction<'_>, postgres::Error> {
     let level = match mode {
         Mode::RepeatableRead => IsolationLevel::RepeatableRead,
         Mode::Serializable => IsolationLevel::Serializable,
@@ -187,7 +199,11 @@ fn begin_and_read<'c>(
     Ok((tx, seen))
 }
 
-fn read(tx: &mut impl postgres::GenericClient, s: &Statement, id: i32) -> Result<i64, Miss> {
+pub(super) fn read(
+    tx: &mut impl postgres::GenericClient,
+    s: &Statement,
+    id: i32,
+) -> Result<i64, Miss> {
     Ok(tx.query_one(s, &[&id])?.get(0))
 }
 
@@ -370,28 +386,23 @@ impl Backend for Postgres {
         self.failure
     }
 
-    /// Transfers between several rows are not built on the database yet:
-    /// the plan refuses `--scenario transfer` with `--db`, so no worker of a
-    /// valid ledger gets here.
+    /// A transfer as one transaction (see `transfer.rs`), retried after a
+    /// deadlock abort, a serialization failure or a compare-and-set miss.
     fn transfer<H: Hooks>(
         &mut self,
         _: u32,
-        _: Transfer,
-        _: &mut dyn FnMut() -> io::Result<()>,
-        _: &mut H,
+        t: Transfer,
+        gate: &mut dyn FnMut() -> io::Result<()>,
+        hooks: &mut H,
     ) -> io::Result<bool> {
-        Err(not_on_the_database())
+        let mode = self.mode;
+        self.retried(|client, st| super::transfer::transfer(client, st, mode, t, gate, hooks))
     }
 
-    /// See [`Postgres::transfer`].
-    fn audit<H: Hooks>(&mut self, _: u32, _: &mut H) -> io::Result<Vec<i64>> {
-        Err(not_on_the_database())
+    /// Every balance, row by row with the window between two reads, in one
+    /// transaction at the mode's isolation level (see `transfer.rs`).
+    fn audit<H: Hooks>(&mut self, _: u32, hooks: &mut H) -> io::Result<Vec<i64>> {
+        let (mode, accounts, locked) = (self.mode, self.accounts, self.audits_locked);
+        self.retried(|client, st| super::transfer::audit(client, st, mode, accounts, locked, hooks))
     }
-}
-
-fn not_on_the_database() -> io::Error {
-    io::Error::new(
-        io::ErrorKind::Unsupported,
-        "the transfer scenario runs on the memory-mapped ledger only",
-    )
 }
