@@ -61,15 +61,21 @@ impl Plan {
             }
         }
         let in_memory = self.backend == BackendKind::Memory;
-        if let Some(m) = self.modes.iter().find(|m| {
-            !m.fits(Scenario::Transfer) || (in_memory && !Mode::TRANSFER.contains(m))
-        }) {
+        if let Some(m) = self
+            .modes
+            .iter()
+            .find(|m| !m.fits(Scenario::Transfer) || (in_memory && !Mode::TRANSFER.contains(m)))
+        {
             return fail(format!(
                 "--lock={} is not available in the transfer scenario{}: \
                  choose mutex-unordered, mutex or global (with --db: row, advisory, atomic, \
                  cas, repeatable-read or serializable)",
                 m.id(),
-                if in_memory { " on the memory ledger" } else { "" }
+                if in_memory {
+                    " on the memory ledger"
+                } else {
+                    ""
+                }
             ));
         }
         let accounts = req.accounts.unwrap_or(i64::from(TRANSFER.accounts));

@@ -247,8 +247,8 @@ impl Work<'_> {
     #[cfg(feature = "postgres")]
     fn run_on_database(&self) -> Result<()> {
         let bank = crate::backend::postgres::worker(&self.job).inspect_err(|_| {
-                self.slot.failure.store(Failure::Connect.code(), Relaxed);
-            })?;
+            self.slot.failure.store(Failure::Connect.code(), Relaxed);
+        })?;
         self.serve(bank)
     }
 

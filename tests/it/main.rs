@@ -9,6 +9,7 @@ mod faults;
 mod from;
 mod output;
 mod pg;
+mod pg_transfer;
 mod pictures;
 mod quiz;
 mod readme;

@@ -285,6 +285,36 @@ impl Drop for TcpServer {
     }
 }
 
+/// How many schemas named like a run's the TCP server's `racerdb` holds,
+/// asked as its admin over its Unix socket.
+fn schemas_left(bin: &Path, server: &TcpServer) -> String {
+    let psql = bin.join("psql");
+    let psql = if psql.exists() {
+        psql
+    } else {
+        PathBuf::from("psql")
+    };
+    let out = Command::new(psql)
+        .arg("-h")
+        .arg(server._dir.path())
+        .args([
+            "-p",
+            &server.port.to_string(),
+            "-U",
+            "admin",
+            "-d",
+            "racerdb",
+        ])
+        .args([
+            "-tAc",
+            "SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'bankrace\\_%'",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -363,6 +393,8 @@ fn tcp_server(bin: &Path) -> TcpServer {
         "ssl=on",
         "-c",
         "fsync=off",
+        "-c",
+        "deadlock_timeout=20ms",
     ]);
     let child = cmd
         .current_dir(dir.path())
@@ -467,6 +499,24 @@ fn a_connection_string_over_tcp_with_a_password_and_tls() {
     let (code, _, stderr) = run_in(tmp.path(), &args, &[("PGPASSWORD", "Hunter2-pw")]);
     assert_eq!(code, Some(0), "{stderr}");
     assert_empty(tmp.path());
+    // The scenarios of several accounts over the same connection; each run
+    // drops its schema, and the database holds none of bankrace's after.
+    for scenario in ["write-skew", "transfer"] {
+        let args = [
+            "--scenario",
+            scenario,
+            "--trials",
+            "2",
+            "--ops",
+            "5",
+            "--db",
+            &with_password,
+        ];
+        let (code, report, stderr) = run_in(tmp.path(), &args, &[]);
+        assert_eq!(code, Some(0), "{scenario}: {stderr}");
+        assert_eq!(report["parameters"]["scenario"], scenario);
+    }
+    assert_eq!(schemas_left(&bin, &server), "0");
 
     // Bad input: one line each, exit 1, no password anywhere.
     let fails = |target: &str, needle: &str| {

@@ -94,11 +94,7 @@ pub(crate) struct Postgres {
 impl Postgres {
     /// Connects to `conninfo`, confines the session to `schema`, prepares
     /// the statements, to run the operations of `job`.
-    pub fn connect(
-        conninfo: &str,
-        schema: &str,
-        job: &Job,
-    ) -> Result<Postgres, String> {
+    pub fn connect(conninfo: &str, schema: &str, job: &Job) -> Result<Postgres, String> {
         let config = connect::parse(conninfo)?;
         let mut client = connect::connect(&config, conninfo)?;
         let ready = client
@@ -165,10 +161,7 @@ impl Postgres {
 
 /// Starts a transaction at the mode's isolation level (READ COMMITTED unless
 /// the mode is named after another).
-pub(super) fn begin(
-    client: &mut Client,
-    mode: Mode,
-) -> Result<Transaction<'_>, postgres::Error> {
+pub(super) fn begin(client: &mut Client, mode: Mode) -> Result<Transaction<'_>, postgres::Error> {
     let level = match mode {
         Mode::RepeatableRead => IsolationLevel::RepeatableRead,
         Mode::Serializable => IsolationLevel::Serializable,
