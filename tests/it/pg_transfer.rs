@@ -4,7 +4,8 @@
 //! `#1→#2` and T2's `#2→#1`, and neither goes on past its first access (under
 //! `row`, its source's `FOR UPDATE`) until both have made it. Each then asks
 //! for the row the other holds: a cycle, which the server finds and breaks by
-//! aborting exactly one of them; the retry waits for the survivor's commit.
+//! aborting one of them, which retries (how often the retry closes the cycle
+//! again depends on the scheduler: at least one abort is certain).
 //! The invariants (money conserved, no account negative, every audit the
 //! true total) are asserted in every trial, whoever wins each race.
 
@@ -54,13 +55,20 @@ fn a_forced_collision_under_row_locks_is_a_deadlock_the_server_breaks() {
             bank_holds(id, t);
             // Both transfers went through, the victim on its retry.
             assert_eq!(t["transfers"], 2, "{id}: {t}");
-            // Row locks in naming order close the cycle once per trial;
-            // advisory locks in account order never do.
-            let aborts = if id == "row" { 1 } else { 0 };
-            assert_eq!(t["deadlock_aborts"], aborts, "{id}: {t}");
+            // Row locks in naming order close the cycle in every trial, at
+            // least once: the victim's retry may take its source back before
+            // the survivor, woken, takes it, and close the cycle again.
+            // Advisory locks in account order never do.
+            let aborts = t["deadlock_aborts"].as_u64().unwrap();
+            if id == "row" {
+                assert!(aborts >= 1, "{id}: {t}");
+            } else {
+                assert_eq!(aborts, 0, "{id}: {t}");
+            }
         }
     }
-    assert_eq!(report["modes"][0]["summary"]["deadlock_aborts"], 2);
+    let summed = report["modes"][0]["summary"]["deadlock_aborts"].as_u64();
+    assert!(summed >= Some(2), "{report}");
 }
 
 #[test]

@@ -142,11 +142,13 @@ fn on_postgres_only_locks_on_every_row_and_serializable_keep_the_sum() {
                 // Each reads 200 in its own snapshot (or statement), then
                 // debits its own row: nothing conflicts.
                 "no-lock" | "repeatable-read" | "cas" => assert!(skews, "{id}: {t}"),
-                // The second to commit finds the first's write in its reads'
-                // way (SSI), is rolled back with 40001, retries, sees 0.
+                // The second to write or commit finds the first's write in
+                // its reads' way (SSI), is rolled back with 40001, retries
+                // and sees 0 (a retry whose snapshot came before the first's
+                // commit fails once more: at least one retry is certain).
                 "serializable" => {
                     assert!(!skews, "{id}: {t}");
-                    assert_eq!(t["retries"], 1, "{id}: {t}");
+                    assert!(t["retries"].as_u64() >= Some(1), "{id}: {t}");
                 }
                 "row" | "advisory" => assert!(!skews, "{id}: {t}"),
                 // One statement with no window: whether the two overlap is
