@@ -145,6 +145,8 @@ impl ModeFold {
         self.deadlock_aborts += r.deadlock_aborts;
         self.cas_misses += r.cas_misses;
         self.add_bank(&r);
+        // The write skew's balance is a sum of accounts too.
+        self.banked |= r.skew.is_some();
         if r.status == TrialStatus::Ok {
             self.ok += 1;
             self.consistent += u32::from(r.consistent);

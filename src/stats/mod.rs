@@ -57,8 +57,8 @@ pub struct ModeResult {
     /// status, in order of first appearance.
     #[serde(skip)]
     pub causes: Vec<(TrialStatus, String)>,
-    /// Some trial checked the bank's books (the transfer scenario): its
-    /// balances are bank totals.
+    /// Some trial checked the bank's books (the transfer scenario) or the
+    /// write skew's sum: its balances are totals of several accounts.
     #[serde(skip)]
     pub banked: bool,
 }
