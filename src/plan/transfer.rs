@@ -13,38 +13,7 @@ impl Plan {
     pub(super) fn transfer_parts(&mut self, req: &Request) -> Result<(), UsageError> {
         let fail = |msg: String| Err(UsageError(msg));
         if self.scenario != Scenario::Transfer {
-            for (flag, given) in [
-                ("--accounts", req.accounts.is_some()),
-                ("--transferers", req.transferers.is_some()),
-                ("--auditors", req.auditors.is_some()),
-                ("--collide", req.collide),
-                ("--unlocked-audits", req.unlocked_audits),
-                ("--export-history", req.history),
-            ] {
-                if given {
-                    return fail(format!(
-                        "{flag} belongs to the transfer scenario: add --scenario transfer"
-                    ));
-                }
-            }
-            if self.scenario == Scenario::WriteSkew {
-                return Ok(()); // its modes are checked in `skew.rs`
-            }
-            if let Some(m) = self.modes.iter().find(|m| !m.fits(self.scenario)) {
-                let owner = if m.fits(Scenario::Transfer) {
-                    Scenario::Transfer
-                } else {
-                    Scenario::WriteSkew
-                };
-                return fail(format!(
-                    "--lock={} is a mode of the {} scenario: add --scenario {}, \
-                     or choose mutex, flock, spin or atomic",
-                    m.id(),
-                    owner.name(),
-                    owner.name()
-                ));
-            }
-            return Ok(());
+            return self.without_transfer_parts(req);
         }
         for (flag, given) in [
             ("--depositors", req.depositors.is_some()),
@@ -95,6 +64,45 @@ impl Plan {
         self.auditors = in_range("--auditors", req.auditors.unwrap_or(0), 0, workers)? as u32;
         if self.unlocked_audits && self.auditors == 0 {
             return fail("--unlocked-audits needs auditors: add --auditors N".into());
+        }
+        Ok(())
+    }
+
+    /// Outside the transfer scenario: its options are refused, and so are
+    /// the modes that belong to another scenario (the write skew checks its
+    /// own in `skew.rs`).
+    fn without_transfer_parts(&self, req: &Request) -> Result<(), UsageError> {
+        let fail = |msg: String| Err(UsageError(msg));
+        for (flag, given) in [
+            ("--accounts", req.accounts.is_some()),
+            ("--transferers", req.transferers.is_some()),
+            ("--auditors", req.auditors.is_some()),
+            ("--collide", req.collide),
+            ("--unlocked-audits", req.unlocked_audits),
+            ("--export-history", req.history),
+        ] {
+            if given {
+                return fail(format!(
+                    "{flag} belongs to the transfer scenario: add --scenario transfer"
+                ));
+            }
+        }
+        if self.scenario == Scenario::WriteSkew {
+            return Ok(()); // its modes are checked in `skew.rs`
+        }
+        if let Some(m) = self.modes.iter().find(|m| !m.fits(self.scenario)) {
+            let owner = if m.fits(Scenario::Transfer) {
+                Scenario::Transfer
+            } else {
+                Scenario::WriteSkew
+            };
+            return fail(format!(
+                "--lock={} is a mode of the {} scenario: add --scenario {}, \
+                 or choose mutex, flock, spin or atomic",
+                m.id(),
+                owner.name(),
+                owner.name()
+            ));
         }
         Ok(())
     }
