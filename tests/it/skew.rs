@@ -158,3 +158,35 @@ fn on_postgres_only_locks_on_every_row_and_serializable_keep_the_sum() {
         }
     }
 }
+
+#[test]
+fn locks_on_every_account_keep_the_sum_in_every_trial_of_a_crowd() {
+    // Four withdrawers, three debits each, no window: the locks are taken
+    // and released in every order the machine makes. Serially the sum of
+    // 400 pays two debits of 200 and refuses the rest: 0, every time.
+    let args = [
+        "--scenario",
+        "write-skew",
+        "--withdrawers",
+        "4",
+        "--ops",
+        "3",
+        "--window",
+        "0",
+        "--trials",
+        "20",
+        "--lock=mutex",
+        "--lock=global",
+    ];
+    let report = run_json(&args);
+    for (id, trials) in modes(&report) {
+        assert_eq!(trials.len(), 20, "{id}");
+        for t in &trials {
+            assert_eq!(t["status"], "ok", "{id}: {t}");
+            assert_eq!(t["final_balance"], 0, "{id}: {t}");
+            assert_eq!(t["withdrawals_succeeded"], 2, "{id}: {t}");
+            assert_eq!(t["withdrawals_refused"], 10, "{id}: {t}");
+            assert_eq!(t["constraint_broken"], false, "{id}: {t}");
+        }
+    }
+}
