@@ -47,6 +47,9 @@ pub struct TrialOutcome {
     pub trace: Option<Trace>,
     /// Transfer scenario: what the trial did to the bank.
     pub transfers: Option<TransferOutcome>,
+    /// Write-skew scenario: every account's balance when the last worker
+    /// was gone, `#1` first (`final_balance` is their sum).
+    pub accounts: Option<Vec<i64>>,
 }
 
 /// What a trial of the transfer scenario did, besides its status.
@@ -108,6 +111,7 @@ impl TrialOutcome {
             cas_misses: 0,
             trace: None,
             transfers: None,
+            accounts: None,
         }
     }
 }

@@ -264,8 +264,9 @@ impl Schedule {
                     seen.remove(&step.worker);
                     balance -= amount;
                 }
-                // Only depositors and withdrawers follow schedules.
-                (Scenario::Overdraft, _, Access::Write) | (Scenario::Transfer, _, _) => {}
+                // Only the single-account scenarios follow schedules.
+                (Scenario::Overdraft, _, Access::Write)
+                | (Scenario::Transfer | Scenario::WriteSkew, _, _) => {}
             }
         }
         balance

@@ -5,6 +5,7 @@ use std::sync::atomic::AtomicI64;
 
 use super::Backend;
 use crate::ledger::Ledger;
+use crate::strategy::skew;
 use crate::strategy::transfer::{self, Transfer};
 use crate::strategy::{Hooks, Strategy, Withdrawal};
 
@@ -81,5 +82,17 @@ impl<S: Strategy> Backend for Memory<'_, S> {
     fn audit<H: Hooks>(&mut self, me: u32, hooks: &mut H) -> io::Result<Vec<i64>> {
         let job = self.ledger.job();
         transfer::audit(self.ledger, job.mode, me, !job.audits_unlocked, hooks)
+    }
+
+    // The write skew, like transfers, takes the locks the mode names.
+    fn debit_if_sum_covers<H: Hooks>(
+        &mut self,
+        me: u32,
+        account: u32,
+        amount: i64,
+        hooks: &mut H,
+    ) -> io::Result<Withdrawal> {
+        let mode = self.ledger.job().mode;
+        skew::debit_if_sum_covers(self.ledger, mode, me, account, amount, hooks)
     }
 }

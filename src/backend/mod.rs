@@ -74,6 +74,18 @@ pub(crate) trait Backend {
 
     /// Reads every balance for worker `me`, account 0 first.
     fn audit<H: Hooks>(&mut self, me: u32, hooks: &mut H) -> io::Result<Vec<i64>>;
+
+    /// Debits `amount` from `account` for worker `me` if the sum of every
+    /// account covers it, check then act across rows: the write-skew
+    /// scenario. `Paid` says nothing about overdrawing here (one account
+    /// below zero is allowed; only the sum is constrained).
+    fn debit_if_sum_covers<H: Hooks>(
+        &mut self,
+        me: u32,
+        account: u32,
+        amount: i64,
+        hooks: &mut H,
+    ) -> io::Result<Withdrawal>;
     /// The backend counts [`Costs`]: the worker stores them after each
     /// operation (the memory backend has none, and pays nothing).
     const COUNTS: bool = false;

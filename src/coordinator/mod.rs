@@ -230,9 +230,10 @@ fn outcome_of(
     let balances = accounts
         .balances(ledger)
         .context("cannot read the balances")?;
-    let balance = match spec.job.scenario {
-        Scenario::Transfer => balances.iter().fold(0i64, |t, b| t.saturating_add(*b)),
-        _ => balances[0],
+    let balance = if spec.job.scenario.several_accounts() {
+        balances.iter().fold(0i64, |t, b| t.saturating_add(*b))
+    } else {
+        balances[0]
     };
     let mut outcome = match cause {
         None => TrialOutcome::ok(spec.trial, balance),
@@ -241,6 +242,9 @@ fn outcome_of(
     outcome.elapsed = started.elapsed();
     outcome.killed_worker = killed_worker;
     collect(spec, ledger, &mut outcome)?;
+    if spec.job.scenario == Scenario::WriteSkew {
+        outcome.accounts = Some(balances.clone());
+    }
     if spec.job.scenario == Scenario::Transfer {
         let mut t = collect_transfers(spec, ledger, balances);
         if let Some((cycle, after)) = deadlock {

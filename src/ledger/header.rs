@@ -243,9 +243,9 @@ fn transfer_flags(
     if flags & !flag::ALL != 0 {
         return Err(LedgerError::Layout("unknown flags"));
     }
-    if accounts > 1 && scenario != Scenario::Transfer {
+    if accounts > 1 && !scenario.several_accounts() {
         return Err(LedgerError::Layout(
-            "several accounts outside the transfer scenario",
+            "several accounts outside the transfer and write-skew scenarios",
         ));
     }
     let history_words = u64::from(workers)

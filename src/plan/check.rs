@@ -85,12 +85,6 @@ impl Plan {
     /// traced: the trace and the turnstile see accesses to the ledger's
     /// words, not statements.
     fn check_backend(&self) -> Result<(), UsageError> {
-        if self.backend == BackendKind::Postgres && self.scenario == Scenario::Transfer {
-            return Err(UsageError(
-                "--scenario transfer runs on the memory-mapped ledger only, not with --db (yet)"
-                    .into(),
-            ));
-        }
         if let Some(mode) = self.modes.iter().find(|m| !m.runs_on(self.backend)) {
             let names = |b: BackendKind| {
                 b.strategies()

@@ -9,6 +9,7 @@
 
 mod bench;
 mod check;
+mod skew;
 mod transfer;
 mod trial;
 
@@ -58,6 +59,20 @@ pub(crate) fn defaults(scenario: Scenario) -> Defaults {
             amount: 10,
             pause: Duration::from_micros(100),
             window: Duration::from_micros(100),
+        },
+        // The on-call doctors: two accounts (one per withdrawer) of 100,
+        // each withdrawer debits 200 from its own if the sum covers it. The
+        // 2ms window between the check and the debit is the overdraft's:
+        // both checks fall before either debit in nearly every unlocked
+        // trial (see `docs/write-skew.md`).
+        Scenario::WriteSkew => Defaults {
+            initial: 100,
+            depositors: 0,
+            withdrawers: 2,
+            ops: 1,
+            amount: 200,
+            pause: Duration::ZERO,
+            window: Duration::from_millis(2),
         },
     }
 }
@@ -280,6 +295,7 @@ impl Plan {
             reuse_workers: req.reuse_workers,
         };
         plan.transfer_parts(&req)?;
+        plan.skew_parts(&req)?;
         plan.check()?;
         if let Some(t) = req.timeout
             && !(MIN_TIMEOUT..=MAX_TIMEOUT).contains(&t)
@@ -334,6 +350,12 @@ impl Plan {
                 self.initial
                     + (i64::from(self.depositors) - i64::from(self.withdrawers)) * ops * self.amount
             }
+            // The serial order: debits pass while the sum covers them.
+            Scenario::WriteSkew => {
+                let funds = self.total();
+                let affordable = if funds > 0 { funds / self.amount } else { 0 };
+                funds - affordable.min(i64::from(self.withdrawers) * ops) * self.amount
+            }
             Scenario::Overdraft => {
                 let funds = self.initial + i64::from(self.depositors) * ops * self.amount;
                 let affordable = if funds > 0 { funds / self.amount } else { 0 };
@@ -375,8 +397,14 @@ fn modes(
     locks: &[LockChoice],
     backend: BackendKind,
 ) -> Vec<Mode> {
-    if scenario == Scenario::Transfer && !no_lock && locks.is_empty() {
+    // In memory, the scenarios of several accounts compare their own modes;
+    // on a database, every scenario compares no lock and the row lock.
+    let by_default = !no_lock && locks.is_empty() && backend == BackendKind::Memory;
+    if by_default && scenario == Scenario::Transfer {
         return Mode::TRANSFER_DEFAULT.to_vec();
+    }
+    if by_default && scenario == Scenario::WriteSkew {
+        return Mode::WRITE_SKEW_DEFAULT.to_vec();
     }
     let mut modes = Vec::new();
     if no_lock || locks.is_empty() {

@@ -2,7 +2,7 @@
 
 use crate::limits::{MAX_ACCOUNTS, MAX_HISTORY_WORDS_PER_RUN, MAX_WORKERS};
 use crate::usage::UsageError;
-use crate::vocab::Scenario;
+use crate::vocab::{BackendKind, Mode, Scenario};
 
 use super::check::in_range;
 use super::{Plan, Request, TRANSFER};
@@ -13,28 +13,7 @@ impl Plan {
     pub(super) fn transfer_parts(&mut self, req: &Request) -> Result<(), UsageError> {
         let fail = |msg: String| Err(UsageError(msg));
         if self.scenario != Scenario::Transfer {
-            for (flag, given) in [
-                ("--accounts", req.accounts.is_some()),
-                ("--transferers", req.transferers.is_some()),
-                ("--auditors", req.auditors.is_some()),
-                ("--collide", req.collide),
-                ("--unlocked-audits", req.unlocked_audits),
-                ("--export-history", req.history),
-            ] {
-                if given {
-                    return fail(format!(
-                        "{flag} belongs to the transfer scenario: add --scenario transfer"
-                    ));
-                }
-            }
-            if let Some(m) = self.modes.iter().find(|m| !m.fits(self.scenario)) {
-                return fail(format!(
-                    "--lock={} is a mode of the transfer scenario: add --scenario transfer, \
-                     or choose mutex, flock, spin or atomic",
-                    m.id()
-                ));
-            }
-            return Ok(());
+            return self.without_transfer_parts(req);
         }
         for (flag, given) in [
             ("--depositors", req.depositors.is_some()),
@@ -50,11 +29,22 @@ impl Plan {
                 ));
             }
         }
-        if let Some(m) = self.modes.iter().find(|m| !m.fits(Scenario::Transfer)) {
+        let in_memory = self.backend == BackendKind::Memory;
+        if let Some(m) = self
+            .modes
+            .iter()
+            .find(|m| !m.fits(Scenario::Transfer) || (in_memory && !Mode::TRANSFER.contains(m)))
+        {
             return fail(format!(
-                "--lock={} is not available in the transfer scenario: \
-                 choose mutex-unordered, mutex or global",
-                m.id()
+                "--lock={} is not available in the transfer scenario{}: \
+                 choose mutex-unordered, mutex or global (with --db: row, advisory, atomic, \
+                 cas, repeatable-read or serializable)",
+                m.id(),
+                if in_memory {
+                    " on the memory ledger"
+                } else {
+                    ""
+                }
             ));
         }
         let accounts = req.accounts.unwrap_or(i64::from(TRANSFER.accounts));
@@ -74,6 +64,45 @@ impl Plan {
         self.auditors = in_range("--auditors", req.auditors.unwrap_or(0), 0, workers)? as u32;
         if self.unlocked_audits && self.auditors == 0 {
             return fail("--unlocked-audits needs auditors: add --auditors N".into());
+        }
+        Ok(())
+    }
+
+    /// Outside the transfer scenario: its options are refused, and so are
+    /// the modes that belong to another scenario (the write skew checks its
+    /// own in `skew.rs`).
+    fn without_transfer_parts(&self, req: &Request) -> Result<(), UsageError> {
+        let fail = |msg: String| Err(UsageError(msg));
+        for (flag, given) in [
+            ("--accounts", req.accounts.is_some()),
+            ("--transferers", req.transferers.is_some()),
+            ("--auditors", req.auditors.is_some()),
+            ("--collide", req.collide),
+            ("--unlocked-audits", req.unlocked_audits),
+            ("--export-history", req.history),
+        ] {
+            if given {
+                return fail(format!(
+                    "{flag} belongs to the transfer scenario: add --scenario transfer"
+                ));
+            }
+        }
+        if self.scenario == Scenario::WriteSkew {
+            return Ok(()); // its modes are checked in `skew.rs`
+        }
+        if let Some(m) = self.modes.iter().find(|m| !m.fits(self.scenario)) {
+            let owner = if m.fits(Scenario::Transfer) {
+                Scenario::Transfer
+            } else {
+                Scenario::WriteSkew
+            };
+            return fail(format!(
+                "--lock={} is a mode of the {} scenario: add --scenario {}, \
+                 or choose mutex, flock, spin or atomic",
+                m.id(),
+                owner.name(),
+                owner.name()
+            ));
         }
         Ok(())
     }

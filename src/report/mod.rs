@@ -9,6 +9,7 @@ mod history;
 pub mod json;
 mod markdown;
 pub mod picture;
+mod skew;
 mod stream;
 pub mod sweep;
 mod text;

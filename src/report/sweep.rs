@@ -41,6 +41,9 @@ pub fn text(s: &SweepResults, width: usize) -> String {
         Scenario::Transfer => {
             "trials that changed the bank's total, with the 95 % interval (Wilson):"
         }
+        Scenario::WriteSkew => {
+            "trials whose accounts' sum went below zero, with the 95 % interval (Wilson):"
+        }
     };
     for line in table(what, &|p| share_cell(p)) {
         let _ = writeln!(out, "{line}");

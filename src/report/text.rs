@@ -125,7 +125,8 @@ pub(super) fn statements(results: &Results) -> String {
         .unwrap_or(0);
     let mut out = String::from("what each mode ran on the database:\n");
     for m in &results.modes {
-        let _ = writeln!(out, "  {:<width$}  {}", m.mode.name(), m.mode.statements());
+        let said = m.mode.statements_in(results.parameters.scenario);
+        let _ = writeln!(out, "  {:<width$}  {said}", m.mode.name());
     }
     out
 }
@@ -133,6 +134,7 @@ pub(super) fn statements(results: &Results) -> String {
 /// The three lines above the table: the run, the workers, the balances.
 pub(super) fn header(p: &Plan, seed: u64) -> [String; 3] {
     let expected = p.expected_balance();
+    let [workers, accounts] = super::skew::header_lines(p);
     [
         format!(
             "bankrace: {}{} · {} trial{} per mode · seed {seed}",
@@ -143,7 +145,9 @@ pub(super) fn header(p: &Plan, seed: u64) -> [String; 3] {
             p.trials,
             plural(u64::from(p.trials))
         ),
-        if p.scenario == Scenario::Transfer {
+        if p.scenario == Scenario::WriteSkew {
+            workers
+        } else if p.scenario == Scenario::Transfer {
             format!(
                 "{} transferer{} ({} transfer{} of 1 to {} each) and {} auditor{}{}, window {}, pause {}",
                 p.transferers,
@@ -172,6 +176,7 @@ pub(super) fn header(p: &Plan, seed: u64) -> [String; 3] {
             )
         },
         match p.scenario {
+            Scenario::WriteSkew => accounts,
             Scenario::Transfer => format!(
                 "{} accounts of {} each: the bank holds {expected}, and transfers never change that",
                 p.accounts, p.initial
@@ -192,6 +197,7 @@ pub(super) fn header(p: &Plan, seed: u64) -> [String; 3] {
 /// order the text and Markdown tables show them (mode names not included).
 pub(super) fn summary_rows(results: &Results) -> Vec<Row> {
     let overdraft = results.parameters.scenario == Scenario::Overdraft;
+    let skew = results.parameters.scenario == Scenario::WriteSkew;
     let any_failed = results.modes.iter().any(|m| m.summary.failed > 0);
     let mut rows: Vec<Row> = Vec::new();
     let mut row = |label: &'static str, cell: &dyn Fn(&Summary) -> String| {
@@ -206,6 +212,11 @@ pub(super) fn summary_rows(results: &Results) -> Vec<Row> {
         });
         row("overdrawn", &|s| s.overdrawn.to_string());
         row("paid beyond funds", &|s| s.overpaid.to_string());
+    } else if skew {
+        row("sum never below 0", &|s| {
+            format!("{} of {}", s.consistent, s.trials)
+        });
+        row("constraint broken", &|s| s.constraint_broken.to_string());
     } else {
         row("exact trials", &|s| {
             format!("{} of {}", s.consistent, s.trials)
@@ -234,7 +245,7 @@ pub(super) fn summary_rows(results: &Results) -> Vec<Row> {
         (Some(m), Some(sd)) => format!("{m:.1} ± {sd:.1}"),
         _ => "-".into(),
     });
-    if !overdraft {
+    if !overdraft && !skew {
         row("total deviation", &|s| s.total_deviation.to_string());
         row("mean deviation", &|s| opt_num(s.mean_deviation, 2));
     }
@@ -427,6 +438,8 @@ pub(crate) fn verdict_parts(results: &Results) -> Vec<(&ModeResult, String, Tone
         .map(|m| {
             let (text, tone) = if transfer {
                 super::bank::verdict(m)
+            } else if results.parameters.scenario == Scenario::WriteSkew {
+                super::skew::verdict(m)
             } else {
                 verdict_part(&m.summary, overdraft)
             };

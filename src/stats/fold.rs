@@ -63,6 +63,8 @@ struct ModeFold {
     money_changed: u32,
     audits_wrong_total: u64,
     bank: BankSummary,
+    /// Write-skew scenario: ok trials whose sum went below zero.
+    constraint_broken: u32,
     /// On a database: what its concurrency control cost, all trials.
     retries: u64,
     deadlock_aborts: u64,
@@ -141,6 +143,7 @@ impl ModeFold {
             deadlocked: 0,
             money_changed: 0,
             audits_wrong_total: 0,
+            constraint_broken: 0,
             bank: BankSummary::default(),
             retries: 0,
             deadlock_aborts: 0,
@@ -162,6 +165,8 @@ impl ModeFold {
         self.deadlock_aborts += r.deadlock_aborts;
         self.cas_misses += r.cas_misses;
         self.add_bank(&r);
+        // The write skew's balance is a sum of accounts too.
+        self.banked |= r.skew.is_some();
         if r.status == TrialStatus::Ok {
             self.ok += 1;
             self.consistent += u32::from(r.consistent);
@@ -169,6 +174,8 @@ impl ModeFold {
             self.balance_sum += r.final_balance as f64;
             self.total_deviation += r.deviation;
             self.overdrawn += u32::from(r.overdrawn);
+            self.constraint_broken +=
+                u32::from(r.skew.as_ref().is_some_and(|k| k.constraint_broken));
             self.overpaid += r.overpaid;
             self.ops += ops(t);
             self.busy += t.busy.as_secs_f64();
@@ -262,6 +269,7 @@ impl ModeFold {
             deadlocked: self.deadlocked,
             money_changed: self.money_changed,
             audits_wrong_total: self.audits_wrong_total,
+            constraint_broken: self.constraint_broken,
             bank: {
                 let mut bank = self.bank.clone();
                 bank.detection.sort_unstable();

@@ -57,8 +57,8 @@ pub struct ModeResult {
     /// status, in order of first appearance.
     #[serde(skip)]
     pub causes: Vec<(TrialStatus, String)>,
-    /// Some trial checked the bank's books (the transfer scenario): its
-    /// balances are bank totals.
+    /// Some trial checked the bank's books (the transfer scenario) or the
+    /// write skew's sum: its balances are totals of several accounts.
     #[serde(skip)]
     pub banked: bool,
     /// Traced trials whose books do not balance (a bug in bankrace): the
@@ -114,6 +114,10 @@ pub struct TrialRecord {
     /// Transfer scenario: the bank's invariants in this trial.
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     pub bank: Option<BankCheck>,
+    /// Write-skew scenario: the accounts and whether their sum broke the
+    /// constraint.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub skew: Option<SkewCheck>,
     /// With `--trace`: every access, the lost updates, the overdrafts and
     /// the accounting identity (see `explain.rs`), filled in by
     /// `report::results` beside these statistics.
@@ -143,6 +147,18 @@ pub struct BankCheck {
     /// How long after the cycle closed the coordinator confirmed it.
     #[serde(skip)]
     pub detected_after: Option<std::time::Duration>,
+}
+
+/// The write skew's constraint in one trial: the sum of the accounts must
+/// never go below zero.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SkewCheck {
+    /// Every account's balance at the end, `#1` first. One account below
+    /// zero is allowed: only the sum is constrained.
+    pub balances: Vec<i64>,
+    /// Debits were paid and took the sum below zero: two checks both saw a
+    /// sum that covered only one of them.
+    pub constraint_broken: bool,
 }
 
 /// One worker of a deadlock cycle, as the JSON shows it.
@@ -198,6 +214,8 @@ pub struct Summary {
     pub money_changed: u32,
     /// Transfer scenario: audits that saw a total other than the bank's.
     pub audits_wrong_total: u64,
+    /// Write-skew scenario: completed trials whose sum went below zero.
+    pub constraint_broken: u32,
     /// The rest of the transfer scenario's summary, for the text report.
     #[serde(skip)]
     pub bank: BankSummary,
@@ -256,6 +274,16 @@ pub fn record(plan: &Plan, t: &TrialOutcome) -> TrialRecord {
         r.consistent = t.status == TrialStatus::Ok && check.holds();
         r.bank = Some(check);
     }
+    if let Some(balances) = &t.accounts {
+        // A sum that starts below the amount never passes a check, so a
+        // sum below zero after a paid debit is always the skew's doing.
+        let broken = t.withdrawals_succeeded > 0 && t.final_balance < 0;
+        r.consistent &= !broken;
+        r.skew = Some(SkewCheck {
+            balances: balances.clone(),
+            constraint_broken: broken,
+        });
+    }
     r
 }
 
@@ -295,13 +323,16 @@ fn books(plan: &Plan, t: &TrialOutcome) -> TrialRecord {
     // trial's counters are whatever the worker left behind.
     let credited = match plan.scenario {
         Scenario::LostUpdate => i128::from(t.deposits) - i128::from(t.withdrawals),
-        Scenario::Overdraft => i128::from(t.deposits) - i128::from(t.withdrawals_succeeded),
+        Scenario::Overdraft | Scenario::WriteSkew => {
+            i128::from(t.deposits) - i128::from(t.withdrawals_succeeded)
+        }
         // The books of a bank of transfers: its total, whatever moved.
         Scenario::Transfer => 0,
     };
-    let initial = match plan.scenario {
-        Scenario::Transfer => plan.total(),
-        _ => plan.initial,
+    let initial = if plan.scenario.several_accounts() {
+        plan.total()
+    } else {
+        plan.initial
     };
     let books = i128::from(initial) + credited * amount;
     let expected = clamp(books);
@@ -339,6 +370,7 @@ fn books(plan: &Plan, t: &TrialOutcome) -> TrialRecord {
             .map(|w| plan.worker_seed(t.trial, w))
             .collect(),
         bank: None,
+        skew: None,
         trace: None,
     }
 }

@@ -21,6 +21,7 @@ mod atomic;
 mod flock;
 mod mutex;
 mod none;
+pub(crate) mod skew;
 mod spin;
 pub(crate) mod transfer;
 
@@ -36,7 +37,8 @@ use std::sync::atomic::Ordering::Relaxed;
 
 use crate::ledger::Ledger;
 
-/// What a withdrawal attempt in the overdraft scenario did.
+/// What a withdrawal attempt in the overdraft scenario (or a debit of the
+/// write skew) did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Withdrawal {
     /// The balance covered the amount and it was paid out. `overdrew` says the

@@ -1,10 +1,10 @@
-//! The database backend's words: which backend holds the accounts, and why a worker on it gave up. Part of the vocabulary.
+//! The database backend's words: which backend holds the accounts, why a worker on it gave up, and the statements each mode runs in the scenarios of several accounts. Part of the vocabulary.
 
 use std::fmt;
 
 use serde::{Serialize, Serializer};
 
-use super::Mode;
+use super::{Mode, Scenario};
 
 /// Where a run's accounts live.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -104,5 +104,86 @@ impl Failure {
 
     pub(crate) fn from_code(code: u64) -> Option<Failure> {
         Self::ALL.into_iter().find(|f| f.code() == code)
+    }
+}
+
+impl Mode {
+    /// On a database: the isolation level and statements of one operation
+    /// of `scenario`, as the text report lists them.
+    pub fn statements_in(self, scenario: Scenario) -> &'static str {
+        match scenario {
+            Scenario::WriteSkew => self.skew_statements(),
+            Scenario::Transfer => self.transfer_statements(),
+            _ => self.statements(),
+        }
+    }
+
+    /// On a database, in the transfer scenario: one transfer's transaction.
+    /// Audits read every row in one transaction at the same level.
+    pub fn transfer_statements(self) -> &'static str {
+        match self {
+            Mode::NoLock => {
+                "READ COMMITTED: BEGIN; SELECT source; window; UPDATE source SET balance = \
+                 <read - amount>; window; UPDATE destination SET balance = balance + amount; COMMIT"
+            }
+            Mode::Row => {
+                "READ COMMITTED: BEGIN; SELECT source FOR UPDATE; window; UPDATE source; \
+                 SELECT destination FOR UPDATE; window; UPDATE destination; COMMIT \
+                 (naming order: deadlocks, 40P01, retried); audits SELECT ... FOR SHARE"
+            }
+            Mode::Advisory => {
+                "READ COMMITTED: BEGIN; pg_advisory_xact_lock of both accounts, lower first; \
+                 the unlocked statements; COMMIT; audits lock every account"
+            }
+            Mode::Atomic => {
+                "READ COMMITTED: BEGIN; UPDATE source SET balance = balance - $1 \
+                 WHERE balance >= $1; window; UPDATE destination SET balance = balance + $1; COMMIT"
+            }
+            Mode::Cas => {
+                "READ COMMITTED: BEGIN; SELECT source; window; UPDATE source SET balance = <new> \
+                 WHERE balance = <read> (no row: rolled back, retried); window; credit; COMMIT"
+            }
+            Mode::RepeatableRead => {
+                "REPEATABLE READ: the unlocked statements in one transaction, retried on 40001"
+            }
+            Mode::Serializable => {
+                "SERIALIZABLE: the unlocked statements in one transaction, retried on 40001"
+            }
+            _ => "not a database strategy",
+        }
+    }
+
+    /// On a database, in the write-skew scenario: the isolation level and
+    /// the statements of one debit, as the text report lists them.
+    pub fn skew_statements(self) -> &'static str {
+        match self {
+            Mode::NoLock => {
+                "READ COMMITTED: BEGIN; SELECT every balance; window; \
+                 UPDATE own row SET balance = balance - amount; COMMIT"
+            }
+            Mode::Row => {
+                "READ COMMITTED: BEGIN; SELECT every balance ORDER BY id FOR UPDATE; window; \
+                 UPDATE own row; COMMIT"
+            }
+            Mode::Advisory => {
+                "READ COMMITTED: BEGIN; pg_advisory_xact_lock of every account, in order; \
+                 SELECT every balance; window; UPDATE own row; COMMIT"
+            }
+            Mode::Atomic => {
+                "READ COMMITTED, one statement: UPDATE own row SET balance = balance - $1 \
+                 WHERE (SELECT sum(balance) FROM accounts) >= $1"
+            }
+            Mode::Cas => {
+                "READ COMMITTED, autocommit: SELECT every balance; window; UPDATE own row \
+                 SET balance = <new> WHERE balance = <read>, retried when no row changed"
+            }
+            Mode::RepeatableRead => {
+                "REPEATABLE READ: the unlocked statements in one transaction, retried on 40001"
+            }
+            Mode::Serializable => {
+                "SERIALIZABLE: the unlocked statements in one transaction, retried on 40001"
+            }
+            _ => "not a database strategy",
+        }
     }
 }

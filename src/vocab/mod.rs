@@ -21,13 +21,17 @@ pub enum Scenario {
     Overdraft,
     /// Transfers between several accounts: lost money, deadlocks, audits.
     Transfer,
+    /// Each worker debits its own account if the sum of all of them covers
+    /// it: the on-call doctors' constraint, broken by write skew.
+    WriteSkew,
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 3] = [
+    pub const ALL: [Scenario; 4] = [
         Scenario::LostUpdate,
         Scenario::Overdraft,
         Scenario::Transfer,
+        Scenario::WriteSkew,
     ];
 
     pub fn name(self) -> &'static str {
@@ -35,6 +39,7 @@ impl Scenario {
             Scenario::LostUpdate => "lost-update",
             Scenario::Overdraft => "overdraft",
             Scenario::Transfer => "transfer",
+            Scenario::WriteSkew => "write-skew",
         }
     }
 
@@ -47,12 +52,21 @@ impl Scenario {
             Scenario::Transfer => {
                 "Transfers between accounts: money vanishes, locks deadlock, audits see wrong totals"
             }
+            Scenario::WriteSkew => {
+                "Each debits its own account if the sum covers it: the sum goes below zero (write skew)"
+            }
         }
     }
 
     /// The number stored in the ledger header.
     pub fn code(self) -> u32 {
         self as u32
+    }
+
+    /// The scenario keeps several accounts (one per transfer's end, or one
+    /// per worker of the write skew), and its balance is their sum.
+    pub(crate) fn several_accounts(self) -> bool {
+        matches!(self, Scenario::Transfer | Scenario::WriteSkew)
     }
 
     pub(crate) fn from_code(code: u32) -> Option<Scenario> {
@@ -108,10 +122,14 @@ pub enum Mode {
     RepeatableRead,
     /// The naive statements under SERIALIZABLE, retried on 40001.
     Serializable,
+    /// Write-skew scenario: a robust mutex on the worker's own account
+    /// only, the one it writes. Skews: the other account it read is not
+    /// covered.
+    Own,
 }
 
 impl Mode {
-    pub const ALL: [Mode; 12] = [
+    pub const ALL: [Mode; 13] = [
         Mode::NoLock,
         Mode::Mutex,
         Mode::Flock,
@@ -124,6 +142,7 @@ impl Mode {
         Mode::Cas,
         Mode::RepeatableRead,
         Mode::Serializable,
+        Mode::Own,
     ];
 
     /// The modes of the transfer scenario, in the order they are shown.
@@ -138,12 +157,28 @@ impl Mode {
     pub(crate) const TRANSFER_DEFAULT: [Mode; 3] =
         [Mode::NoLock, Mode::MutexUnordered, Mode::Mutex];
 
-    /// Whether the mode is meant for `scenario`: the transfer scenario has
-    /// its own set, and `mutex-unordered` and `global` exist only there.
+    /// The memory modes of the write-skew scenario, in the order shown:
+    /// unlocked, the worker's own account locked, every account locked (in
+    /// account order), the bank's one lock.
+    pub(crate) const WRITE_SKEW: [Mode; 4] = [Mode::NoLock, Mode::Own, Mode::Mutex, Mode::Global];
+
+    /// What the write-skew scenario runs on the memory backend when no mode
+    /// is named: the skew, the lock that does not prevent it, the one that does.
+    pub(crate) const WRITE_SKEW_DEFAULT: [Mode; 3] = [Mode::NoLock, Mode::Own, Mode::Mutex];
+
+    /// Whether the mode is meant for `scenario`: the transfer scenario and
+    /// the write skew each have their memory set and every database
+    /// strategy (`atomic` there has no memory counterpart: the plan refuses
+    /// it without `--db`); `mutex-unordered` fits only transfers, `own` only
+    /// the write skew, `global` both.
     pub(crate) fn fits(self, scenario: Scenario) -> bool {
         match scenario {
+            Scenario::Transfer | Scenario::WriteSkew if Self::DB_STRATEGIES.contains(&self) => true,
             Scenario::Transfer => Self::TRANSFER.contains(&self),
-            _ => !matches!(self, Mode::MutexUnordered | Mode::Global),
+            Scenario::WriteSkew => {
+                Self::WRITE_SKEW.contains(&self) || Self::DB_STRATEGIES.contains(&self)
+            }
+            _ => !matches!(self, Mode::MutexUnordered | Mode::Global | Mode::Own),
         }
     }
 
@@ -171,6 +206,7 @@ impl Mode {
             Mode::Atomic => "atomic",
             Mode::MutexUnordered => "mutex-unordered",
             Mode::Global => "global",
+            Mode::Own => "own",
             Mode::Row => "row",
             Mode::Advisory => "advisory",
             Mode::Cas => "cas",
@@ -201,10 +237,10 @@ impl Mode {
     /// The mode can run on `backend`: the unlocked mode and `atomic` run on
     /// both, every other strategy on one.
     pub(crate) fn runs_on(self, backend: BackendKind) -> bool {
-        let transfer_only = matches!(self, Mode::MutexUnordered | Mode::Global);
+        let ledger_only = matches!(self, Mode::MutexUnordered | Mode::Global | Mode::Own);
         self == Mode::NoLock
             || backend.strategies().contains(&self)
-            || (transfer_only && backend == BackendKind::Memory)
+            || (ledger_only && backend == BackendKind::Memory)
     }
 
     fn help(self) -> &'static str {
@@ -217,7 +253,8 @@ impl Mode {
             Mode::MutexUnordered => {
                 "Transfers: a mutex per account, taken source first (deadlocks)"
             }
-            Mode::Global => "Transfers: one mutex for the whole bank",
+            Mode::Global => "Transfers and write skew: one mutex for the whole bank",
+            Mode::Own => "Write skew: a mutex on the worker's own account only (still skews)",
             Mode::Row => "--db: SELECT ... FOR UPDATE, then UPDATE",
             Mode::Advisory => "--db: pg_advisory_xact_lock around the read-modify-write",
             Mode::Cas => "--db: UPDATE ... WHERE balance = <value read>, retried",
@@ -256,9 +293,12 @@ impl Mode {
             Mode::Serializable => {
                 "SERIALIZABLE: the unlocked statements in one transaction, retried on 40001"
             }
-            Mode::Mutex | Mode::Flock | Mode::Spin | Mode::MutexUnordered | Mode::Global => {
-                "not a database strategy"
-            }
+            Mode::Mutex
+            | Mode::Flock
+            | Mode::Spin
+            | Mode::MutexUnordered
+            | Mode::Global
+            | Mode::Own => "not a database strategy",
         }
     }
 
@@ -295,13 +335,14 @@ pub enum LockChoice {
 }
 
 impl LockChoice {
-    const VALUES: [LockChoice; 13] = [
+    const VALUES: [LockChoice; 14] = [
         LockChoice::One(Mode::Mutex),
         LockChoice::One(Mode::Flock),
         LockChoice::One(Mode::Spin),
         LockChoice::One(Mode::Atomic),
         LockChoice::One(Mode::MutexUnordered),
         LockChoice::One(Mode::Global),
+        LockChoice::One(Mode::Own),
         LockChoice::One(Mode::Row),
         LockChoice::One(Mode::Advisory),
         LockChoice::One(Mode::Cas),
@@ -319,7 +360,14 @@ impl LockChoice {
         match self {
             LockChoice::One(mode) => vec![mode],
             LockChoice::Default => vec![backend.default_strategy()],
-            LockChoice::All if scenario == Scenario::Transfer => Mode::TRANSFER[1..].to_vec(),
+            LockChoice::All if backend == BackendKind::Memory && scenario == Scenario::Transfer => {
+                Mode::TRANSFER[1..].to_vec()
+            }
+            LockChoice::All
+                if backend == BackendKind::Memory && scenario == Scenario::WriteSkew =>
+            {
+                Mode::WRITE_SKEW[1..].to_vec()
+            }
             LockChoice::All => backend.strategies().to_vec(),
         }
     }

@@ -28,6 +28,7 @@ fn lock_values_are_the_strategies_and_all() {
             "atomic",
             "mutex-unordered",
             "global",
+            "own",
             "row",
             "advisory",
             "cas",
@@ -61,6 +62,23 @@ fn all_means_the_transfer_strategies_in_the_transfer_scenario() {
         LockChoice::All.modes(Scenario::Transfer, BackendKind::Memory),
         [Mode::MutexUnordered, Mode::Mutex, Mode::Global]
     );
+}
+
+#[test]
+fn the_write_skew_has_its_memory_modes_and_every_database_strategy() {
+    assert_eq!(
+        LockChoice::All.modes(Scenario::WriteSkew, BackendKind::Memory),
+        [Mode::Own, Mode::Mutex, Mode::Global]
+    );
+    assert_eq!(
+        LockChoice::All.modes(Scenario::WriteSkew, BackendKind::Postgres),
+        Mode::DB_STRATEGIES
+    );
+    assert!(Mode::Own.fits(Scenario::WriteSkew) && Mode::Serializable.fits(Scenario::WriteSkew));
+    assert!(!Mode::Own.fits(Scenario::Transfer) && !Mode::Own.fits(Scenario::LostUpdate));
+    assert!(!Mode::MutexUnordered.fits(Scenario::WriteSkew));
+    assert!(!Mode::Flock.fits(Scenario::WriteSkew) && !Mode::Spin.fits(Scenario::WriteSkew));
+    assert!(Mode::Own.runs_on(BackendKind::Memory) && !Mode::Own.runs_on(BackendKind::Postgres));
 }
 
 #[test]

@@ -97,7 +97,7 @@ pub fn run(args: WorkerArgs) -> Result<()> {
         reuse: args.reuse,
     };
     match (work.job.backend, work.job.mode) {
-        (BackendKind::Postgres, mode) => work.run_on_database(mode),
+        (BackendKind::Postgres, _) => work.run_on_database(),
         (BackendKind::Memory, Mode::NoLock) => work.serve(Memory::new(&ledger, strategy::NoLock)),
         (BackendKind::Memory, Mode::Atomic) => work.serve(Memory::new(&ledger, strategy::Atomic)),
         (BackendKind::Memory, Mode::Spin) => {
@@ -109,8 +109,9 @@ pub fn run(args: WorkerArgs) -> Result<()> {
         (BackendKind::Memory, Mode::Flock) => {
             work.serve(Memory::new(&ledger, Locked(strategy::Flock::new(file))))
         }
-        // Transfer-only modes: transfers and audits choose their own locks.
-        (BackendKind::Memory, Mode::MutexUnordered | Mode::Global) => {
+        // Modes of several accounts: transfers, audits and the write skew's
+        // debits choose their own locks.
+        (BackendKind::Memory, Mode::MutexUnordered | Mode::Global | Mode::Own) => {
             work.serve(Memory::new(&ledger, strategy::NoLock))
         }
         (BackendKind::Memory, mode) => bail!("{} is not a memory strategy", mode.id()),
@@ -244,16 +245,15 @@ impl Work<'_> {
 
     /// Connects to the database the environment names, then runs.
     #[cfg(feature = "postgres")]
-    fn run_on_database(&self, mode: Mode) -> Result<()> {
-        let bank =
-            crate::backend::postgres::worker(mode, self.job.max_retries).inspect_err(|_| {
-                self.slot.failure.store(Failure::Connect.code(), Relaxed);
-            })?;
+    fn run_on_database(&self) -> Result<()> {
+        let bank = crate::backend::postgres::worker(&self.job).inspect_err(|_| {
+            self.slot.failure.store(Failure::Connect.code(), Relaxed);
+        })?;
         self.serve(bank)
     }
 
     #[cfg(not(feature = "postgres"))]
-    fn run_on_database(&self, _: Mode) -> Result<()> {
+    fn run_on_database(&self) -> Result<()> {
         self.slot.failure.store(Failure::Connect.code(), Relaxed);
         bail!("this bankrace was built without the `postgres` feature")
     }
@@ -310,6 +310,18 @@ impl Work<'_> {
                 }
                 Ok(())
             }),
+            // Each withdrawer owns the account of its own number.
+            (Scenario::WriteSkew, Role::Withdrawer) => {
+                let own = self.index;
+                self.repeat(bank, hooks, |b, h, _| {
+                    let counter = match b.debit_if_sum_covers(own, own, amount, h)? {
+                        Withdrawal::Paid { .. } => &slot.succeeded,
+                        Withdrawal::Refused => &slot.refused,
+                    };
+                    counter.fetch_add(1, Relaxed);
+                    Ok(())
+                })
+            }
             (Scenario::Transfer, Role::Transferer) => {
                 self.repeat(bank, hooks, |b, h, op| self.transfer(b, h, op))
             }

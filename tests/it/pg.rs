@@ -17,7 +17,7 @@ use super::common::*;
 
 /// The directory of `initdb` and `postgres`, or `None` after saying the test
 /// is skipped. With BANKRACE_REQUIRE_PG set, a missing server fails the test.
-fn server_binaries() -> Option<PathBuf> {
+pub(super) fn server_binaries() -> Option<PathBuf> {
     let found = std::env::var_os("BANKRACE_PG_BINDIR")
         .map(PathBuf::from)
         .or_else(|| {
@@ -42,7 +42,7 @@ fn server_binaries() -> Option<PathBuf> {
 
 /// A private TMPDIR the `postgres` user can enter (the embedded server runs
 /// as that user when the tests run as root).
-fn reachable_tmp() -> tempfile::TempDir {
+pub(super) fn reachable_tmp() -> tempfile::TempDir {
     let tmp = tempfile::tempdir().unwrap();
     std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     tmp
@@ -50,7 +50,11 @@ fn reachable_tmp() -> tempfile::TempDir {
 
 /// `bankrace run ARGS --format json` in `tmp`; its exit status, the parsed
 /// report (if any) and stderr.
-fn run_in(tmp: &Path, args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, Value, String) {
+pub(super) fn run_in(
+    tmp: &Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> (Option<i32>, Value, String) {
     let out = Command::new(assert_cmd::cargo::cargo_bin!("bankrace"))
         .arg("run")
         .args(args)
@@ -68,7 +72,7 @@ fn run_in(tmp: &Path, args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, Valu
 }
 
 /// Each mode's trials, by mode id.
-fn modes(report: &Value) -> Vec<(String, Vec<Value>)> {
+pub(super) fn modes(report: &Value) -> Vec<(String, Vec<Value>)> {
     report["modes"]
         .as_array()
         .unwrap()
@@ -281,6 +285,36 @@ impl Drop for TcpServer {
     }
 }
 
+/// How many schemas named like a run's the TCP server's `racerdb` holds,
+/// asked as its admin over its Unix socket.
+fn schemas_left(bin: &Path, server: &TcpServer) -> String {
+    let psql = bin.join("psql");
+    let psql = if psql.exists() {
+        psql
+    } else {
+        PathBuf::from("psql")
+    };
+    let out = Command::new(psql)
+        .arg("-h")
+        .arg(server._dir.path())
+        .args([
+            "-p",
+            &server.port.to_string(),
+            "-U",
+            "admin",
+            "-d",
+            "racerdb",
+        ])
+        .args([
+            "-tAc",
+            "SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'bankrace\\_%'",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -359,6 +393,8 @@ fn tcp_server(bin: &Path) -> TcpServer {
         "ssl=on",
         "-c",
         "fsync=off",
+        "-c",
+        "deadlock_timeout=20ms",
     ]);
     let child = cmd
         .current_dir(dir.path())
@@ -463,6 +499,24 @@ fn a_connection_string_over_tcp_with_a_password_and_tls() {
     let (code, _, stderr) = run_in(tmp.path(), &args, &[("PGPASSWORD", "Hunter2-pw")]);
     assert_eq!(code, Some(0), "{stderr}");
     assert_empty(tmp.path());
+    // The scenarios of several accounts over the same connection; each run
+    // drops its schema, and the database holds none of bankrace's after.
+    for scenario in ["write-skew", "transfer"] {
+        let args = [
+            "--scenario",
+            scenario,
+            "--trials",
+            "2",
+            "--ops",
+            "5",
+            "--db",
+            &with_password,
+        ];
+        let (code, report, stderr) = run_in(tmp.path(), &args, &[]);
+        assert_eq!(code, Some(0), "{scenario}: {stderr}");
+        assert_eq!(report["parameters"]["scenario"], scenario);
+    }
+    assert_eq!(schemas_left(&bin, &server), "0");
 
     // Bad input: one line each, exit 1, no password anywhere.
     let fails = |target: &str, needle: &str| {

@@ -174,6 +174,15 @@ fn real_reports_of_every_shape_validate() {
             "--ops",
             "3",
         ]),
+        // The write skew: each trial's balances and constraint, every memory mode.
+        run_json(&[
+            "--scenario",
+            "write-skew",
+            "--no-lock",
+            "--lock=all",
+            "-n",
+            "1",
+        ]),
     ];
     for doc in &docs {
         let errors = violations(doc);
@@ -183,6 +192,7 @@ fn real_reports_of_every_shape_validate() {
     assert!(docs[1]["parameters"]["schedule"].is_string());
     assert_eq!(docs[2]["modes"][0]["trials"][0]["status"], "failed");
     assert!(docs[2]["modes"][0]["summary"]["min"].is_null());
+    assert!(docs[3]["modes"][1]["trials"][0]["constraint_broken"].is_boolean());
 }
 
 #[test]

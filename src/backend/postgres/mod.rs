@@ -5,7 +5,8 @@
 //! - `server.rs`: the embedded server of `--db embedded`;
 //! - `connect.rs`: connection strings, connections, the run's schema;
 //! - `pgpass.rs`: the password file;
-//! - `worker.rs`: the strategies as statements, with bounded retries.
+//! - `worker.rs`: the strategies as statements, with bounded retries;
+//! - `transfer.rs`: transfers and audits on several rows.
 //!
 //! The coordinator opens a [`Session`] for the run: it starts the embedded
 //! server if asked, creates the schema, and hands workers the connection
@@ -17,6 +18,7 @@ mod connect;
 mod host;
 mod pgpass;
 mod server;
+mod transfer;
 mod worker;
 
 pub(crate) use host::{Account, become_server};
@@ -116,11 +118,11 @@ impl Drop for Session {
 }
 
 /// A worker's connection, from what its environment says.
-pub(crate) fn worker(mode: crate::vocab::Mode, max_retries: u32) -> Result<Postgres> {
+pub(crate) fn worker(job: &crate::spec::Job) -> Result<Postgres> {
     let conninfo = std::env::var(CONNINFO_ENV)
         .with_context(|| format!("no connection string in {CONNINFO_ENV}"))?;
     let schema = std::env::var(SCHEMA_ENV).with_context(|| format!("no schema in {SCHEMA_ENV}"))?;
-    Postgres::connect(&conninfo, &schema, mode, max_retries).map_err(anyhow::Error::msg)
+    Postgres::connect(&conninfo, &schema, job).map_err(anyhow::Error::msg)
 }
 
 /// `bankrace db-cleanup`: removes the directories of dead embedded servers

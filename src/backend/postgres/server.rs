@@ -89,6 +89,10 @@ impl Embedded {
             ("synchronous_commit", "off"),
             ("full_page_writes", "off"),
             ("max_connections", "300"),
+            // Transfers in opposite directions under `row` deadlock, and the
+            // server looks for a cycle only once a lock wait lasts this long:
+            // at the default 1s, a transfer trial would mostly wait.
+            ("deadlock_timeout", "20ms"),
         ] {
             server.arg("-c").arg(format!("{key}={value}"));
         }

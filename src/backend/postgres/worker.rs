@@ -7,28 +7,40 @@ use postgres::{Client, IsolationLevel, Statement, Transaction};
 
 use super::connect;
 use crate::backend::{Backend, Costs};
+use crate::spec::Job;
 use crate::strategy::transfer::Transfer;
 use crate::strategy::{Hooks, Withdrawal};
 use crate::vocab::{Failure, Mode};
 
 const SELECT: &str = "SELECT balance FROM accounts WHERE id = $1";
 const SELECT_FOR_UPDATE: &str = "SELECT balance FROM accounts WHERE id = $1 FOR UPDATE";
+const SELECT_FOR_SHARE: &str = "SELECT balance FROM accounts WHERE id = $1 FOR SHARE";
 const SET: &str = "UPDATE accounts SET balance = $2 WHERE id = $1";
 const ADD: &str = "UPDATE accounts SET balance = balance + $2 WHERE id = $1 RETURNING balance";
 const DEBIT_IF_COVERED: &str =
     "UPDATE accounts SET balance = balance - $2 WHERE id = $1 AND balance >= $2";
 const CAS: &str = "UPDATE accounts SET balance = $2 WHERE id = $1 AND balance = $3";
 const LOCK: &str = "SELECT pg_advisory_xact_lock($1)";
+const SELECT_ALL: &str = "SELECT balance FROM accounts WHERE id < $1 ORDER BY id";
+// The rows are locked as the sort hands them over: in account order.
+const SELECT_ALL_FOR_UPDATE: &str =
+    "SELECT balance FROM accounts WHERE id < $1 ORDER BY id FOR UPDATE";
+const DEBIT_IF_SUM_COVERS: &str = "UPDATE accounts SET balance = balance - $2 \
+     WHERE id = $1 AND (SELECT sum(balance) FROM accounts WHERE id < $3)::bigint >= $2";
 
 /// Every statement a strategy may use, prepared on the worker's connection.
-struct Statements {
-    select: Statement,
-    select_for_update: Statement,
-    set: Statement,
-    add: Statement,
-    debit_if_covered: Statement,
-    cas: Statement,
-    lock: Statement,
+pub(super) struct Statements {
+    pub select: Statement,
+    pub select_for_update: Statement,
+    pub select_for_share: Statement,
+    pub set: Statement,
+    pub add: Statement,
+    pub debit_if_covered: Statement,
+    pub cas: Statement,
+    pub lock: Statement,
+    select_all: Statement,
+    select_all_for_update: Statement,
+    debit_if_sum_covers: Statement,
 }
 
 impl Statements {
@@ -36,20 +48,26 @@ impl Statements {
         Ok(Statements {
             select: client.prepare(SELECT)?,
             select_for_update: client.prepare(SELECT_FOR_UPDATE)?,
+            select_for_share: client.prepare(SELECT_FOR_SHARE)?,
             set: client.prepare(SET)?,
             add: client.prepare(ADD)?,
             debit_if_covered: client.prepare(DEBIT_IF_COVERED)?,
             cas: client.prepare(CAS)?,
             lock: client.prepare(LOCK)?,
+            select_all: client.prepare(SELECT_ALL)?,
+            select_all_for_update: client.prepare(SELECT_ALL_FOR_UPDATE)?,
+            debit_if_sum_covers: client.prepare(DEBIT_IF_SUM_COVERS)?,
         })
     }
 }
 
 /// How one attempt ended when it did not go through.
-enum Miss {
+pub(super) enum Miss {
     /// A compare-and-set changed no row: try again.
     Cas,
     Db(postgres::Error),
+    /// Not the database's doing (the `--collide` gate gave up): not retried.
+    Io(io::Error),
 }
 
 impl From<postgres::Error> for Miss {
@@ -64,19 +82,19 @@ pub(crate) struct Postgres {
     st: Statements,
     mode: Mode,
     max_retries: u32,
+    /// The accounts of the trial: rows `0..accounts`.
+    accounts: i32,
+    /// Transfer scenario: auditors take the mode's locks (not
+    /// `--unlocked-audits`).
+    audits_locked: bool,
     costs: Costs,
     failure: Option<Failure>,
 }
 
 impl Postgres {
     /// Connects to `conninfo`, confines the session to `schema`, prepares
-    /// the statements.
-    pub fn connect(
-        conninfo: &str,
-        schema: &str,
-        mode: Mode,
-        max_retries: u32,
-    ) -> Result<Postgres, String> {
+    /// the statements, to run the operations of `job`.
+    pub fn connect(conninfo: &str, schema: &str, job: &Job) -> Result<Postgres, String> {
         let config = connect::parse(conninfo)?;
         let mut client = connect::connect(&config, conninfo)?;
         let ready = client
@@ -87,8 +105,10 @@ impl Postgres {
         Ok(Postgres {
             client,
             st,
-            mode,
-            max_retries,
+            mode: job.mode,
+            max_retries: job.max_retries,
+            accounts: job.accounts as i32,
+            audits_locked: !job.audits_unlocked,
             costs: Costs::default(),
             failure: None,
         })
@@ -109,6 +129,7 @@ impl Postgres {
                     continue;
                 }
                 Err(Miss::Db(e)) => e,
+                Err(Miss::Io(e)) => return Err(e),
             };
             match e.code() {
                 Some(c) if *c == SqlState::T_R_SERIALIZATION_FAILURE => self.costs.retries += 1,
@@ -140,7 +161,7 @@ impl Postgres {
 
 /// Starts a transaction at the mode's isolation level (READ COMMITTED unless
 /// the mode is named after another).
-fn begin(client: &mut Client, mode: Mode) -> Result<Transaction<'_>, postgres::Error> {
+pub(super) fn begin(client: &mut Client, mode: Mode) -> Result<Transaction<'_>, postgres::Error> {
     let level = match mode {
         Mode::RepeatableRead => IsolationLevel::RepeatableRead,
         Mode::Serializable => IsolationLevel::Serializable,
@@ -171,8 +192,30 @@ fn begin_and_read<'c>(
     Ok((tx, seen))
 }
 
-fn read(tx: &mut impl postgres::GenericClient, s: &Statement, id: i32) -> Result<i64, Miss> {
+pub(super) fn read(
+    tx: &mut impl postgres::GenericClient,
+    s: &Statement,
+    id: i32,
+) -> Result<i64, Miss> {
     Ok(tx.query_one(s, &[&id])?.get(0))
+}
+
+/// Every balance of rows `0..accounts`, in account order, with `s`
+/// (`SELECT_ALL`, or its `FOR UPDATE` form).
+fn read_all(
+    tx: &mut impl postgres::GenericClient,
+    s: &Statement,
+    accounts: i32,
+) -> Result<Vec<i64>, Miss> {
+    Ok(tx
+        .query(s, &[&accounts])?
+        .iter()
+        .map(|r| r.get(0))
+        .collect())
+}
+
+fn sum(balances: &[i64]) -> i64 {
+    balances.iter().fold(0i64, |t, b| t.saturating_add(*b))
 }
 
 /// The account's row id.
@@ -266,6 +309,68 @@ impl Backend for Postgres {
         })
     }
 
+    /// The write skew's debit as the mode says (`Mode::skew_statements`):
+    /// every balance read (in a transaction, but `cas`), the window, then
+    /// the debit of the worker's own row.
+    fn debit_if_sum_covers<H: Hooks>(
+        &mut self,
+        _: u32,
+        account: u32,
+        amount: i64,
+        hooks: &mut H,
+    ) -> io::Result<Withdrawal> {
+        let (mode, id, accounts) = (self.mode, id(account), self.accounts);
+        let paid = Withdrawal::Paid { overdrew: false };
+        self.retried(|client, st| match mode {
+            Mode::Atomic => Ok(
+                match client.execute(&st.debit_if_sum_covers, &[&id, &amount, &accounts])? {
+                    0 => Withdrawal::Refused,
+                    _ => paid,
+                },
+            ),
+            Mode::Cas => {
+                let seen = read_all(client, &st.select_all, accounts)?;
+                // `prepare` made every row; a missing one has nothing to debit.
+                let Some(&own) = seen.get(account as usize) else {
+                    return Ok(Withdrawal::Refused);
+                };
+                if sum(&seen) < amount {
+                    return Ok(Withdrawal::Refused);
+                }
+                hooks.window();
+                // Guards the row it writes only: the other row's debit
+                // meanwhile goes unseen, as under REPEATABLE READ.
+                if client.execute(&st.cas, &[&id, &(own - amount), &own])? == 0 {
+                    return Err(Miss::Cas);
+                }
+                Ok(paid)
+            }
+            _ => {
+                let mut tx = begin(client, mode)?;
+                if mode == Mode::Advisory {
+                    // Every account's key, in account order.
+                    for a in 0..accounts {
+                        tx.execute(&st.lock, &[&i64::from(a)])?;
+                    }
+                }
+                let select = if mode == Mode::Row {
+                    &st.select_all_for_update
+                } else {
+                    &st.select_all
+                };
+                let seen = read_all(&mut tx, select, accounts)?;
+                if sum(&seen) < amount {
+                    tx.commit()?;
+                    return Ok(Withdrawal::Refused);
+                }
+                hooks.window();
+                tx.query_one(&st.add, &[&id, &-amount])?;
+                tx.commit()?;
+                Ok(paid)
+            }
+        })
+    }
+
     fn costs(&self) -> Costs {
         self.costs
     }
@@ -274,28 +379,23 @@ impl Backend for Postgres {
         self.failure
     }
 
-    /// Transfers between several rows are not built on the database yet:
-    /// the plan refuses `--scenario transfer` with `--db`, so no worker of a
-    /// valid ledger gets here.
+    /// A transfer as one transaction (see `transfer.rs`), retried after a
+    /// deadlock abort, a serialization failure or a compare-and-set miss.
     fn transfer<H: Hooks>(
         &mut self,
         _: u32,
-        _: Transfer,
-        _: &mut dyn FnMut() -> io::Result<()>,
-        _: &mut H,
+        t: Transfer,
+        gate: &mut dyn FnMut() -> io::Result<()>,
+        hooks: &mut H,
     ) -> io::Result<bool> {
-        Err(not_on_the_database())
+        let mode = self.mode;
+        self.retried(|client, st| super::transfer::transfer(client, st, mode, t, gate, hooks))
     }
 
-    /// See [`Postgres::transfer`].
-    fn audit<H: Hooks>(&mut self, _: u32, _: &mut H) -> io::Result<Vec<i64>> {
-        Err(not_on_the_database())
+    /// Every balance, row by row with the window between two reads, in one
+    /// transaction at the mode's isolation level (see `transfer.rs`).
+    fn audit<H: Hooks>(&mut self, _: u32, hooks: &mut H) -> io::Result<Vec<i64>> {
+        let (mode, accounts, locked) = (self.mode, self.accounts, self.audits_locked);
+        self.retried(|client, st| super::transfer::audit(client, st, mode, accounts, locked, hooks))
     }
-}
-
-fn not_on_the_database() -> io::Error {
-    io::Error::new(
-        io::ErrorKind::Unsupported,
-        "the transfer scenario runs on the memory-mapped ledger only",
-    )
 }

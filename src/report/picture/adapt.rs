@@ -32,6 +32,7 @@ pub(super) fn report(results: &Results) -> Report {
             Scenario::LostUpdate => "A correct bank ends at",
             Scenario::Overdraft => "A bank that never overdraws ends at",
             Scenario::Transfer => "Transfers conserve money: the bank's total stays at",
+            Scenario::WriteSkew => "Debits one at a time leave the accounts' sum at",
         },
         figure.expected
     );
@@ -318,6 +319,7 @@ pub(super) fn curve(s: &SweepResults) -> SweepCurve {
             Scenario::LostUpdate => "ended wrong".into(),
             Scenario::Overdraft => "overdrew".into(),
             Scenario::Transfer => "changed the bank's total".into(),
+            Scenario::WriteSkew => "took the sum below zero".into(),
         },
         points,
     }
