@@ -53,7 +53,7 @@ impl Plan {
         if let Some(m) = self.modes.iter().find(|m| !m.fits(Scenario::Transfer)) {
             return fail(format!(
                 "--lock={} is not available in the transfer scenario: \
-                 choose mutex-unordered, mutex or global",
+                 choose mutex-unordered, mutex, spin, range or global",
                 m.id()
             ));
         }

@@ -108,10 +108,13 @@ pub enum Mode {
     RepeatableRead,
     /// The naive statements under SERIALIZABLE, retried on 40001.
     Serializable,
+    /// Transfer scenario: an OFD byte-range lock (`fcntl`) per account, one
+    /// byte of the ledger file each, taken in account order.
+    Range,
 }
 
 impl Mode {
-    pub const ALL: [Mode; 12] = [
+    pub const ALL: [Mode; 13] = [
         Mode::NoLock,
         Mode::Mutex,
         Mode::Flock,
@@ -124,26 +127,33 @@ impl Mode {
         Mode::Cas,
         Mode::RepeatableRead,
         Mode::Serializable,
+        Mode::Range,
     ];
 
     /// The modes of the transfer scenario, in the order they are shown.
-    pub(crate) const TRANSFER: [Mode; 4] = [
+    pub(crate) const TRANSFER: [Mode; 6] = [
         Mode::NoLock,
         Mode::MutexUnordered,
         Mode::Mutex,
+        Mode::Spin,
+        Mode::Range,
         Mode::Global,
     ];
+
+    /// The modes that exist only in the transfer scenario.
+    const TRANSFER_ONLY: [Mode; 3] = [Mode::MutexUnordered, Mode::Global, Mode::Range];
 
     /// What the transfer scenario runs when no mode is named.
     pub(crate) const TRANSFER_DEFAULT: [Mode; 3] =
         [Mode::NoLock, Mode::MutexUnordered, Mode::Mutex];
 
     /// Whether the mode is meant for `scenario`: the transfer scenario has
-    /// its own set, and `mutex-unordered` and `global` exist only there.
+    /// its own set, and `mutex-unordered`, `global` and `range` exist only
+    /// there.
     pub(crate) fn fits(self, scenario: Scenario) -> bool {
         match scenario {
             Scenario::Transfer => Self::TRANSFER.contains(&self),
-            _ => !matches!(self, Mode::MutexUnordered | Mode::Global),
+            _ => !Self::TRANSFER_ONLY.contains(&self),
         }
     }
 
@@ -176,6 +186,7 @@ impl Mode {
             Mode::Cas => "cas",
             Mode::RepeatableRead => "repeatable-read",
             Mode::Serializable => "serializable",
+            Mode::Range => "range",
         }
     }
 
@@ -201,7 +212,7 @@ impl Mode {
     /// The mode can run on `backend`: the unlocked mode and `atomic` run on
     /// both, every other strategy on one.
     pub(crate) fn runs_on(self, backend: BackendKind) -> bool {
-        let transfer_only = matches!(self, Mode::MutexUnordered | Mode::Global);
+        let transfer_only = Self::TRANSFER_ONLY.contains(&self);
         self == Mode::NoLock
             || backend.strategies().contains(&self)
             || (transfer_only && backend == BackendKind::Memory)
@@ -212,12 +223,17 @@ impl Mode {
             Mode::NoLock => "No protection: the bare read-modify-write",
             Mode::Mutex => "Robust process-shared pthread mutex in the mapping",
             Mode::Flock => "flock(2) on the ledger file",
-            Mode::Spin => "Compare-and-swap spin lock in the mapping",
+            Mode::Spin => {
+                "Compare-and-swap spin lock in the mapping (transfers: one per account, in order)"
+            }
             Mode::Atomic => "No lock: atomic instructions, or one SQL statement with --db",
             Mode::MutexUnordered => {
                 "Transfers: a mutex per account, taken source first (deadlocks)"
             }
             Mode::Global => "Transfers: one mutex for the whole bank",
+            Mode::Range => {
+                "Transfers: an OFD byte-range lock per account on the ledger file, in order"
+            }
             Mode::Row => "--db: SELECT ... FOR UPDATE, then UPDATE",
             Mode::Advisory => "--db: pg_advisory_xact_lock around the read-modify-write",
             Mode::Cas => "--db: UPDATE ... WHERE balance = <value read>, retried",
@@ -256,9 +272,12 @@ impl Mode {
             Mode::Serializable => {
                 "SERIALIZABLE: the unlocked statements in one transaction, retried on 40001"
             }
-            Mode::Mutex | Mode::Flock | Mode::Spin | Mode::MutexUnordered | Mode::Global => {
-                "not a database strategy"
-            }
+            Mode::Mutex
+            | Mode::Flock
+            | Mode::Spin
+            | Mode::MutexUnordered
+            | Mode::Global
+            | Mode::Range => "not a database strategy",
         }
     }
 
@@ -295,13 +314,14 @@ pub enum LockChoice {
 }
 
 impl LockChoice {
-    const VALUES: [LockChoice; 13] = [
+    const VALUES: [LockChoice; 14] = [
         LockChoice::One(Mode::Mutex),
         LockChoice::One(Mode::Flock),
         LockChoice::One(Mode::Spin),
         LockChoice::One(Mode::Atomic),
         LockChoice::One(Mode::MutexUnordered),
         LockChoice::One(Mode::Global),
+        LockChoice::One(Mode::Range),
         LockChoice::One(Mode::Row),
         LockChoice::One(Mode::Advisory),
         LockChoice::One(Mode::Cas),

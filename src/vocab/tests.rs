@@ -28,6 +28,7 @@ fn lock_values_are_the_strategies_and_all() {
             "atomic",
             "mutex-unordered",
             "global",
+            "range",
             "row",
             "advisory",
             "cas",
@@ -59,7 +60,13 @@ fn lock_values_are_the_strategies_and_all() {
 fn all_means_the_transfer_strategies_in_the_transfer_scenario() {
     assert_eq!(
         LockChoice::All.modes(Scenario::Transfer, BackendKind::Memory),
-        [Mode::MutexUnordered, Mode::Mutex, Mode::Global]
+        [
+            Mode::MutexUnordered,
+            Mode::Mutex,
+            Mode::Spin,
+            Mode::Range,
+            Mode::Global
+        ]
     );
 }
 
@@ -67,6 +74,11 @@ fn all_means_the_transfer_strategies_in_the_transfer_scenario() {
 fn transfer_only_modes_fit_only_the_transfer_scenario() {
     assert!(!Mode::Global.fits(Scenario::LostUpdate));
     assert!(!Mode::Flock.fits(Scenario::Transfer));
+    assert!(!Mode::Range.fits(Scenario::LostUpdate) && Mode::Range.fits(Scenario::Transfer));
+    assert!(Mode::Spin.fits(Scenario::Transfer) && Mode::Spin.fits(Scenario::LostUpdate));
+    assert!(
+        Mode::Range.runs_on(BackendKind::Memory) && !Mode::Range.runs_on(BackendKind::Postgres)
+    );
     assert!(Mode::Mutex.fits(Scenario::Transfer) && Mode::Mutex.fits(Scenario::Overdraft));
     assert!(Mode::MutexUnordered.runs_on(BackendKind::Memory));
     assert!(!Mode::Global.runs_on(BackendKind::Postgres));
