@@ -253,15 +253,6 @@ mod tests {
         fn window(&mut self) {}
     }
 
-    fn bank(accounts: u32) -> Ledger {
-        let job = crate::spec::Job {
-            accounts,
-            scenario: crate::vocab::Scenario::Transfer,
-            ..crate::spec::Job::plain(4, 5, 100)
-        };
-        Ledger::anonymous(&job).unwrap()
-    }
-
     /// A sealed memfd ledger, as a trial's, and a function that opens it
     /// again as a thread's own open file description (as each worker does).
     fn filed_bank(accounts: u32) -> (std::fs::File, Ledger) {

@@ -59,7 +59,8 @@ fn mode<'a>(report: &'a Value, lock: &str) -> &'a Value {
 /// With `--collide`, T1 moves #1 -> #2 and T2 #2 -> #1, and neither asks for
 /// its second lock before both hold (or wait for) their first: under
 /// unordered locks T1 holds #1 and wants #2, T2 holds #2 and wants #1, a
-/// cycle by construction. Ordered locks and the global lock go through.
+/// cycle by construction. Ordered locks of every kind (mutexes, spin locks,
+/// byte-range locks) and the global lock go through.
 #[test]
 fn collided_transfers_deadlock_only_with_unordered_locks() {
     let report = run_json(&[
@@ -76,6 +77,8 @@ fn collided_transfers_deadlock_only_with_unordered_locks() {
         "3",
         "--lock=mutex-unordered",
         "--lock=mutex",
+        "--lock=spin",
+        "--lock=range",
         "--lock=global",
     ]);
     assert_invariants(&report);
@@ -97,7 +100,7 @@ fn collided_transfers_deadlock_only_with_unordered_locks() {
         );
     }
     assert_eq!(mode(&report, "mutex-unordered")["summary"]["deadlocked"], 3);
-    for lock in ["mutex", "global"] {
+    for lock in ["mutex", "spin", "range", "global"] {
         let s = &mode(&report, lock)["summary"];
         assert_eq!(
             (s["consistent"].as_u64(), s["deadlocked"].as_u64()),
@@ -158,9 +161,12 @@ fn locked_audits_always_see_the_true_total() {
         "--ops",
         "10",
         "--lock=mutex",
+        "--lock=spin",
+        "--lock=range",
         "--lock=global",
     ]);
     assert_invariants(&report);
+    assert_eq!(report["modes"].as_array().unwrap().len(), 4);
     for m in report["modes"].as_array().unwrap() {
         assert_eq!(m["summary"]["audits_wrong_total"], 0);
         assert_eq!(m["summary"]["consistent"], 3);
@@ -286,6 +292,10 @@ fn transfer_mistakes_get_one_line_and_status_2() {
         (
             &["--scenario", "transfer", "--lock=flock"][..],
             "not available in the transfer",
+        ),
+        (
+            &["--lock=range"][..],
+            "--lock=range is a mode of the transfer scenario",
         ),
         (
             &["--scenario", "transfer", "--unlocked-audits"][..],
