@@ -19,4 +19,5 @@ mod signals;
 mod sweep;
 mod trace;
 mod transfer;
+mod transfer_exports;
 mod width;

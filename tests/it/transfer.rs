@@ -16,7 +16,7 @@ use crate::edn::{self, Edn};
 /// report, as they must hold whatever the interleaving: a completed trial
 /// of a locked mode conserved the money and left no account negative; the
 /// per-trial fields agree with the summary.
-fn assert_invariants(report: &Value) {
+pub(crate) fn assert_invariants(report: &Value) {
     let total = report["modes"][0]["expected_balance"].as_i64().unwrap();
     for m in report["modes"].as_array().unwrap() {
         let locked = !m["lock"].is_null();
