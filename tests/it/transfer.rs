@@ -149,6 +149,48 @@ fn collided_debits_without_a_lock_create_exactly_one_amount() {
     assert_eq!(m["summary"]["money_changed"], 2);
 }
 
+/// The collision that certainly loses a debit without a lock (above), under
+/// each kind of ordered per-account lock: T1 and T3 both want `#1` first, so
+/// one waits for the other's whole transfer, and every trial is exact. It
+/// also shows that a transferer blocked on a spin or byte-range lock says
+/// so in its wait-for words: the `--collide` gate counts it as blocked, or
+/// the others would never make their second access and the trial would fail.
+#[test]
+fn the_collision_that_loses_a_debit_is_exact_under_every_ordered_lock() {
+    let report = run_json(&[
+        "--scenario",
+        "transfer",
+        "--accounts",
+        "2",
+        "--transferers",
+        "3",
+        "--ops",
+        "1",
+        "--collide",
+        "--trials",
+        "2",
+        "--window",
+        "50ms",
+        "--amount",
+        "7",
+        "--lock=mutex",
+        "--lock=spin",
+        "--lock=range",
+    ]);
+    assert_invariants(&report);
+    for m in report["modes"].as_array().unwrap() {
+        for t in m["trials"].as_array().unwrap() {
+            assert_eq!(
+                (t["status"].as_str(), t["total_after"].as_i64()),
+                (Some("ok"), Some(200)),
+                "{}: {t}",
+                m["lock"]
+            );
+            assert_eq!(t["transfers"], 3);
+        }
+    }
+}
+
 #[test]
 fn locked_audits_always_see_the_true_total() {
     let report = run_json(&[
