@@ -373,7 +373,11 @@ fn open_streams(
         }
         pending.push(file);
     }
-    let whole = |f: Format| matches!(f, Format::Html | Format::Svg);
+    // Pictures need every trial; so does a transfer run's Markdown, whose
+    // table lists every trial's books.
+    let transfer = plan.scenario == bankrace::vocab::Scenario::Transfer;
+    let whole =
+        |f: Format| matches!(f, Format::Html | Format::Svg) || (transfer && f == Format::Markdown);
     let all = output
         .exports
         .iter()

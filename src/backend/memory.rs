@@ -1,5 +1,6 @@
 //! The memory backend: the accounts are words of the memory-mapped ledger, and a strategy makes each operation safe (or not).
 
+use std::fs::File;
 use std::io;
 use std::sync::atomic::AtomicI64;
 
@@ -17,6 +18,9 @@ pub(crate) struct Memory<'a, S> {
     /// mapping, which would cost those loops a sixth of their speed.
     first: &'a AtomicI64,
     strategy: S,
+    /// This worker's own open of the ledger file, for the transfer
+    /// scenario's byte-range locks.
+    own: Option<&'a File>,
 }
 
 impl<'a, S: Strategy> Memory<'a, S> {
@@ -25,6 +29,16 @@ impl<'a, S: Strategy> Memory<'a, S> {
             ledger,
             first: ledger.account(0),
             strategy,
+            own: None,
+        }
+    }
+
+    /// The same, with `own`, this worker's own open of the ledger file, whose
+    /// bytes the `range` mode locks.
+    pub fn with_file(ledger: &'a Ledger, strategy: S, own: &'a File) -> Memory<'a, S> {
+        Memory {
+            own: Some(own),
+            ..Self::new(ledger, strategy)
         }
     }
 
@@ -76,12 +90,14 @@ impl<S: Strategy> Backend for Memory<'_, S> {
         hooks: &mut H,
     ) -> io::Result<bool> {
         let mode = self.ledger.job().mode;
-        transfer::transfer(self.ledger, mode, me, t, gate, hooks)
+        let how = transfer::per_account(mode, self.own)?;
+        transfer::transfer(self.ledger, mode, how, me, t, gate, hooks)
     }
 
     fn audit<H: Hooks>(&mut self, me: u32, hooks: &mut H) -> io::Result<Vec<i64>> {
         let job = self.ledger.job();
-        transfer::audit(self.ledger, job.mode, me, !job.audits_unlocked, hooks)
+        let how = transfer::per_account(job.mode, self.own)?;
+        transfer::audit(self.ledger, job.mode, how, me, !job.audits_unlocked, hooks)
     }
 
     // The write skew, like transfers, takes the locks the mode names.

@@ -135,7 +135,7 @@ pub struct RunArgs {
     )]
     pub export_history: Option<PathBuf>,
 
-    /// Run locked, with a strategy: mutex (default), flock, spin, atomic; transfers: mutex-unordered, mutex, global; write skew: own, mutex, global; with --db: row (default), advisory, atomic, cas, repeatable-read, serializable; or all. Repeatable.
+    /// Run locked, with a strategy: mutex (default), flock, spin, atomic; transfers: mutex-unordered, mutex, spin, range, global; write skew: own, mutex, global; with --db: row (default), advisory, atomic, cas, repeatable-read, serializable; or all. Repeatable.
     #[arg(
         long,
         value_enum,

@@ -100,7 +100,8 @@ pub(super) struct AccountLock {
     /// A robust, process-shared `pthread_mutex_t`; only ever passed to libc by pointer.
     pub mutex: UnsafeCell<libc::pthread_mutex_t>,
     /// 0 while free, else 1 + the index of the worker that holds it. Written
-    /// by the holder only, after locking and before unlocking.
+    /// by the holder only, after locking and before unlocking; in the `spin`
+    /// mode it is the lock itself (taken by compare-and-swap from 0).
     pub holder: AtomicU32,
 }
 

@@ -1,11 +1,13 @@
 //! The memory-mapped ledger one trial's processes share: created from a `TrialSpec`, checked before a worker trusts it, reset for the next trial. All of the crate's `unsafe` lives in this folder.
 //!
 //! - `layout.rs`: the `#[repr(C)]` layout and the one accessor that turns an
-//!   offset into a reference (the only `unsafe` besides the mutex's FFI);
+//!   offset into a reference (the only `unsafe` besides the mutex's and the
+//!   byte-range lock's FFI);
 //! - `header.rs`: the job encoded as header words, and its pure check;
 //! - `mutex.rs`: the robust, process-shared pthread mutexes;
 //! - `sync.rs`: the barrier, fault gate, turnstile and sequencer;
 //! - `waits.rs`: the account locks' holders and the workers' wait-for words;
+//! - `range.rs`: byte-range OFD locks on the ledger file, one byte per account;
 //! - `records.rs`: the transfer scenario's history records.
 //!
 //! One ledger backs one trial at a time. The coordinator creates it from the
@@ -17,6 +19,7 @@
 mod header;
 mod layout;
 mod mutex;
+mod range;
 mod records;
 mod sync;
 mod waits;
@@ -26,6 +29,7 @@ pub use layout::Slot;
 pub use mutex::MutexGuard;
 pub(crate) use mutex::MutexId;
 pub use sync::GENERATION_QUIT;
+pub(crate) use waits::PerAccount;
 pub use waits::WaitWords;
 
 use std::fs::File;

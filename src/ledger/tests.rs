@@ -216,3 +216,52 @@ fn an_unnamed_ledger_is_private_and_cannot_be_resized() {
     file.unlock().unwrap();
     again.try_lock().unwrap();
 }
+
+/// Every kind of per-account lock excludes a second worker, which says what
+/// it waits for until the holder lets go, and publishes the same words:
+/// the holder word, the holder's `holds`, the waiter's `waits_for`.
+#[test]
+fn every_kind_of_account_lock_excludes_and_says_who_waits() {
+    let job = Job {
+        accounts: 2,
+        scenario: crate::vocab::Scenario::Transfer,
+        ..Job::plain(2, 0, 100)
+    };
+    let file = Ledger::unnamed_file().unwrap();
+    let ledger = Ledger::create(&file, &spec(job)).unwrap();
+    let path = format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&file));
+    let open = || {
+        std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&path)
+            .unwrap()
+    };
+    let (mine, theirs) = (open(), open());
+    for (kind, other) in [
+        (PerAccount::Mutex, PerAccount::Mutex),
+        (PerAccount::Spin, PerAccount::Spin),
+        (PerAccount::Range(&mine), PerAccount::Range(&theirs)),
+    ] {
+        let held = ledger.lock_account(kind, 0, 1).unwrap();
+        let (words, holders) = ledger.wait_words();
+        assert_eq!((holders[1], words[0].holds), (1, 0b10), "{kind:?}");
+        std::thread::scope(|s| {
+            let waiter = s.spawn(|| drop(ledger.lock_account(other, 1, 1).unwrap()));
+            let end = std::time::Instant::now() + std::time::Duration::from_secs(10);
+            while ledger.wait_words().0[1].waits_for != 2 {
+                assert!(std::time::Instant::now() < end, "{kind:?}: no wait seen");
+                std::thread::yield_now();
+            }
+            // Still waiting a moment later: the lock is not shared.
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            assert_eq!(ledger.wait_words().1[1], 1, "{kind:?}");
+            assert!(!waiter.is_finished(), "{kind:?}");
+            drop(held);
+            waiter.join().unwrap();
+        });
+        let (words, holders) = ledger.wait_words();
+        assert!(holders.iter().all(|&h| h == 0), "{kind:?}");
+        assert!(words.iter().all(|w| w.holds == 0 && w.waits_for == 0));
+    }
+}

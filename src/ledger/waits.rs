@@ -9,7 +9,17 @@
 //!   clears `waits_for`, then bumps `progress`;
 //! - to unlock: it clears its `holds` bit, then the holder word, then unlocks,
 //!   then bumps `progress`.
+//!
+//! An account's lock is one of three kinds ([`PerAccount`]), and all three
+//! publish these words the same way, so the detector needs to know none of
+//! them: the account's robust mutex; a spin lock that *is* the holder word
+//! (a compare-and-swap from 0 to 1 + the worker takes it, so "lock, then
+//! write the holder" is one step, and storing 0 releases it); or a byte-range
+//! lock on byte `account` of the worker's own open of the ledger file
+//! (`range.rs`).
 
+use std::fs::File;
+use std::hint;
 use std::io;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use std::time::{Duration, Instant};
@@ -31,24 +41,57 @@ pub struct WaitWords {
     pub wait_since_ns: u64,
 }
 
+/// Which lock guards each account.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum PerAccount<'f> {
+    /// The account's robust, process-shared mutex.
+    Mutex,
+    /// A compare-and-swap spin lock on the account's holder word.
+    Spin,
+    /// An OFD byte-range lock on byte `account` of this worker's own open
+    /// file description of the ledger.
+    Range(&'f File),
+}
+
+/// Busy-wait iterations before a spinning waiter starts yielding its CPU
+/// (as `strategy::spin` does, for runs pinned to one core).
+const SPINS_BEFORE_YIELD: u32 = 64;
+
+/// What an [`AccountGuard`] releases.
+enum Held<'a> {
+    Mutex(MutexGuard<'a>),
+    /// Released by storing 0 in the holder word.
+    Spin,
+    Range(&'a File),
+}
+
 /// Holds account `account`'s lock for worker `worker`, with its wait-for
 /// words published; releases both, in order, when dropped.
 pub(crate) struct AccountGuard<'a> {
     ledger: &'a Ledger,
     worker: u32,
     account: u32,
-    inner: Option<MutexGuard<'a>>,
+    inner: Option<Held<'a>>,
 }
 
 impl Drop for AccountGuard<'_> {
     fn drop(&mut self) {
         let slot = self.ledger.slot(self.worker);
         slot.holds.fetch_and(!(1u64 << self.account), Release);
+        // For a spin lock this store is the unlock.
         self.ledger
             .account_lock(self.account)
             .holder
             .store(0, Release);
-        drop(self.inner.take());
+        match self.inner.take() {
+            Some(Held::Range(file)) => {
+                // Unlocking a byte we hold fails only with a bad descriptor,
+                // and closing the file (the worker's end) releases it anyway.
+                let _ = super::range::set_byte(file, self.account, false);
+            }
+            Some(Held::Mutex(guard)) => drop(guard),
+            Some(Held::Spin) | None => {}
+        }
         slot.progress.fetch_add(1, Release);
     }
 }
@@ -67,6 +110,22 @@ impl Drop for BankGuard<'_> {
     }
 }
 
+/// Spins until `word` goes from 0 to `me` (test-and-test-and-set: the CAS
+/// only when the word looks free, yielding the CPU after a short burst).
+fn spin_on(word: &std::sync::atomic::AtomicU32, me: u32) {
+    let mut spins = 0;
+    while word.compare_exchange_weak(0, me, Acquire, Relaxed).is_err() {
+        while word.load(Relaxed) != 0 {
+            if spins < SPINS_BEFORE_YIELD {
+                spins += 1;
+                hint::spin_loop();
+            } else {
+                std::thread::yield_now();
+            }
+        }
+    }
+}
+
 impl Ledger {
     /// Says that `worker` is about to block on `what` (see [`WaitWords`]).
     fn announce_wait(&self, worker: u32, what: u64) {
@@ -75,19 +134,36 @@ impl Ledger {
         slot.waits_for.store(what, Release);
     }
 
-    /// Locks account `account` for worker `worker`, publishing the wait and
-    /// then the hold in the order the module documents.
-    pub(crate) fn lock_account(&self, worker: u32, account: u32) -> io::Result<AccountGuard<'_>> {
+    /// Locks account `account` for worker `worker` with a lock of kind
+    /// `how`, publishing the wait and then the hold in the order the module
+    /// documents.
+    pub(crate) fn lock_account<'a>(
+        &'a self,
+        how: PerAccount<'a>,
+        worker: u32,
+        account: u32,
+    ) -> io::Result<AccountGuard<'a>> {
         self.announce_wait(worker, u64::from(account) + 1);
         let slot = self.slot(worker);
-        let inner = match self.lock(MutexId::Account(account)) {
-            Ok(g) => g,
+        let holder = &self.account_lock(account).holder;
+        let taken = match how {
+            PerAccount::Mutex => self.lock(MutexId::Account(account)).map(Held::Mutex),
+            PerAccount::Spin => {
+                spin_on(holder, worker + 1);
+                Ok(Held::Spin)
+            }
+            PerAccount::Range(file) => {
+                super::range::set_byte(file, account, true).map(|()| Held::Range(file))
+            }
+        };
+        let inner = match taken {
+            Ok(held) => held,
             Err(e) => {
                 slot.waits_for.store(0, Release);
                 return Err(e);
             }
         };
-        self.account_lock(account).holder.store(worker + 1, Release);
+        holder.store(worker + 1, Release);
         slot.holds.fetch_or(1u64 << account, Release);
         slot.waits_for.store(0, Release);
         slot.progress.fetch_add(1, Release);

@@ -37,8 +37,8 @@ impl Plan {
         {
             return fail(format!(
                 "--lock={} is not available in the transfer scenario{}: \
-                 choose mutex-unordered, mutex or global (with --db: row, advisory, atomic, \
-                 cas, repeatable-read or serializable)",
+                 choose mutex-unordered, mutex, spin, range or global (with --db: row, advisory, \
+                 atomic, cas, repeatable-read or serializable)",
                 m.id(),
                 if in_memory {
                     " on the memory ledger"

@@ -1,11 +1,11 @@
-//! The CSV report: one row per trial of every mode, failed ones included, with the scenario's parameters on each row; written whole or one trial at a time as a run goes, to the same bytes.
+//! The CSV report: one row per trial of every mode, failed ones included, with the scenario's parameters on each row (and, for transfers, the bank's invariants); written whole or one trial at a time as a run goes, to the same bytes.
 
 use std::io::{self, Write};
 
 use crate::duration;
 use crate::plan::Plan;
-use crate::stats::{Results, TrialRecord};
-use crate::vocab::Mode;
+use crate::stats::{BankCheck, CycleLink, Results, TrialRecord};
+use crate::vocab::{Mode, Scenario};
 
 /// The header row. Scripts may rely on these names; new columns are added at
 /// the end.
@@ -47,6 +47,27 @@ pub(crate) const COLUMNS: [&str; 35] = [
     "db",
 ];
 
+/// The columns the transfer scenario adds after [`COLUMNS`], and only it
+/// (the other scenarios' rows keep their shape): its sizes, then per trial
+/// the bank's invariants as the JSON has them. `negative_accounts` lists the
+/// accounts below zero (from 1) separated by spaces; `deadlock` is the cycle
+/// of a deadlocked trial, one `WORKER:HELD->WANTED` per worker separated by
+/// spaces (`T1:1->2 T2:2->1`, several held accounts joined by `+`), empty
+/// otherwise.
+pub(crate) const TRANSFER_COLUMNS: [&str; 11] = [
+    "accounts",
+    "transferers",
+    "auditors",
+    "total_before",
+    "total_after",
+    "negative_accounts",
+    "transfers",
+    "transfers_refused",
+    "audits",
+    "audits_wrong_total",
+    "deadlock",
+];
+
 /// Every trial, in the order the modes ran. `mode` is `no-lock` or the
 /// strategy's name; `cause` is empty unless `status` is `failed`;
 /// `killed_worker` is empty unless a worker died holding the lock;
@@ -69,12 +90,27 @@ pub(crate) struct CsvStream<W: Write> {
     parameters: [String; 13],
     /// The columns of the backend every row repeats.
     backend: [String; 2],
+    /// The transfer scenario's sizes, which its rows repeat; `None` in the
+    /// other scenarios, whose rows have no transfer columns.
+    bank: Option<[String; 3]>,
 }
 
 impl<W: Write> CsvStream<W> {
     pub fn begin(out: W, p: &Plan) -> io::Result<CsvStream<W>> {
         let mut out = ::csv::Writer::from_writer(out);
-        out.write_record(COLUMNS)?;
+        let bank = (p.scenario == Scenario::Transfer).then(|| {
+            [
+                p.accounts.to_string(),
+                p.transferers.to_string(),
+                p.auditors.to_string(),
+            ]
+        });
+        let extra: &[&str] = if bank.is_some() {
+            &TRANSFER_COLUMNS
+        } else {
+            &[]
+        };
+        out.write_record(COLUMNS.iter().chain(extra))?;
         let parameters = [
             p.scenario.name().to_string(),
             p.trials.to_string(),
@@ -98,6 +134,7 @@ impl<W: Write> CsvStream<W> {
             out,
             parameters,
             backend,
+            bank,
         })
     }
 
@@ -128,11 +165,20 @@ impl<W: Write> CsvStream<W> {
             t.deadlock_aborts.to_string(),
             t.cas_misses.to_string(),
         ];
+        let bank = match &self.bank {
+            Some(sizes) => sizes
+                .iter()
+                .cloned()
+                .chain(bank_cells(t.bank.as_ref()))
+                .collect(),
+            None => Vec::new(),
+        };
         let row = own
             .iter()
             .chain(&self.parameters)
             .chain(&after)
-            .chain(&self.backend);
+            .chain(&self.backend)
+            .chain(&bank);
         self.out.write_record(row)?;
         Ok(())
     }
@@ -140,6 +186,30 @@ impl<W: Write> CsvStream<W> {
     pub fn finish(self) -> io::Result<W> {
         self.out.into_inner().map_err(|e| e.into_error())
     }
+}
+
+/// A transfer trial's cells after its sizes: empty when it has no books
+/// (which only a trial of another scenario lacks).
+fn bank_cells(bank: Option<&BankCheck>) -> Vec<String> {
+    let Some(b) = bank else {
+        return vec![String::new(); TRANSFER_COLUMNS.len() - 3];
+    };
+    let joined = |values: &[u32], sep: &str| {
+        let text: Vec<String> = values.iter().map(u32::to_string).collect();
+        text.join(sep)
+    };
+    let link = |l: &CycleLink| format!("{}:{}->{}", l.worker, joined(&l.holds, "+"), l.waits_for);
+    let cycle: Vec<String> = b.deadlock.iter().flatten().map(link).collect();
+    vec![
+        b.total_before.to_string(),
+        b.total_after.to_string(),
+        joined(&b.negative_accounts, " "),
+        b.transfers.to_string(),
+        b.transfers_refused.to_string(),
+        b.audits.to_string(),
+        b.audits_wrong_total.to_string(),
+        cycle.join(" "),
+    ]
 }
 
 const _: () = assert!(COLUMNS.len() == 16 + 13 + 4 + 2);

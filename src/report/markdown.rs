@@ -1,8 +1,9 @@
-//! The Markdown report: the side-by-side summary as a table, with the run's parameters above it and the verdict below, for slides and pull-request comments.
+//! The Markdown report: the side-by-side summary as a table, with the run's parameters above it and the verdict below, for slides and pull-request comments; for transfers, a table of every trial's books too.
 
 use std::fmt::Write as _;
 
-use crate::stats::Results;
+use crate::stats::{ModeResult, Results};
+use crate::vocab::Scenario;
 
 pub fn render(results: &Results) -> String {
     let [title, workers, balances] = super::text::header(&results.parameters, results.seed);
@@ -29,12 +30,14 @@ pub fn render(results: &Results) -> String {
     for mode in &results.modes {
         for &(trial, cause) in &mode.failures {
             any_failed = true;
+            let (status, cause) = &mode.causes[cause as usize];
             let _ = writeln!(
                 out,
-                "- {}: trial {} failed: {}",
+                "- {}: trial {} {}: {}",
                 escape(mode.mode.name()),
                 trial,
-                escape(&mode.causes[cause as usize].1)
+                status,
+                escape(cause)
             );
         }
     }
@@ -42,6 +45,10 @@ pub fn render(results: &Results) -> String {
         out.push('\n');
     }
     let _ = writeln!(out, "{}", escape(&super::text::verdict(results)));
+    if results.parameters.scenario == Scenario::Transfer {
+        out.push('\n');
+        bank_trials(&mut out, &results.modes);
+    }
     // The facts a JSON file carries on top, so that two tables can be compared.
     let _ = writeln!(
         out,
@@ -54,6 +61,54 @@ pub fn render(results: &Results) -> String {
         ))
     );
     out
+}
+
+/// The transfer scenario's per-trial facts, as the JSON and CSV have them:
+/// one row per trial of every mode.
+fn bank_trials(out: &mut String, modes: &[ModeResult]) {
+    let _ = writeln!(
+        out,
+        "| mode | trial | status | total before | total after | negative accounts \
+         | transfers | refused | audits | wrong audits | deadlock |"
+    );
+    let _ = writeln!(out, "|:--|--:|:--|--:|--:|:--|--:|--:|--:|--:|:--|");
+    for m in modes {
+        for t in &m.trials {
+            let Some(b) = &t.bank else { continue };
+            let list = |v: &[u32]| -> String {
+                let names: Vec<String> = v.iter().map(|a| format!("#{a}")).collect();
+                names.join(" ")
+            };
+            let cycle: Vec<String> = b
+                .deadlock
+                .iter()
+                .flatten()
+                .map(|l| {
+                    format!(
+                        "{} holds {}, waits for #{}",
+                        l.worker,
+                        list(&l.holds),
+                        l.waits_for
+                    )
+                })
+                .collect();
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                escape(m.mode.name()),
+                t.trial,
+                t.status,
+                b.total_before,
+                b.total_after,
+                escape(&list(&b.negative_accounts)),
+                b.transfers,
+                b.transfers_refused,
+                b.audits,
+                b.audits_wrong_total,
+                escape(&cycle.join("; ")),
+            );
+        }
+    }
 }
 
 /// Escapes the characters that would end a table cell or start emphasis,

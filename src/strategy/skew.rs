@@ -18,7 +18,7 @@
 use std::io;
 
 use super::{Hooks, Withdrawal};
-use crate::ledger::Ledger;
+use crate::ledger::{Ledger, PerAccount};
 use crate::vocab::Mode;
 
 /// Worker `me` debits `amount` from `account` under `mode` if the sum of
@@ -52,7 +52,7 @@ pub(crate) fn debit_if_sum_covers<H: Hooks>(
     match mode {
         Mode::NoLock => body(hooks),
         Mode::Own => {
-            let _own = ledger.lock_account(me, account)?;
+            let _own = ledger.lock_account(PerAccount::Mutex, me, account)?;
             body(hooks)
         }
         Mode::Global => {
@@ -64,7 +64,7 @@ pub(crate) fn debit_if_sum_covers<H: Hooks>(
         _ => {
             let mut held = Vec::with_capacity(accounts as usize);
             for a in 0..accounts {
-                held.push(ledger.lock_account(me, a)?);
+                held.push(ledger.lock_account(PerAccount::Mutex, me, a)?);
             }
             let done = body(hooks);
             while let Some(g) = held.pop() {

@@ -10,6 +10,10 @@
 //! - `mutex`: both accounts' locks before anything else, the lower account
 //!   first. Everyone climbs the same order, so nobody waits for a lock held
 //!   by someone who waits for a lock below it: never a deadlock;
+//! - `spin` and `range`: the same order with other locks per account: a
+//!   compare-and-swap spin lock on the account's holder word, or an OFD
+//!   byte-range lock on the account's byte of the ledger file (see
+//!   `ledger/waits.rs` and `ledger/range.rs`);
 //! - `global`: the bank's one lock around the whole transfer.
 //!
 //! Auditors that lock (every mode but `no-lock`, unless the audits are
@@ -20,10 +24,11 @@
 //! atomic addition, so money vanishes or appears only through a debit whose
 //! window another transfer's debit or credit fell into.
 
+use std::fs::File;
 use std::io;
 
 use super::Hooks;
-use crate::ledger::Ledger;
+use crate::ledger::{Ledger, PerAccount};
 use crate::vocab::Mode;
 
 /// One transfer: `amount` from account `from` to account `to` (from 0).
@@ -75,13 +80,32 @@ pub(crate) fn collision(k: u32, accounts: u32, amount: i64) -> Transfer {
     }
 }
 
-/// Runs one transfer for worker `me` under `mode`. `gate` is called after
-/// the transfer's first access (its first lock, or without locks its read
-/// of the source). Returns whether the money moved (`false`: the source
-/// lacked it, and the transfer was refused).
+/// The lock each account takes under `mode`, given `own`, this worker's own
+/// open of the ledger file (which the `range` mode locks bytes of). Modes
+/// without per-account locks get the mutexes, which they never take.
+pub(crate) fn per_account(mode: Mode, own: Option<&File>) -> io::Result<PerAccount<'_>> {
+    Ok(match (mode, own) {
+        (Mode::Spin, _) => PerAccount::Spin,
+        (Mode::Range, Some(file)) => PerAccount::Range(file),
+        (Mode::Range, None) => {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "byte-range locks need the worker's own open of the ledger file",
+            ));
+        }
+        _ => PerAccount::Mutex,
+    })
+}
+
+/// Runs one transfer for worker `me` under `mode`, with the per-account
+/// locks `how`. `gate` is called after the transfer's first access (its
+/// first lock, or without locks its read of the source). Returns whether
+/// the money moved (`false`: the source lacked it, and the transfer was
+/// refused).
 pub(crate) fn transfer<H: Hooks>(
     ledger: &Ledger,
     mode: Mode,
+    how: PerAccount<'_>,
     me: u32,
     t: Transfer,
     gate: &mut dyn FnMut() -> io::Result<()>,
@@ -105,12 +129,12 @@ pub(crate) fn transfer<H: Hooks>(
     };
     match mode {
         Mode::MutexUnordered => {
-            let first = ledger.lock_account(me, t.from)?;
+            let first = ledger.lock_account(how, me, t.from)?;
             gate()?;
             let mut second = None;
             let done = body(
                 &mut || {
-                    second = Some(ledger.lock_account(me, t.to)?);
+                    second = Some(ledger.lock_account(how, me, t.to)?);
                     Ok(())
                 },
                 hooks,
@@ -138,15 +162,15 @@ pub(crate) fn transfer<H: Hooks>(
             hooks.add(dst, t.amount)?;
             Ok(true)
         }
-        // `mutex`: both accounts' locks in account order, so that no two
-        // transfers can wait for each other in a circle. The plan gives the
-        // transfer scenario no other mode; any other a ledger names gets
-        // this safe order too.
+        // `mutex`, `spin`, `range`: both accounts' locks in account order,
+        // so that no two transfers can wait for each other in a circle. The
+        // plan gives the transfer scenario no other mode; any other a ledger
+        // names gets this safe order too.
         _ => {
             let (low, high) = (t.from.min(t.to), t.from.max(t.to));
-            let first = ledger.lock_account(me, low)?;
+            let first = ledger.lock_account(how, me, low)?;
             gate()?;
-            let second = ledger.lock_account(me, high)?;
+            let second = ledger.lock_account(how, me, high)?;
             let done = body(&mut || Ok(()), hooks);
             drop(second);
             drop(first);
@@ -156,11 +180,12 @@ pub(crate) fn transfer<H: Hooks>(
 }
 
 /// One audit by worker `me`: every balance, account 0 first, with the
-/// window between two reads; under every account's lock (in account order)
-/// or the bank's, when `locked`.
+/// window between two reads; under every account's lock `how` (in account
+/// order) or the bank's, when `locked`.
 pub(crate) fn audit<H: Hooks>(
     ledger: &Ledger,
     mode: Mode,
+    how: PerAccount<'_>,
     me: u32,
     locked: bool,
     hooks: &mut H,
@@ -185,7 +210,7 @@ pub(crate) fn audit<H: Hooks>(
     }
     let mut held = Vec::with_capacity(accounts as usize);
     for a in 0..accounts {
-        held.push(ledger.lock_account(me, a)?);
+        held.push(ledger.lock_account(how, me, a)?);
     }
     let seen = read_all(hooks);
     // Released in reverse order, the last taken first.
@@ -228,30 +253,59 @@ mod tests {
         fn window(&mut self) {}
     }
 
-    fn bank(accounts: u32) -> Ledger {
+    /// A sealed memfd ledger, as a trial's, and a function that opens it
+    /// again as a thread's own open file description (as each worker does).
+    fn filed_bank(accounts: u32) -> (std::fs::File, Ledger) {
         let job = crate::spec::Job {
             accounts,
             scenario: crate::vocab::Scenario::Transfer,
             ..crate::spec::Job::plain(4, 5, 100)
         };
-        Ledger::anonymous(&job).unwrap()
+        let file = Ledger::unnamed_file().unwrap();
+        let spec = crate::spec::TrialSpec {
+            trial: 1,
+            job,
+            workers: vec![
+                crate::spec::WorkerSpec {
+                    role: crate::vocab::Role::Transferer,
+                    seed: 0,
+                    kill_at: None,
+                };
+                4
+            ],
+            steps: Vec::new(),
+        };
+        let ledger = Ledger::create(&file, &spec).unwrap();
+        (file, ledger)
+    }
+
+    fn own_open(file: &std::fs::File) -> std::fs::File {
+        use std::os::fd::AsRawFd;
+        let path = format!("/proc/self/fd/{}", file.as_raw_fd());
+        std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(path)
+            .unwrap()
     }
 
     #[test]
     fn every_mode_moves_the_money_alone_and_refuses_an_overdraft() {
         for mode in Mode::TRANSFER {
-            let ledger = bank(3);
+            let (file, ledger) = filed_bank(3);
+            let own = own_open(&file);
+            let how = per_account(mode, Some(&own)).unwrap();
             let t = Transfer {
                 from: 2,
                 to: 0,
                 amount: 30,
             };
-            let moved = transfer(&ledger, mode, 0, t, &mut || Ok(()), &mut Plain).unwrap();
+            let moved = transfer(&ledger, mode, how, 0, t, &mut || Ok(()), &mut Plain).unwrap();
             assert!(moved);
             let big = Transfer { amount: 500, ..t };
-            let refused = transfer(&ledger, mode, 1, big, &mut || Ok(()), &mut Plain).unwrap();
+            let refused = transfer(&ledger, mode, how, 1, big, &mut || Ok(()), &mut Plain).unwrap();
             assert!(!refused);
-            let seen = audit(&ledger, mode, 2, true, &mut Plain).unwrap();
+            let seen = audit(&ledger, mode, how, 2, true, &mut Plain).unwrap();
             assert_eq!(seen, [130, 100, 70], "{mode}");
             // Every lock was given back, and the words say so.
             let (words, holders) = ledger.wait_words();
@@ -261,29 +315,53 @@ mod tests {
     }
 
     #[test]
+    fn byte_range_locks_need_the_workers_own_file() {
+        let err = per_account(Mode::Range, None).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+        assert!(matches!(
+            per_account(Mode::Spin, None),
+            Ok(PerAccount::Spin)
+        ));
+    }
+
+    /// Sleeps through the window, so that unlocked bodies would overlap.
+    struct Sleep;
+    impl Hooks for Sleep {
+        fn window(&mut self) {
+            std::thread::sleep(std::time::Duration::from_micros(50));
+        }
+    }
+
+    #[test]
     fn ordered_transfers_in_opposite_directions_on_threads_stay_exact() {
-        // Many opposite transfers at once: the ordered locks never deadlock
-        // and conserve the money. (A failure here would hang: the test
-        // harness's timeout reports it.)
-        let ledger = bank(2);
-        std::thread::scope(|s| {
-            for me in 0..2u32 {
-                let ledger = &ledger;
-                s.spawn(move || {
-                    for _ in 0..2000 {
-                        let t = Transfer {
-                            from: me,
-                            to: 1 - me,
-                            amount: 1,
-                        };
-                        transfer(ledger, Mode::Mutex, me, t, &mut || Ok(()), &mut Plain).unwrap();
-                    }
-                });
-            }
-        });
-        let total: i64 = (0..2)
-            .map(|a| ledger.account(a).load(std::sync::atomic::Ordering::Relaxed))
-            .sum();
-        assert_eq!(total, 200);
+        // Opposite transfers at once, each thread with its own open of the
+        // ledger file: the ordered locks of every kind never deadlock and
+        // conserve the money, with a window that an unlocked debit would
+        // be overwritten in. (A deadlock here would hang: the test harness's
+        // timeout reports it.)
+        for mode in [Mode::Mutex, Mode::Spin, Mode::Range] {
+            let (file, ledger) = filed_bank(2);
+            std::thread::scope(|s| {
+                for me in 0..4u32 {
+                    let (ledger, file) = (&ledger, &file);
+                    s.spawn(move || {
+                        let own = own_open(file);
+                        let how = per_account(mode, Some(&own)).unwrap();
+                        for _ in 0..200 {
+                            let t = Transfer {
+                                from: me % 2,
+                                to: 1 - me % 2,
+                                amount: 1,
+                            };
+                            transfer(ledger, mode, how, me, t, &mut || Ok(()), &mut Sleep).unwrap();
+                        }
+                    });
+                }
+            });
+            let total: i64 = (0..2)
+                .map(|a| ledger.account(a).load(std::sync::atomic::Ordering::Relaxed))
+                .sum();
+            assert_eq!(total, 200, "{mode}");
+        }
     }
 }

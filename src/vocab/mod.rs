@@ -126,10 +126,13 @@ pub enum Mode {
     /// only, the one it writes. Skews: the other account it read is not
     /// covered.
     Own,
+    /// Transfer scenario: an OFD byte-range lock (`fcntl`) per account, one
+    /// byte of the ledger file each, taken in account order.
+    Range,
 }
 
 impl Mode {
-    pub const ALL: [Mode; 13] = [
+    pub const ALL: [Mode; 14] = [
         Mode::NoLock,
         Mode::Mutex,
         Mode::Flock,
@@ -143,13 +146,16 @@ impl Mode {
         Mode::RepeatableRead,
         Mode::Serializable,
         Mode::Own,
+        Mode::Range,
     ];
 
     /// The modes of the transfer scenario, in the order they are shown.
-    pub(crate) const TRANSFER: [Mode; 4] = [
+    pub(crate) const TRANSFER: [Mode; 6] = [
         Mode::NoLock,
         Mode::MutexUnordered,
         Mode::Mutex,
+        Mode::Spin,
+        Mode::Range,
         Mode::Global,
     ];
 
@@ -166,11 +172,15 @@ impl Mode {
     /// is named: the skew, the lock that does not prevent it, the one that does.
     pub(crate) const WRITE_SKEW_DEFAULT: [Mode; 3] = [Mode::NoLock, Mode::Own, Mode::Mutex];
 
+    /// The modes of several accounts on the ledger, which the single-account
+    /// scenarios do not have.
+    const LEDGER_ONLY: [Mode; 4] = [Mode::MutexUnordered, Mode::Global, Mode::Range, Mode::Own];
+
     /// Whether the mode is meant for `scenario`: the transfer scenario and
     /// the write skew each have their memory set and every database
     /// strategy (`atomic` there has no memory counterpart: the plan refuses
-    /// it without `--db`); `mutex-unordered` fits only transfers, `own` only
-    /// the write skew, `global` both.
+    /// it without `--db`); `mutex-unordered` and `range` fit only transfers,
+    /// `own` only the write skew, `global` both.
     pub(crate) fn fits(self, scenario: Scenario) -> bool {
         match scenario {
             Scenario::Transfer | Scenario::WriteSkew if Self::DB_STRATEGIES.contains(&self) => true,
@@ -178,7 +188,7 @@ impl Mode {
             Scenario::WriteSkew => {
                 Self::WRITE_SKEW.contains(&self) || Self::DB_STRATEGIES.contains(&self)
             }
-            _ => !matches!(self, Mode::MutexUnordered | Mode::Global | Mode::Own),
+            _ => !Self::LEDGER_ONLY.contains(&self),
         }
     }
 
@@ -212,6 +222,7 @@ impl Mode {
             Mode::Cas => "cas",
             Mode::RepeatableRead => "repeatable-read",
             Mode::Serializable => "serializable",
+            Mode::Range => "range",
         }
     }
 
@@ -237,7 +248,7 @@ impl Mode {
     /// The mode can run on `backend`: the unlocked mode and `atomic` run on
     /// both, every other strategy on one.
     pub(crate) fn runs_on(self, backend: BackendKind) -> bool {
-        let ledger_only = matches!(self, Mode::MutexUnordered | Mode::Global | Mode::Own);
+        let ledger_only = Self::LEDGER_ONLY.contains(&self);
         self == Mode::NoLock
             || backend.strategies().contains(&self)
             || (ledger_only && backend == BackendKind::Memory)
@@ -248,13 +259,18 @@ impl Mode {
             Mode::NoLock => "No protection: the bare read-modify-write",
             Mode::Mutex => "Robust process-shared pthread mutex in the mapping",
             Mode::Flock => "flock(2) on the ledger file",
-            Mode::Spin => "Compare-and-swap spin lock in the mapping",
+            Mode::Spin => {
+                "Compare-and-swap spin lock in the mapping (transfers: one per account, in order)"
+            }
             Mode::Atomic => "No lock: atomic instructions, or one SQL statement with --db",
             Mode::MutexUnordered => {
                 "Transfers: a mutex per account, taken source first (deadlocks)"
             }
             Mode::Global => "Transfers and write skew: one mutex for the whole bank",
             Mode::Own => "Write skew: a mutex on the worker's own account only (still skews)",
+            Mode::Range => {
+                "Transfers: an OFD byte-range lock per account on the ledger file, in order"
+            }
             Mode::Row => "--db: SELECT ... FOR UPDATE, then UPDATE",
             Mode::Advisory => "--db: pg_advisory_xact_lock around the read-modify-write",
             Mode::Cas => "--db: UPDATE ... WHERE balance = <value read>, retried",
@@ -298,7 +314,8 @@ impl Mode {
             | Mode::Spin
             | Mode::MutexUnordered
             | Mode::Global
-            | Mode::Own => "not a database strategy",
+            | Mode::Own
+            | Mode::Range => "not a database strategy",
         }
     }
 
@@ -335,7 +352,7 @@ pub enum LockChoice {
 }
 
 impl LockChoice {
-    const VALUES: [LockChoice; 14] = [
+    const VALUES: [LockChoice; 15] = [
         LockChoice::One(Mode::Mutex),
         LockChoice::One(Mode::Flock),
         LockChoice::One(Mode::Spin),
@@ -343,6 +360,7 @@ impl LockChoice {
         LockChoice::One(Mode::MutexUnordered),
         LockChoice::One(Mode::Global),
         LockChoice::One(Mode::Own),
+        LockChoice::One(Mode::Range),
         LockChoice::One(Mode::Row),
         LockChoice::One(Mode::Advisory),
         LockChoice::One(Mode::Cas),

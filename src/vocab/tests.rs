@@ -29,6 +29,7 @@ fn lock_values_are_the_strategies_and_all() {
             "mutex-unordered",
             "global",
             "own",
+            "range",
             "row",
             "advisory",
             "cas",
@@ -60,7 +61,13 @@ fn lock_values_are_the_strategies_and_all() {
 fn all_means_the_transfer_strategies_in_the_transfer_scenario() {
     assert_eq!(
         LockChoice::All.modes(Scenario::Transfer, BackendKind::Memory),
-        [Mode::MutexUnordered, Mode::Mutex, Mode::Global]
+        [
+            Mode::MutexUnordered,
+            Mode::Mutex,
+            Mode::Spin,
+            Mode::Range,
+            Mode::Global
+        ]
     );
 }
 
@@ -85,6 +92,11 @@ fn the_write_skew_has_its_memory_modes_and_every_database_strategy() {
 fn transfer_only_modes_fit_only_the_transfer_scenario() {
     assert!(!Mode::Global.fits(Scenario::LostUpdate));
     assert!(!Mode::Flock.fits(Scenario::Transfer));
+    assert!(!Mode::Range.fits(Scenario::LostUpdate) && Mode::Range.fits(Scenario::Transfer));
+    assert!(Mode::Spin.fits(Scenario::Transfer) && Mode::Spin.fits(Scenario::LostUpdate));
+    assert!(
+        Mode::Range.runs_on(BackendKind::Memory) && !Mode::Range.runs_on(BackendKind::Postgres)
+    );
     assert!(Mode::Mutex.fits(Scenario::Transfer) && Mode::Mutex.fits(Scenario::Overdraft));
     assert!(Mode::MutexUnordered.runs_on(BackendKind::Memory));
     assert!(!Mode::Global.runs_on(BackendKind::Postgres));

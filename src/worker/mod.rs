@@ -114,6 +114,9 @@ pub fn run(args: WorkerArgs) -> Result<()> {
         (BackendKind::Memory, Mode::MutexUnordered | Mode::Global | Mode::Own) => {
             work.serve(Memory::new(&ledger, strategy::NoLock))
         }
+        (BackendKind::Memory, Mode::Range) => {
+            work.serve(Memory::with_file(&ledger, strategy::NoLock, &file))
+        }
         (BackendKind::Memory, mode) => bail!("{} is not a memory strategy", mode.id()),
     }
 }

@@ -143,7 +143,7 @@ const USAGE_MISTAKES: &[(&[&str], &str)] = &[
     (&["run", "--timeout", "forever"], "invalid value 'forever'"),
     (
         &["run", "--lock=sometimes"],
-        "possible values: mutex, flock, spin, atomic, mutex-unordered, global, own, row, advisory, cas, repeatable-read, serializable, all",
+        "possible values: mutex, flock, spin, atomic, mutex-unordered, global, own, range, row, advisory, cas, repeatable-read, serializable, all",
     ),
     // `--lock mutex` is a value; a second word is not.
     (

@@ -21,4 +21,5 @@ mod skew;
 mod sweep;
 mod trace;
 mod transfer;
+mod transfer_exports;
 mod width;

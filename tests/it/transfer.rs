@@ -16,7 +16,7 @@ use crate::edn::{self, Edn};
 /// report, as they must hold whatever the interleaving: a completed trial
 /// of a locked mode conserved the money and left no account negative; the
 /// per-trial fields agree with the summary.
-fn assert_invariants(report: &Value) {
+pub(crate) fn assert_invariants(report: &Value) {
     let total = report["modes"][0]["expected_balance"].as_i64().unwrap();
     for m in report["modes"].as_array().unwrap() {
         let locked = !m["lock"].is_null();
@@ -59,7 +59,8 @@ fn mode<'a>(report: &'a Value, lock: &str) -> &'a Value {
 /// With `--collide`, T1 moves #1 -> #2 and T2 #2 -> #1, and neither asks for
 /// its second lock before both hold (or wait for) their first: under
 /// unordered locks T1 holds #1 and wants #2, T2 holds #2 and wants #1, a
-/// cycle by construction. Ordered locks and the global lock go through.
+/// cycle by construction. Ordered locks of every kind (mutexes, spin locks,
+/// byte-range locks) and the global lock go through.
 #[test]
 fn collided_transfers_deadlock_only_with_unordered_locks() {
     let report = run_json(&[
@@ -76,6 +77,8 @@ fn collided_transfers_deadlock_only_with_unordered_locks() {
         "3",
         "--lock=mutex-unordered",
         "--lock=mutex",
+        "--lock=spin",
+        "--lock=range",
         "--lock=global",
     ]);
     assert_invariants(&report);
@@ -97,7 +100,7 @@ fn collided_transfers_deadlock_only_with_unordered_locks() {
         );
     }
     assert_eq!(mode(&report, "mutex-unordered")["summary"]["deadlocked"], 3);
-    for lock in ["mutex", "global"] {
+    for lock in ["mutex", "spin", "range", "global"] {
         let s = &mode(&report, lock)["summary"];
         assert_eq!(
             (s["consistent"].as_u64(), s["deadlocked"].as_u64()),
@@ -146,6 +149,48 @@ fn collided_debits_without_a_lock_create_exactly_one_amount() {
     assert_eq!(m["summary"]["money_changed"], 2);
 }
 
+/// The collision that certainly loses a debit without a lock (above), under
+/// each kind of ordered per-account lock: T1 and T3 both want `#1` first, so
+/// one waits for the other's whole transfer, and every trial is exact. It
+/// also shows that a transferer blocked on a spin or byte-range lock says
+/// so in its wait-for words: the `--collide` gate counts it as blocked, or
+/// the others would never make their second access and the trial would fail.
+#[test]
+fn the_collision_that_loses_a_debit_is_exact_under_every_ordered_lock() {
+    let report = run_json(&[
+        "--scenario",
+        "transfer",
+        "--accounts",
+        "2",
+        "--transferers",
+        "3",
+        "--ops",
+        "1",
+        "--collide",
+        "--trials",
+        "2",
+        "--window",
+        "50ms",
+        "--amount",
+        "7",
+        "--lock=mutex",
+        "--lock=spin",
+        "--lock=range",
+    ]);
+    assert_invariants(&report);
+    for m in report["modes"].as_array().unwrap() {
+        for t in m["trials"].as_array().unwrap() {
+            assert_eq!(
+                (t["status"].as_str(), t["total_after"].as_i64()),
+                (Some("ok"), Some(200)),
+                "{}: {t}",
+                m["lock"]
+            );
+            assert_eq!(t["transfers"], 3);
+        }
+    }
+}
+
 #[test]
 fn locked_audits_always_see_the_true_total() {
     let report = run_json(&[
@@ -158,9 +203,12 @@ fn locked_audits_always_see_the_true_total() {
         "--ops",
         "10",
         "--lock=mutex",
+        "--lock=spin",
+        "--lock=range",
         "--lock=global",
     ]);
     assert_invariants(&report);
+    assert_eq!(report["modes"].as_array().unwrap().len(), 4);
     for m in report["modes"].as_array().unwrap() {
         assert_eq!(m["summary"]["audits_wrong_total"], 0);
         assert_eq!(m["summary"]["consistent"], 3);
@@ -286,6 +334,10 @@ fn transfer_mistakes_get_one_line_and_status_2() {
         (
             &["--scenario", "transfer", "--lock=flock"][..],
             "not available in the transfer",
+        ),
+        (
+            &["--lock=range"][..],
+            "--lock=range is a mode of the transfer scenario",
         ),
         (
             &["--scenario", "transfer", "--unlocked-audits"][..],
