@@ -54,6 +54,8 @@ pub mod ledger;
 #[cfg(target_os = "linux")]
 pub(crate) mod limits;
 #[cfg(target_os = "linux")]
+pub mod matrix;
+#[cfg(target_os = "linux")]
 pub mod outcome;
 #[cfg(target_os = "linux")]
 pub mod plan;

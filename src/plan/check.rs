@@ -85,7 +85,7 @@ impl Plan {
     /// traced: the trace and the turnstile see accesses to the ledger's
     /// words, not statements.
     fn check_backend(&self) -> Result<(), UsageError> {
-        if self.backend == BackendKind::Postgres && self.scenario == Scenario::Transfer {
+        if !self.scenario.runs_on(self.backend) {
             return Err(UsageError(
                 "--scenario transfer runs on the memory-mapped ledger only, not with --db (yet)"
                     .into(),

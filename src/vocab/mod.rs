@@ -4,7 +4,8 @@
 //! (`lost-update`, `no-lock`, `mutex`, `ok`, `read`, `D1`) is written here and
 //! nowhere else, and so is the number a type is stored as in the ledger.
 //! `backend.rs` holds the words of the database backend: which backend holds
-//! the accounts, and why a worker on it gave up.
+//! the accounts, and why a worker on it gave up; `verdict.rs` the words of
+//! the anomaly table (`bankrace matrix`).
 
 use std::fmt;
 
@@ -48,6 +49,12 @@ impl Scenario {
                 "Transfers between accounts: money vanishes, locks deadlock, audits see wrong totals"
             }
         }
+    }
+
+    /// The scenario can run on `backend`: transfers between several
+    /// accounts run on the memory-mapped ledger only (yet).
+    pub(crate) fn runs_on(self, backend: BackendKind) -> bool {
+        self != Scenario::Transfer || backend == BackendKind::Memory
     }
 
     /// The number stored in the ledger header.
@@ -537,8 +544,10 @@ impl fmt::Display for WorkerName {
 }
 
 mod backend;
+mod verdict;
 
 pub use backend::{BackendKind, Failure};
+pub use verdict::Verdict;
 
 #[cfg(test)]
 mod tests;
