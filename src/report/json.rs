@@ -19,7 +19,7 @@ use crate::vocab::Mode;
 /// Bumped by one whenever a field is added, renamed or removed, or changes
 /// its meaning, in either document; never for a new value of an existing
 /// field. A reader checks it before trusting the field names.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// The package version that wrote a document (without the git commit, so
 /// that reports do not change from one commit to the next).

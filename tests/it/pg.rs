@@ -17,7 +17,7 @@ use super::common::*;
 
 /// The directory of `initdb` and `postgres`, or `None` after saying the test
 /// is skipped. With BANKRACE_REQUIRE_PG set, a missing server fails the test.
-fn server_binaries() -> Option<PathBuf> {
+pub(crate) fn server_binaries() -> Option<PathBuf> {
     let found = std::env::var_os("BANKRACE_PG_BINDIR")
         .map(PathBuf::from)
         .or_else(|| {
@@ -42,7 +42,7 @@ fn server_binaries() -> Option<PathBuf> {
 
 /// A private TMPDIR the `postgres` user can enter (the embedded server runs
 /// as that user when the tests run as root).
-fn reachable_tmp() -> tempfile::TempDir {
+pub(crate) fn reachable_tmp() -> tempfile::TempDir {
     let tmp = tempfile::tempdir().unwrap();
     std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     tmp

@@ -1,0 +1,224 @@
+//! `bankrace matrix`, the anomaly table, in real processes: every cell that fits is there, locked cells never show the anomaly, certain races always do, the JSON validates against its schema, bad input is a usage error, a signal ends it leaving nothing behind, and `--db embedded` runs it on one server.
+//!
+//! Certain outcomes come from the set-up, not from luck: one operation per
+//! worker and a 300 ms window between each one's read (or check) and its
+//! write. The workers leave the start barrier together; for the race not
+//! to show, the second read would have to come more than 300 ms after the
+//! first, even on a busy machine.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use rustix::process::Signal;
+use serde_json::Value;
+
+use bankrace::matrix::{modes, scenarios};
+use bankrace::vocab::{BackendKind, Scenario};
+
+use crate::common::{assert_empty, assert_usage_error, bankrace_in, eventually, signal, workers_of};
+use crate::schema::violations_of;
+
+/// The certain set-up above, two trials per cell.
+const CERTAIN: [&str; 10] = [
+    "--trials", "2", "--ops", "1", "--window", "300ms", "--pause", "0", "--seed", "11",
+];
+
+/// `bankrace matrix ARGS --format json -q` in `tmp`: status, report, stderr.
+fn matrix_json(args: &[&str], tmp: &Path) -> (Option<i32>, Value, String) {
+    let mut all = vec!["matrix", "--format", "json", "-q"];
+    all.extend_from_slice(args);
+    let out = bankrace_in(&all, Some(tmp));
+    let report = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    (
+        out.status.code(),
+        report,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The cell of `mode` in `scenario`'s row.
+fn cell<'a>(report: &'a Value, scenario: &str, mode: &str) -> &'a Value {
+    let row = report["scenarios"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["scenario"] == scenario)
+        .unwrap_or_else(|| panic!("no row {scenario}"));
+    row["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["mode"] == mode)
+        .unwrap_or_else(|| panic!("no cell {mode} in {scenario}"))
+}
+
+/// Every scenario the backend runs is a row, in order, and each row has
+/// exactly the modes that fit it, as the vocabulary says: nothing is listed
+/// by hand here, so a new scenario or strategy is checked too.
+fn assert_every_fitting_cell(report: &Value, backend: BackendKind) {
+    let rows = report["scenarios"].as_array().unwrap();
+    let names: Vec<&str> = rows.iter().map(|r| r["scenario"].as_str().unwrap()).collect();
+    let expected: Vec<&str> = scenarios(backend).iter().map(|s| s.name()).collect();
+    assert_eq!(names, expected);
+    for (row, scenario) in rows.iter().zip(scenarios(backend)) {
+        let got: Vec<&str> = row["cells"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["mode"].as_str().unwrap())
+            .collect();
+        let want: Vec<&str> = modes(scenario, backend).iter().map(|m| m.id()).collect();
+        assert_eq!(got, want, "{}", scenario.name());
+        assert_eq!(row["parameters"]["scenario"], scenario.name());
+    }
+}
+
+#[test]
+fn memory_matrix_has_every_cell_locks_prevent_and_certain_races_show() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (code, report, stderr) = matrix_json(&CERTAIN, tmp.path());
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_empty(tmp.path());
+    let errors = violations_of("matrix.schema.json", &report);
+    assert!(errors.is_empty(), "{errors:#?}");
+    assert_eq!(report["backend"], "memory");
+    assert!(report["db"].is_null() && report["server_version"].is_null());
+    assert_every_fitting_cell(&report, BackendKind::Memory);
+    for row in report["scenarios"].as_array().unwrap() {
+        let scenario = row["scenario"].as_str().unwrap();
+        for c in row["cells"].as_array().unwrap() {
+            let mode = c["mode"].as_str().unwrap();
+            assert_eq!(c["trials"], 2, "{scenario} {mode}");
+            assert_eq!(c["failed"], 0, "{scenario} {mode}: {c}");
+            if mode == "no-lock" {
+                continue;
+            }
+            // A lock (or one atomic step) never lets a trial end wrong.
+            assert_eq!(c["anomalies"], 0, "{scenario} {mode}: {c}");
+            let deadlocks = c["deadlocked"].as_u64().unwrap();
+            let verdict = if deadlocks > 0 { "deadlock" } else { "prevented" };
+            assert_eq!(c["verdict"], verdict, "{scenario} {mode}: {c}");
+        }
+    }
+    // Both read (or checked) inside the window, in every trial.
+    for scenario in [Scenario::LostUpdate, Scenario::Overdraft] {
+        let c = cell(&report, scenario.name(), "no-lock");
+        assert_eq!(c["verdict"], "anomaly", "{c}");
+        assert_eq!(c["anomalies"], 2, "{c}");
+    }
+}
+
+#[test]
+fn text_and_markdown_show_the_same_table() {
+    let tmp = tempfile::tempdir().unwrap();
+    let args = ["--trials", "1", "--ops", "1", "--window", "300ms", "-q"];
+    let mut text = vec!["matrix"];
+    text.extend(args);
+    let out = bankrace_in(&text, Some(tmp.path()));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let shown = String::from_utf8(out.stdout).unwrap();
+    assert!(shown.starts_with("The anomaly table: 1 trial per cell, on the memory-mapped ledger"));
+    assert!(shown.lines().all(|l| l.chars().count() <= 80), "{shown}");
+    for s in scenarios(BackendKind::Memory) {
+        assert!(shown.contains(s.name()), "{shown}");
+    }
+    assert!(shown.contains("anomaly in 1 of 1 trials"), "{shown}");
+    assert!(shown.contains("prevented"), "{shown}");
+
+    text.extend(["--format", "markdown"]);
+    let out = bankrace_in(&text, Some(tmp.path()));
+    assert!(out.status.success());
+    let md = String::from_utf8(out.stdout).unwrap();
+    let rows: Vec<&str> = md.lines().filter(|l| l.starts_with("| ")).collect();
+    let memory_modes: std::collections::BTreeSet<_> = scenarios(BackendKind::Memory)
+        .into_iter()
+        .flat_map(|s| modes(s, BackendKind::Memory))
+        .collect();
+    // The heading row, then one row per mode of any scenario.
+    assert_eq!(rows.len(), 1 + memory_modes.len(), "{md}");
+    assert!(rows[1].starts_with("| no lock | anomaly in 1 of 1 trials |"), "{md}");
+    assert!(md.contains("*bankrace "), "{md}");
+    assert_empty(tmp.path());
+}
+
+#[test]
+fn bad_input_is_one_usage_error_before_anything_runs() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (args, message) in [
+        (&["matrix", "--trials", "0"][..], "--trials must be between 1"),
+        (&["matrix", "--window", "20s"][..], "--window must be at most"),
+        (&["matrix", "--format", "yaml"][..], "invalid value 'yaml'"),
+        (&["matrix", "--db", " "][..], "--db needs"),
+    ] {
+        let out = bankrace_in(args, Some(tmp.path()));
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert_usage_error(&String::from_utf8_lossy(&out.stderr), message);
+        assert!(out.stdout.is_empty());
+    }
+    assert_empty(tmp.path());
+}
+
+#[test]
+fn a_signal_ends_the_matrix_with_its_status_and_leaves_nothing_behind() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Interrupting signals at their defaults, as a shell starts a command.
+    let child = Command::new("env")
+        .arg("--default-signal=HUP,INT,TERM")
+        .arg(assert_cmd::cargo::cargo_bin!("bankrace"))
+        .args(["matrix", "--format", "json", "-q", "--trials", "50"])
+        .args(["--ops", "1", "--window", "300ms"])
+        .env("TMPDIR", tmp.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    assert!(
+        eventually(Duration::from_secs(30), || !workers_of(pid).is_empty()),
+        "no worker started"
+    );
+    signal(pid, Signal::TERM);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(128 + 15));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("interrupted by SIGTERM"), "{stderr}");
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["interrupted"], "SIGTERM");
+    // The cells never reached say so.
+    let rows = report["scenarios"].as_array().unwrap();
+    let last = rows.last().unwrap()["cells"].as_array().unwrap();
+    assert_eq!(last.last().unwrap()["verdict"], "not-run");
+    assert!(violations_of("matrix.schema.json", &report).is_empty());
+    assert!(workers_of(pid).is_empty());
+    assert_empty(tmp.path());
+}
+
+#[test]
+fn embedded_matrix_runs_every_database_strategy_on_one_server() {
+    if crate::pg::server_binaries().is_none() {
+        return;
+    }
+    let tmp = crate::pg::reachable_tmp();
+    let mut args = CERTAIN.to_vec();
+    args[1] = "1";
+    args.extend(["--db", "embedded"]);
+    let (code, report, stderr) = matrix_json(&args, tmp.path());
+    assert_eq!(code, Some(0), "{stderr}");
+    // The schema and the server's directory are gone.
+    assert_empty(tmp.path());
+    assert!(violations_of("matrix.schema.json", &report).is_empty());
+    assert_eq!(report["backend"], "postgres");
+    assert_eq!(report["db"], "embedded");
+    assert!(report["server_version"].is_string(), "{report}");
+    assert_every_fitting_cell(&report, BackendKind::Postgres);
+    for row in report["scenarios"].as_array().unwrap() {
+        let scenario = row["scenario"].as_str().unwrap();
+        for c in row["cells"].as_array().unwrap() {
+            let mode = c["mode"].as_str().unwrap();
+            assert_eq!(c["failed"], 0, "{scenario} {mode}: {c}");
+            let expected = if mode == "no-lock" { "anomaly" } else { "prevented" };
+            assert_eq!(c["verdict"], expected, "{scenario} {mode}: {c}");
+        }
+    }
+}
