@@ -262,7 +262,7 @@ mod tests {
         assert!(db.plans[0].modes.contains(&Mode::Serializable));
         assert_eq!(
             plan.total_trials(),
-            plan.plans.iter().map(|p| 3 * p.modes.len() as u64).sum()
+            plan.plans.iter().map(|p| 3 * p.modes.len() as u64).sum::<u64>()
         );
     }
 

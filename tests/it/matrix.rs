@@ -131,7 +131,7 @@ fn text_and_markdown_show_the_same_table() {
     assert!(out.status.success());
     let md = String::from_utf8(out.stdout).unwrap();
     let rows: Vec<&str> = md.lines().filter(|l| l.starts_with("| ")).collect();
-    let memory_modes: std::collections::BTreeSet<_> = scenarios(BackendKind::Memory)
+    let memory_modes: std::collections::HashSet<_> = scenarios(BackendKind::Memory)
         .into_iter()
         .flat_map(|s| modes(s, BackendKind::Memory))
         .collect();
