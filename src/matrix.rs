@@ -230,8 +230,8 @@ mod tests {
                 assert_eq!((p.seed, p.trials, p.backend), (5, 3, backend));
                 assert_eq!(p.modes[0], Mode::NoLock);
                 for mode in Mode::ALL {
-                    let fits = mode == Mode::NoLock
-                        || (mode.fits(p.scenario) && mode.runs_on(backend));
+                    let fits =
+                        mode == Mode::NoLock || (mode.fits(p.scenario) && mode.runs_on(backend));
                     let count = p.modes.iter().filter(|&&m| m == mode).count();
                     assert_eq!(count, usize::from(fits), "{mode} in {}", p.scenario.name());
                 }
@@ -262,7 +262,10 @@ mod tests {
         assert!(db.plans[0].modes.contains(&Mode::Serializable));
         assert_eq!(
             plan.total_trials(),
-            plan.plans.iter().map(|p| 3 * p.modes.len() as u64).sum::<u64>()
+            plan.plans
+                .iter()
+                .map(|p| 3 * p.modes.len() as u64)
+                .sum::<u64>()
         );
     }
 

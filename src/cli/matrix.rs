@@ -28,13 +28,23 @@ pub struct MatrixArgs {
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, allow_hyphen_values = true, help_heading = "Scenario (every scenario; each keeps its own defaults)")]
     pub pause: Option<Duration>,
     /// Operations per worker [default: each scenario's own].
-    #[arg(long, value_name = "N", allow_negative_numbers = true, help_heading = "Scenario (every scenario; each keeps its own defaults)")]
+    #[arg(
+        long,
+        value_name = "N",
+        allow_negative_numbers = true,
+        help_heading = "Scenario (every scenario; each keeps its own defaults)"
+    )]
     pub ops: Option<i64>,
     /// Kill a trial's workers after this long [default: as for run].
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, allow_hyphen_values = true, help_heading = "Scenario (every scenario; each keeps its own defaults)")]
     pub timeout: Option<Duration>,
     /// With --db: retries of one operation before its trial fails.
-    #[arg(long, value_name = "N", allow_negative_numbers = true, help_heading = "Scenario (every scenario; each keeps its own defaults)")]
+    #[arg(
+        long,
+        value_name = "N",
+        allow_negative_numbers = true,
+        help_heading = "Scenario (every scenario; each keeps its own defaults)"
+    )]
     pub max_retries: Option<i64>,
 
     /// What to print on stdout.

@@ -187,7 +187,10 @@ mod tests {
             cell_text(&cell(Verdict::Deadlock, 0, 20, 0, 0)),
             "deadlock in 20 of 20 trials"
         );
-        assert_eq!(cell_text(&cell(Verdict::Prevented, 0, 0, 0, 0)), "prevented");
+        assert_eq!(
+            cell_text(&cell(Verdict::Prevented, 0, 0, 0, 0)),
+            "prevented"
+        );
         assert_eq!(
             cell_text(&cell(Verdict::Prevented, 0, 0, 0, 41)),
             "prevented (41 retries)"

@@ -123,7 +123,10 @@ mod tests {
             cas_misses: 6,
         };
         let t = Tally::of(&s);
-        assert_eq!((t.trials, t.anomalies, t.deadlocked, t.failed), (7, 3, 1, 1));
+        assert_eq!(
+            (t.trials, t.anomalies, t.deadlocked, t.failed),
+            (7, 3, 1, 1)
+        );
         assert_eq!(t.all_retries(), 15);
     }
 }

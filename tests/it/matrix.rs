@@ -16,7 +16,9 @@ use serde_json::Value;
 use bankrace::matrix::{modes, scenarios};
 use bankrace::vocab::{BackendKind, Scenario};
 
-use crate::common::{assert_empty, assert_usage_error, bankrace_in, eventually, signal, workers_of};
+use crate::common::{
+    assert_empty, assert_usage_error, bankrace_in, eventually, signal, workers_of,
+};
 use crate::schema::violations_of;
 
 /// The certain set-up above, two trials per cell.
@@ -58,7 +60,10 @@ fn cell<'a>(report: &'a Value, scenario: &str, mode: &str) -> &'a Value {
 /// by hand here, so a new scenario or strategy is checked too.
 fn assert_every_fitting_cell(report: &Value, backend: BackendKind) {
     let rows = report["scenarios"].as_array().unwrap();
-    let names: Vec<&str> = rows.iter().map(|r| r["scenario"].as_str().unwrap()).collect();
+    let names: Vec<&str> = rows
+        .iter()
+        .map(|r| r["scenario"].as_str().unwrap())
+        .collect();
     let expected: Vec<&str> = scenarios(backend).iter().map(|s| s.name()).collect();
     assert_eq!(names, expected);
     for (row, scenario) in rows.iter().zip(scenarios(backend)) {
@@ -97,7 +102,11 @@ fn memory_matrix_has_every_cell_locks_prevent_and_certain_races_show() {
             // A lock (or one atomic step) never lets a trial end wrong.
             assert_eq!(c["anomalies"], 0, "{scenario} {mode}: {c}");
             let deadlocks = c["deadlocked"].as_u64().unwrap();
-            let verdict = if deadlocks > 0 { "deadlock" } else { "prevented" };
+            let verdict = if deadlocks > 0 {
+                "deadlock"
+            } else {
+                "prevented"
+            };
             assert_eq!(c["verdict"], verdict, "{scenario} {mode}: {c}");
         }
     }
@@ -116,7 +125,11 @@ fn text_and_markdown_show_the_same_table() {
     let mut text = vec!["matrix"];
     text.extend(args);
     let out = bankrace_in(&text, Some(tmp.path()));
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let shown = String::from_utf8(out.stdout).unwrap();
     assert!(shown.starts_with("The anomaly table: 1 trial per cell, on the memory-mapped ledger"));
     assert!(shown.lines().all(|l| l.chars().count() <= 80), "{shown}");
@@ -137,7 +150,10 @@ fn text_and_markdown_show_the_same_table() {
         .collect();
     // The heading row, then one row per mode of any scenario.
     assert_eq!(rows.len(), 1 + memory_modes.len(), "{md}");
-    assert!(rows[1].starts_with("| no lock | anomaly in 1 of 1 trials |"), "{md}");
+    assert!(
+        rows[1].starts_with("| no lock | anomaly in 1 of 1 trials |"),
+        "{md}"
+    );
     assert!(md.contains("*bankrace "), "{md}");
     assert_empty(tmp.path());
 }
@@ -146,8 +162,14 @@ fn text_and_markdown_show_the_same_table() {
 fn bad_input_is_one_usage_error_before_anything_runs() {
     let tmp = tempfile::tempdir().unwrap();
     for (args, message) in [
-        (&["matrix", "--trials", "0"][..], "--trials must be between 1"),
-        (&["matrix", "--window", "20s"][..], "--window must be at most"),
+        (
+            &["matrix", "--trials", "0"][..],
+            "--trials must be between 1",
+        ),
+        (
+            &["matrix", "--window", "20s"][..],
+            "--window must be at most",
+        ),
         (&["matrix", "--format", "yaml"][..], "invalid value 'yaml'"),
         (&["matrix", "--db", " "][..], "--db needs"),
     ] {
@@ -162,17 +184,8 @@ fn bad_input_is_one_usage_error_before_anything_runs() {
 #[test]
 fn a_signal_ends_the_matrix_with_its_status_and_leaves_nothing_behind() {
     let tmp = tempfile::tempdir().unwrap();
-    // Interrupting signals at their defaults, as a shell starts a command.
-    let child = Command::new("env")
-        .arg("--default-signal=HUP,INT,TERM")
-        .arg(assert_cmd::cargo::cargo_bin!("bankrace"))
-        .args(["matrix", "--format", "json", "-q", "--trials", "50"])
-        .args(["--ops", "1", "--window", "300ms"])
-        .env("TMPDIR", tmp.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let args = ["--trials", "50", "--ops", "1", "--window", "300ms"];
+    let child = spawn_matrix(&args, tmp.path());
     let pid = child.id();
     assert!(
         eventually(Duration::from_secs(30), || !workers_of(pid).is_empty()),
@@ -194,6 +207,21 @@ fn a_signal_ends_the_matrix_with_its_status_and_leaves_nothing_behind() {
     assert_empty(tmp.path());
 }
 
+/// `bankrace matrix ARGS --format json -q` in `tmp`, started and not
+/// waited for, with interrupting signals at their defaults.
+fn spawn_matrix(args: &[&str], tmp: &Path) -> std::process::Child {
+    Command::new("env")
+        .arg("--default-signal=HUP,INT,TERM")
+        .arg(assert_cmd::cargo::cargo_bin!("bankrace"))
+        .args(["matrix", "--format", "json", "-q"])
+        .args(args)
+        .env("TMPDIR", tmp)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
 #[test]
 fn embedded_matrix_runs_every_database_strategy_on_one_server() {
     if crate::pg::server_binaries().is_none() {
@@ -203,10 +231,23 @@ fn embedded_matrix_runs_every_database_strategy_on_one_server() {
     let mut args = CERTAIN.to_vec();
     args[1] = "1";
     args.extend(["--db", "embedded"]);
-    let (code, report, stderr) = matrix_json(&args, tmp.path());
-    assert_eq!(code, Some(0), "{stderr}");
+    let mut child = spawn_matrix(&args, tmp.path());
+    // Every server the matrix starts, seen by its pid file while it runs:
+    // one for the whole matrix, not one per scenario. Each scenario takes
+    // seconds (300 ms windows), far longer than this poll's 10 ms.
+    let mut servers = std::collections::BTreeSet::new();
+    let ended = eventually(Duration::from_secs(300), || {
+        servers.extend(crate::pg::postmaster_in(tmp.path()).map(|(_, pid)| pid));
+        matches!(child.try_wait(), Ok(Some(_)))
+    });
+    assert!(ended, "the matrix did not end");
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(servers.len(), 1, "servers started: {servers:?}");
     // The schema and the server's directory are gone.
     assert_empty(tmp.path());
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(violations_of("matrix.schema.json", &report).is_empty());
     assert_eq!(report["backend"], "postgres");
     assert_eq!(report["db"], "embedded");
@@ -217,8 +258,50 @@ fn embedded_matrix_runs_every_database_strategy_on_one_server() {
         for c in row["cells"].as_array().unwrap() {
             let mode = c["mode"].as_str().unwrap();
             assert_eq!(c["failed"], 0, "{scenario} {mode}: {c}");
-            let expected = if mode == "no-lock" { "anomaly" } else { "prevented" };
+            let expected = if mode == "no-lock" {
+                "anomaly"
+            } else {
+                "prevented"
+            };
             assert_eq!(c["verdict"], expected, "{scenario} {mode}: {c}");
         }
     }
+}
+
+#[test]
+fn sigint_during_an_embedded_matrix_stops_the_server_and_removes_everything() {
+    if crate::pg::server_binaries().is_none() {
+        return;
+    }
+    let tmp = crate::pg::reachable_tmp();
+    let args = [
+        "--db", "embedded", "--trials", "1000", "--ops", "1", "--window", "300ms",
+    ];
+    let child = spawn_matrix(&args, tmp.path());
+    let pid = child.id();
+    let mut server = None;
+    assert!(
+        eventually(Duration::from_secs(60), || {
+            server = crate::pg::postmaster_in(tmp.path());
+            server.is_some() && !workers_of(pid).is_empty()
+        }),
+        "the matrix never got its server and workers going"
+    );
+    let (_, postmaster) = server.unwrap();
+    signal(pid, Signal::INT);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["interrupted"], "SIGINT");
+    assert!(
+        !crate::pg::alive(postmaster),
+        "the server outlived the matrix"
+    );
+    assert!(workers_of(pid).is_empty());
+    assert_empty(tmp.path());
 }

@@ -181,14 +181,14 @@ fn embedded_overdraft_only_the_unlocked_mode_overdraws() {
 }
 
 /// The embedded server's pid, once its directory in `tmp` has one.
-fn postmaster_in(tmp: &Path) -> Option<(PathBuf, u32)> {
+pub(crate) fn postmaster_in(tmp: &Path) -> Option<(PathBuf, u32)> {
     std::fs::read_dir(tmp).ok()?.flatten().find_map(|e| {
         let pid = std::fs::read_to_string(e.path().join("data/postmaster.pid")).ok()?;
         Some((e.path(), pid.lines().next()?.trim().parse().ok()?))
     })
 }
 
-fn alive(pid: u32) -> bool {
+pub(crate) fn alive(pid: u32) -> bool {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     let state = stat
         .rsplit(')')

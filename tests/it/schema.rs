@@ -223,12 +223,19 @@ fn the_schemas_name_every_scenario_mode_and_verdict() {
     let matrix = schema_file("matrix.schema.json");
     let params = &run["$defs"]["parameters"]["properties"];
     for s in Scenario::ALL {
-        assert!(enumed(&params["scenario"]).contains(&json!(s.name())), "{}", s.name());
+        assert!(
+            enumed(&params["scenario"]).contains(&json!(s.name())),
+            "{}",
+            s.name()
+        );
         let row = &matrix["$defs"]["scenario"]["properties"]["scenario"];
         assert!(enumed(row).contains(&json!(s.name())), "{}", s.name());
     }
     for m in Mode::ALL {
-        assert!(enumed(&params["modes"]["items"]).contains(&json!(m.id())), "{m}");
+        assert!(
+            enumed(&params["modes"]["items"]).contains(&json!(m.id())),
+            "{m}"
+        );
         let cell = &matrix["$defs"]["cell"]["properties"]["mode"];
         assert!(enumed(cell).contains(&json!(m.id())), "{m}");
         let lock = &run["$defs"]["mode"]["properties"]["lock"];
