@@ -45,7 +45,8 @@ impl MatrixPlan {
     /// Builds and checks every scenario's plan before anything starts.
     /// `base` carries what every scenario shares (trials, seed, `--db`,
     /// window, ...); each scenario keeps its own defaults for the rest.
-    pub fn build(base: Request) -> Result<MatrixPlan, UsageError> {
+    /// `only` keeps the rows of the scenarios it names (all when empty).
+    pub fn build(base: Request, only: &[Scenario]) -> Result<MatrixPlan, UsageError> {
         let seed = base
             .seed
             .expect("the matrix's seed is drawn before its plans");
@@ -53,8 +54,15 @@ impl MatrixPlan {
             Some(_) => BackendKind::Postgres,
             None => BackendKind::Memory,
         };
+        if let Some(s) = only.iter().find(|s| !s.runs_on(backend)) {
+            return Err(UsageError(format!(
+                "--scenario {} runs on the memory-mapped ledger only, not with --db",
+                s.name()
+            )));
+        }
         let plans = scenarios(backend)
             .into_iter()
+            .filter(|s| only.is_empty() || only.contains(s))
             .map(|scenario| {
                 let mut r = base.clone();
                 r.scenario = Some(scenario);
@@ -223,7 +231,7 @@ mod tests {
             (None, BackendKind::Memory),
             (Some("embedded"), BackendKind::Postgres),
         ] {
-            let plan = MatrixPlan::build(request(db)).unwrap();
+            let plan = MatrixPlan::build(request(db), &[]).unwrap();
             let planned: Vec<Scenario> = plan.plans.iter().map(|p| p.scenario).collect();
             assert_eq!(planned, scenarios(backend));
             for p in &plan.plans {
@@ -241,7 +249,7 @@ mod tests {
 
     #[test]
     fn the_memory_matrix_has_the_scenarios_and_strategies_it_knows() {
-        let plan = MatrixPlan::build(request(None)).unwrap();
+        let plan = MatrixPlan::build(request(None), &[]).unwrap();
         let lost = &plan.plans[0];
         assert_eq!(lost.scenario, Scenario::LostUpdate);
         for m in [Mode::Mutex, Mode::Flock, Mode::Spin, Mode::Atomic] {
@@ -256,7 +264,7 @@ mod tests {
         assert!(transfer.modes.contains(&Mode::MutexUnordered));
         assert!(!transfer.modes.contains(&Mode::Atomic));
         // The database runs no transfers, and no memory strategy.
-        let db = MatrixPlan::build(request(Some("embedded"))).unwrap();
+        let db = MatrixPlan::build(request(Some("embedded")), &[]).unwrap();
         assert!(db.plans.iter().all(|p| p.scenario != Scenario::Transfer));
         assert!(db.plans.iter().all(|p| !p.modes.contains(&Mode::Mutex)));
         assert!(db.plans[0].modes.contains(&Mode::Serializable));
@@ -270,9 +278,20 @@ mod tests {
     }
 
     #[test]
+    fn scenarios_named_keep_their_rows_in_the_usual_order() {
+        let only = [Scenario::Transfer, Scenario::LostUpdate];
+        let plan = MatrixPlan::build(request(None), &only).unwrap();
+        let rows: Vec<Scenario> = plan.plans.iter().map(|p| p.scenario).collect();
+        assert_eq!(rows, [Scenario::LostUpdate, Scenario::Transfer]);
+    }
+
+    #[test]
     fn a_value_no_scenario_takes_is_refused_before_anything_runs() {
         let mut r = request(None);
         r.ops = Some(-1);
-        assert!(MatrixPlan::build(r).unwrap_err().0.contains("--ops"));
+        assert!(MatrixPlan::build(r, &[]).unwrap_err().0.contains("--ops"));
+        let db = request(Some("embedded"));
+        let refused = MatrixPlan::build(db, &[Scenario::Transfer]).unwrap_err();
+        assert!(refused.0.contains("--scenario transfer"), "{refused}");
     }
 }

@@ -8,6 +8,7 @@ use super::parse_duration;
 use crate::matrix::{DEFAULT_TRIALS, MatrixPlan};
 use crate::plan::Request;
 use crate::usage::UsageError;
+use crate::vocab::Scenario;
 
 #[derive(Debug, Args)]
 pub struct MatrixArgs {
@@ -17,6 +18,9 @@ pub struct MatrixArgs {
     /// Keep the accounts in a PostgreSQL table: `embedded` (one throwaway server for the whole matrix) or a connection string; without it, the memory-mapped ledger.
     #[arg(long, value_name = "TARGET")]
     pub db: Option<String>,
+    /// Only this scenario's row (repeatable) [default: every scenario the backend runs].
+    #[arg(long, value_enum, value_name = "NAME")]
+    pub scenario: Vec<Scenario>,
     /// Seed for every random choice, the same in every scenario; drawn and reported when not given.
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
@@ -73,17 +77,20 @@ impl MatrixArgs {
     /// Checks every value and builds every scenario's plan. Nothing has
     /// started yet.
     pub fn plan(&self) -> Result<MatrixPlan, UsageError> {
-        MatrixPlan::build(Request {
-            trials: self.trials,
-            seed: Some(self.seed.unwrap_or_else(|| rand::random::<u64>() >> 11)),
-            db: self.db.clone(),
-            window: self.window,
-            pause: self.pause,
-            ops: self.ops,
-            timeout: self.timeout,
-            max_retries: self.max_retries,
-            ..Request::default()
-        })
+        MatrixPlan::build(
+            Request {
+                trials: self.trials,
+                seed: Some(self.seed.unwrap_or_else(|| rand::random::<u64>() >> 11)),
+                db: self.db.clone(),
+                window: self.window,
+                pause: self.pause,
+                ops: self.ops,
+                timeout: self.timeout,
+                max_retries: self.max_retries,
+                ..Request::default()
+            },
+            &self.scenario,
+        )
     }
 }
 
