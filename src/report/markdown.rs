@@ -58,7 +58,7 @@ pub fn render(results: &Results) -> String {
 
 /// Escapes the characters that would end a table cell or start emphasis,
 /// code or a link.
-fn escape(text: &str) -> String {
+pub(super) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         if matches!(c, '\\' | '|' | '*' | '_' | '`' | '[' | ']' | '<' | '>') {

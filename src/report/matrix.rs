@@ -120,7 +120,7 @@ pub fn text(r: &MatrixResults, width: usize) -> String {
 /// The Markdown report: the heading, one table, the legend, and the
 /// facts a JSON document carries on top.
 pub fn markdown(r: &MatrixResults) -> String {
-    let mut out = format!("**{}**\n\n", heading(r));
+    let mut out = format!("**{}**\n\n", super::markdown::escape(&heading(r)));
     let _ = write!(out, "| mode |");
     for s in &r.scenarios {
         let _ = write!(out, " {} |", s.scenario.name());
@@ -138,13 +138,13 @@ pub fn markdown(r: &MatrixResults) -> String {
             "\nInterrupted by {sig}: the cells marked \"not run\" did not run."
         );
     }
-    let _ = writeln!(
-        out,
-        "\n*bankrace {}, schema {} · {}*",
+    let facts = format!(
+        "bankrace {}, schema {} · {}",
         super::json::BANKRACE_VERSION,
         super::json::SCHEMA_VERSION,
         r.host.describe()
     );
+    let _ = writeln!(out, "\n*{}*", super::markdown::escape(&facts));
     out
 }
 
@@ -171,6 +171,72 @@ mod tests {
             },
             ops_per_sec: 0.0,
         }
+    }
+
+    /// Two rows whose modes differ, on a server named by a URL.
+    fn results() -> MatrixResults {
+        use crate::matrix::ScenarioRow;
+        use crate::plan::{Plan, Request};
+        use crate::vocab::{BackendKind, Scenario};
+        let plan = |scenario| {
+            let r = Request {
+                scenario: Some(scenario),
+                trials: 20,
+                ..Request::default()
+            };
+            Plan::build(r, || 1).unwrap()
+        };
+        let row = |scenario, cells| ScenarioRow {
+            scenario,
+            parameters: plan(scenario),
+            cells,
+        };
+        let mut deadlocked = cell(Verdict::Deadlock, 0, 20, 0, 0);
+        deadlocked.mode = Mode::MutexUnordered;
+        let mut locked = cell(Verdict::Prevented, 0, 0, 0, 0);
+        locked.mode = Mode::Mutex;
+        MatrixResults {
+            host: crate::host::Host::fixture(),
+            seed: 1,
+            trials: 20,
+            backend: BackendKind::Postgres,
+            db: Some(crate::backend::DbTarget::Url(
+                "postgresql://me:secret@db_1/x".into(),
+            )),
+            server_version: Some("15.4".into()),
+            scenarios: vec![
+                row(
+                    Scenario::LostUpdate,
+                    vec![cell(Verdict::Anomaly, 20, 0, 0, 0), locked.clone()],
+                ),
+                row(
+                    Scenario::Transfer,
+                    vec![cell(Verdict::Anomaly, 3, 0, 0, 0), deadlocked, locked],
+                ),
+            ],
+            interrupted: None,
+            signal: None,
+        }
+    }
+
+    #[test]
+    fn markdown_has_a_row_per_mode_a_dash_where_it_does_not_fit_and_no_password() {
+        let md = markdown(&results());
+        assert!(md.starts_with("**The anomaly table: 20 trials per cell, on PostgreSQL 15.4"));
+        assert!(md.contains("postgresql://me@db\\_1/x"), "{md}");
+        assert!(!md.contains("secret"));
+        assert!(
+            md.contains("| mode | lost-update | transfer |\n|---|---|---|\n"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| no lock | anomaly in 20 of 20 trials | anomaly in 3 of 20 trials |")
+        );
+        assert!(md.contains("| mutex | prevented | prevented |"));
+        assert!(md.contains("| mutex-unordered | - | deadlock in 20 of 20 trials |"));
+        let text = text(&results(), 60);
+        assert!(text.lines().all(|l| fit::width_of(l) <= 60), "{text}");
+        assert!(text.contains("deadlock in 20 of 20 trials"), "{text}");
     }
 
     #[test]
