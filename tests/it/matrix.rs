@@ -305,3 +305,40 @@ fn sigint_during_an_embedded_matrix_stops_the_server_and_removes_everything() {
     assert!(workers_of(pid).is_empty());
     assert_empty(tmp.path());
 }
+
+/// `--db URL`: a second server over TCP with a password (started by the
+/// test, as in `pg.rs`). The password shows nowhere, the server's version
+/// heads the table, and the run's schema is gone afterwards: the cleanup
+/// command finds nothing of it.
+#[test]
+fn a_matrix_on_a_server_named_by_a_url_shows_no_password_and_leaves_no_schema() {
+    let Some(bin) = crate::pg::server_binaries() else {
+        return;
+    };
+    let server = crate::pg::tcp_server(&bin);
+    let url = |user: &str| format!("postgresql://{user}@127.0.0.1:{}/racerdb", server.port);
+    let with_password = url("racer:Hunter2-pw");
+    let tmp = tempfile::tempdir().unwrap();
+    let mut args = CERTAIN.to_vec();
+    args[1] = "1";
+    args.extend(["--scenario", "overdraft", "--db", &with_password]);
+    let (code, report, stderr) = matrix_json(&args, tmp.path());
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(!report.to_string().contains("Hunter2") && !stderr.contains("Hunter2"));
+    assert_eq!(report["db"], url("racer"));
+    assert!(report["server_version"].is_string());
+    assert!(violations_of("matrix.schema.json", &report).is_empty());
+    for c in report["scenarios"][0]["cells"].as_array().unwrap() {
+        let expected = if c["mode"] == "no-lock" {
+            "anomaly"
+        } else {
+            "prevented"
+        };
+        assert_eq!(c["verdict"], expected, "{c}");
+    }
+    let out = bankrace_in(&["db-cleanup", "--db", &with_password], Some(tmp.path()));
+    assert_eq!(out.status.code(), Some(0));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(said.trim(), "nothing left behind by dead runs");
+    assert_empty(tmp.path());
+}

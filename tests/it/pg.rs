@@ -268,9 +268,9 @@ fn sigint_drops_the_schema_stops_the_server_and_removes_its_directory() {
 /// passwords for TCP, TLS with a self-signed certificate made here, trust on
 /// its private socket for the set-up. Dies with this test process (the
 /// server start asks for it). Dropped: stopped and removed.
-struct TcpServer {
+pub(crate) struct TcpServer {
     child: std::process::Child,
-    port: u16,
+    pub(crate) port: u16,
     _dir: tempfile::TempDir,
 }
 
@@ -330,7 +330,7 @@ fn run_as() -> Option<(u32, u32)> {
     Some((f[2].parse().unwrap(), f[3].parse().unwrap()))
 }
 
-fn tcp_server(bin: &Path) -> TcpServer {
+pub(crate) fn tcp_server(bin: &Path) -> TcpServer {
     let dir = reachable_tmp();
     let data = dir.path().join("data");
     let ids = run_as();
