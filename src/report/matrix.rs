@@ -80,13 +80,22 @@ fn heading(r: &MatrixResults) -> String {
     )
 }
 
-/// What the words of a cell mean.
-const LEGEND: &str = "anomaly: a trial ended off the books (a lost update), overdrew, or broke \
-    the bank's invariants (money changed, an account negative, an audit saw a wrong total). \
-    deadlock: the workers' locks waited for each other in a cycle. prevented: every trial \
-    ended right; retries count the transactions the database retried (40001, 40P01) and the \
-    compare-and-set writes that missed. Failed trials (a worker died or timed out) count \
-    for neither.";
+/// What the words of a cell mean; the retries only where there can be some.
+fn legend(r: &MatrixResults) -> String {
+    let retries = if r.db.is_some() {
+        "; retries count the transactions the database retried (40001, 40P01) and the \
+         compare-and-set writes that missed"
+    } else {
+        ""
+    };
+    format!(
+        "anomaly: a trial ended off the books (a lost update), overdrew, or broke the bank's \
+         invariants (money changed, an account negative, an audit saw a wrong total). \
+         deadlock: the workers' locks waited for each other in a cycle. prevented: every \
+         trial ended right{retries}. Failed trials (a worker died or timed out) count for \
+         neither."
+    )
+}
 
 /// The text report, no line wider than `width`.
 pub fn text(r: &MatrixResults, width: usize) -> String {
@@ -104,7 +113,7 @@ pub fn text(r: &MatrixResults, width: usize) -> String {
         let _ = writeln!(out, "{line}");
     }
     out.push('\n');
-    for l in fit::wrap(LEGEND, width) {
+    for l in fit::wrap(&legend(r), width) {
         let _ = writeln!(out, "{l}");
     }
     if let Some(sig) = &r.interrupted {
@@ -131,7 +140,7 @@ pub fn markdown(r: &MatrixResults) -> String {
     for (mode, cells) in grid(r, cell_text) {
         let _ = writeln!(out, "| {mode} | {} |", cells.join(" | "));
     }
-    let _ = writeln!(out, "\n{LEGEND}");
+    let _ = writeln!(out, "\n{}", legend(r));
     if let Some(sig) = &r.interrupted {
         let _ = writeln!(
             out,
@@ -237,6 +246,11 @@ mod tests {
         let text = text(&results(), 60);
         assert!(text.lines().all(|l| fit::width_of(l) <= 60), "{text}");
         assert!(text.contains("deadlock in 20 of 20 trials"), "{text}");
+        // Retries are explained where a database could have paid some.
+        assert!(md.contains("40001"));
+        let mut memory = results();
+        memory.db = None;
+        assert!(!markdown(&memory).contains("40001"));
     }
 
     #[test]
