@@ -2,8 +2,8 @@
 //!
 //! Data flows one way: `cli` → `plan` → `coordinator` → `outcome` → `stats`
 //! (with `explain` beside it for traced trials) → `report`, and `exit`
-//! decides the status. `sweep` builds one plan per value of a parameter
-//! and runs each through the same coordinator. The worker process uses `ledger`, `backend`,
+//! decides the status. `sweep` builds one plan per value of a parameter,
+//! and `matrix` one per scenario, and runs each through the same coordinator. The worker process uses `ledger`, `backend`,
 //! `strategy`, `spec` and `vocab` only. The binary (`main.rs`) is a thin
 //! shell around this library; the library exists so that benchmarks and
 //! tests can drive the strategies, statistics and renderers directly.
@@ -53,6 +53,8 @@ pub mod host;
 pub mod ledger;
 #[cfg(target_os = "linux")]
 pub(crate) mod limits;
+#[cfg(target_os = "linux")]
+pub mod matrix;
 #[cfg(target_os = "linux")]
 pub mod outcome;
 #[cfg(target_os = "linux")]

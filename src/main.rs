@@ -10,7 +10,8 @@ use anyhow::Context;
 use clap::Parser;
 
 use bankrace::cli::{
-    self, BenchArgs, BenchFormat, Cli, Command, Format, QuizArgs, RunArgs, SweepArgs, SweepFormat,
+    self, BenchArgs, BenchFormat, Cli, Command, Format, MatrixArgs, MatrixFormat, QuizArgs,
+    RunArgs, SweepArgs, SweepFormat,
 };
 use bankrace::exit::{EXIT_EXPECTATION, EXIT_OK, EXIT_RUNTIME, EXIT_USAGE};
 use bankrace::export::{self, Target};
@@ -65,6 +66,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => run(&args),
         Command::Sweep(args) => sweep(&args),
+        Command::Matrix(args) => matrix(&args),
         Command::Quiz(args) => quiz(&args),
         Command::Completions { shell } => print(&cli::completions(shell)).map(|()| EXIT_OK),
         Command::Man => print(&cli::man_page()).map(|()| EXIT_OK),
@@ -252,6 +254,35 @@ fn sweep(args: &SweepArgs) -> anyhow::Result<u8> {
         items.push((target, page.into_bytes()));
     }
     let late = match export::deliver(items, &interrupts)? {
+        export::Delivered::Done => interrupts.caught(),
+        export::Delivered::Interrupted(sig) => Some(sig),
+    };
+    Ok(match results.signal.or(late) {
+        Some(sig) => finish(
+            128 + sig as u8,
+            &[format!("interrupted by {}", signals::name(sig))],
+        ),
+        None => EXIT_OK,
+    })
+}
+
+/// Runs every cell of the anomaly table and prints it. An interruption
+/// still prints the cells that ran (the rest say "not run"), after the
+/// schema and any embedded server are gone: 128 + N.
+fn matrix(args: &MatrixArgs) -> anyhow::Result<u8> {
+    let plan = args.plan()?;
+    let width = cli::text_width(args.width)?;
+    let interrupts = Interrupts::install().context("cannot install signal handlers")?;
+    let bar = progress::Steps::new(plan.total_trials(), !args.quiet);
+    let results = bankrace::matrix::run(&plan, &interrupts, &mut |p| bar.update(p.done, &p.label));
+    bar.finish();
+    let results = results?;
+    let text = match args.format {
+        MatrixFormat::Text => report::matrix::text(&results, width),
+        MatrixFormat::Markdown => report::matrix::markdown(&results),
+        MatrixFormat::Json => report::matrix::json(&results),
+    };
+    let late = match export::deliver(vec![(Target::Stdout, text.into_bytes())], &interrupts)? {
         export::Delivered::Done => interrupts.caught(),
         export::Delivered::Interrupted(sig) => Some(sig),
     };

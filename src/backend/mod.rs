@@ -115,6 +115,12 @@ pub(crate) trait Accounts {
     fn worker_env(&self) -> Vec<(&'static str, String)> {
         Vec::new()
     }
+
+    /// The database server's version, for reports that say where they
+    /// measured; `None` for the memory-mapped ledger.
+    fn server_version(&mut self) -> io::Result<Option<String>> {
+        Ok(None)
+    }
 }
 
 /// The memory backend's accounts: the balances in the ledger itself, set by

@@ -138,6 +138,22 @@ Every point runs the same plan as `bankrace run` with that value, for each
 mode (no lock and mutex unless --no-lock or --lock say otherwise), with the
 same seed. Exit status: 0 done, 1 runtime error, 2 usage error, 128+N signal.";
 
+pub(super) const MATRIX_EXAMPLES: &str = "\
+Examples:
+  bankrace matrix                    the memory-mapped ledger, 20 trials per cell
+  bankrace matrix --db embedded      a throwaway PostgreSQL server, started once
+  bankrace matrix --db postgresql://me@dbhost/test --trials 50 --format markdown
+                                     your own server and version
+  bankrace matrix --format json | jq '.scenarios[].cells[] | select(.verdict == \"anomaly\")'
+
+Each scenario the backend runs is one plan, as `bankrace run --scenario NAME
+--no-lock --lock=...` would run it, with every strategy that fits it; the
+scenarios run one after another with the same seed. A cell says \"anomaly in k
+of n trials\" when k trials ended wrong (a lost update, an overdraft, money
+changed), \"deadlock in k of n trials\" when the locks deadlocked instead, or
+\"prevented (r retries)\" when every trial ended right. Exit status: 0 done,
+1 runtime error, 2 usage error, 128+N signal.";
+
 /// The command users see: everything but the hidden `worker` subcommand,
 /// which completion generators would otherwise offer.
 fn public_command() -> clap::Command {
@@ -180,6 +196,7 @@ fn write_options_sections(out: &mut Vec<u8>) -> std::io::Result<()> {
     for (name, heading) in [
         ("run", None),
         ("bench", Some("BENCH OPTIONS")),
+        ("matrix", Some("MATRIX OPTIONS")),
         ("quiz", Some("QUIZ OPTIONS")),
     ] {
         let mut sub = Cli::command()
@@ -287,6 +304,7 @@ mod tests {
             "repetitions",
             "QUIZ OPTIONS",
             "answer",
+            "MATRIX OPTIONS",
             "EXIT STATUS",
             "EXAMPLES",
             "NO_COLOR",

@@ -2,10 +2,12 @@
 
 mod from;
 mod help;
+mod matrix;
 mod run;
 mod sweep;
 
 pub use help::{completions, man_page};
+pub use matrix::{MatrixArgs, MatrixFormat};
 pub use run::{Output, RunArgs};
 pub use sweep::{SweepArgs, SweepFormat};
 
@@ -37,6 +39,9 @@ pub enum Command {
     /// Run the same race over a list of values of one parameter, and show how often it bites.
     #[command(after_long_help = help::SWEEP_EXAMPLES)]
     Sweep(Box<SweepArgs>),
+    /// The anomaly table: every scenario under every strategy of the backend, N trials per cell, measured on this machine or your own server.
+    #[command(after_long_help = help::MATRIX_EXAMPLES)]
+    Matrix(Box<MatrixArgs>),
     /// Work out a small interleaving by hand; bankrace checks your answer by running it for real.
     #[command(after_long_help = QUIZ_EXAMPLES)]
     Quiz(QuizArgs),
@@ -98,6 +103,7 @@ impl Command {
         match self {
             Command::Run(_) => "run",
             Command::Sweep(_) => "sweep",
+            Command::Matrix(_) => "matrix",
             Command::Bench(_) => "bench",
             Command::DbCleanup(_) => "db-cleanup",
             Command::DbServer(_) => "db-server",

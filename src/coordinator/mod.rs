@@ -106,10 +106,44 @@ pub fn stream(
     interrupts: &Interrupts,
     each: &mut dyn FnMut(usize, Progress, TrialOutcome) -> Result<Next>,
 ) -> Result<RunEnd> {
-    let exe = crate::exe::own_executable()?;
     // Dropped when the run ends, however it ends: a database's schema is
     // dropped and an embedded server stopped and removed.
-    let mut accounts = open_accounts(plan.db.as_ref())?;
+    let mut accounts = RunAccounts::open(plan)?;
+    stream_in(plan, &mut accounts, interrupts, each)
+}
+
+/// A run's accounts, opened once and shared by the plans run in them (the
+/// plans of `bankrace matrix`, one per scenario): the ledger's own, or a
+/// database's schema, on the embedded server if asked. Dropping them drops
+/// the schema and stops and removes the server.
+pub struct RunAccounts(Box<dyn Accounts>);
+
+impl RunAccounts {
+    /// Opens the accounts `plan.db` names: connects (or starts the embedded
+    /// server) and creates the run's schema.
+    pub fn open(plan: &Plan) -> Result<RunAccounts> {
+        open_accounts(plan.db.as_ref()).map(RunAccounts)
+    }
+
+    /// The database server's version (`SHOW server_version`), or `None`
+    /// for the memory-mapped ledger.
+    pub fn server_version(&mut self) -> Result<Option<String>> {
+        self.0
+            .server_version()
+            .context("cannot ask the server for its version")
+    }
+}
+
+/// [`stream`], in accounts already open: a plan's own `db` is not opened
+/// again (the caller opened the accounts from a plan with the same one).
+pub fn stream_in(
+    plan: &Plan,
+    accounts: &mut RunAccounts,
+    interrupts: &Interrupts,
+    each: &mut dyn FnMut(usize, Progress, TrialOutcome) -> Result<Next>,
+) -> Result<RunEnd> {
+    let exe = crate::exe::own_executable()?;
+    let accounts = &mut accounts.0;
     let mut stopped_early = false;
     'modes: for (m, &mode) in plan.modes.iter().enumerate() {
         // Dropped on every way out of the loop, which kills and reaps them.

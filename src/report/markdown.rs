@@ -113,7 +113,7 @@ fn bank_trials(out: &mut String, modes: &[ModeResult]) {
 
 /// Escapes the characters that would end a table cell or start emphasis,
 /// code or a link.
-fn escape(text: &str) -> String {
+pub(super) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         if matches!(c, '\\' | '|' | '*' | '_' | '`' | '[' | ']' | '<' | '>') {

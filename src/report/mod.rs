@@ -8,6 +8,7 @@ pub(crate) mod fit;
 mod history;
 pub mod json;
 mod markdown;
+pub mod matrix;
 pub mod picture;
 mod skew;
 mod stream;

@@ -2,10 +2,13 @@
 //!
 //! - `fold.rs`: the summaries folded one trial at a time, in memory that
 //!   does not grow with the trials (a value-to-count map of final balances,
-//!   running sums), keeping whole records only where a report needs them.
+//!   running sums), keeping whole records only where a report needs them;
+//! - `anomaly.rs`: what counts as an anomaly in the anomaly table, per mode.
 
+mod anomaly;
 mod fold;
 
+pub use anomaly::Tally;
 pub use fold::{Fold, Keep};
 
 use std::collections::BTreeMap;

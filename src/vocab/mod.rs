@@ -4,7 +4,8 @@
 //! (`lost-update`, `no-lock`, `mutex`, `ok`, `read`, `D1`) is written here and
 //! nowhere else, and so is the number a type is stored as in the ledger.
 //! `backend.rs` holds the words of the database backend: which backend holds
-//! the accounts, and why a worker on it gave up.
+//! the accounts, and why a worker on it gave up; `verdict.rs` the words of
+//! the anomaly table (`bankrace matrix`).
 
 use std::fmt;
 
@@ -243,6 +244,19 @@ impl Mode {
     /// but `atomic`, whose update is one instruction or one statement).
     pub(crate) fn has_window(self) -> bool {
         self != Mode::Atomic
+    }
+
+    /// The mode can run `scenario` on `backend`: it fits the scenario and
+    /// runs on the backend, and on the memory-mapped ledger the scenarios of
+    /// several accounts have only their own modes (`atomic` there is one SQL
+    /// statement, which no one instruction can be).
+    pub(crate) fn available(self, scenario: Scenario, backend: BackendKind) -> bool {
+        let own_set = match (scenario, backend) {
+            (Scenario::Transfer, BackendKind::Memory) => Self::TRANSFER.contains(&self),
+            (Scenario::WriteSkew, BackendKind::Memory) => Self::WRITE_SKEW.contains(&self),
+            _ => true,
+        };
+        own_set && self.fits(scenario) && self.runs_on(backend)
     }
 
     /// The mode can run on `backend`: the unlocked mode and `atomic` run on
@@ -603,8 +617,10 @@ impl fmt::Display for WorkerName {
 }
 
 mod backend;
+mod verdict;
 
 pub use backend::{BackendKind, Failure};
+pub use verdict::Verdict;
 
 #[cfg(test)]
 mod tests;

@@ -7,6 +7,7 @@ mod bad_input;
 mod bench;
 mod faults;
 mod from;
+mod matrix;
 mod output;
 mod pg;
 mod pg_transfer;

@@ -17,7 +17,7 @@ use super::common::*;
 
 /// The directory of `initdb` and `postgres`, or `None` after saying the test
 /// is skipped. With BANKRACE_REQUIRE_PG set, a missing server fails the test.
-pub(super) fn server_binaries() -> Option<PathBuf> {
+pub(crate) fn server_binaries() -> Option<PathBuf> {
     let found = std::env::var_os("BANKRACE_PG_BINDIR")
         .map(PathBuf::from)
         .or_else(|| {
@@ -42,7 +42,7 @@ pub(super) fn server_binaries() -> Option<PathBuf> {
 
 /// A private TMPDIR the `postgres` user can enter (the embedded server runs
 /// as that user when the tests run as root).
-pub(super) fn reachable_tmp() -> tempfile::TempDir {
+pub(crate) fn reachable_tmp() -> tempfile::TempDir {
     let tmp = tempfile::tempdir().unwrap();
     std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     tmp
@@ -185,14 +185,14 @@ fn embedded_overdraft_only_the_unlocked_mode_overdraws() {
 }
 
 /// The embedded server's pid, once its directory in `tmp` has one.
-fn postmaster_in(tmp: &Path) -> Option<(PathBuf, u32)> {
+pub(crate) fn postmaster_in(tmp: &Path) -> Option<(PathBuf, u32)> {
     std::fs::read_dir(tmp).ok()?.flatten().find_map(|e| {
         let pid = std::fs::read_to_string(e.path().join("data/postmaster.pid")).ok()?;
         Some((e.path(), pid.lines().next()?.trim().parse().ok()?))
     })
 }
 
-fn alive(pid: u32) -> bool {
+pub(crate) fn alive(pid: u32) -> bool {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     let state = stat
         .rsplit(')')
@@ -272,9 +272,9 @@ fn sigint_drops_the_schema_stops_the_server_and_removes_its_directory() {
 /// passwords for TCP, TLS with a self-signed certificate made here, trust on
 /// its private socket for the set-up. Dies with this test process (the
 /// server start asks for it). Dropped: stopped and removed.
-struct TcpServer {
+pub(crate) struct TcpServer {
     child: std::process::Child,
-    port: u16,
+    pub(crate) port: u16,
     _dir: tempfile::TempDir,
 }
 
@@ -364,7 +364,7 @@ fn run_as() -> Option<(u32, u32)> {
     Some((f[2].parse().unwrap(), f[3].parse().unwrap()))
 }
 
-fn tcp_server(bin: &Path) -> TcpServer {
+pub(crate) fn tcp_server(bin: &Path) -> TcpServer {
     let dir = reachable_tmp();
     let data = dir.path().join("data");
     let ids = run_as();

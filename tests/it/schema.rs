@@ -1,22 +1,34 @@
-//! The run report against its published JSON Schema (docs/run.schema.json): real documents of every shape validate, and the validator itself refuses what the schema forbids.
+//! The run report against its published JSON Schema (docs/run.schema.json): real documents of every shape validate, and the validator itself refuses what the schema forbids. The anomaly table's schema (docs/matrix.schema.json) borrows definitions from it; `matrix.rs` validates its documents with [`violations_of`].
 
 use serde_json::{Value, json};
 
 use crate::common::{DOUBLE_CHECK, run_json};
 
 fn schema() -> Value {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/run.schema.json");
+    schema_file("run.schema.json")
+}
+
+/// A schema of docs/, parsed.
+pub fn schema_file(name: &str) -> Value {
+    let path = format!("{}/docs/{name}", env!("CARGO_MANIFEST_DIR"));
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).expect("the schema is JSON")
 }
 
 /// The part of JSON Schema the file uses: `type`, `const`, `enum`,
 /// `properties`, `required`, `additionalProperties: false`, `items`,
 /// `minimum`, `maximum`, `pattern` (only `^[...]+$`-like anchors, checked
-/// by a small matcher) and local `$ref`s. Returns every violation.
+/// by a small matcher) and `$ref`s to a definition of the same file or of
+/// another file of docs/ (`run.schema.json#/$defs/host`). Returns every
+/// violation.
 fn validate(root: &Value, schema: &Value, value: &Value, at: &str, errors: &mut Vec<String>) {
     if let Some(r) = schema.get("$ref").and_then(Value::as_str) {
-        let name = r.strip_prefix("#/$defs/").expect("local refs only");
-        return validate(root, &root["$defs"][name], value, at, errors);
+        let (file, local) = r.split_once('#').expect("refs to a definition");
+        let name = local.strip_prefix("/$defs/").expect("refs to a definition");
+        if file.is_empty() {
+            return validate(root, &root["$defs"][name], value, at, errors);
+        }
+        let other = schema_file(file);
+        return validate(&other, &other["$defs"][name], value, at, errors);
     }
     let mut fail = |what: String| errors.push(format!("{at}: {what}"));
     if let Some(c) = schema.get("const")
@@ -124,7 +136,12 @@ fn matches_pattern(pattern: &str, s: &str) -> bool {
 }
 
 fn violations(doc: &Value) -> Vec<String> {
-    let schema = schema();
+    violations_of("run.schema.json", doc)
+}
+
+/// Every way `doc` breaks the schema `file` of docs/.
+pub fn violations_of(file: &str, doc: &Value) -> Vec<String> {
+    let schema = schema_file(file);
     let mut errors = Vec::new();
     validate(&schema, &schema, doc, "$", &mut errors);
     errors
@@ -197,10 +214,47 @@ fn real_reports_of_every_shape_validate() {
 
 #[test]
 fn the_schema_names_the_current_schema_version() {
-    assert_eq!(
-        schema()["properties"]["schema_version"]["const"],
-        json!(bankrace::report::json::SCHEMA_VERSION)
-    );
+    for file in ["run.schema.json", "matrix.schema.json"] {
+        assert_eq!(
+            schema_file(file)["properties"]["schema_version"]["const"],
+            json!(bankrace::report::json::SCHEMA_VERSION),
+            "{file}"
+        );
+    }
+}
+
+/// A scenario, mode or verdict added to the vocabulary must be added to
+/// the schemas too, or real documents would stop validating.
+#[test]
+fn the_schemas_name_every_scenario_mode_and_verdict() {
+    use bankrace::vocab::{Mode, Scenario, Verdict};
+    let enumed = |v: &Value| -> Vec<Value> { v["enum"].as_array().unwrap().clone() };
+    let run = schema();
+    let matrix = schema_file("matrix.schema.json");
+    let params = &run["$defs"]["parameters"]["properties"];
+    for s in Scenario::ALL {
+        assert!(
+            enumed(&params["scenario"]).contains(&json!(s.name())),
+            "{}",
+            s.name()
+        );
+        let row = &matrix["$defs"]["scenario"]["properties"]["scenario"];
+        assert!(enumed(row).contains(&json!(s.name())), "{}", s.name());
+    }
+    for m in Mode::ALL {
+        assert!(
+            enumed(&params["modes"]["items"]).contains(&json!(m.id())),
+            "{m}"
+        );
+        let cell = &matrix["$defs"]["cell"]["properties"]["mode"];
+        assert!(enumed(cell).contains(&json!(m.id())), "{m}");
+        let lock = &run["$defs"]["mode"]["properties"]["lock"];
+        assert!(enumed(lock).contains(&json!(m.strategy())), "{m}");
+    }
+    let verdicts = enumed(&matrix["$defs"]["cell"]["properties"]["verdict"]);
+    for v in Verdict::ALL {
+        assert!(verdicts.contains(&json!(v.name())), "{v}");
+    }
 }
 
 #[test]

@@ -98,6 +98,14 @@ impl Accounts for Session {
         Ok(rows.iter().map(|r| r.get(0)).collect())
     }
 
+    fn server_version(&mut self) -> io::Result<Option<String>> {
+        let row = self
+            .client
+            .query_one("SHOW server_version", &[])
+            .map_err(|e| io::Error::other(connect::message(&e)))?;
+        Ok(Some(row.get(0)))
+    }
+
     fn worker_env(&self) -> Vec<(&'static str, String)> {
         vec![
             (CONNINFO_ENV, self.conninfo.clone()),
