@@ -89,8 +89,9 @@ fn legend(r: &MatrixResults) -> String {
         ""
     };
     format!(
-        "anomaly: a trial ended off the books (a lost update), overdrew, or broke the bank's \
-         invariants (money changed, an account negative, an audit saw a wrong total). \
+        "anomaly: a trial ended off the books (a lost update), overdrew, broke the bank's \
+         invariants (money changed, an account negative, an audit saw a wrong total), or took \
+         the write skew's sum below zero. \
          deadlock: the workers' locks waited for each other in a cycle. prevented: every \
          trial ended right{retries}. Failed trials (a worker died or timed out) count for \
          neither."
