@@ -351,24 +351,55 @@ fn gave_up(ledger: &Ledger, index: u32) -> Option<String> {
 
 /// Why a trial timed out, as far as the ledger tells.
 fn timed_out(plan: &Plan, ledger: &Ledger, group: &WorkerGroup, killed: Option<u32>) -> String {
-    let after = format!("timed out after {}", crate::duration::human(plan.timeout));
     let workers = ledger.workers();
     let waiting: Vec<u32> = (0..workers)
         .filter(|&w| ledger.slot(w).state() != SlotState::Done && Some(w) != killed)
         .collect();
-    if let Some(k) = killed.filter(|&k| group.was_killed(k)) {
-        return format!("{after}: lock never released (worker {k} died holding it)");
-    }
-    if let Some(&w) = waiting
+    let idle = waiting
         .iter()
-        .find(|&&w| ledger.slot(w).state() == SlotState::Idle)
-    {
-        return format!("{after}: worker {w} never reached the start barrier");
+        .copied()
+        .find(|&w| ledger.slot(w).state() == SlotState::Idle);
+    timeout_cause(&Stalled {
+        after: plan.timeout,
+        mode: ledger.job().mode,
+        died: killed.filter(|&k| group.was_killed(k)),
+        idle,
+        finished: workers - waiting.len() as u32,
+        workers,
+    })
+}
+
+/// What the coordinator knows of a trial that timed out.
+struct Stalled {
+    after: std::time::Duration,
+    mode: Mode,
+    /// The worker `--kill-holder` killed, if it died.
+    died: Option<u32>,
+    /// A worker that never reached the start barrier.
+    idle: Option<u32>,
+    finished: u32,
+    workers: u32,
+}
+
+/// The cause of a timed-out trial in words. Pure.
+fn timeout_cause(s: &Stalled) -> String {
+    let after = format!("timed out after {}", crate::duration::human(s.after));
+    match s.died {
+        Some(k) if s.mode.lock_outlives_holder() => {
+            format!("{after}: lock never released (worker {k} died holding it)")
+        }
+        _ if s.idle.is_some() => format!(
+            "{after}: worker {} never reached the start barrier",
+            s.idle.unwrap_or_default()
+        ),
+        // The dead holder's lock was released: the others were slow.
+        Some(k) => format!(
+            "{after}: {} of {} workers finished (worker {k} died holding the lock, \
+             which was released)",
+            s.finished, s.workers
+        ),
+        None => format!("{after}: {} of {} workers finished", s.finished, s.workers),
     }
-    format!(
-        "{after}: {} of {workers} workers finished",
-        workers as usize - waiting.len(),
-    )
 }
 
 /// Why the forced schedule could not be followed, if a worker said so.
@@ -442,5 +473,46 @@ fn describe(index: u32, status: ExitStatus) -> String {
         (Some(code), _) => format!("worker {index} exited with status {code}"),
         (None, Some(sig)) => format!("worker {index} killed by {}", signals::name(sig)),
         _ => format!("worker {index} ended abnormally"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn stalled(mode: Mode, died: Option<u32>, idle: Option<u32>) -> Stalled {
+        Stalled {
+            after: Duration::from_secs(2),
+            mode,
+            died,
+            idle,
+            finished: 1,
+            workers: 3,
+        }
+    }
+
+    #[test]
+    fn only_a_lock_that_outlives_its_holder_is_never_released() {
+        assert_eq!(
+            timeout_cause(&stalled(Mode::Spin, Some(0), None)),
+            "timed out after 2.00s: lock never released (worker 0 died holding it)"
+        );
+        for mode in [Mode::Mutex, Mode::Flock, Mode::Row] {
+            assert_eq!(
+                timeout_cause(&stalled(mode, Some(0), None)),
+                "timed out after 2.00s: 1 of 3 workers finished (worker 0 died holding the lock, \
+                 which was released)",
+                "{mode}"
+            );
+        }
+        assert_eq!(
+            timeout_cause(&stalled(Mode::Mutex, None, Some(2))),
+            "timed out after 2.00s: worker 2 never reached the start barrier"
+        );
+        assert_eq!(
+            timeout_cause(&stalled(Mode::NoLock, None, None)),
+            "timed out after 2.00s: 1 of 3 workers finished"
+        );
     }
 }

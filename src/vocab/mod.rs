@@ -240,6 +240,14 @@ impl Mode {
         (self != Mode::NoLock).then(|| self.id())
     }
 
+    /// A lock of this mode stays held when its holder dies: only the spin
+    /// lock, a word nobody can tell from a slow holder's. A robust mutex
+    /// is handed to the next taker, the kernel drops a dead process's file
+    /// locks, and a database rolls back a dead connection's transaction.
+    pub(crate) fn lock_outlives_holder(self) -> bool {
+        self == Mode::Spin
+    }
+
     /// The strategy leaves a window between a read and a write (every mode
     /// but `atomic`, whose update is one instruction or one statement).
     pub(crate) fn has_window(self) -> bool {
