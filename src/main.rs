@@ -154,7 +154,11 @@ fn run(args: &RunArgs) -> anyhow::Result<u8> {
     bar.finish();
     let end = end?;
     let (results, history) = streams
-        .finish(end.interrupted, end.stopped_early)
+        .finish(
+            end.interrupted,
+            end.stopped_early,
+            end.database_lost.clone(),
+        )
         .map_err(named_error)?;
     // The streamed files are complete: each takes its name now.
     for file in files.drain(..) {
@@ -190,6 +194,7 @@ fn run(args: &RunArgs) -> anyhow::Result<u8> {
         // A traced trial whose books do not balance is a bug in bankrace.
         violations: report::violations(&results),
         stopped_early: end.stopped_early,
+        database_lost: end.database_lost.clone(),
         unmet: output
             .expect
             .and_then(|e| expect::check(&results, e).err())

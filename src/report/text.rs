@@ -112,6 +112,11 @@ pub(super) fn run_notes(results: &Results) -> Vec<String> {
     if results.stopped_early {
         notes.push("stopped at the first failed trial (--fail-fast)".to_string());
     }
+    if let Some(lost) = &results.database_lost {
+        notes.push(format!(
+            "the database went away during {lost}: showing the trials that completed"
+        ));
+    }
     notes
 }
 

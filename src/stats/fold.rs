@@ -89,6 +89,7 @@ impl Fold {
         host: crate::host::Host,
         interrupted: Option<i32>,
         stopped_early: bool,
+        database_lost: Option<String>,
     ) -> Results {
         let expected = self.plan.expected_balance();
         Results {
@@ -98,6 +99,7 @@ impl Fold {
             parameters: self.plan,
             interrupted: interrupted.map(crate::signals::name),
             stopped_early,
+            database_lost,
         }
     }
 }

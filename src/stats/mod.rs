@@ -30,6 +30,9 @@ pub struct Results {
     pub interrupted: Option<String>,
     /// `--fail-fast` stopped the run at its first failed trial.
     pub stopped_early: bool,
+    /// The database went away mid-run (the server stopped): the trial it
+    /// cut short and why, or `null`. The trials before it are reported.
+    pub database_lost: Option<String>,
 }
 
 /// One column of the comparison.
@@ -235,7 +238,12 @@ pub fn results(plan: &Plan, run: &RunOutcome) -> Results {
             fold.add(m, t, record);
         }
     }
-    fold.finish(run.host.clone(), run.interrupted, run.stopped_early)
+    fold.finish(
+        run.host.clone(),
+        run.interrupted,
+        run.stopped_early,
+        run.database_lost.clone(),
+    )
 }
 
 /// Whether a finished trial ended where the books say and never overdrew;
@@ -426,6 +434,7 @@ mod tests {
             }],
             interrupted: None,
             stopped_early: false,
+            database_lost: None,
             host: crate::host::Host::fixture(),
         }
     }

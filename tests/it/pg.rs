@@ -499,3 +499,154 @@ fn a_connection_string_over_tcp_with_a_password_and_tls() {
     fails(&dead, "cannot reach");
     assert_empty(tmp.path());
 }
+
+/// `psql` on the embedded server whose directory is `dir`: one statement,
+/// its rows unaligned, or `None` if it failed.
+fn psql_in(bin: &Path, dir: &Path, statement: &str) -> Option<String> {
+    let out = psql_command(bin, dir)
+        .args(["-tAc", statement])
+        .stderr(Stdio::null())
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+fn psql_command(bin: &Path, dir: &Path) -> Command {
+    let mut cmd = Command::new(bin.join("psql"));
+    cmd.arg("-h")
+        .arg(dir)
+        .args(["-p", "5432", "-U", "bankrace", "-d", "postgres", "-X", "-q"]);
+    cmd
+}
+
+#[test]
+fn a_server_stopped_mid_run_fails_the_trial_in_flight_and_reports_the_rest() {
+    let Some(bin) = server_binaries() else { return };
+    let tmp = reachable_tmp();
+    let out_dir = tempfile::tempdir().unwrap();
+    let (md, csv) = (out_dir.path().join("r.md"), out_dir.path().join("r.csv"));
+    // One depositor, one operation per trial, under `advisory`: each
+    // trial's worker takes pg_advisory_xact_lock(0) around its update.
+    let args = [
+        "--db",
+        "embedded",
+        "--lock=advisory",
+        "--depositors",
+        "1",
+        "--withdrawers",
+        "0",
+        "--ops",
+        "1",
+        "--window",
+        "0",
+        "--pause",
+        "0",
+        "--trials",
+        "100000",
+        "--timeout",
+        "120s",
+        "--export-markdown",
+        md.to_str().unwrap(),
+        "--export-csv",
+        csv.to_str().unwrap(),
+    ];
+    let child = start(&args, tmp.path());
+    let pid = child.id();
+    let mut server = None;
+    assert!(
+        eventually(Duration::from_secs(60), || {
+            server = postmaster_in(tmp.path());
+            server.is_some()
+        }),
+        "the run never got its server going"
+    );
+    let (dir, postmaster) = server.unwrap();
+    // A balance of 201 means a trial's worker committed its deposit (each
+    // trial starts at 200): that trial completes, since the coordinator
+    // needs no lock to read the balance.
+    let schema = || {
+        psql_in(
+            &bin,
+            &dir,
+            "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'bankrace\\_%'",
+        )
+    };
+    assert!(
+        eventually(Duration::from_secs(60), || {
+            schema().filter(|s| !s.is_empty()).is_some_and(|s| {
+                psql_in(&bin, &dir, &format!("SELECT balance FROM {s}.accounts"))
+                    .is_some_and(|b| b == "201")
+            })
+        }),
+        "no trial ever completed its deposit"
+    );
+    // Then this session takes the advisory lock and keeps it: every later
+    // trial's worker blocks on it, in flight, until the server stops.
+    let mut holder = psql_command(&bin, &dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let stdin = holder.stdin.as_mut().unwrap();
+        stdin
+            .write_all(b"SELECT pg_advisory_lock(0::bigint);\n")
+            .unwrap();
+        stdin.flush().unwrap();
+    }
+    let waiting = "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid) \
+                   WHERE l.locktype = 'advisory' AND NOT l.granted \
+                   AND a.application_name <> 'psql'";
+    assert!(
+        eventually(Duration::from_secs(60), || {
+            psql_in(&bin, &dir, waiting).is_some_and(|n| n != "0")
+        }),
+        "no worker ever waited for the held lock"
+    );
+    // SIGQUIT: PostgreSQL's immediate shutdown, as `pg_ctl stop -m immediate`.
+    signal(postmaster, Signal::QUIT);
+    let out = child.wait_with_output().unwrap();
+    let _ = holder.kill();
+    let _ = holder.wait();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("the database went away during trial"),
+        "{stderr}"
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let lost = report["database_lost"].as_str().unwrap();
+    assert!(
+        lost.contains("of advisory") && lost.contains("worker 0"),
+        "{lost}"
+    );
+    let trials = report["modes"][0]["trials"].as_array().unwrap();
+    assert!(!trials.is_empty(), "the completed trials are reported");
+    for t in trials {
+        assert_eq!(
+            (&t["status"], &t["final_balance"]),
+            (&"ok".into(), &201.into())
+        );
+    }
+    let in_flight: u64 = lost["trial ".len()..]
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(in_flight as usize, trials.len() + 1, "{lost}");
+    let md = std::fs::read_to_string(&md).unwrap();
+    assert!(md.contains("the database went away during trial"), "{md}");
+    let csv = std::fs::read_to_string(&csv).unwrap();
+    assert_eq!(
+        csv.lines().filter(|l| l.starts_with("advisory,")).count(),
+        trials.len(),
+        "{csv}"
+    );
+    assert!(!alive(postmaster) && workers_of(pid).is_empty());
+    assert_empty(tmp.path());
+}

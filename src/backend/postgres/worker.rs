@@ -128,10 +128,13 @@ impl Postgres {
 
     /// Records why a statement failed, and says it in one line.
     fn failed(&mut self, e: &postgres::Error) -> io::Error {
-        let failure = if e.is_closed() || e.code().is_none() {
-            Failure::ConnectionLost
-        } else {
-            Failure::Database
+        let failure = match e.code() {
+            // Class 57, operator intervention: 57P01 (a fast or immediate
+            // shutdown, or pg_terminate_backend), 57P02 (a crash elsewhere
+            // in the server), 57P03 (not accepting connections now).
+            Some(c) if c.code().starts_with("57") => Failure::Terminated,
+            _ if e.is_closed() || e.code().is_none() => Failure::ConnectionLost,
+            _ => Failure::Database,
         };
         self.failure = Some(failure);
         io::Error::other(format!("{}: {}", failure.describe(), connect::message(e)))
