@@ -50,7 +50,7 @@ pub struct RunEnd {
 
 /// How one trial ended, as the run loop sees it.
 pub(crate) enum Ran {
-    Outcome(TrialOutcome),
+    Outcome(Box<TrialOutcome>),
     /// A signal cut it short.
     Interrupted,
     /// The database cannot be used any more: why, in words.
@@ -141,7 +141,7 @@ pub fn stream(
                 run_trial(plan, &spec, &exe, interrupts, accounts)?
             };
             let outcome = match ran {
-                Ran::Outcome(outcome) => outcome,
+                Ran::Outcome(outcome) => *outcome,
                 Ran::Interrupted => break 'modes,
                 Ran::DatabaseLost(cause) => {
                     database_lost = Some(format!("trial {trial} of {}: {cause}", mode.name()));
@@ -239,7 +239,7 @@ fn run_trial(
         killed_worker,
         deadlock,
     )?;
-    Ok(Ran::Outcome(outcome))
+    Ok(Ran::Outcome(Box::new(outcome)))
 }
 
 /// The outcome of a trial that ended (with `cause` if it failed, and

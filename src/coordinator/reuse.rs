@@ -153,5 +153,5 @@ pub(super) fn run_trial(
     if outcome.cause.is_some() {
         *session = None;
     }
-    Ok(Ran::Outcome(outcome))
+    Ok(Ran::Outcome(Box::new(outcome)))
 }
