@@ -191,6 +191,11 @@ pub struct Summary {
     pub holder_killed: u32,
     /// Of those, the trials that still completed.
     pub survived_kill: u32,
+    /// Of those, on a database, the trials whose dead worker died inside
+    /// its open transaction (`row`, `advisory`, `repeatable-read`,
+    /// `serializable`), which the server rolled back when its connection
+    /// dropped, releasing its locks; 0 in memory.
+    pub rolled_back: u32,
     /// Trials ended by a deadlock (not counted in `failed`).
     pub deadlocked: u32,
     /// Transfer scenario: completed trials whose bank total changed.

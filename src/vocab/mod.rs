@@ -198,6 +198,17 @@ impl Mode {
         self != Mode::Atomic
     }
 
+    /// On a database, the window lies inside an open transaction: a worker
+    /// that dies there leaves it to the server to roll back (`row`,
+    /// `advisory`, `repeatable-read`, `serializable`; the others run in
+    /// autocommit, one statement at a time).
+    pub(crate) fn window_in_transaction(self) -> bool {
+        matches!(
+            self,
+            Mode::Row | Mode::Advisory | Mode::RepeatableRead | Mode::Serializable
+        )
+    }
+
     /// The mode can run on `backend`: the unlocked mode and `atomic` run on
     /// both, every other strategy on one.
     pub(crate) fn runs_on(self, backend: BackendKind) -> bool {

@@ -650,3 +650,64 @@ fn a_server_stopped_mid_run_fails_the_trial_in_flight_and_reports_the_rest() {
     assert!(!alive(postmaster) && workers_of(pid).is_empty());
     assert_empty(tmp.path());
 }
+
+#[test]
+fn a_worker_killed_holding_a_row_lock_is_rolled_back_and_the_others_go_on() {
+    if server_binaries().is_none() {
+        return;
+    }
+    let tmp = reachable_tmp();
+    let out_dir = tempfile::tempdir().unwrap();
+    let md = out_dir.path().join("r.md");
+    // In every trial one worker dies inside its window, that is after its
+    // SELECT ... FOR UPDATE and before its UPDATE: it holds the row lock.
+    // The fault gate starts the other worker only once the doomed one is
+    // dying, so the other always needs the lock the dead one held.
+    let args = [
+        "--db",
+        "embedded",
+        "--lock=row",
+        "--kill-holder",
+        "1",
+        "--depositors",
+        "2",
+        "--withdrawers",
+        "0",
+        "--ops",
+        "3",
+        "--window",
+        "100ms",
+        "--pause",
+        "0",
+        "--trials",
+        "2",
+        "--timeout",
+        "60s",
+        "--export-markdown",
+        md.to_str().unwrap(),
+    ];
+    let (code, report, stderr) = run_in(tmp.path(), &args, &[]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let mode = &report["modes"][0];
+    for t in mode["trials"].as_array().unwrap() {
+        assert_eq!(t["status"], "ok", "{t}");
+        assert!(t["killed_worker"].is_u64(), "{t}");
+        // The survivor made all 3 deposits, the dead worker fewer than 3;
+        // its deposit in flight never landed: the books balance exactly.
+        assert_eq!(t["final_balance"], t["expected_balance"], "{t}");
+        assert_eq!(t["consistent"], true, "{t}");
+        let landed = t["final_balance"].as_i64().unwrap() - 200;
+        assert!((3..6).contains(&landed), "{t}");
+    }
+    let s = &mode["summary"];
+    assert_eq!(
+        (&s["holder_killed"], &s["survived_kill"], &s["rolled_back"]),
+        (&2.into(), &2.into(), &2.into())
+    );
+    let md = std::fs::read_to_string(&md).unwrap();
+    assert!(
+        md.contains("rolled back") && md.contains("its transaction rolled back in 2"),
+        "{md}"
+    );
+    assert_empty(tmp.path());
+}
