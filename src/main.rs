@@ -321,6 +321,9 @@ fn quiz(args: &QuizArgs) -> anyhow::Result<u8> {
 /// Measures, then prints the chosen format. An interruption ends the
 /// benchmark without a report (its numbers would be partial): 128 + N.
 fn bench(args: &BenchArgs) -> anyhow::Result<u8> {
+    if let Some(db) = &args.db {
+        return bench_db(args, db);
+    }
     let plan = args.plan()?;
     let interrupts = Interrupts::install().context("cannot install signal handlers")?;
     let bar = progress::Rounds::new(plan.warmup + plan.repetitions);
@@ -338,6 +341,30 @@ fn bench(args: &BenchArgs) -> anyhow::Result<u8> {
     let text = match args.format {
         BenchFormat::Text => report::bench::text(&results),
         BenchFormat::Json => report::bench::json(&results),
+    };
+    print(text.as_bytes())?;
+    Ok(EXIT_OK)
+}
+
+/// `bankrace bench --db TARGET`, as [`bench`] on the database.
+fn bench_db(args: &BenchArgs, db: &str) -> anyhow::Result<u8> {
+    let plan = args.db_plan(db)?;
+    let interrupts = Interrupts::install().context("cannot install signal handlers")?;
+    let bar = progress::Rounds::new(plan.warmup + plan.repetitions);
+    let measured = bankrace::bench_db::measure(&plan, &interrupts, &mut |done, _| bar.update(done));
+    bar.finish();
+    let results = match measured? {
+        bench::Measured::Done(results) => results,
+        bench::Measured::Interrupted(sig) => {
+            return Ok(finish(
+                128 + sig as u8,
+                &[format!("interrupted by {}", signals::name(sig))],
+            ));
+        }
+    };
+    let text = match args.format {
+        BenchFormat::Text => report::bench::db_text(&results),
+        BenchFormat::Json => report::bench::db_json(&results),
     };
     print(text.as_bytes())?;
     Ok(EXIT_OK)

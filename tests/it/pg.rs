@@ -711,3 +711,65 @@ fn a_worker_killed_holding_a_row_lock_is_rolled_back_and_the_others_go_on() {
     );
     assert_empty(tmp.path());
 }
+
+#[test]
+fn bench_on_the_embedded_server_measures_every_database_mode_and_the_set_up() {
+    if server_binaries().is_none() {
+        return;
+    }
+    let tmp = reachable_tmp();
+    let args = [
+        "bench",
+        "--db",
+        "embedded",
+        "--ops",
+        "20",
+        "--repetitions",
+        "2",
+        "--warmup",
+        "0",
+        "--format",
+        "json",
+    ];
+    let out = bankrace_in(&args, Some(tmp.path()));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (&v["db"], &v["ops_per_worker"]),
+        (&"embedded".into(), &20.into())
+    );
+    let modes: Vec<&str> = v["modes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["lock"].as_str().unwrap_or("no-lock"))
+        .collect();
+    assert_eq!(
+        modes,
+        [
+            "no-lock",
+            "row",
+            "advisory",
+            "atomic",
+            "cas",
+            "repeatable-read",
+            "serializable"
+        ]
+    );
+    for m in v["modes"].as_array().unwrap() {
+        assert_eq!(m["ops_per_sec"]["samples"].as_array().unwrap().len(), 2);
+        assert!(m["ops_per_sec"]["min"].as_f64().unwrap() > 0.0, "{m}");
+        if m["lock"].is_string() {
+            assert_eq!(m["lost_updates"]["max"], 0.0, "{m}");
+        }
+    }
+    let (run, setup) = (&v["run_ms"], &v["setup_ms"]);
+    for i in 0..2 {
+        let (r, s) = (
+            run["samples"][i].as_f64().unwrap(),
+            setup["samples"][i].as_f64().unwrap(),
+        );
+        assert!(0.0 < s && s < r, "{v}");
+    }
+    assert_empty(tmp.path());
+}
