@@ -50,7 +50,11 @@ fn main() {
         return;
     }
     // `cargo bench` passes `--bench`; nothing else is taken.
-    let (workers, ops, rounds) = (env_or("WORKERS", 2), env_or("OPS", 1000), env_or("ROUNDS", 5));
+    let (workers, ops, rounds) = (
+        env_or("WORKERS", 2),
+        env_or("OPS", 1000),
+        env_or("ROUNDS", 5),
+    );
     let server = match std::env::var("BANKRACE_BENCH_DB") {
         Ok(conninfo) => Server::Given(conninfo),
         Err(_) => Server::start(),
@@ -64,7 +68,9 @@ fn main() {
              INSERT INTO {SCHEMA}.accounts VALUES (0, 0)"
         ))
         .unwrap();
-    println!("pg_reference: {workers} workers x {ops} deposits, naive read committed, {rounds} rounds");
+    println!(
+        "pg_reference: {workers} workers x {ops} deposits, naive read committed, {rounds} rounds"
+    );
     println!("load average before: {}", loadavg());
     println!("round  reference ops/s  bankrace ops/s  ratio   lost (ref, bankrace)");
     let (mut refs, mut ours, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
@@ -178,7 +184,10 @@ fn reference(admin: &mut Client, conninfo: &str, workers: u64, ops: u64) -> (f64
     for (c, out) in children.iter_mut().zip(&mut outs) {
         let mut line = String::new();
         out.read_line(&mut line).unwrap();
-        let t: Vec<u64> = line.split_whitespace().map(|v| v.parse().unwrap()).collect();
+        let t: Vec<u64> = line
+            .split_whitespace()
+            .map(|v| v.parse().unwrap())
+            .collect();
         first = first.min(t[0]);
         last = last.max(t[1]);
         assert!(c.wait().unwrap().success());
@@ -199,7 +208,9 @@ fn bankrace(conninfo: &str, workers: u64, ops: u64) -> (f64, f64) {
     let out = Command::new(BANKRACE)
         .args(["run", "--db", conninfo, "--no-lock", "--depositors", &w])
         .args(["--withdrawers", "0", "--ops", &o, "--initial", "0"])
-        .args(["--window", "0", "--pause", "0", "--trials", "1", "--seed", "0"])
+        .args([
+            "--window", "0", "--pause", "0", "--trials", "1", "--seed", "0",
+        ])
         .args(["--format", "json"])
         .stderr(Stdio::inherit())
         .output()

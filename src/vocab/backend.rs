@@ -77,18 +77,14 @@ pub enum Failure {
     Database,
     /// The worker could not connect to the database.
     Connect,
-    /// The server ended the worker's session: it was shut down, or an
-    /// administrator terminated the backend (SQLSTATE class 57).
-    Terminated,
 }
 
 impl Failure {
-    pub(crate) const ALL: [Failure; 5] = [
+    pub(crate) const ALL: [Failure; 4] = [
         Failure::RetriesExhausted,
         Failure::ConnectionLost,
         Failure::Database,
         Failure::Connect,
-        Failure::Terminated,
     ];
 
     /// What the trial's cause says after the worker's name.
@@ -98,9 +94,6 @@ impl Failure {
             Failure::ConnectionLost => "lost its connection to the database",
             Failure::Database => "had a statement refused by the database",
             Failure::Connect => "could not connect to the database",
-            Failure::Terminated => {
-                "had its session ended by the database server (a shutdown or a terminated backend)"
-            }
         }
     }
 

@@ -521,37 +521,135 @@ fn psql_command(bin: &Path, dir: &Path) -> Command {
     cmd
 }
 
+/// A `psql` session that takes advisory lock 0 and keeps it until killed.
+fn hold_advisory_lock(bin: &Path, dir: &Path) -> std::process::Child {
+    use std::io::Write;
+    let mut holder = psql_command(bin, dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdin = holder.stdin.as_mut().unwrap();
+    stdin
+        .write_all(b"SELECT pg_advisory_lock(0::bigint);\n")
+        .unwrap();
+    stdin.flush().unwrap();
+    holder
+}
+
+/// Which backends (not psql's) wait for an advisory lock.
+const BLOCKED_WORKERS: &str = "FROM pg_locks l JOIN pg_stat_activity a USING (pid) \
+     WHERE l.locktype = 'advisory' AND NOT l.granted AND a.application_name <> 'psql'";
+
+/// Waits until a worker (not psql) waits for an advisory lock.
+fn wait_for_a_blocked_worker(bin: &Path, dir: &Path) {
+    let count = format!("SELECT count(*) {BLOCKED_WORKERS}");
+    assert!(
+        eventually(Duration::from_secs(60), || {
+            psql_in(bin, dir, &count).is_some_and(|n| n != "0")
+        }),
+        "no worker ever waited for the held lock"
+    );
+}
+
+/// The run's balance, once its schema exists.
+fn balance_in(bin: &Path, dir: &Path) -> Option<String> {
+    let schemas = "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'bankrace\\_%'";
+    let schema = psql_in(bin, dir, schemas).filter(|s| !s.is_empty())?;
+    psql_in(bin, dir, &format!("SELECT balance FROM {schema}.accounts"))
+}
+
+/// One depositor, one operation per trial, under `advisory`: each trial's
+/// worker takes pg_advisory_xact_lock(0) around its update.
+const ADVISORY_TRIALS: [&str; 18] = [
+    "--db",
+    "embedded",
+    "--lock=advisory",
+    "--depositors",
+    "1",
+    "--withdrawers",
+    "0",
+    "--ops",
+    "1",
+    "--window",
+    "0",
+    "--pause",
+    "0",
+    "--trials",
+    "100000",
+    "--timeout",
+    "120s",
+    "-q",
+];
+
+#[test]
+fn a_terminated_worker_fails_its_trial_and_the_run_goes_on() {
+    let Some(bin) = server_binaries() else { return };
+    let tmp = reachable_tmp();
+    let mut args = ADVISORY_TRIALS.to_vec();
+    args.pop(); // -q: the JSON report is wanted
+    let child = start(&args, tmp.path());
+    let mut server = None;
+    assert!(
+        eventually(Duration::from_secs(60), || {
+            server = postmaster_in(tmp.path());
+            server.is_some()
+        }),
+        "the run never got its server going"
+    );
+    let (dir, postmaster) = server.unwrap();
+    // The server accepts connections once the run's schema holds a balance.
+    assert!(
+        eventually(Duration::from_secs(60), || balance_in(&bin, &dir).is_some()),
+        "the run never made its schema"
+    );
+    let mut holder = hold_advisory_lock(&bin, &dir);
+    wait_for_a_blocked_worker(&bin, &dir);
+    // The blocked worker's backend is ended while the server stays up: only
+    // that trial fails.
+    let terminate = format!("SELECT count(pg_terminate_backend(l.pid)) {BLOCKED_WORKERS}");
+    assert_eq!(psql_in(&bin, &dir, &terminate).as_deref(), Some("1"));
+    let _ = holder.kill();
+    let _ = holder.wait();
+    // The failed trial's worker never deposited and the next trial starts
+    // at 200: 201 is a later trial's deposit.
+    assert!(
+        eventually(Duration::from_secs(60), || balance_in(&bin, &dir)
+            .is_some_and(|b| b == "201")),
+        "no trial completed after the terminated one"
+    );
+    signal(child.id(), Signal::INT);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["database_lost"], Value::Null);
+    let trials = report["modes"][0]["trials"].as_array().unwrap();
+    let failed: Vec<&Value> = trials.iter().filter(|t| t["status"] != "ok").collect();
+    assert_eq!(failed.len(), 1, "{trials:?}");
+    let cause = failed[0]["cause"].as_str().unwrap();
+    assert!(
+        cause.contains("worker 0 lost its connection to the database"),
+        "{cause}"
+    );
+    let after = trials
+        .iter()
+        .filter(|t| t["trial"].as_u64() > failed[0]["trial"].as_u64() && t["status"] == "ok");
+    assert!(after.count() >= 1, "the run went on after the failed trial");
+    assert!(!alive(postmaster));
+    assert_empty(tmp.path());
+}
+
 #[test]
 fn a_server_stopped_mid_run_fails_the_trial_in_flight_and_reports_the_rest() {
     let Some(bin) = server_binaries() else { return };
     let tmp = reachable_tmp();
     let out_dir = tempfile::tempdir().unwrap();
     let (md, csv) = (out_dir.path().join("r.md"), out_dir.path().join("r.csv"));
-    // One depositor, one operation per trial, under `advisory`: each
-    // trial's worker takes pg_advisory_xact_lock(0) around its update.
-    let args = [
-        "--db",
-        "embedded",
-        "--lock=advisory",
-        "--depositors",
-        "1",
-        "--withdrawers",
-        "0",
-        "--ops",
-        "1",
-        "--window",
-        "0",
-        "--pause",
-        "0",
-        "--trials",
-        "100000",
-        "--timeout",
-        "120s",
-        "--export-markdown",
-        md.to_str().unwrap(),
-        "--export-csv",
-        csv.to_str().unwrap(),
-    ];
+    let mut args = ADVISORY_TRIALS.to_vec();
+    args.pop(); // -q: the JSON report is wanted
+    args.extend(["--export-markdown", md.to_str().unwrap()]);
+    args.extend(["--export-csv", csv.to_str().unwrap()]);
     let child = start(&args, tmp.path());
     let pid = child.id();
     let mut server = None;
@@ -566,47 +664,15 @@ fn a_server_stopped_mid_run_fails_the_trial_in_flight_and_reports_the_rest() {
     // A balance of 201 means a trial's worker committed its deposit (each
     // trial starts at 200): that trial completes, since the coordinator
     // needs no lock to read the balance.
-    let schema = || {
-        psql_in(
-            &bin,
-            &dir,
-            "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'bankrace\\_%'",
-        )
-    };
     assert!(
-        eventually(Duration::from_secs(60), || {
-            schema().filter(|s| !s.is_empty()).is_some_and(|s| {
-                psql_in(&bin, &dir, &format!("SELECT balance FROM {s}.accounts"))
-                    .is_some_and(|b| b == "201")
-            })
-        }),
+        eventually(Duration::from_secs(60), || balance_in(&bin, &dir)
+            .is_some_and(|b| b == "201")),
         "no trial ever completed its deposit"
     );
     // Then this session takes the advisory lock and keeps it: every later
     // trial's worker blocks on it, in flight, until the server stops.
-    let mut holder = psql_command(&bin, &dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    {
-        use std::io::Write;
-        let stdin = holder.stdin.as_mut().unwrap();
-        stdin
-            .write_all(b"SELECT pg_advisory_lock(0::bigint);\n")
-            .unwrap();
-        stdin.flush().unwrap();
-    }
-    let waiting = "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid) \
-                   WHERE l.locktype = 'advisory' AND NOT l.granted \
-                   AND a.application_name <> 'psql'";
-    assert!(
-        eventually(Duration::from_secs(60), || {
-            psql_in(&bin, &dir, waiting).is_some_and(|n| n != "0")
-        }),
-        "no worker ever waited for the held lock"
-    );
+    let mut holder = hold_advisory_lock(&bin, &dir);
+    wait_for_a_blocked_worker(&bin, &dir);
     // SIGQUIT: PostgreSQL's immediate shutdown, as `pg_ctl stop -m immediate`.
     signal(postmaster, Signal::QUIT);
     let out = child.wait_with_output().unwrap();
