@@ -153,13 +153,9 @@ fn run(args: &RunArgs) -> anyhow::Result<u8> {
     });
     bar.finish();
     let end = end?;
-    let (results, history) = streams
-        .finish(
-            end.interrupted,
-            end.stopped_early,
-            end.database_lost.clone(),
-        )
-        .map_err(named_error)?;
+    let lost = end.database_lost.clone();
+    let (results, history) =
+        (streams.finish(end.interrupted, end.stopped_early, lost)).map_err(named_error)?;
     // The streamed files are complete: each takes its name now.
     for file in files.drain(..) {
         file.commit()?;
@@ -186,21 +182,31 @@ fn run(args: &RunArgs) -> anyhow::Result<u8> {
         export::Delivered::Done => interrupts.caught(),
         export::Delivered::Interrupted(sig) => Some(sig),
     };
-    let (status, lines) = exit::status(&exit::Ending {
+    let (status, lines) = exit::status(&ending(end, late, &results, output.expect));
+    Ok(finish(status, &lines))
+}
+
+/// How a run that printed its report ended, for its exit status: `late` is
+/// a signal caught while the output was written.
+fn ending(
+    end: coordinator::RunEnd,
+    late: Option<i32>,
+    results: &bankrace::stats::Results,
+    expect: Option<expect::Expectation>,
+) -> exit::Ending {
+    exit::Ending {
         interrupted: end
             .interrupted
             .or(late)
             .map(|sig| (sig, signals::name(sig))),
         // A traced trial whose books do not balance is a bug in bankrace.
-        violations: report::violations(&results),
+        violations: report::violations(results),
         stopped_early: end.stopped_early,
-        database_lost: end.database_lost.clone(),
-        unmet: output
-            .expect
-            .and_then(|e| expect::check(&results, e).err())
+        database_lost: end.database_lost,
+        unmet: expect
+            .and_then(|e| expect::check(results, e).err())
             .map(|unmet| unmet.to_string()),
-    });
-    Ok(finish(status, &lines))
+    }
 }
 
 /// What goes to stdout at the end: the verdict with `--quiet`, the text

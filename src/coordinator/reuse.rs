@@ -73,7 +73,9 @@ impl Reused {
 }
 
 /// Runs trial `spec` on `session`'s workers, starting them if there are
-/// none. A failed trial ends the session.
+/// none. A failed trial ends the session. Reused workers run on the
+/// memory-mapped ledger only (the plan says so): a failed `prepare` is an
+/// error, not a lost database.
 pub(super) fn run_trial(
     plan: &Plan,
     spec: &TrialSpec,
@@ -95,11 +97,9 @@ pub(super) fn run_trial(
         }
         None => session.insert(Reused::start(spec, exe)?),
     };
-    if let Err(e) = accounts.prepare(&s.ledger) {
-        return Ok(Ran::DatabaseLost(format!(
-            "cannot prepare the accounts: {e}"
-        )));
-    }
+    accounts
+        .prepare(&s.ledger)
+        .context("cannot prepare the accounts")?;
     s.generation += 1;
     let g = s.generation;
     s.ledger
