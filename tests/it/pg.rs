@@ -56,6 +56,7 @@ fn run_in(tmp: &Path, args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, Valu
         .args(args)
         .args(["--format", "json"])
         .env("TMPDIR", tmp)
+        .env(PG_CACHE_OFF.0, PG_CACHE_OFF.1)
         .envs(env.iter().copied())
         .output()
         .unwrap();
@@ -838,4 +839,62 @@ fn bench_on_the_embedded_server_measures_every_database_mode_and_the_set_up() {
         assert!(0.0 < s && s < r, "{v}");
     }
     assert_empty(tmp.path());
+}
+
+#[test]
+fn the_template_cluster_is_cached_copied_by_the_next_run_and_removed_by_db_cleanup() {
+    if server_binaries().is_none() {
+        return;
+    }
+    let tmp = reachable_tmp();
+    let cache = tempfile::tempdir().unwrap();
+    let cache_env = [("BANKRACE_PG_CACHE", cache.path().to_str().unwrap())];
+    let args = ["--trials", "1", "--ops", "1", "--db", "embedded"];
+    let (code, _, stderr) = run_in(tmp.path(), &args, &cache_env);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_empty(tmp.path());
+    let templates: Vec<PathBuf> = std::fs::read_dir(cache.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(templates.len(), 1, "{templates:?}");
+    assert!(templates[0].join("PG_VERSION").exists());
+    // A mark only the template has: the next run's cluster is a copy of it.
+    std::fs::write(templates[0].join("bankrace-test-mark"), "").unwrap();
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin!("bankrace"))
+        .args([
+            "run", "--db", "embedded", "--trials", "100000", "--format", "json",
+        ])
+        .env("TMPDIR", tmp.path())
+        .envs(cache_env)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut copied = false;
+    assert!(
+        eventually(Duration::from_secs(60), || {
+            copied = postmaster_in(tmp.path())
+                .is_some_and(|(dir, _)| dir.join("data/bankrace-test-mark").exists());
+            copied
+        }),
+        "the second run's cluster is not a copy of the template"
+    );
+    signal(child.id(), Signal::INT);
+    assert_eq!(child.wait().unwrap().code(), Some(130));
+    assert_empty(tmp.path());
+    // bankrace_in turns the cache off: db-cleanup sees this test's cache.
+    let out = Command::new(assert_cmd::cargo::cargo_bin!("bankrace"))
+        .arg("db-cleanup")
+        .env("TMPDIR", tmp.path())
+        .envs(cache_env)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        text(&out.stdout).contains("pg-template-"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert_empty(cache.path());
 }
