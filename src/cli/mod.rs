@@ -40,7 +40,7 @@ pub enum Command {
     /// Work out a small interleaving by hand; bankrace checks your answer by running it for real.
     #[command(after_long_help = QUIZ_EXAMPLES)]
     Quiz(QuizArgs),
-    /// Remove what runs killed with SIGKILL left behind: embedded server directories, and with --db their schemas on that server.
+    /// Remove what runs killed with SIGKILL left behind (embedded server directories, and with --db their schemas on that server) and the cached template cluster of --db embedded.
     DbCleanup(DbCleanupArgs),
     /// Print a shell completion script to stdout.
     Completions {
