@@ -96,7 +96,12 @@ fn worker_main(args: &cli::WorkerCli) -> anyhow::Result<u8> {
     match worker::run(args.args()) {
         Ok(()) => Ok(EXIT_OK),
         // Its coordinator reports why, once per trial, from the ledger.
-        Err(e) if worker::is_gave_up(&e) && worker::under_its_coordinator() => Ok(EXIT_RUNTIME),
+        Err(e)
+            if (worker::is_gave_up(&e) || worker::lost_connection(&e))
+                && worker::under_its_coordinator() =>
+        {
+            Ok(EXIT_RUNTIME)
+        }
         Err(e) => Err(e.context(format!("worker {}", args.index))),
     }
 }

@@ -681,6 +681,8 @@ fn a_server_stopped_mid_run_fails_the_trial_in_flight_and_reports_the_rest() {
     let _ = holder.wait();
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
+    // One line: the worker that lost its connection leaves it to the run.
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(
         stderr.contains("the database went away during trial"),
         "{stderr}"
