@@ -92,7 +92,7 @@ fn feed(n: u32, format: &str) {
             streams.trial(m, &t).unwrap();
         }
     }
-    let (results, _) = streams.finish(None, false).unwrap();
+    let (results, _) = streams.finish(None, false, None).unwrap();
     if format == "text" {
         std::io::sink()
             .write_all(report::text(&results).as_bytes())

@@ -126,6 +126,7 @@ fn outcomes(trials: u32) -> RunOutcome {
         modes,
         interrupted: None,
         stopped_early: false,
+        database_lost: None,
         host: bankrace::host::Host::fixture(),
     }
 }

@@ -172,8 +172,8 @@ pub struct Overhead {
 
 /// How a benchmark ended.
 #[derive(Debug)]
-pub enum Measured {
-    Done(Box<BenchResults>),
+pub enum Measured<R = BenchResults> {
+    Done(Box<R>),
     /// A signal (its number) ended it; the coordinator reaped every worker.
     Interrupted(i32),
 }

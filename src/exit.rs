@@ -20,13 +20,16 @@ pub struct Ending {
     pub violations: Vec<String>,
     /// `--fail-fast` stopped the run.
     pub stopped_early: bool,
+    /// The database went away mid-run: the trial it cut short, and why.
+    pub database_lost: Option<String>,
     /// `--expect` was not met: why, in words.
     pub unmet: Option<String>,
 }
 
 /// The exit status of a run that printed its report, and the lines to say on
 /// stderr first. An interruption wins (128 + N, as a shell reports it), then
-/// a bug in the accounting, then `--fail-fast`, then `--expect`.
+/// a bug in the accounting, then a database gone away, then `--fail-fast`,
+/// then `--expect`.
 pub fn status(e: &Ending) -> (u8, Vec<String>) {
     let mut lines: Vec<String> = e.violations.clone();
     if let Some((sig, name)) = &e.interrupted {
@@ -38,6 +41,10 @@ pub fn status(e: &Ending) -> (u8, Vec<String>) {
             "error: {} traced trial(s) broke the accounting identity",
             e.violations.len()
         ));
+        return (EXIT_RUNTIME, lines);
+    }
+    if let Some(lost) = &e.database_lost {
+        lines.push(format!("error: the database went away during {lost}"));
         return (EXIT_RUNTIME, lines);
     }
     if e.stopped_early {
@@ -92,5 +99,26 @@ mod tests {
             ..Ending::default()
         };
         assert_eq!(status(&unmet), (EXIT_EXPECTATION, vec!["no race".into()]));
+    }
+
+    #[test]
+    fn a_lost_database_exits_1_and_says_which_trial() {
+        let e = Ending {
+            database_lost: Some("trial 3 of row: worker 0 lost its connection".into()),
+            stopped_early: true,
+            unmet: Some("no race".into()),
+            ..Ending::default()
+        };
+        assert_eq!(
+            status(&e),
+            (
+                EXIT_RUNTIME,
+                vec![
+                    "error: the database went away during trial 3 of row: worker 0 lost its \
+                     connection"
+                        .into()
+                ]
+            )
+        );
     }
 }

@@ -26,6 +26,8 @@ pub(crate) mod backend;
 #[cfg(target_os = "linux")]
 pub mod bench;
 #[cfg(target_os = "linux")]
+pub mod bench_db;
+#[cfg(target_os = "linux")]
 pub mod cli;
 #[cfg(target_os = "linux")]
 pub mod coordinator;

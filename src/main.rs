@@ -98,7 +98,12 @@ fn worker_main(args: &cli::WorkerCli) -> anyhow::Result<u8> {
     match worker::run(args.args()) {
         Ok(()) => Ok(EXIT_OK),
         // Its coordinator reports why, once per trial, from the ledger.
-        Err(e) if worker::is_gave_up(&e) && worker::under_its_coordinator() => Ok(EXIT_RUNTIME),
+        Err(e)
+            if (worker::is_gave_up(&e) || worker::lost_connection(&e))
+                && worker::under_its_coordinator() =>
+        {
+            Ok(EXIT_RUNTIME)
+        }
         Err(e) => Err(e.context(format!("worker {}", args.index))),
     }
 }
@@ -156,9 +161,9 @@ fn run(args: &RunArgs) -> anyhow::Result<u8> {
     });
     bar.finish();
     let end = end?;
-    let (results, history) = streams
-        .finish(end.interrupted, end.stopped_early)
-        .map_err(named_error)?;
+    let lost = end.database_lost.clone();
+    let (results, history) =
+        (streams.finish(end.interrupted, end.stopped_early, lost)).map_err(named_error)?;
     // The streamed files are complete: each takes its name now.
     for file in files.drain(..) {
         file.commit()?;
@@ -185,20 +190,31 @@ fn run(args: &RunArgs) -> anyhow::Result<u8> {
         export::Delivered::Done => interrupts.caught(),
         export::Delivered::Interrupted(sig) => Some(sig),
     };
-    let (status, lines) = exit::status(&exit::Ending {
+    let (status, lines) = exit::status(&ending(end, late, &results, output.expect));
+    Ok(finish(status, &lines))
+}
+
+/// How a run that printed its report ended, for its exit status: `late` is
+/// a signal caught while the output was written.
+fn ending(
+    end: coordinator::RunEnd,
+    late: Option<i32>,
+    results: &bankrace::stats::Results,
+    expect: Option<expect::Expectation>,
+) -> exit::Ending {
+    exit::Ending {
         interrupted: end
             .interrupted
             .or(late)
             .map(|sig| (sig, signals::name(sig))),
         // A traced trial whose books do not balance is a bug in bankrace.
-        violations: report::violations(&results),
+        violations: report::violations(results),
         stopped_early: end.stopped_early,
-        unmet: output
-            .expect
-            .and_then(|e| expect::check(&results, e).err())
+        database_lost: end.database_lost,
+        unmet: expect
+            .and_then(|e| expect::check(results, e).err())
             .map(|unmet| unmet.to_string()),
-    });
-    Ok(finish(status, &lines))
+    }
 }
 
 /// What goes to stdout at the end: the verdict with `--quiet`, the text
@@ -348,6 +364,9 @@ fn quiz(args: &QuizArgs) -> anyhow::Result<u8> {
 /// Measures, then prints the chosen format. An interruption ends the
 /// benchmark without a report (its numbers would be partial): 128 + N.
 fn bench(args: &BenchArgs) -> anyhow::Result<u8> {
+    if let Some(db) = &args.db {
+        return bench_db(args, db);
+    }
     let plan = args.plan()?;
     let interrupts = Interrupts::install().context("cannot install signal handlers")?;
     let bar = progress::Rounds::new(plan.warmup + plan.repetitions);
@@ -365,6 +384,30 @@ fn bench(args: &BenchArgs) -> anyhow::Result<u8> {
     let text = match args.format {
         BenchFormat::Text => report::bench::text(&results),
         BenchFormat::Json => report::bench::json(&results),
+    };
+    print(text.as_bytes())?;
+    Ok(EXIT_OK)
+}
+
+/// `bankrace bench --db TARGET`, as [`bench`] on the database.
+fn bench_db(args: &BenchArgs, db: &str) -> anyhow::Result<u8> {
+    let plan = args.db_plan(db)?;
+    let interrupts = Interrupts::install().context("cannot install signal handlers")?;
+    let bar = progress::Rounds::new(plan.warmup + plan.repetitions);
+    let measured = bankrace::bench_db::measure(&plan, &interrupts, &mut |done, _| bar.update(done));
+    bar.finish();
+    let results = match measured? {
+        bench::Measured::Done(results) => results,
+        bench::Measured::Interrupted(sig) => {
+            return Ok(finish(
+                128 + sig as u8,
+                &[format!("interrupted by {}", signals::name(sig))],
+            ));
+        }
+    };
+    let text = match args.format {
+        BenchFormat::Text => report::bench::db_text(&results),
+        BenchFormat::Json => report::bench::db_json(&results),
     };
     print(text.as_bytes())?;
     Ok(EXIT_OK)

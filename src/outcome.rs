@@ -134,6 +134,9 @@ pub struct RunOutcome {
     pub interrupted: Option<i32>,
     /// `--fail-fast` stopped the run at its first failed trial.
     pub stopped_early: bool,
+    /// The database went away: the trial it cut short and why (that trial
+    /// is not among the outcomes: its balance could not be read).
+    pub database_lost: Option<String>,
     /// The machine the trials ran on.
     pub host: crate::host::Host,
 }

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
-use crate::plan::{BenchPlan, BenchRequest};
+use crate::plan::{BenchPlan, BenchRequest, DbBenchPlan};
 use crate::usage::UsageError;
 use crate::worker::WorkerArgs;
 use help::{ABOUT, BENCH_HELP, QUIZ_EXAMPLES, long_help};
@@ -45,7 +45,7 @@ pub enum Command {
     /// Work out a small interleaving by hand; bankrace checks your answer by running it for real.
     #[command(after_long_help = QUIZ_EXAMPLES)]
     Quiz(QuizArgs),
-    /// Remove what runs killed with SIGKILL left behind: embedded server directories, and with --db their schemas on that server.
+    /// Remove what runs killed with SIGKILL left behind (embedded server directories, and with --db their schemas on that server) and the cached template cluster of --db embedded.
     DbCleanup(DbCleanupArgs),
     /// Print a shell completion script to stdout.
     Completions {
@@ -126,14 +126,9 @@ pub struct BenchArgs {
     )]
     pub workers: i64,
 
-    /// Operations per worker in the throughput trials.
-    #[arg(
-        long,
-        default_value_t = 1_000_000,
-        value_name = "N",
-        allow_negative_numbers = true
-    )]
-    pub ops: i64,
+    /// Operations per worker in the throughput trials [default: 1000000; with --db, 1000].
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub ops: Option<i64>,
 
     /// Trials of one operation with fresh workers per repetition (and 20 times as many with reused workers), to measure what a trial costs.
     #[arg(
@@ -175,6 +170,10 @@ pub struct BenchArgs {
     /// What to print on stdout.
     #[arg(long, value_enum, default_value_t = BenchFormat::Text, value_name = "FORMAT")]
     pub format: BenchFormat,
+
+    /// Measure on a PostgreSQL database instead: `embedded` or a connection string, as `run --db` takes it. Measures every database mode's throughput and the set-up cost of a run's database (--trials and --loss-trials do not apply).
+    #[arg(long, value_name = "TARGET")]
+    pub db: Option<String>,
 }
 
 /// The formats of `bankrace bench`.
@@ -189,14 +188,25 @@ pub enum BenchFormat {
 impl BenchArgs {
     /// Checks every value. Nothing has started yet.
     pub fn plan(&self) -> Result<BenchPlan, UsageError> {
-        BenchPlan::build(BenchRequest {
+        BenchPlan::build(self.request())
+    }
+
+    /// Checks every value of `bankrace bench --db`.
+    pub fn db_plan(&self, db: &str) -> Result<DbBenchPlan, UsageError> {
+        DbBenchPlan::build(self.request(), db)
+    }
+
+    fn request(&self) -> BenchRequest {
+        BenchRequest {
             workers: self.workers,
-            ops: self.ops,
+            ops: self
+                .ops
+                .unwrap_or_else(|| crate::plan::default_ops(self.db.is_some())),
             trials: self.trials,
             repetitions: self.repetitions,
             warmup: self.warmup,
             loss_trials: self.loss_trials,
-        })
+        }
     }
 }
 

@@ -35,13 +35,26 @@ pub struct Progress {
 }
 
 /// How a run ended, besides its trials.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunEnd {
     /// The signal that interrupted the run; the trial it cut short was not
     /// handed on.
     pub interrupted: Option<i32>,
     /// `--fail-fast` stopped the run at its first failed trial.
     pub stopped_early: bool,
+    /// The run's database went away (the server stopped): which trial it
+    /// cut short and why, in words. That trial is not handed on: its
+    /// balance can no longer be read.
+    pub database_lost: Option<String>,
+}
+
+/// How one trial ended, as the run loop sees it.
+pub(crate) enum Ran {
+    Outcome(Box<TrialOutcome>),
+    /// A signal cut it short.
+    Interrupted,
+    /// The database cannot be used any more: why, in words.
+    DatabaseLost(String),
 }
 
 /// Runs every mode of `plan`, one trial after another, and returns their
@@ -93,6 +106,7 @@ pub fn run_each(
         modes,
         interrupted: end.interrupted,
         stopped_early: end.stopped_early,
+        database_lost: end.database_lost,
         host,
     })
 }
@@ -145,6 +159,7 @@ pub fn stream_in(
     let exe = crate::exe::own_executable()?;
     let accounts = &mut accounts.0;
     let mut stopped_early = false;
+    let mut database_lost = None;
     'modes: for (m, &mode) in plan.modes.iter().enumerate() {
         // Dropped on every way out of the loop, which kills and reaps them.
         let mut reused: Option<reuse::Reused> = None;
@@ -154,13 +169,18 @@ pub fn stream_in(
             }
             let spec = plan.trial(mode, trial);
             let accounts = accounts.as_mut();
-            let outcome = if plan.reuse_workers {
+            let ran = if plan.reuse_workers {
                 reuse::run_trial(plan, &spec, &exe, interrupts, &mut reused, accounts)?
             } else {
                 run_trial(plan, &spec, &exe, interrupts, accounts)?
             };
-            let Some(outcome) = outcome else {
-                break 'modes;
+            let outcome = match ran {
+                Ran::Outcome(outcome) => *outcome,
+                Ran::Interrupted => break 'modes,
+                Ran::DatabaseLost(cause) => {
+                    database_lost = Some(format!("trial {trial} of {}: {cause}", mode.name()));
+                    break 'modes;
+                }
             };
             let failed = outcome.status != TrialStatus::Ok;
             let next = each(m, Progress { mode, done: trial }, outcome)?;
@@ -179,6 +199,7 @@ pub fn stream_in(
     Ok(RunEnd {
         interrupted: interrupts.caught(),
         stopped_early,
+        database_lost,
     })
 }
 
@@ -195,20 +216,22 @@ fn open_accounts(db: Option<&DbTarget>) -> Result<Box<dyn Accounts>> {
     }
 }
 
-/// Runs one trial; `None` if a signal interrupted it.
+/// Runs one trial.
 fn run_trial(
     plan: &Plan,
     spec: &TrialSpec,
     exe: &Path,
     interrupts: &Interrupts,
     accounts: &mut dyn Accounts,
-) -> Result<Option<TrialOutcome>> {
+) -> Result<Ran> {
     let started = Instant::now();
     let file = Ledger::unnamed_file().context("cannot create the ledger (memfd_create)")?;
     let ledger = Ledger::create(&file, spec).context("cannot create the ledger")?;
-    accounts
-        .prepare(&ledger)
-        .context("cannot prepare the accounts")?;
+    if let Err(e) = accounts.prepare(&ledger) {
+        return Ok(Ran::DatabaseLost(format!(
+            "cannot prepare the accounts: {e}"
+        )));
+    }
     let mut group = WorkerGroup::spawn(exe, &file, spec.job.workers, &accounts.worker_env(), None)?;
     // The workers hold the descriptor now; ours is no longer needed, and the
     // mapping keeps the memory alive.
@@ -233,20 +256,24 @@ fn run_trial(
             deadlock = Some((cycle, after));
             Some(cause)
         }
-        Wait::Interrupted => return Ok(None),
+        Wait::Interrupted => return Ok(Ran::Interrupted),
     };
     let killed_worker = doomed.filter(|&w| group.was_killed(w));
     drop(group); // ends and reaps any worker still running
+    let balances = match accounts.balances(&ledger) {
+        Ok(balances) => balances,
+        Err(e) => return Ok(Ran::DatabaseLost(lost(ended, &e))),
+    };
     let outcome = outcome_of(
         spec,
         &ledger,
-        accounts,
+        balances,
         ended,
         started,
         killed_worker,
         deadlock,
     )?;
-    Ok(Some(outcome))
+    Ok(Ran::Outcome(Box::new(outcome)))
 }
 
 /// The outcome of a trial that ended (with `cause` if it failed, and
@@ -255,15 +282,12 @@ fn run_trial(
 fn outcome_of(
     spec: &TrialSpec,
     ledger: &Ledger,
-    accounts: &mut dyn Accounts,
+    balances: Vec<i64>,
     cause: Option<String>,
     started: Instant,
     killed_worker: Option<u32>,
     deadlock: Option<(Deadlock, Duration)>,
 ) -> Result<TrialOutcome> {
-    let balances = accounts
-        .balances(ledger)
-        .context("cannot read the balances")?;
     let balance = if spec.job.scenario.several_accounts() {
         balances.iter().fold(0i64, |t, b| t.saturating_add(*b))
     } else {
@@ -289,6 +313,13 @@ fn outcome_of(
         outcome.transfers = Some(t);
     }
     Ok(outcome)
+}
+
+/// Why a trial whose balances could not be read was cut short: what its
+/// workers said (`ended`, a worker that lost the server), else the failed
+/// read itself.
+fn lost(ended: Option<String>, read: &std::io::Error) -> String {
+    ended.unwrap_or_else(|| format!("cannot read the balances: {read}"))
 }
 
 /// Copies the wait-for graph and feeds it to `detector`: a deadlock it

@@ -21,10 +21,9 @@ use rustix::fd::OwnedFd;
 use rustix::pipe::PipeFlags;
 
 use super::group::{ReuseArgs, Wait, WorkerGroup};
-use super::{describe, gave_up, outcome_of, stuck_cause, timed_out};
+use super::{Ran, describe, gave_up, lost, outcome_of, stuck_cause, timed_out};
 use crate::backend::Accounts;
 use crate::ledger::{GENERATION_QUIT, Ledger, SlotState};
-use crate::outcome::TrialOutcome;
 use crate::plan::Plan;
 use crate::signals::Interrupts;
 use crate::spec::TrialSpec;
@@ -74,7 +73,9 @@ impl Reused {
 }
 
 /// Runs trial `spec` on `session`'s workers, starting them if there are
-/// none; `None` if a signal interrupted it. A failed trial ends the session.
+/// none. A failed trial ends the session. Reused workers run on the
+/// memory-mapped ledger only (the plan says so): a failed `prepare` is an
+/// error, not a lost database.
 pub(super) fn run_trial(
     plan: &Plan,
     spec: &TrialSpec,
@@ -82,7 +83,7 @@ pub(super) fn run_trial(
     interrupts: &Interrupts,
     session: &mut Option<Reused>,
     accounts: &mut dyn Accounts,
-) -> Result<Option<TrialOutcome>> {
+) -> Result<Ran> {
     let started = Instant::now();
     let s = match session {
         Some(s) => {
@@ -122,7 +123,7 @@ pub(super) fn run_trial(
             Some(cycle.sentence_with(|w| plan.worker_name(w).to_string()))
         }
         Wait::TimedOut => Some(timed_out(plan, &s.ledger, &s.group, doomed)),
-        Wait::Interrupted => return Ok(None),
+        Wait::Interrupted => return Ok(Ran::Interrupted),
     };
     // The doomed worker marks itself through just before it dies: wait for
     // its death, so that it is reported (and replaced).
@@ -136,10 +137,14 @@ pub(super) fn run_trial(
     if ended.is_some() {
         s.group.kill_all();
     }
+    let balances = match accounts.balances(&s.ledger) {
+        Ok(balances) => balances,
+        Err(e) => return Ok(Ran::DatabaseLost(lost(ended, &e))),
+    };
     let outcome = outcome_of(
         spec,
         &s.ledger,
-        accounts,
+        balances,
         ended,
         started,
         killed_worker,
@@ -148,5 +153,5 @@ pub(super) fn run_trial(
     if outcome.cause.is_some() {
         *session = None;
     }
-    Ok(Some(outcome))
+    Ok(Ran::Outcome(Box::new(outcome)))
 }

@@ -48,6 +48,65 @@ pub struct BenchPlan {
     pub loss: Plan,
 }
 
+/// `bankrace bench --db`: the plans it runs over and over on the database.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DbBenchPlan {
+    pub workers: u32,
+    pub repetitions: u32,
+    pub warmup: u32,
+    /// One trial of the unlocked mode and of every database strategy,
+    /// `ops` per worker, no pause and no window.
+    pub throughput: Plan,
+    /// One unlocked trial of one operation: timed whole, it is what opening
+    /// and closing the run's database costs.
+    pub setup: Plan,
+}
+
+/// The operations per worker of `bankrace bench` when `--ops` is not given:
+/// a million in memory, a thousand statements' worth on a database.
+pub(crate) fn default_ops(db: bool) -> i64 {
+    if db { 1_000 } else { 1_000_000 }
+}
+
+impl DbBenchPlan {
+    /// The plans on database `db` (`embedded` or a connection string).
+    pub fn build(req: BenchRequest, db: &str) -> Result<DbBenchPlan, UsageError> {
+        let workers = in_range("--workers", req.workers, 1, i64::from(MAX_WORKERS))?;
+        let ops = in_range("--ops", req.ops, 1, MAX_OPS as i64)?;
+        let max = i64::from(MAX_REPETITIONS);
+        let repetitions = in_range("--repetitions", req.repetitions, 1, max)? as u32;
+        let warmup = in_range("--warmup", req.warmup, 0, max)? as u32;
+        let throughput = Request {
+            scenario: Some(Scenario::LostUpdate),
+            trials: 1,
+            initial: Some(0),
+            depositors: Some(workers),
+            withdrawers: Some(0),
+            ops: Some(ops),
+            amount: Some(1),
+            pause: Some(Duration::ZERO),
+            window: Some(Duration::ZERO),
+            seed: Some(0),
+            locks: vec![LockChoice::All],
+            no_lock: true,
+            db: Some(db.to_string()),
+            ..Request::default()
+        };
+        let setup = Request {
+            ops: Some(1),
+            locks: Vec::new(),
+            ..throughput.clone()
+        };
+        Ok(DbBenchPlan {
+            workers: workers as u32,
+            repetitions,
+            warmup,
+            throughput: Plan::build(throughput, || 0)?,
+            setup: Plan::build(setup, || 0)?,
+        })
+    }
+}
+
 /// How many more trials the reused-worker measurement runs than the fresh one.
 pub(crate) const REUSED_TRIALS_FACTOR: u32 = 20;
 

@@ -13,7 +13,8 @@ mod skew;
 mod transfer;
 mod trial;
 
-pub use bench::{BenchPlan, BenchRequest};
+pub(crate) use bench::default_ops;
+pub use bench::{BenchPlan, BenchRequest, DbBenchPlan};
 
 use std::time::Duration;
 

@@ -5,11 +5,74 @@ use std::time::Duration;
 
 use super::text::si;
 use crate::bench::{BenchResults, Spread};
+use crate::bench_db::DbBenchResults;
 use crate::duration;
 
 /// The JSON report: the results, serialized.
 pub fn json(results: &BenchResults) -> String {
     super::json::document(results)
+}
+
+/// The JSON report of `bankrace bench --db`.
+pub fn db_json(results: &DbBenchResults) -> String {
+    super::json::document(results)
+}
+
+/// The text report of `bankrace bench --db`: a throughput table, one row
+/// per database mode, and the set-up cost of a run's database.
+pub fn db_text(r: &DbBenchResults) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "bankrace bench: postgres at {} · {} worker{} on {} CPU{} · {} repetition{} after {} warm-up{} · min, median, max",
+        r.db,
+        r.workers,
+        plural(r.workers),
+        r.cpus,
+        plural(r.cpus as u32),
+        r.repetitions,
+        plural(r.repetitions),
+        r.warmup,
+        plural(r.warmup),
+    );
+    out.push('\n');
+    let _ = writeln!(
+        out,
+        "Throughput: {} operations per worker, no pause, no window, every worker deposits 1",
+        r.ops_per_worker
+    );
+    let mut rows = vec![row(
+        "ops/s",
+        ["min", "median", "max", "lost updates"].map(String::from),
+    )];
+    for m in &r.modes {
+        let s = &m.ops_per_sec;
+        rows.push(row(
+            m.mode.name(),
+            [
+                si(s.min),
+                si(s.median),
+                si(s.max),
+                percent(m.lost_updates.median),
+            ],
+        ));
+    }
+    table(&mut out, &rows);
+    out.push('\n');
+    let _ = writeln!(
+        out,
+        "Set-up: a whole run of one trial of one operation, and the same less its trial"
+    );
+    let ms = |s: &Spread| [s.min, s.median, s.max].map(|v| format!("{v:.0}ms"));
+    let [a, b, c] = ms(&r.run_ms);
+    let [d, e, f] = ms(&r.setup_ms);
+    let rows = vec![
+        row("", ["min", "median", "max"].map(String::from)),
+        row("whole run", [a, b, c]),
+        row("set-up", [d, e, f]),
+    ];
+    table(&mut out, &rows);
+    out
 }
 
 /// The text report: a throughput table, one row per mode, and an overhead

@@ -55,7 +55,11 @@ pub fn render(results: &Results) -> String {
         stream.whole_mode(mode).expect("writing to memory");
     }
     let bytes = stream
-        .finish(results.interrupted.as_deref(), results.stopped_early)
+        .finish(
+            results.interrupted.as_deref(),
+            results.stopped_early,
+            results.database_lost.as_deref(),
+        )
         .expect("writing to memory");
     String::from_utf8(bytes).expect("JSON is UTF-8")
 }
@@ -124,12 +128,19 @@ impl<W: Write> JsonStream<W> {
     }
 
     /// Writes how the run ended and returns the writer, flushed.
-    pub fn finish(mut self, interrupted: Option<&str>, stopped_early: bool) -> io::Result<W> {
+    pub fn finish(
+        mut self,
+        interrupted: Option<&str>,
+        stopped_early: bool,
+        database_lost: Option<&str>,
+    ) -> io::Result<W> {
         let close = if self.modes > 0 { "\n  ]" } else { "]" };
         writeln!(
             self.out,
-            "{close},\n  \"interrupted\": {},\n  \"stopped_early\": {stopped_early}\n}}",
-            pretty_at(&interrupted, 1)
+            "{close},\n  \"interrupted\": {},\n  \"stopped_early\": {stopped_early},\n  \
+             \"database_lost\": {}\n}}",
+            pretty_at(&interrupted, 1),
+            pretty_at(&database_lost, 1)
         )?;
         self.out.flush()?;
         Ok(self.out)
@@ -197,6 +208,7 @@ mod tests {
             modes,
             interrupted: None,
             stopped_early: false,
+            database_lost: None,
             host: crate::host::Host::fixture(),
         };
         let text = super::render(&crate::stats::results(&plan, &run));

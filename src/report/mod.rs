@@ -82,7 +82,12 @@ pub fn results(plan: &Plan, run: &RunOutcome) -> anyhow::Result<Results> {
             fold.add(m, t, record(plan, t, Detail::Events)?);
         }
     }
-    Ok(fold.finish(run.host.clone(), run.interrupted, run.stopped_early))
+    Ok(fold.finish(
+        run.host.clone(),
+        run.interrupted,
+        run.stopped_early,
+        run.database_lost.clone(),
+    ))
 }
 
 /// One trial as reports show it, with its trace's analysis if traced.
@@ -139,6 +144,7 @@ pub(crate) mod fixtures {
             modes,
             interrupted: None,
             stopped_early: false,
+            database_lost: None,
             host: crate::host::Host::fixture(),
         }
     }
@@ -225,6 +231,7 @@ pub(crate) mod fixtures {
             modes,
             interrupted: Some(2),
             stopped_early: false,
+            database_lost: None,
             host: crate::host::Host::fixture(),
         };
         (plan, run)

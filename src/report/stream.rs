@@ -108,17 +108,20 @@ impl Streams {
         mut self,
         interrupted: Option<i32>,
         stopped_early: bool,
+        database_lost: Option<String>,
     ) -> io::Result<(Results, Option<String>)> {
         self.open_through(self.plan.modes.len())?;
         self.close(self.plan.modes.len() - 1)?;
         let signal = interrupted.map(crate::signals::name);
         for j in self.json {
-            j.finish(signal.as_deref(), stopped_early)?;
+            j.finish(signal.as_deref(), stopped_early, database_lost.as_deref())?;
         }
         for c in self.csv {
             c.finish()?.flush()?;
         }
-        let results = self.fold.finish(self.host, interrupted, stopped_early);
+        let results = self
+            .fold
+            .finish(self.host, interrupted, stopped_early, database_lost);
         Ok((results, self.history))
     }
 }
@@ -171,7 +174,7 @@ mod tests {
                 s.trial(m, t).unwrap();
             }
         }
-        let (folded, _) = s.finish(run.interrupted, run.stopped_early).unwrap();
+        let (folded, _) = s.finish(run.interrupted, run.stopped_early, None).unwrap();
         assert_eq!(json.text(), crate::report::json(&whole));
         assert_eq!(csv.text(), crate::report::csv(&whole));
         assert_eq!(crate::report::text(&folded), crate::report::text(&whole));
@@ -316,7 +319,7 @@ mod tests {
         for t in &run.modes[0].trials {
             s.trial(0, t).unwrap();
         }
-        let (folded, _) = s.finish(None, false).unwrap();
+        let (folded, _) = s.finish(None, false, None).unwrap();
         assert!(folded.modes[0].trials.is_empty());
         let bugs = crate::report::violations(&folded);
         assert_eq!(bugs.len(), 1, "{bugs:?}");

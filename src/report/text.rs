@@ -79,6 +79,16 @@ pub fn render_with(results: &Results, paint: Paint, width: usize) -> String {
             None,
         );
     }
+    if results.modes.iter().any(|m| m.summary.rolled_back > 0) {
+        wrapped(
+            &mut out,
+            "rolled back: the killed worker died inside its transaction; the server rolled it \
+             back when the connection dropped, which released its locks, and the others went on",
+            width,
+            paint,
+            None,
+        );
+    }
     for mode in &results.modes {
         out.push('\n');
         histogram_of(&mut out, mode, paint, width);
@@ -111,6 +121,11 @@ pub(super) fn run_notes(results: &Results) -> Vec<String> {
     }
     if results.stopped_early {
         notes.push("stopped at the first failed trial (--fail-fast)".to_string());
+    }
+    if let Some(lost) = &results.database_lost {
+        notes.push(format!(
+            "the database went away during {lost}: showing the trials that completed"
+        ));
     }
     notes
 }
@@ -237,6 +252,9 @@ pub(super) fn summary_rows(results: &Results) -> Vec<Row> {
     if results.parameters.kill_holder > 0.0 {
         row("holder killed", &|s| s.holder_killed.to_string());
         row("completed anyway", &|s| s.survived_kill.to_string());
+        if results.parameters.backend == BackendKind::Postgres {
+            row("rolled back", &|s| s.rolled_back.to_string());
+        }
     }
     row("min", &|s| opt_int(s.min));
     row("median", &|s| opt_num(s.median, 1));
@@ -476,9 +494,13 @@ fn verdict_part(s: &Summary, overdraft: bool) -> (String, Tone) {
     if s.holder_killed > 0 {
         let _ = write!(
             part,
-            " ({} of {} trials with a dead lock holder completed)",
+            " ({} of {} trials with a dead lock holder completed",
             s.survived_kill, s.holder_killed
         );
+        if s.rolled_back > 0 {
+            let _ = write!(part, ", its transaction rolled back in {}", s.rolled_back);
+        }
+        part.push(')');
     }
     let tone = if s.inconsistent > 0 {
         Tone::Bad

@@ -118,6 +118,7 @@ mod tests {
             money_changed: 0,
             audits_wrong_total: 0,
             constraint_broken: 0,
+            rolled_back: 0,
             bank: super::super::BankSummary::default(),
             retries: 4,
             deadlock_aborts: 5,

@@ -57,6 +57,7 @@ struct ModeFold {
     busy: f64,
     holder_killed: u32,
     survived_kill: u32,
+    rolled_back: u32,
     deadlocked: u32,
     /// Transfer scenario: ok trials whose bank total changed, audits that
     /// saw a wrong total, and the bank's own summary.
@@ -110,6 +111,7 @@ impl Fold {
         host: crate::host::Host,
         interrupted: Option<i32>,
         stopped_early: bool,
+        database_lost: Option<String>,
     ) -> Results {
         let expected = self.plan.expected_balance();
         Results {
@@ -119,6 +121,7 @@ impl Fold {
             parameters: self.plan,
             interrupted: interrupted.map(crate::signals::name),
             stopped_early,
+            database_lost,
         }
     }
 }
@@ -140,6 +143,7 @@ impl ModeFold {
             busy: 0.0,
             holder_killed: 0,
             survived_kill: 0,
+            rolled_back: 0,
             deadlocked: 0,
             money_changed: 0,
             audits_wrong_total: 0,
@@ -180,6 +184,11 @@ impl ModeFold {
             self.ops += ops(t);
             self.busy += t.busy.as_secs_f64();
             self.survived_kill += u32::from(r.killed_worker.is_some());
+            // The others went on, so the dead worker's locks were released:
+            // on a database only the end of its transaction does that, and
+            // it never committed.
+            self.rolled_back +=
+                u32::from(r.killed_worker.is_some() && self.mode.window_in_transaction());
         } else {
             let cause = r.cause.as_deref().unwrap_or("unknown cause");
             let same = |(s, c): &(TrialStatus, String)| *s == r.status && c == cause;
@@ -266,6 +275,7 @@ impl ModeFold {
             ops_per_sec: rate(self.ops, self.busy),
             holder_killed: self.holder_killed,
             survived_kill: self.survived_kill,
+            rolled_back: self.rolled_back,
             deadlocked: self.deadlocked,
             money_changed: self.money_changed,
             audits_wrong_total: self.audits_wrong_total,

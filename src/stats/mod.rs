@@ -33,6 +33,9 @@ pub struct Results {
     pub interrupted: Option<String>,
     /// `--fail-fast` stopped the run at its first failed trial.
     pub stopped_early: bool,
+    /// The database went away mid-run (the server stopped): the trial it
+    /// cut short and why, or `null`. The trials before it are reported.
+    pub database_lost: Option<String>,
 }
 
 /// One column of the comparison.
@@ -211,6 +214,11 @@ pub struct Summary {
     pub holder_killed: u32,
     /// Of those, the trials that still completed.
     pub survived_kill: u32,
+    /// Of those, on a database, the trials whose dead worker died inside
+    /// its open transaction (`row`, `advisory`, `repeatable-read`,
+    /// `serializable`), which the server rolled back when its connection
+    /// dropped, releasing its locks; 0 in memory.
+    pub rolled_back: u32,
     /// Trials ended by a deadlock (not counted in `failed`).
     pub deadlocked: u32,
     /// Transfer scenario: completed trials whose bank total changed.
@@ -260,7 +268,12 @@ pub fn results(plan: &Plan, run: &RunOutcome) -> Results {
             fold.add(m, t, record);
         }
     }
-    fold.finish(run.host.clone(), run.interrupted, run.stopped_early)
+    fold.finish(
+        run.host.clone(),
+        run.interrupted,
+        run.stopped_early,
+        run.database_lost.clone(),
+    )
 }
 
 /// Whether a finished trial ended where the books say and never overdrew;
@@ -465,6 +478,7 @@ mod tests {
             }],
             interrupted: None,
             stopped_early: false,
+            database_lost: None,
             host: crate::host::Host::fixture(),
         }
     }

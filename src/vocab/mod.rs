@@ -267,6 +267,17 @@ impl Mode {
         own_set && self.fits(scenario) && self.runs_on(backend)
     }
 
+    /// On a database, the window lies inside an open transaction: a worker
+    /// that dies there leaves it to the server to roll back (`row`,
+    /// `advisory`, `repeatable-read`, `serializable`; the others run in
+    /// autocommit, one statement at a time).
+    pub(crate) fn window_in_transaction(self) -> bool {
+        matches!(
+            self,
+            Mode::Row | Mode::Advisory | Mode::RepeatableRead | Mode::Serializable
+        )
+    }
+
     /// The mode can run on `backend`: the unlocked mode and `atomic` run on
     /// both, every other strategy on one.
     pub(crate) fn runs_on(self, backend: BackendKind) -> bool {

@@ -56,6 +56,23 @@ pub struct Reuse {
     pub generation: u32,
 }
 
+/// A worker whose connection to the database broke: its coordinator says
+/// so, from the slot, in the trial's cause and (when the whole database is
+/// gone) in its one line on stderr, so the worker says nothing itself.
+#[derive(Debug)]
+pub struct LostConnection;
+
+impl std::fmt::Display for LostConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(Failure::ConnectionLost.describe())
+    }
+}
+
+/// Whether `e` is a worker's lost connection (see [`LostConnection`]).
+pub fn lost_connection(e: &anyhow::Error) -> bool {
+    e.downcast_ref::<LostConnection>().is_some()
+}
+
 /// How long a reused worker waits for the next trial before it exits
 /// quietly; a coordinator that comes back later replaces it.
 const IDLE_LIMIT: Duration = Duration::from_secs(60);
@@ -389,8 +406,12 @@ impl Work<'_> {
                 self.store_costs(bank);
             }
             if let Err(e) = result {
-                if let Some(failure) = bank.failure() {
+                let failure = bank.failure();
+                if let Some(failure) = failure {
                     slot.failure.store(failure.code(), Relaxed);
+                }
+                if failure == Some(Failure::ConnectionLost) {
+                    return Err(e.context(LostConnection));
                 }
                 return Err(e);
             }

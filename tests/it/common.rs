@@ -29,12 +29,19 @@ pub const CERTAIN_RACE: [&str; 11] = [
 /// The tutorial's two ATMs, forced: both check before either debits.
 pub const DOUBLE_CHECK: &str = "W1:check W2:check W1:debit W2:debit";
 
+/// `--db embedded` keeps no template cluster (in ~/.cache otherwise): tests
+/// leave nothing behind. The cache's own test sets a directory of its own.
+pub const PG_CACHE_OFF: (&str, &str) = ("BANKRACE_PG_CACHE", "");
+
 /// Runs `bankrace ARGS` (ARGS start with the subcommand), with TMPDIR set to
 /// `tmpdir` if given, and returns its output. Checks nothing.
 pub fn bankrace_in(args: &[&str], tmpdir: Option<&Path>) -> Output {
     let mut cmd = Command::new(cargo_bin!("bankrace"));
     // The text report fits COLUMNS when it is set: tests want the default 80.
-    cmd.args(args).env_remove("COLUMNS");
+    // No cache of template clusters outside the test's directories.
+    cmd.args(args)
+        .env_remove("COLUMNS")
+        .env(PG_CACHE_OFF.0, PG_CACHE_OFF.1);
     if let Some(dir) = tmpdir {
         cmd.env("TMPDIR", dir);
     }
@@ -102,6 +109,7 @@ pub fn start(args: &[&str], tmp: &Path) -> Child {
         .args(args)
         .args(["--format", "json"])
         .env("TMPDIR", tmp)
+        .env(PG_CACHE_OFF.0, PG_CACHE_OFF.1)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

@@ -60,6 +60,7 @@ pub(super) fn run_in(
         .args(args)
         .args(["--format", "json"])
         .env("TMPDIR", tmp)
+        .env(PG_CACHE_OFF.0, PG_CACHE_OFF.1)
         .envs(env.iter().copied())
         .output()
         .unwrap();
@@ -552,4 +553,404 @@ fn a_connection_string_over_tcp_with_a_password_and_tls() {
     );
     fails(&dead, "cannot reach");
     assert_empty(tmp.path());
+}
+
+/// `psql` on the embedded server whose directory is `dir`: one statement,
+/// its rows unaligned, or `None` if it failed.
+fn psql_in(bin: &Path, dir: &Path, statement: &str) -> Option<String> {
+    let out = psql_command(bin, dir)
+        .args(["-tAc", statement])
+        .stderr(Stdio::null())
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+fn psql_command(bin: &Path, dir: &Path) -> Command {
+    let mut cmd = Command::new(bin.join("psql"));
+    cmd.arg("-h")
+        .arg(dir)
+        .args(["-p", "5432", "-U", "bankrace", "-d", "postgres", "-X", "-q"]);
+    cmd
+}
+
+/// A `psql` session that takes advisory lock 0 and keeps it until killed.
+fn hold_advisory_lock(bin: &Path, dir: &Path) -> std::process::Child {
+    use std::io::Write;
+    let mut holder = psql_command(bin, dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdin = holder.stdin.as_mut().unwrap();
+    stdin
+        .write_all(b"SELECT pg_advisory_lock(0::bigint);\n")
+        .unwrap();
+    stdin.flush().unwrap();
+    holder
+}
+
+/// Which backends (not psql's) wait for an advisory lock.
+const BLOCKED_WORKERS: &str = "FROM pg_locks l JOIN pg_stat_activity a USING (pid) \
+     WHERE l.locktype = 'advisory' AND NOT l.granted AND a.application_name <> 'psql'";
+
+/// Waits until a worker (not psql) waits for an advisory lock.
+fn wait_for_a_blocked_worker(bin: &Path, dir: &Path) {
+    let count = format!("SELECT count(*) {BLOCKED_WORKERS}");
+    assert!(
+        eventually(Duration::from_secs(60), || {
+            psql_in(bin, dir, &count).is_some_and(|n| n != "0")
+        }),
+        "no worker ever waited for the held lock"
+    );
+}
+
+/// The run's balance, once its schema exists.
+fn balance_in(bin: &Path, dir: &Path) -> Option<String> {
+    let schemas = "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'bankrace\\_%'";
+    let schema = psql_in(bin, dir, schemas).filter(|s| !s.is_empty())?;
+    psql_in(bin, dir, &format!("SELECT balance FROM {schema}.accounts"))
+}
+
+/// One depositor, one operation per trial, under `advisory`: each trial's
+/// worker takes pg_advisory_xact_lock(0) around its update.
+const ADVISORY_TRIALS: [&str; 18] = [
+    "--db",
+    "embedded",
+    "--lock=advisory",
+    "--depositors",
+    "1",
+    "--withdrawers",
+    "0",
+    "--ops",
+    "1",
+    "--window",
+    "0",
+    "--pause",
+    "0",
+    "--trials",
+    "100000",
+    "--timeout",
+    "120s",
+    "-q",
+];
+
+#[test]
+fn a_terminated_worker_fails_its_trial_and_the_run_goes_on() {
+    let Some(bin) = server_binaries() else { return };
+    let tmp = reachable_tmp();
+    let mut args = ADVISORY_TRIALS.to_vec();
+    args.pop(); // -q: the JSON report is wanted
+    let child = start(&args, tmp.path());
+    let mut server = None;
+    assert!(
+        eventually(Duration::from_secs(60), || {
+            server = postmaster_in(tmp.path());
+            server.is_some()
+        }),
+        "the run never got its server going"
+    );
+    let (dir, postmaster) = server.unwrap();
+    // The server accepts connections once the run's schema holds a balance.
+    assert!(
+        eventually(Duration::from_secs(60), || balance_in(&bin, &dir).is_some()),
+        "the run never made its schema"
+    );
+    let mut holder = hold_advisory_lock(&bin, &dir);
+    wait_for_a_blocked_worker(&bin, &dir);
+    // The blocked worker's backend is ended while the server stays up: only
+    // that trial fails.
+    let terminate = format!("SELECT count(pg_terminate_backend(l.pid)) {BLOCKED_WORKERS}");
+    assert_eq!(psql_in(&bin, &dir, &terminate).as_deref(), Some("1"));
+    let _ = holder.kill();
+    let _ = holder.wait();
+    // The failed trial's worker never deposited and the next trial starts
+    // at 200: 201 is a later trial's deposit.
+    assert!(
+        eventually(Duration::from_secs(60), || balance_in(&bin, &dir)
+            .is_some_and(|b| b == "201")),
+        "no trial completed after the terminated one"
+    );
+    signal(child.id(), Signal::INT);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["database_lost"], Value::Null);
+    let trials = report["modes"][0]["trials"].as_array().unwrap();
+    let failed: Vec<&Value> = trials.iter().filter(|t| t["status"] != "ok").collect();
+    assert_eq!(failed.len(), 1, "{trials:?}");
+    let cause = failed[0]["cause"].as_str().unwrap();
+    assert!(
+        cause.contains("worker 0 lost its connection to the database"),
+        "{cause}"
+    );
+    let after = trials
+        .iter()
+        .filter(|t| t["trial"].as_u64() > failed[0]["trial"].as_u64() && t["status"] == "ok");
+    assert!(after.count() >= 1, "the run went on after the failed trial");
+    assert!(!alive(postmaster));
+    assert_empty(tmp.path());
+}
+
+#[test]
+fn a_server_stopped_mid_run_fails_the_trial_in_flight_and_reports_the_rest() {
+    let Some(bin) = server_binaries() else { return };
+    let tmp = reachable_tmp();
+    let out_dir = tempfile::tempdir().unwrap();
+    let (md, csv) = (out_dir.path().join("r.md"), out_dir.path().join("r.csv"));
+    let mut args = ADVISORY_TRIALS.to_vec();
+    args.pop(); // -q: the JSON report is wanted
+    args.extend(["--export-markdown", md.to_str().unwrap()]);
+    args.extend(["--export-csv", csv.to_str().unwrap()]);
+    let child = start(&args, tmp.path());
+    let pid = child.id();
+    let mut server = None;
+    assert!(
+        eventually(Duration::from_secs(60), || {
+            server = postmaster_in(tmp.path());
+            server.is_some()
+        }),
+        "the run never got its server going"
+    );
+    let (dir, postmaster) = server.unwrap();
+    // A balance of 201 means a trial's worker committed its deposit (each
+    // trial starts at 200): that trial completes, since the coordinator
+    // needs no lock to read the balance.
+    assert!(
+        eventually(Duration::from_secs(60), || balance_in(&bin, &dir)
+            .is_some_and(|b| b == "201")),
+        "no trial ever completed its deposit"
+    );
+    // Then this session takes the advisory lock and keeps it: every later
+    // trial's worker blocks on it, in flight, until the server stops.
+    let mut holder = hold_advisory_lock(&bin, &dir);
+    wait_for_a_blocked_worker(&bin, &dir);
+    // SIGQUIT: PostgreSQL's immediate shutdown, as `pg_ctl stop -m immediate`.
+    signal(postmaster, Signal::QUIT);
+    let out = child.wait_with_output().unwrap();
+    let _ = holder.kill();
+    let _ = holder.wait();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    // One line: the worker that lost its connection leaves it to the run.
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("the database went away during trial"),
+        "{stderr}"
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let lost = report["database_lost"].as_str().unwrap();
+    assert!(
+        lost.contains("of advisory") && lost.contains("worker 0"),
+        "{lost}"
+    );
+    let trials = report["modes"][0]["trials"].as_array().unwrap();
+    assert!(!trials.is_empty(), "the completed trials are reported");
+    for t in trials {
+        assert_eq!(
+            (&t["status"], &t["final_balance"]),
+            (&"ok".into(), &201.into())
+        );
+    }
+    let in_flight: u64 = lost["trial ".len()..]
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(in_flight as usize, trials.len() + 1, "{lost}");
+    let md = std::fs::read_to_string(&md).unwrap();
+    assert!(md.contains("the database went away during trial"), "{md}");
+    let csv = std::fs::read_to_string(&csv).unwrap();
+    assert_eq!(
+        csv.lines().filter(|l| l.starts_with("advisory,")).count(),
+        trials.len(),
+        "{csv}"
+    );
+    assert!(!alive(postmaster) && workers_of(pid).is_empty());
+    assert_empty(tmp.path());
+}
+
+#[test]
+fn a_worker_killed_holding_a_row_lock_is_rolled_back_and_the_others_go_on() {
+    if server_binaries().is_none() {
+        return;
+    }
+    let tmp = reachable_tmp();
+    let out_dir = tempfile::tempdir().unwrap();
+    let md = out_dir.path().join("r.md");
+    // In every trial one worker dies inside its window, that is after its
+    // SELECT ... FOR UPDATE and before its UPDATE: it holds the row lock.
+    // The fault gate starts the other worker only once the doomed one is
+    // dying, so the other always needs the lock the dead one held.
+    let args = [
+        "--db",
+        "embedded",
+        "--lock=row",
+        "--kill-holder",
+        "1",
+        "--depositors",
+        "2",
+        "--withdrawers",
+        "0",
+        "--ops",
+        "3",
+        "--window",
+        "100ms",
+        "--pause",
+        "0",
+        "--trials",
+        "2",
+        "--timeout",
+        "60s",
+        "--export-markdown",
+        md.to_str().unwrap(),
+    ];
+    let (code, report, stderr) = run_in(tmp.path(), &args, &[]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let mode = &report["modes"][0];
+    for t in mode["trials"].as_array().unwrap() {
+        assert_eq!(t["status"], "ok", "{t}");
+        assert!(t["killed_worker"].is_u64(), "{t}");
+        // The survivor made all 3 deposits, the dead worker fewer than 3;
+        // its deposit in flight never landed: the books balance exactly.
+        assert_eq!(t["final_balance"], t["expected_balance"], "{t}");
+        assert_eq!(t["consistent"], true, "{t}");
+        let landed = t["final_balance"].as_i64().unwrap() - 200;
+        assert!((3..6).contains(&landed), "{t}");
+    }
+    let s = &mode["summary"];
+    assert_eq!(
+        (&s["holder_killed"], &s["survived_kill"], &s["rolled_back"]),
+        (&2.into(), &2.into(), &2.into())
+    );
+    let md = std::fs::read_to_string(&md).unwrap();
+    assert!(
+        md.contains("rolled back") && md.contains("its transaction rolled back in 2"),
+        "{md}"
+    );
+    assert_empty(tmp.path());
+}
+
+#[test]
+fn bench_on_the_embedded_server_measures_every_database_mode_and_the_set_up() {
+    if server_binaries().is_none() {
+        return;
+    }
+    let tmp = reachable_tmp();
+    let args = [
+        "bench",
+        "--db",
+        "embedded",
+        "--ops",
+        "20",
+        "--repetitions",
+        "2",
+        "--warmup",
+        "0",
+        "--format",
+        "json",
+    ];
+    let out = bankrace_in(&args, Some(tmp.path()));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (&v["db"], &v["ops_per_worker"]),
+        (&"embedded".into(), &20.into())
+    );
+    let modes: Vec<&str> = v["modes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["lock"].as_str().unwrap_or("no-lock"))
+        .collect();
+    assert_eq!(
+        modes,
+        [
+            "no-lock",
+            "row",
+            "advisory",
+            "atomic",
+            "cas",
+            "repeatable-read",
+            "serializable"
+        ]
+    );
+    for m in v["modes"].as_array().unwrap() {
+        assert_eq!(m["ops_per_sec"]["samples"].as_array().unwrap().len(), 2);
+        assert!(m["ops_per_sec"]["min"].as_f64().unwrap() > 0.0, "{m}");
+        if m["lock"].is_string() {
+            assert_eq!(m["lost_updates"]["max"], 0.0, "{m}");
+        }
+    }
+    let (run, setup) = (&v["run_ms"], &v["setup_ms"]);
+    for i in 0..2 {
+        let (r, s) = (
+            run["samples"][i].as_f64().unwrap(),
+            setup["samples"][i].as_f64().unwrap(),
+        );
+        assert!(0.0 < s && s < r, "{v}");
+    }
+    assert_empty(tmp.path());
+}
+
+#[test]
+fn the_template_cluster_is_cached_copied_by_the_next_run_and_removed_by_db_cleanup() {
+    if server_binaries().is_none() {
+        return;
+    }
+    let tmp = reachable_tmp();
+    let cache = tempfile::tempdir().unwrap();
+    let cache_env = [("BANKRACE_PG_CACHE", cache.path().to_str().unwrap())];
+    let args = ["--trials", "1", "--ops", "1", "--db", "embedded"];
+    let (code, _, stderr) = run_in(tmp.path(), &args, &cache_env);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_empty(tmp.path());
+    let templates: Vec<PathBuf> = std::fs::read_dir(cache.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(templates.len(), 1, "{templates:?}");
+    assert!(templates[0].join("PG_VERSION").exists());
+    // A mark only the template has: the next run's cluster is a copy of it.
+    std::fs::write(templates[0].join("bankrace-test-mark"), "").unwrap();
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin!("bankrace"))
+        .args([
+            "run", "--db", "embedded", "--trials", "100000", "--format", "json",
+        ])
+        .env("TMPDIR", tmp.path())
+        .envs(cache_env)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut copied = false;
+    assert!(
+        eventually(Duration::from_secs(60), || {
+            copied = postmaster_in(tmp.path())
+                .is_some_and(|(dir, _)| dir.join("data/bankrace-test-mark").exists());
+            copied
+        }),
+        "the second run's cluster is not a copy of the template"
+    );
+    signal(child.id(), Signal::INT);
+    assert_eq!(child.wait().unwrap().code(), Some(130));
+    assert_empty(tmp.path());
+    // bankrace_in turns the cache off: db-cleanup sees this test's cache.
+    let out = Command::new(assert_cmd::cargo::cargo_bin!("bankrace"))
+        .arg("db-cleanup")
+        .env("TMPDIR", tmp.path())
+        .envs(cache_env)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        text(&out.stdout).contains("pg-template-"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert_empty(cache.path());
 }

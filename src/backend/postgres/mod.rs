@@ -3,6 +3,7 @@
 //! - `host.rs`: the server binaries, the account it runs as, its start, the
 //!   removal of dead runs' directories;
 //! - `server.rs`: the embedded server of `--db embedded`;
+//! - `template.rs`: the cache of initialised clusters it copies;
 //! - `connect.rs`: connection strings, connections, the run's schema;
 //! - `pgpass.rs`: the password file;
 //! - `worker.rs`: the strategies as statements, with bounded retries;
@@ -18,6 +19,7 @@ mod connect;
 mod host;
 mod pgpass;
 mod server;
+mod template;
 mod transfer;
 mod worker;
 
@@ -134,10 +136,14 @@ pub(crate) fn worker(job: &crate::spec::Job) -> Result<Postgres> {
 }
 
 /// `bankrace db-cleanup`: removes the directories of dead embedded servers
-/// in `tmp` and, given a connection string, drops the schemas of dead runs
+/// in `tmp`, the cached template clusters and, given a connection string, drops the schemas of dead runs
 /// of this machine there. Returns one line per thing removed.
 pub(crate) fn cleanup(tmp: &std::path::Path, target: Option<&DbTarget>) -> Result<Vec<String>> {
-    let mut lines: Vec<String> = host::remove_dead_dirs(tmp)
+    let mut removed = host::remove_dead_dirs(tmp);
+    if let Some(cache) = template::cache_dir() {
+        removed.extend(template::remove_all(&cache));
+    }
+    let mut lines: Vec<String> = removed
         .into_iter()
         .map(|d| format!("removed {}", d.display()))
         .collect();

@@ -12,6 +12,7 @@ use anyhow::{Context, Result, bail};
 use rustix::process::{Pid, Signal};
 
 use super::host::{self, Account, DIR_PREFIX, OWNER_FILE};
+use super::template;
 
 /// The superuser `initdb` creates. Trust authentication is safe: the socket
 /// lives in a 0700 directory that only this user (and root) can enter.
@@ -55,7 +56,7 @@ impl Embedded {
             reachable(dir.path(), a)?;
         }
         let data = dir.path().join("data");
-        initdb(&bindir, &data, account)?;
+        new_cluster(&bindir, &data, account)?;
 
         let log_path = dir.path().join("server.log");
         let log = File::create(&log_path).context("cannot create the server log")?;
@@ -213,17 +214,42 @@ impl Drop for Embedded {
     }
 }
 
+/// What `initdb` is given besides the directory and the superuser.
+const INITDB_ARGS: [&str; 4] = [
+    "--no-sync",
+    "--auth=trust",
+    "--encoding=UTF8",
+    "--no-locale",
+];
+
+/// A fresh cluster in `data`: a copy of the cached template for these
+/// binaries if there is one, else `initdb`, whose result then becomes the
+/// template (see `template.rs`).
+fn new_cluster(bindir: &Path, data: &Path, account: Option<Account>) -> Result<()> {
+    let cached = template::cache_dir().and_then(|cache| {
+        Some((
+            template::key(bindir, account, &format!("{INITDB_ARGS:?} {SUPERUSER}"))?,
+            cache,
+        ))
+    });
+    if let Some((key, cache)) = &cached
+        && template::restore(cache, key, data)
+    {
+        return Ok(());
+    }
+    initdb(bindir, data, account)?;
+    if let Some((key, cache)) = &cached {
+        template::keep(cache, key, data);
+    }
+    Ok(())
+}
+
 /// `initdb --no-sync` into `data`, as `account` if given.
 fn initdb(bindir: &Path, data: &Path, account: Option<Account>) -> Result<()> {
     let mut cmd = Command::new(bindir.join("initdb"));
     cmd.arg("-D")
         .arg(data)
-        .args([
-            "--no-sync",
-            "--auth=trust",
-            "--encoding=UTF8",
-            "--no-locale",
-        ])
+        .args(INITDB_ARGS)
         .arg(format!("--username={SUPERUSER}"))
         // The postgres user may not be able to enter bankrace's directory.
         .current_dir(data.parent().unwrap_or(Path::new("/")))

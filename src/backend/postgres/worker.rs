@@ -149,10 +149,19 @@ impl Postgres {
 
     /// Records why a statement failed, and says it in one line.
     fn failed(&mut self, e: &postgres::Error) -> io::Error {
-        let failure = if e.is_closed() || e.code().is_none() {
-            Failure::ConnectionLost
-        } else {
-            Failure::Database
+        // A server shutting down, or a backend ended by pg_terminate_backend,
+        // reaches the client either as a closed connection or, first, as
+        // the error that says why (57P01 and its kin): both lose the
+        // connection, whichever the client happened to read.
+        let ended = [
+            SqlState::ADMIN_SHUTDOWN,
+            SqlState::CRASH_SHUTDOWN,
+            SqlState::CANNOT_CONNECT_NOW,
+        ];
+        let failure = match e.code() {
+            None => Failure::ConnectionLost,
+            Some(c) if ended.contains(c) || e.is_closed() => Failure::ConnectionLost,
+            Some(_) => Failure::Database,
         };
         self.failure = Some(failure);
         io::Error::other(format!("{}: {}", failure.describe(), connect::message(e)))
