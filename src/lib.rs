@@ -46,6 +46,8 @@ pub mod explain;
 #[cfg(target_os = "linux")]
 pub mod export;
 #[cfg(target_os = "linux")]
+pub(crate) mod headroom;
+#[cfg(target_os = "linux")]
 pub(crate) mod histogram;
 #[cfg(target_os = "linux")]
 pub mod history;

@@ -165,6 +165,20 @@ pub enum Detail {
     Findings,
 }
 
+impl Detail {
+    /// About the most bytes an analysis of `ops` traced operations takes:
+    /// per operation, its write, two places in the order, its share of the
+    /// chain and, at worst, a lost update with two names; with events, two
+    /// events with their worker's name each.
+    pub(crate) fn bytes_needed(self, ops: usize) -> u64 {
+        let per_op: u64 = match self {
+            Detail::Findings => 256,
+            Detail::Events => 512,
+        };
+        per_op.saturating_mul(ops as u64)
+    }
+}
+
 /// One access as the trace holds it: worker `worker`'s operation number
 /// `at >> 1` (from 0), its first access if `at` is even, else its second.
 /// 16 bytes, so that the whole order of a large trace stays small.

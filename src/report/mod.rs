@@ -104,6 +104,19 @@ pub fn record(plan: &Plan, t: &TrialOutcome, detail: Detail) -> anyhow::Result<T
         complete: record.status == TrialStatus::Ok,
         killed: record.killed_worker,
     };
+    // Under `ulimit -v`, an analysis that would leave too little room for
+    // the small allocations after it is refused here, before it starts.
+    let need = detail.bytes_needed(trace.len()) + crate::headroom::MARGIN;
+    if let Some(left) = crate::headroom::left().filter(|&left| left < need) {
+        anyhow::bail!(
+            "out of memory for the analysis of trial {} ({} traced operations): it needs \
+             about {} MB and the address-space limit (ulimit -v) leaves {} MB",
+            record.trial,
+            trace.len(),
+            need >> 20,
+            left >> 20
+        );
+    }
     let analysis = crate::explain::analyze(trace, &context, detail).map_err(|_| {
         anyhow::anyhow!(
             "out of memory for the analysis of trial {} ({} traced operations)",

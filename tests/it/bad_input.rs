@@ -208,6 +208,45 @@ fn running_out_of_descriptors_is_one_line_and_leaves_nothing() {
     crate::common::assert_empty(tmp.path());
 }
 
+/// Under `ulimit -v`, a traced run either fits or says in one line that it
+/// does not: at every limit from too little to enough, never an abort in
+/// some small allocation after the analysis took the large ones.
+#[test]
+fn running_out_of_address_space_in_a_traced_run_is_one_line_never_an_abort() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut outcomes = std::collections::BTreeSet::new();
+    for mb in (20..=110).step_by(5) {
+        let out = std::process::Command::new("bash")
+            .arg("-c")
+            .arg(format!(
+                r#"ulimit -v {} && exec "$0" run --trace --trials 1 --depositors 10 \
+                   --withdrawers 10 --ops 10000 --pause 0 --window 0 --no-lock -q"#,
+                mb * 1024
+            ))
+            .arg(assert_cmd::cargo::cargo_bin!("bankrace"))
+            .env("TMPDIR", tmp.path())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let code = out.status.code();
+        assert!(
+            matches!(code, Some(0 | RUNTIME)),
+            "{mb} MB: {code:?} {stderr}"
+        );
+        let errors: Vec<&str> = stderr.lines().filter(|l| !l.contains("note:")).collect();
+        if code == Some(RUNTIME) {
+            assert_eq!(errors.len(), 1, "{mb} MB: {stderr}");
+            assert!(errors[0].contains("out of memory") || errors[0].contains("cannot"));
+        } else {
+            assert!(errors.is_empty(), "{mb} MB: {stderr}");
+        }
+        outcomes.insert(code);
+        crate::common::assert_empty(tmp.path());
+    }
+    // The range spans both: too little to trace, and enough.
+    assert_eq!(outcomes.len(), 2, "{outcomes:?}");
+}
+
 #[test]
 fn the_hidden_worker_refuses_what_it_is_handed() {
     // A worker whose named coordinator is not its parent stops at once.
