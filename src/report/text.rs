@@ -67,7 +67,7 @@ pub fn render_with(results: &Results, paint: Paint, width: usize) -> String {
     table(&mut out, results, paint, width);
     if results.parameters.backend == BackendKind::Postgres {
         out.push('\n');
-        out.push_str(&statements(results));
+        out.push_str(&statements(results, width));
     }
     if results.modes.iter().any(|m| m.summary.holder_killed > 0) {
         wrapped(
@@ -130,18 +130,23 @@ pub(super) fn run_notes(results: &Results) -> Vec<String> {
     notes
 }
 
-/// On a database: what each mode ran, its isolation level and statements.
-pub(super) fn statements(results: &Results) -> String {
-    let width = results
+/// On a database: what each mode ran, its isolation level and statements,
+/// no line wider than `width` (a long one goes on under its first words).
+pub(super) fn statements(results: &Results, width: usize) -> String {
+    let names = results
         .modes
         .iter()
         .map(|m| m.mode.name().chars().count())
         .max()
         .unwrap_or(0);
     let mut out = String::from("what each mode ran on the database:\n");
+    let indent = " ".repeat(names + 4);
     for m in &results.modes {
         let said = m.mode.statements_in(results.parameters.scenario);
-        let _ = writeln!(out, "  {:<width$}  {said}", m.mode.name());
+        let first = format!("  {:<names$}  ", m.mode.name());
+        for line in super::fit::wrap_with(said, width, &first, &indent) {
+            let _ = writeln!(out, "{line}");
+        }
     }
     out
 }
