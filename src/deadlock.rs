@@ -111,20 +111,27 @@ impl Snapshot {
     /// 0) and `waits_for` is 0 for none or 1 + an account (any other value,
     /// such as the bank's one lock, cannot be part of a cycle and is left
     /// out); per account the holder word, 0 for free or 1 + a worker.
+    ///
+    /// A worker that already holds the lock it says it waits for has just
+    /// taken it and not yet cleared its wait (the ledger publishes the hold
+    /// first): it waits for nothing. Read as a wait, it would close a cycle
+    /// with itself for as long as it is preempted between the two words.
     pub fn of_words(workers: &[(u64, u64, u64)], holders: &[u32]) -> Snapshot {
         let accounts = holders.len() as u64;
         Snapshot {
             workers: workers
                 .iter()
-                .map(|&(holds, waits_for, progress)| WorkerState {
-                    holds: (0..64)
-                        .filter(|a| holds >> a & 1 == 1)
-                        .map(|a| a + 1)
-                        .collect(),
-                    waits_for: (1..=accounts)
-                        .contains(&waits_for)
-                        .then_some(waits_for as LockId),
-                    progress,
+                .map(|&(holds, waits_for, progress)| {
+                    let wanted = (1..=accounts).contains(&waits_for);
+                    let taken = wanted && holds >> (waits_for - 1) & 1 == 1;
+                    WorkerState {
+                        holds: (0..64)
+                            .filter(|a| holds >> a & 1 == 1)
+                            .map(|a| a + 1)
+                            .collect(),
+                        waits_for: (wanted && !taken).then_some(waits_for as LockId),
+                        progress,
+                    }
                 })
                 .collect(),
             holders: holders
@@ -291,6 +298,15 @@ mod tests {
         assert_eq!(Snapshot::of_words(&words, &[1, 2]), classic());
         let global = Snapshot::of_words(&[(0, u64::MAX, 1)], &[0, 0]);
         assert_eq!(global.workers[0].waits_for, None);
+    }
+
+    #[test]
+    fn a_worker_that_holds_what_it_waits_for_is_no_cycle() {
+        // T1 has taken #4 (bit 3) and not yet cleared its wait for #4.
+        let words = [(0b1100, 4, 7), (0, 0, 2)];
+        let s = Snapshot::of_words(&words, &[0, 0, 1, 1]);
+        assert_eq!(s.workers[0].waits_for, None);
+        assert_eq!(find_cycle(&s), None);
     }
 
     #[test]
