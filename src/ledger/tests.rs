@@ -99,6 +99,7 @@ fn trace_records_and_schedule_steps_survive_open() {
     let created = Ledger::create(&file, &s).unwrap();
     let rec = OpRecord {
         kind: OpKind::Update,
+        account: 0,
         read_seq: 4,
         write_seq: 9,
         seen: 200,

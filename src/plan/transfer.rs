@@ -18,7 +18,6 @@ impl Plan {
         for (flag, given) in [
             ("--depositors", req.depositors.is_some()),
             ("--withdrawers", req.withdrawers.is_some()),
-            ("--trace", req.trace),
             ("--schedule", req.schedule.is_some()),
             ("--kill-holder", req.kill_holder != 0.0),
         ] {
