@@ -19,7 +19,9 @@
 
 use std::collections::TryReserveError;
 
-use super::{Analysis, Context, Detail, Identity, LockEvent, LostUpdate, Place, Write, chain, order};
+use super::{
+    Analysis, Context, Detail, Identity, LockEvent, LostUpdate, Place, Write, chain, order,
+};
 use crate::trace::{OpKind, Trace};
 use crate::vocab::{AccessKind, LockStepKind, Scenario, WorkerName};
 
@@ -142,7 +144,7 @@ fn lock_events(
                 .flatten()
                 .any(|s| s.wait_seq != 0 && s.locked_seq == 0);
             let keep_all = detail == Detail::Events;
-            if !keep_all && !(last && waiting) {
+            if !(keep_all || last && waiting) {
                 continue;
             }
             for s in rec.steps.iter().flatten() {

@@ -29,8 +29,8 @@ pub use layout::Slot;
 pub use mutex::MutexGuard;
 pub(crate) use mutex::MutexId;
 pub use sync::GENERATION_QUIT;
-pub(crate) use waits::{AccountGuard, PerAccount};
 pub use waits::WaitWords;
+pub(crate) use waits::{AccountGuard, PerAccount};
 
 use std::fs::File;
 use std::io;
@@ -465,7 +465,10 @@ impl Ledger {
         let t = self.trace_slot(worker, at);
         let kind = t.kind.load(Ordering::Acquire);
         let seqs = [
-            (t.read_seq.load(Ordering::Relaxed), t.write_seq.load(Ordering::Relaxed)),
+            (
+                t.read_seq.load(Ordering::Relaxed),
+                t.write_seq.load(Ordering::Relaxed),
+            ),
             (
                 t.seen.load(Ordering::Relaxed) as u64,
                 t.written.load(Ordering::Relaxed) as u64,

@@ -257,7 +257,9 @@ mod tests {
                         (0..500)
                             .map(|_| {
                                 ledger
-                                    .sequenced(ledger.balance(), |b| b.fetch_add(1, Ordering::Relaxed))
+                                    .sequenced(ledger.balance(), |b| {
+                                        b.fetch_add(1, Ordering::Relaxed)
+                                    })
                                     .0
                             })
                             .collect::<Vec<_>>()

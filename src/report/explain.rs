@@ -354,20 +354,25 @@ pub(super) fn rows(a: &Analysis, all: bool) -> Vec<std::ops::RangeInclusive<u64>
 /// told by its "locked" step alone.
 pub(super) fn lock_story(a: &Analysis) -> String {
     let granted = |e: &crate::explain::LockEvent| {
-        a.stuck_steps.iter().any(|l| {
-            l.step == LockStepKind::Locked && l.index == e.index && l.account == e.account
-        })
+        a.stuck_steps
+            .iter()
+            .any(|l| l.step == LockStepKind::Locked && l.index == e.index && l.account == e.account)
     };
     let steps: Vec<String> = a
         .stuck_steps
         .iter()
         .filter(|e| e.step == LockStepKind::Locked || !granted(e))
-        .map(|e| format!("{} {} #{} (seq {})", e.worker, e.step.name(), e.account, e.seq))
+        .map(|e| {
+            format!(
+                "{} {} #{} (seq {})",
+                e.worker,
+                e.step.name(),
+                e.account,
+                e.seq
+            )
+        })
         .collect();
-    format!(
-        "{}: each waits for a lock another holds",
-        steps.join("; ")
-    )
+    format!("{}: each waits for a lock another holds", steps.join("; "))
 }
 
 /// The notes on the right of a row, by sequence number.

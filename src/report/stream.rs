@@ -307,7 +307,7 @@ mod tests {
         let mut broken = crate::outcome::TrialOutcome::ok(2, plan.initial + 1);
         broken.deposits = 1;
         broken.trace = Some(Trace {
-locks: Vec::new(),
+            locks: Vec::new(),
             workers: vec![vec![gap]],
         });
         let run = fixtures::complete(vec![ModeOutcomes {

@@ -145,7 +145,8 @@ impl<'a> Instrumented<'a> {
     /// debit, 1 the credit) at once.
     fn store_now(&self, part: u64, rec: &OpRecord) {
         if self.trace && self.transfer && self.op < self.ledger.job().trace_ops {
-            self.ledger.store_record(self.index, 3 * self.op + part, rec);
+            self.ledger
+                .store_record(self.index, 3 * self.op + part, rec);
         }
     }
 

@@ -82,7 +82,10 @@ fn the_lost_debit_in_json_carries_its_account_and_the_identity_holds() {
     let trace = &report["modes"][0]["trials"][0]["trace"];
     let lost = trace["lost_updates"].as_array().unwrap();
     assert_eq!(lost.len(), 1, "{trace}");
-    assert_eq!((lost[0]["account"].as_u64(), lost[0]["amount"].as_i64()), (Some(1), Some(-7)));
+    assert_eq!(
+        (lost[0]["account"].as_u64(), lost[0]["amount"].as_i64()),
+        (Some(1), Some(-7))
+    );
     // Both debits of #1 were T1's and T3's; the eraser is the other one.
     let (victim, eraser) = (&lost[0]["worker"], &lost[0]["erased_by"]);
     assert!(victim != eraser && ["T1", "T3"].contains(&victim.as_str().unwrap()));

@@ -104,7 +104,7 @@ fn explained() -> crate::stats::Results {
         overwritten,
     };
     let trace = Trace {
-locks: Vec::new(),
+        locks: Vec::new(),
         workers: vec![
             vec![update(1, 200, 3, 200, 1)],
             vec![update(2, 200, 4, 201, -1)],
@@ -121,6 +121,7 @@ locks: Vec::new(),
                 final_balance: 199,
                 complete: true,
                 killed: None,
+                finals: Vec::new(),
             },
             crate::explain::Detail::Events,
         )
