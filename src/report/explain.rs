@@ -42,7 +42,10 @@ pub fn render(results: &Results, limit: usize, width: usize) -> String {
                 !t.consistent || !a.lost_updates.is_empty() || !a.overdrafts.is_empty()
             })
             .collect();
-        out.push('\n');
+        let deadlocked: Vec<_> = traced
+            .iter()
+            .filter(|(t, a)| t.status == TrialStatus::Deadlocked && !a.stuck_steps.is_empty())
+            .collect();
         let name = mode.mode.name();
         let what = if overdraft { "overdrew" } else { "ended wrong" };
         let head = if finished.is_empty() {
@@ -69,15 +72,15 @@ pub fn render(results: &Results, limit: usize, width: usize) -> String {
             });
             head
         };
-        push_wrapped(&mut out, &head, width, "", "  ");
+        // A mode whose traced trials all deadlocked has only its cycles to tell.
+        if !(finished.is_empty() && !deadlocked.is_empty()) {
+            out.push('\n');
+            push_wrapped(&mut out, &head, width, "", "  ");
+        }
         for (t, a) in odd.iter().take(limit) {
             out.push('\n');
             trial(&mut out, name, t, a, false, width);
         }
-        let deadlocked: Vec<_> = traced
-            .iter()
-            .filter(|(t, a)| t.status == TrialStatus::Deadlocked && !a.stuck_steps.is_empty())
-            .collect();
         if !deadlocked.is_empty() {
             out.push('\n');
             let head = format!(
