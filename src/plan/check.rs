@@ -165,7 +165,7 @@ impl Plan {
         if per_run > MAX_TRACED_OPS_PER_RUN {
             return Err(UsageError(format!(
                 "--trace records at most {MAX_TRACED_OPS_PER_RUN} operations per run \
-                 (trials x modes x workers x ops), this plan makes {per_run}: \
+                 (trials x modes x {what}), this plan makes {per_run}: \
                  lower --trials, --ops or the number of workers"
             )));
         }
