@@ -371,7 +371,7 @@ mod tests {
         let l = &a.lost_updates[0];
         assert_eq!((l.worker.as_str(), l.account, l.amount), ("T2", Some(1), 5));
         assert_eq!((l.erased_by.as_str(), l.erased_by_read_seq), ("T1", 1));
-        let id = a.identity.unwrap();
+        let id = a.identity.as_ref().unwrap();
         assert!(id.holds, "{:?}", id.problem);
         assert_eq!(a.events.len(), 6);
         assert_eq!(a.events[3].access, AccessKind::Credit);

@@ -73,7 +73,7 @@ pub fn render(results: &Results, limit: usize, width: usize) -> String {
             head
         };
         // A mode whose traced trials all deadlocked has only its cycles to tell.
-        if !(finished.is_empty() && !deadlocked.is_empty()) {
+        if !finished.is_empty() || deadlocked.is_empty() {
             out.push('\n');
             push_wrapped(&mut out, &head, width, "", "  ");
         }
