@@ -213,6 +213,24 @@ mod tests {
     }
 
     #[test]
+    fn transfers_are_traced_and_each_counts_three_records() {
+        let traced = |ops| {
+            build(Request {
+                trace: true,
+                trials: 1,
+                ops: Some(ops),
+                transferers: Some(2),
+                locks: vec![LockChoice::One(Mode::Mutex)],
+                ..transfer()
+            })
+        };
+        // 2 transferers x 166,666 transfers x 3 records fits in 1,000,000.
+        assert!(traced(166_666).unwrap().trace);
+        let over = traced(166_667).unwrap_err();
+        assert!(over.contains("(3 x workers x ops)"), "{over}");
+    }
+
+    #[test]
     fn lock_all_means_every_transfer_lock() {
         let plan = build(Request {
             locks: vec![LockChoice::All],
