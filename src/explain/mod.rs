@@ -310,30 +310,7 @@ pub(crate) fn analyze(
         return transfer::analyze(trace, cx, detail);
     }
     let name = |w: u32| WorkerName::of(w, cx.depositors).to_string();
-    let mut writes = Vec::new();
-    writes.try_reserve_exact(trace.len())?;
-    for (w, ops) in trace.workers.iter().enumerate() {
-        let w = w as u32;
-        for (i, r) in ops.iter().enumerate() {
-            let op = i as u64 + 1;
-            if r.wrote() {
-                writes.push(Write {
-                    seq: r.write_seq,
-                    basis_seq: match r.kind {
-                        OpKind::Update => r.read_seq,
-                        _ => r.write_seq,
-                    },
-                    read_seq: r.read_seq,
-                    worker: w,
-                    op,
-                    delta: match r.kind {
-                        OpKind::Update => r.written.wrapping_sub(r.seen),
-                        _ => r.written.wrapping_sub(r.overwritten),
-                    },
-                });
-            }
-        }
-    }
+    let mut writes = writes(trace)?;
     // Unstable sorts need no scratch memory, and every seq is distinct.
     writes.sort_unstable_by_key(|w| w.seq);
 
@@ -386,6 +363,35 @@ pub(crate) fn analyze(
         lock_steps: Vec::new(),
         stuck_steps: Vec::new(),
     })
+}
+
+/// Every write of a single-account trace, in no particular order.
+fn writes(trace: &Trace) -> Result<Vec<Write>, std::collections::TryReserveError> {
+    let mut writes = Vec::new();
+    writes.try_reserve_exact(trace.len())?;
+    for (w, ops) in trace.workers.iter().enumerate() {
+        let w = w as u32;
+        for (i, r) in ops.iter().enumerate() {
+            let op = i as u64 + 1;
+            if r.wrote() {
+                writes.push(Write {
+                    seq: r.write_seq,
+                    basis_seq: match r.kind {
+                        OpKind::Update => r.read_seq,
+                        _ => r.write_seq,
+                    },
+                    read_seq: r.read_seq,
+                    worker: w,
+                    op,
+                    delta: match r.kind {
+                        OpKind::Update => r.written.wrapping_sub(r.seen),
+                        _ => r.written.wrapping_sub(r.overwritten),
+                    },
+                });
+            }
+        }
+    }
+    Ok(writes)
 }
 
 /// Marks the writes the final balance is made of: from the last write, each

@@ -81,30 +81,42 @@ pub fn render(results: &Results, limit: usize, width: usize) -> String {
             out.push('\n');
             trial(&mut out, name, t, a, false, width);
         }
-        if !deadlocked.is_empty() {
-            out.push('\n');
-            let head = format!(
-                "{name}: {} of {} traced trials deadlocked; how the cycle closed{}",
-                deadlocked.len(),
-                traced.len(),
-                if deadlocked.len() > limit {
-                    format!(" in the first {limit}:")
-                } else {
-                    ":".into()
-                }
-            );
-            push_wrapped(&mut out, &head, width, "", "  ");
-            for (t, a) in deadlocked.iter().take(limit) {
-                let line = format!("{name}, trial {}: {}", t.trial, lock_story(a));
-                push_wrapped(&mut out, &line, width, "", "  ");
-            }
-        }
+        deadlocks(&mut out, name, &deadlocked, traced.len(), limit, width);
         for (trial, problem) in &mode.unbalanced {
             out.push('\n');
             push_wrapped(&mut out, &violation(name, *trial, problem), width, "", "  ");
         }
     }
     out
+}
+
+/// How the cycle closed in each of the first `limit` deadlocked traced trials.
+fn deadlocks(
+    out: &mut String,
+    name: &str,
+    deadlocked: &[&(&TrialRecord, &Analysis)],
+    traced: usize,
+    limit: usize,
+    width: usize,
+) {
+    if deadlocked.is_empty() {
+        return;
+    }
+    out.push('\n');
+    let head = format!(
+        "{name}: {} of {traced} traced trials deadlocked; how the cycle closed{}",
+        deadlocked.len(),
+        if deadlocked.len() > limit {
+            format!(" in the first {limit}:")
+        } else {
+            ":".into()
+        }
+    );
+    push_wrapped(out, &head, width, "", "  ");
+    for (t, a) in deadlocked.iter().take(limit) {
+        let line = format!("{name}, trial {}: {}", t.trial, lock_story(a));
+        push_wrapped(out, &line, width, "", "  ");
+    }
 }
 
 fn push_wrapped(out: &mut String, text: &str, width: usize, first: &str, rest: &str) {
