@@ -255,10 +255,12 @@ fn grid(out: &mut String, shown: &[&Event], notes: &BTreeMap<u64, Vec<String>>, 
     let (cells, col_w, columned) = if lead + columns.len() * full_w <= width {
         (full, full_w, true)
     } else if lead + columns.len() * short_w <= width {
-        let _ = writeln!(
-            out,
+        let legend = if shown.iter().any(|e| e.account.is_some()) {
+            "  (r read, w write, cr credit, c check that refused the transfer)"
+        } else {
             "  (r read, w write, c check, d debit, a atomic update)"
-        );
+        };
+        let _ = writeln!(out, "{legend}");
         (short, short_w, true)
     } else {
         (full, 0, false)
@@ -308,7 +310,7 @@ fn grid(out: &mut String, shown: &[&Event], notes: &BTreeMap<u64, Vec<String>>, 
 /// first letter (`r 200`, `d 15000->5000`).
 fn cell(e: &Event, short: bool) -> String {
     let name = if short {
-        e.access.name()[..1].to_string()
+        e.access.short().to_string()
     } else {
         e.access.name().to_string()
     };

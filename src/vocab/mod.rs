@@ -475,6 +475,15 @@ impl AccessKind {
         }
     }
 
+    /// The short name of a cell too narrow for the whole one: the first
+    /// letter, `cr` for a credit (`c` is a check).
+    pub fn short(self) -> &'static str {
+        match self {
+            AccessKind::Credit => "cr",
+            other => &other.name()[..1],
+        }
+    }
+
     /// The access reads the balance without changing it.
     pub(crate) fn only_reads(self) -> bool {
         matches!(self, AccessKind::Read | AccessKind::Check)
