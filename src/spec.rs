@@ -83,6 +83,22 @@ impl TrialSpec {
 }
 
 impl Job {
+    /// Trace records per traced operation: a transfer has three (its
+    /// debit, its credit and its locks, see `trace.rs`), any other
+    /// operation one.
+    pub(crate) fn trace_slots_per_op(&self) -> u64 {
+        if self.scenario == Scenario::Transfer {
+            3
+        } else {
+            1
+        }
+    }
+
+    /// Trace records per worker.
+    pub(crate) fn trace_slots(&self) -> u64 {
+        self.trace_ops * self.trace_slots_per_op()
+    }
+
     /// The plainest job: lost-update on the memory backend with no lock, one
     /// account, deposits of 1, no pause, window, trace or schedule. Tests and
     /// benchmarks run strategies on threads over a ledger made for it.

@@ -9,6 +9,13 @@
 //! sequencer in the mapping, in the same indivisible step as the access
 //! itself, so the sequence numbers order the accesses exactly as the balance
 //! saw them (see `Ledger::sequenced`).
+//!
+//! In the transfer scenario a transfer is two records and its locks: the
+//! debit (a read and a write of the source), the credit (an atomic add to
+//! the destination), each naming its account, and a [`LockRecord`] of the
+//! account locks it waited for and took, numbered by the same sequencer.
+//! A transferer stores each record as soon as the access is made, not when
+//! the transfer ends, so a trial ended by a deadlock keeps what led to it.
 
 use serde::Serialize;
 
@@ -58,6 +65,9 @@ impl OpKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OpRecord {
     pub kind: OpKind,
+    /// The account (from 0) the accesses were made to; 0 in the
+    /// single-account scenarios.
+    pub account: u32,
     pub read_seq: u64,
     pub write_seq: u64,
     /// The balance the read (or the check) saw.
@@ -72,6 +82,7 @@ impl OpRecord {
     /// The record of an operation that has not made any access yet.
     pub(crate) const EMPTY: OpRecord = OpRecord {
         kind: OpKind::Refused,
+        account: 0,
         read_seq: 0,
         write_seq: 0,
         seen: 0,
@@ -83,12 +94,40 @@ impl OpRecord {
     pub fn wrote(&self) -> bool {
         self.write_seq != 0
     }
+
+    /// Whether the operation made any access (a transfer's credit that
+    /// never came is stored as a record without one).
+    pub fn accessed(&self) -> bool {
+        self.read_seq != 0 || self.write_seq != 0
+    }
+}
+
+/// One account lock a transfer asked for: the account, when it announced
+/// the wait and when it held the lock (sequence numbers, 0 for "not yet").
+/// The wait is numbered just before the worker asks for the lock, the
+/// taking just after it has it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LockStep {
+    pub account: u32,
+    pub wait_seq: u64,
+    pub locked_seq: u64,
+}
+
+/// The account locks of one transfer, in the order it asked for them
+/// (at most two; `None` for a lock it never asked for).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LockRecord {
+    pub steps: [Option<LockStep>; 2],
 }
 
 /// Everything one traced trial recorded: per worker, its operations in order.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Trace {
     pub workers: Vec<Vec<OpRecord>>,
+    /// Transfer scenario: per worker, each transfer's locks; the records
+    /// of `workers` are then two per transfer (its debit, then its credit).
+    /// Empty in the other scenarios.
+    pub locks: Vec<Vec<LockRecord>>,
 }
 
 impl Trace {
@@ -99,6 +138,11 @@ impl Trace {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Records per operation: 2 for a transfer trace, else 1.
+    pub fn per_op(&self) -> usize {
+        if self.locks.is_empty() { 1 } else { 2 }
     }
 }
 

@@ -22,7 +22,7 @@ use crate::outcome::{ModeOutcomes, RunOutcome, TransferOutcome, TrialOutcome};
 use crate::plan::Plan;
 use crate::signals::{self, Interrupts};
 use crate::spec::TrialSpec;
-use crate::trace::Trace;
+use crate::trace::{LockRecord, OpRecord, Trace};
 use crate::vocab::{Failure, Mode, Role, Scenario, TrialStatus};
 use group::{Wait, WorkerGroup};
 
@@ -445,17 +445,43 @@ fn stuck_cause(plan: &Plan, mode: Mode, ledger: &Ledger) -> Option<String> {
 /// reserved fallibly: running out of memory is an error with a sentence,
 /// not an abort.
 fn read_trace(ledger: &Ledger) -> Result<Trace> {
-    let trace_ops = ledger.job().trace_ops;
+    let job = ledger.job();
+    let trace_ops = job.trace_ops;
+    let per_op = job.trace_slots_per_op();
     let mut workers = Vec::new();
+    let mut locks = Vec::new();
     for w in 0..ledger.workers() {
         let mut ops = Vec::new();
-        ops.try_reserve_exact(trace_ops as usize).with_context(|| {
+        let room = (trace_ops * per_op.min(2)) as usize;
+        ops.try_reserve_exact(room).with_context(|| {
             format!("out of memory for the trace ({trace_ops} operations of worker {w})")
         })?;
-        ops.extend((0..trace_ops).map_while(|op| ledger.load_record(w, op)));
+        if per_op == 1 {
+            ops.extend((0..trace_ops).map_while(|op| ledger.load_record(w, op)));
+        } else {
+            locks.push(read_transfers(ledger, w, &mut ops));
+        }
         workers.push(ops);
     }
-    Ok(Trace { workers })
+    Ok(Trace { workers, locks })
+}
+
+/// A transferer's records: per transfer it started, its debit and its
+/// credit (a record without an access for one it never made) into `ops`,
+/// and its locks returned.
+fn read_transfers(ledger: &Ledger, w: u32, ops: &mut Vec<OpRecord>) -> Vec<LockRecord> {
+    let mut locks = Vec::new();
+    for op in 0..ledger.job().trace_ops {
+        let debit = ledger.load_record(w, 3 * op);
+        let held = ledger.load_locks(w, 3 * op + 2);
+        if debit.is_none() && held.steps[0].is_none() {
+            break;
+        }
+        ops.push(debit.unwrap_or(OpRecord::EMPTY));
+        ops.push(ledger.load_record(w, 3 * op + 1).unwrap_or(OpRecord::EMPTY));
+        locks.push(held);
+    }
+    locks
 }
 
 /// Adds what the workers left in their slots to `out`: their counters,

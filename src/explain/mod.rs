@@ -28,7 +28,9 @@
 use serde::Serialize;
 
 use crate::trace::{OpKind, OpRecord, Trace};
-use crate::vocab::{AccessKind, WorkerName};
+use crate::vocab::{AccessKind, LockStepKind, WorkerName};
+
+mod transfer;
 
 /// One access to the balance, in the global order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -46,9 +48,12 @@ pub struct Event {
     /// What a write, debit or atomic update replaced.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub overwrote: Option<i64>,
-    /// A check that refused the withdrawal.
+    /// A check that refused the withdrawal (or the transfer).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub refused: bool,
+    /// Transfer scenario: the account (from 1, as `#1`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<u32>,
 }
 
 /// An update whose effect the final balance does not contain.
@@ -67,6 +72,10 @@ pub struct LostUpdate {
     pub erased_by_op: u64,
     pub erased_by_read_seq: u64,
     pub erased_by_write_seq: u64,
+    /// Transfer scenario: the account (from 1) of the lost debit (a
+    /// negative amount) or credit (a positive one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<u32>,
 }
 
 /// A withdrawal paid from funds another withdrawal had already taken.
@@ -123,12 +132,35 @@ pub struct Analysis {
     /// Checked for trials whose workers all finished; `null` otherwise (a
     /// killed worker may have made an access it never recorded).
     pub identity: Option<Identity>,
+    /// Transfer scenario, with every access: every step of the account
+    /// locks, in order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub lock_steps: Vec<LockEvent>,
+    /// Transfer scenario: the lock steps of the transfers still waiting for
+    /// a lock when the trial ended (in a deadlock, how the cycle closed).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub stuck_steps: Vec<LockEvent>,
+}
+
+/// A step of a transfer's account lock, in the global order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LockEvent {
+    pub seq: u64,
+    pub worker: String,
+    #[serde(skip)]
+    pub index: u32,
+    /// 1-based transfer of that worker.
+    pub op: u64,
+    pub step: LockStepKind,
+    /// The account (from 1).
+    pub account: u32,
 }
 
 /// What [`analyze`] needs to know besides the trace.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Context {
     pub initial: i64,
+    /// Workers of the first role: depositors, or transferers.
     pub depositors: u32,
     /// The balance the books say the trial should end at.
     pub expected: i64,
@@ -138,6 +170,8 @@ pub struct Context {
     /// The worker `--kill-holder` killed: it died in its window, after its
     /// last read (or check) took a number, before the operation was recorded.
     pub killed: Option<u32>,
+    /// Transfer scenario: every account's balance at the end (empty otherwise).
+    pub finals: Vec<i64>,
 }
 
 /// A write, with what the chain computation needs.
@@ -249,6 +283,7 @@ impl Place {
             value: a.value,
             overwrote: a.overwrote,
             refused: a.refused,
+            account: None,
         }
     }
 }
@@ -260,7 +295,10 @@ fn order(trace: &Trace) -> Result<Vec<Place>, std::collections::TryReserveError>
     for (w, ops) in trace.workers.iter().enumerate() {
         for (i, r) in ops.iter().enumerate() {
             for (half, a) in accesses(r).iter().enumerate() {
-                if let Some(a) = a {
+                // A transfer's credit that never came has no access.
+                if let Some(a) = a
+                    && a.seq != 0
+                {
                     order.push(Place {
                         seq: a.seq,
                         worker: w as u32,
@@ -282,31 +320,11 @@ pub(crate) fn analyze(
     cx: &Context,
     detail: Detail,
 ) -> Result<Analysis, std::collections::TryReserveError> {
-    let name = |w: u32| WorkerName::of(w, cx.depositors).to_string();
-    let mut writes = Vec::new();
-    writes.try_reserve_exact(trace.len())?;
-    for (w, ops) in trace.workers.iter().enumerate() {
-        let w = w as u32;
-        for (i, r) in ops.iter().enumerate() {
-            let op = i as u64 + 1;
-            if r.wrote() {
-                writes.push(Write {
-                    seq: r.write_seq,
-                    basis_seq: match r.kind {
-                        OpKind::Update => r.read_seq,
-                        _ => r.write_seq,
-                    },
-                    read_seq: r.read_seq,
-                    worker: w,
-                    op,
-                    delta: match r.kind {
-                        OpKind::Update => r.written.wrapping_sub(r.seen),
-                        _ => r.written.wrapping_sub(r.overwritten),
-                    },
-                });
-            }
-        }
+    if !trace.locks.is_empty() {
+        return transfer::analyze(trace, cx, detail);
     }
+    let name = |w: u32| WorkerName::of(w, cx.depositors).to_string();
+    let mut writes = writes(trace)?;
     // Unstable sorts need no scratch memory, and every seq is distinct.
     writes.sort_unstable_by_key(|w| w.seq);
 
@@ -336,6 +354,7 @@ pub(crate) fn analyze(
             erased_by_op: eraser.op,
             erased_by_read_seq: eraser.read_seq,
             erased_by_write_seq: eraser.seq,
+            account: None,
         });
     }
 
@@ -355,7 +374,38 @@ pub(crate) fn analyze(
         lost_updates,
         overdrafts,
         identity,
+        lock_steps: Vec::new(),
+        stuck_steps: Vec::new(),
     })
+}
+
+/// Every write of a single-account trace, in no particular order.
+fn writes(trace: &Trace) -> Result<Vec<Write>, std::collections::TryReserveError> {
+    let mut writes = Vec::new();
+    writes.try_reserve_exact(trace.len())?;
+    for (w, ops) in trace.workers.iter().enumerate() {
+        let w = w as u32;
+        for (i, r) in ops.iter().enumerate() {
+            let op = i as u64 + 1;
+            if r.wrote() {
+                writes.push(Write {
+                    seq: r.write_seq,
+                    basis_seq: match r.kind {
+                        OpKind::Update => r.read_seq,
+                        _ => r.write_seq,
+                    },
+                    read_seq: r.read_seq,
+                    worker: w,
+                    op,
+                    delta: match r.kind {
+                        OpKind::Update => r.written.wrapping_sub(r.seen),
+                        _ => r.written.wrapping_sub(r.overwritten),
+                    },
+                });
+            }
+        }
+    }
+    Ok(writes)
 }
 
 /// Marks the writes the final balance is made of: from the last write, each
@@ -484,6 +534,9 @@ fn identity(
 /// "1 withdrawal paid from funds another withdrawal had taken: the balance
 /// went to -5000", or "nothing lost".
 pub fn summary(a: &Analysis) -> String {
+    if !a.stuck_steps.is_empty() || a.lost_updates.iter().any(|l| l.account.is_some()) {
+        return transfer::summary(a);
+    }
     let mut parts = Vec::new();
     if !a.lost_updates.is_empty() {
         let deposits = a.lost_updates.iter().filter(|l| l.amount > 0).count();

@@ -9,6 +9,7 @@ fn analyze(trace: &Trace, cx: &Context) -> Analysis {
 fn update(read_seq: u64, seen: i64, write_seq: u64, overwritten: i64, delta: i64) -> OpRecord {
     OpRecord {
         kind: OpKind::Update,
+        account: 0,
         read_seq,
         write_seq,
         seen,
@@ -25,6 +26,7 @@ fn cx(initial: i64, expected: i64, final_balance: i64) -> Context {
         final_balance,
         complete: true,
         killed: None,
+        finals: Vec::new(),
     }
 }
 
@@ -32,6 +34,7 @@ fn cx(initial: i64, expected: i64, final_balance: i64) -> Context {
 fn the_classic_interleaving_loses_the_deposit() {
     // D1 reads 200 (1), W1 reads 200 (2), D1 writes 201 (3), W1 writes 199 over it (4).
     let trace = Trace {
+        locks: Vec::new(),
         workers: vec![
             vec![update(1, 200, 3, 200, 1)],
             vec![update(2, 200, 4, 201, -1)],
@@ -55,6 +58,7 @@ fn an_update_overwritten_and_then_read_again_is_not_lost() {
     // -1 over 5 (5); X writes 6 over -1 (6). X read J's value, so J
     // survives; W's withdrawal is the lost one.
     let trace = Trace {
+        locks: Vec::new(),
         workers: vec![
             vec![update(2, 0, 3, 0, 5)],
             vec![update(4, 5, 6, -1, 1)],
@@ -75,6 +79,7 @@ fn an_update_overwritten_and_then_read_again_is_not_lost() {
 #[test]
 fn a_trace_that_does_not_add_up_is_reported() {
     let trace = Trace {
+        locks: Vec::new(),
         workers: vec![
             vec![update(1, 200, 3, 200, 1)],
             vec![update(2, 200, 4, 201, -1)],
@@ -86,6 +91,7 @@ fn a_trace_that_does_not_add_up_is_reported() {
     assert!(id.problem.unwrap().contains("ends at 199"));
     // A missing access number.
     let gap = Trace {
+        locks: Vec::new(),
         workers: vec![vec![update(1, 200, 4, 200, 1)]],
     };
     let id = analyze(&gap, &cx(200, 201, 201)).identity.unwrap();
@@ -94,9 +100,11 @@ fn a_trace_that_does_not_add_up_is_reported() {
     // recorded: accounted for, once, and only when a worker was killed.
     let killed = Context {
         killed: Some(1),
+        finals: Vec::new(),
         ..cx(200, 201, 201)
     };
     let one_gap = Trace {
+        locks: Vec::new(),
         workers: vec![vec![update(1, 200, 3, 200, 1)]],
     };
     let id = analyze(&one_gap, &killed).identity.unwrap();
@@ -117,6 +125,7 @@ fn a_trace_that_does_not_add_up_is_reported() {
 fn two_checks_that_saw_the_same_funds_overdraw() {
     let paid = |read_seq, seen, write_seq, before| OpRecord {
         kind: OpKind::Paid,
+        account: 0,
         read_seq,
         write_seq,
         seen,
@@ -124,6 +133,7 @@ fn two_checks_that_saw_the_same_funds_overdraw() {
         overwritten: before,
     };
     let trace = Trace {
+        locks: Vec::new(),
         workers: vec![
             vec![paid(1, 15_000, 3, 15_000)],
             vec![paid(2, 15_000, 4, 5_000)],
@@ -154,6 +164,7 @@ fn two_checks_that_saw_the_same_funds_overdraw() {
 fn atomic_updates_are_never_lost() {
     let atomic = |seq, before, delta| OpRecord {
         kind: OpKind::Atomic,
+        account: 0,
         read_seq: seq,
         write_seq: seq,
         seen: before,
@@ -161,6 +172,7 @@ fn atomic_updates_are_never_lost() {
         overwritten: before,
     };
     let trace = Trace {
+        locks: Vec::new(),
         workers: vec![
             vec![atomic(1, 0, 3), atomic(3, 2, 3)],
             vec![atomic(2, 3, -1)],
@@ -177,12 +189,14 @@ fn findings_are_the_same_without_the_events() {
     // The classic interleaving, and the same trace with a write that does
     // not replace what the previous one left (a broken trace).
     let good = Trace {
+        locks: Vec::new(),
         workers: vec![
             vec![update(1, 200, 3, 200, 1)],
             vec![update(2, 200, 4, 201, -1)],
         ],
     };
     let broken = Trace {
+        locks: Vec::new(),
         workers: vec![
             vec![update(1, 200, 3, 200, 1)],
             vec![update(2, 200, 4, 205, -1)],
@@ -200,6 +214,7 @@ fn findings_are_the_same_without_the_events() {
     }
     let broken = super::analyze(
         &Trace {
+            locks: Vec::new(),
             workers: vec![
                 vec![update(1, 200, 3, 200, 1)],
                 vec![update(2, 200, 4, 205, -1)],

@@ -16,7 +16,7 @@ use crate::vocab::{BackendKind, Mode, Scenario};
 /// `b"BANKRACE"` read as a little-endian `u64`.
 pub(crate) const MAGIC: u64 = u64::from_le_bytes(*b"BANKRACE");
 /// Bumped whenever the layout or the meaning of a field changes.
-pub(crate) const VERSION: u64 = 8;
+pub(crate) const VERSION: u64 = 9;
 /// Words in the header.
 pub(crate) const WORDS: usize = 24;
 

@@ -14,7 +14,8 @@
 //! ...     192 × n     one Slot per worker: its role, seed, fault, results, locks held and wanted
 //! ...     4 × n       lock-wait flags, one per worker (forced schedules), padded to 64
 //! ...     4 × steps   the forced schedule, one word per step, padded to 64
-//! ...     48 × n × t  trace records: t per worker (`--trace`; t = 0 otherwise)
+//! ...     48 × n × t  trace records: t per worker (`--trace`; t = 0 otherwise;
+//!                     three per operation in the transfer scenario)
 //! ...     8 × r × n × h  history records of r words: h per worker (`--export-history`)
 //! ```
 //!
@@ -257,7 +258,7 @@ impl Regions {
         let steps = flags + pad64(4 * job.workers as usize);
         let records = steps + pad64(4 * job.steps as usize);
         let history =
-            records + size_of::<TraceSlot>() * job.workers as usize * job.trace_ops as usize;
+            records + size_of::<TraceSlot>() * job.workers as usize * job.trace_slots() as usize;
         let history_words = HISTORY_FIXED_WORDS + job.accounts as usize;
         let history_ops = if job.history { job.ops as usize } else { 0 };
         let size = history + 8 * history_words * job.workers as usize * history_ops;

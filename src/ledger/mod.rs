@@ -29,8 +29,8 @@ pub use layout::Slot;
 pub use mutex::MutexGuard;
 pub(crate) use mutex::MutexId;
 pub use sync::GENERATION_QUIT;
-pub(crate) use waits::PerAccount;
 pub use waits::WaitWords;
+pub(crate) use waits::{AccountGuard, PerAccount};
 
 use std::fs::File;
 use std::io;
@@ -41,7 +41,7 @@ use std::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, Ordering};
 use memmap2::{MmapOptions, MmapRaw};
 
 use crate::spec::{Job, StepSpec, TrialSpec, WorkerSpec};
-use crate::trace::{OpKind, OpRecord};
+use crate::trace::{LockRecord, LockStep, OpKind, OpRecord};
 use crate::vocab::Role;
 use layout::{AccountLock, Line, Mapping, Regions, TraceSlot};
 
@@ -253,8 +253,8 @@ impl Ledger {
             self.step_word(i as u32).store(word, Ordering::Relaxed);
         }
         for w in 0..job.workers {
-            for op in 0..job.trace_ops {
-                self.trace_slot(w, op).kind.store(0, Ordering::Relaxed);
+            for at in 0..job.trace_slots() {
+                self.trace_slot(w, at).kind.store(0, Ordering::Relaxed);
             }
         }
         self.clear_history();
@@ -400,24 +400,38 @@ impl Ledger {
         self.map.at(self.regions.steps + 4 * index as usize)
     }
 
-    /// Stores worker `worker`'s record of operation `op` (0-based). Only that
-    /// worker writes these words. Panics if either index is out of range.
-    pub(crate) fn store_record(&self, worker: u32, op: u64, rec: &OpRecord) {
-        let t = self.trace_slot(worker, op);
+    /// The index of account `balance` (the reference must be one of this
+    /// ledger's accounts, as every balance a strategy is given is).
+    pub(crate) fn account_index(&self, balance: &AtomicI64) -> u32 {
+        (0..self.job.accounts)
+            .find(|&a| std::ptr::eq(self.account(a), balance))
+            .expect("a balance of this ledger")
+    }
+
+    /// Stores worker `worker`'s trace record number `at` (0-based; the
+    /// operation's number, or in the transfer scenario `3 × op + part`, see
+    /// `trace.rs`). Only that worker writes these words, and may store the
+    /// same record again as the operation goes on. Panics if either index
+    /// is out of range.
+    pub(crate) fn store_record(&self, worker: u32, at: u64, rec: &OpRecord) {
+        let t = self.trace_slot(worker, at);
         t.read_seq.store(rec.read_seq, Ordering::Relaxed);
         t.write_seq.store(rec.write_seq, Ordering::Relaxed);
         t.seen.store(rec.seen, Ordering::Relaxed);
         t.written.store(rec.written, Ordering::Relaxed);
         t.overwritten.store(rec.overwritten, Ordering::Relaxed);
-        t.kind.store(rec.kind.code(), Ordering::Release);
+        let kind = rec.kind.code() | u64::from(rec.account) << 8;
+        t.kind.store(kind, Ordering::Release);
     }
 
-    /// Worker `worker`'s record of operation `op`, or `None` if it never stored one.
-    pub(crate) fn load_record(&self, worker: u32, op: u64) -> Option<OpRecord> {
-        let t = self.trace_slot(worker, op);
-        let kind = OpKind::from_code(t.kind.load(Ordering::Acquire))?;
+    /// Worker `worker`'s record number `at`, or `None` if it never stored one.
+    pub(crate) fn load_record(&self, worker: u32, at: u64) -> Option<OpRecord> {
+        let t = self.trace_slot(worker, at);
+        let word = t.kind.load(Ordering::Acquire);
+        let kind = OpKind::from_code(word & 0xff)?;
         Some(OpRecord {
             kind,
+            account: (word >> 8) as u32,
             read_seq: t.read_seq.load(Ordering::Relaxed),
             write_seq: t.write_seq.load(Ordering::Relaxed),
             seen: t.seen.load(Ordering::Relaxed),
@@ -426,12 +440,59 @@ impl Ledger {
         })
     }
 
-    fn trace_slot(&self, worker: u32, op: u64) -> &TraceSlot {
+    /// Stores a transfer's locks in record number `at`: the kind word holds
+    /// 1 + each account (0 for a lock not asked for), the next four words
+    /// the sequence numbers of each wait and each taking.
+    pub(crate) fn store_locks(&self, worker: u32, at: u64, rec: &LockRecord) {
+        let t = self.trace_slot(worker, at);
+        let mut kind = 0u64;
+        for (i, step) in rec.steps.iter().enumerate() {
+            let Some(step) = step else { continue };
+            kind |= (u64::from(step.account) + 1) << (32 * i);
+            if i == 0 {
+                t.read_seq.store(step.wait_seq, Ordering::Relaxed);
+                t.write_seq.store(step.locked_seq, Ordering::Relaxed);
+            } else {
+                t.seen.store(step.wait_seq as i64, Ordering::Relaxed);
+                t.written.store(step.locked_seq as i64, Ordering::Relaxed);
+            }
+        }
+        t.kind.store(kind, Ordering::Release);
+    }
+
+    /// A transfer's locks, as [`Ledger::store_locks`] left them.
+    pub(crate) fn load_locks(&self, worker: u32, at: u64) -> LockRecord {
+        let t = self.trace_slot(worker, at);
+        let kind = t.kind.load(Ordering::Acquire);
+        let seqs = [
+            (
+                t.read_seq.load(Ordering::Relaxed),
+                t.write_seq.load(Ordering::Relaxed),
+            ),
+            (
+                t.seen.load(Ordering::Relaxed) as u64,
+                t.written.load(Ordering::Relaxed) as u64,
+            ),
+        ];
+        let mut rec = LockRecord::default();
+        for (i, (wait_seq, locked_seq)) in seqs.into_iter().enumerate() {
+            let account = (kind >> (32 * i)) as u32;
+            rec.steps[i] = account.checked_sub(1).map(|account| LockStep {
+                account,
+                wait_seq,
+                locked_seq,
+            });
+        }
+        rec
+    }
+
+    fn trace_slot(&self, worker: u32, at: u64) -> &TraceSlot {
+        let per_worker = self.job.trace_slots();
         assert!(
-            worker < self.job.workers && op < self.job.trace_ops,
+            worker < self.job.workers && at < per_worker,
             "trace record index out of range"
         );
-        let index = worker as usize * self.job.trace_ops as usize + op as usize;
+        let index = worker as usize * per_worker as usize + at as usize;
         self.map
             .at(self.regions.records + size_of::<TraceSlot>() * index)
     }

@@ -196,9 +196,10 @@ impl Ledger {
             .load(Ordering::Acquire)
     }
 
-    /// Runs `access` on the balance as one step of the sequencer and returns
-    /// its sequence number (1 for the first access of the trial) with its
-    /// result.
+    /// Runs `access` on `balance` (one of this ledger's accounts) as one
+    /// step of the sequencer and returns its sequence number (1 for the
+    /// first access of the trial) with its result. A lock step of a transfer
+    /// takes its number with an `access` that touches no balance.
     ///
     /// The sequencer is a tiny lock around *one* access, not around a
     /// read-modify-write: it makes "touch the balance" and "take the next
@@ -210,7 +211,11 @@ impl Ledger {
     /// two sequenced accesses any number of other workers' accesses can land,
     /// which is the whole point. It costs two more atomic operations per
     /// access; the README measures what that does to the race.
-    pub(crate) fn sequenced<T>(&self, access: impl FnOnce(&AtomicI64) -> T) -> (u64, T) {
+    pub(crate) fn sequenced<T>(
+        &self,
+        balance: &AtomicI64,
+        access: impl FnOnce(&AtomicI64) -> T,
+    ) -> (u64, T) {
         let word = &self.map.shared().instruments.0.sequencer;
         let mut spins = 0u32;
         let taken = loop {
@@ -231,7 +236,7 @@ impl Ledger {
                 std::thread::yield_now();
             }
         };
-        let value = access(self.balance());
+        let value = access(balance);
         word.store(taken + 2, Ordering::Release);
         (taken / 2 + 1, value)
     }
@@ -250,7 +255,13 @@ mod tests {
                 .map(|_| {
                     s.spawn(|| {
                         (0..500)
-                            .map(|_| ledger.sequenced(|b| b.fetch_add(1, Ordering::Relaxed)).0)
+                            .map(|_| {
+                                ledger
+                                    .sequenced(ledger.balance(), |b| {
+                                        b.fetch_add(1, Ordering::Relaxed)
+                                    })
+                                    .0
+                            })
                             .collect::<Vec<_>>()
                     })
                 })

@@ -69,8 +69,8 @@ fn open_rejects_bad_magic_version_and_size() {
     drop(Ledger::create(&file, &spec(job())).unwrap());
     write_at_start(&file, b"NOTBANKR");
     assert_eq!(err(&file), LedgerError::Magic);
-    write_at_start(&file, b"BANKRACE\x09\0\0\0\0\0\0\0");
-    assert_eq!(err(&file), LedgerError::Version(9));
+    write_at_start(&file, b"BANKRACE\x0a\0\0\0\0\0\0\0");
+    assert_eq!(err(&file), LedgerError::Version(10));
     write_at_start(
         &file,
         &[*b"BANKRACE", header::VERSION.to_le_bytes()].concat(),
@@ -99,6 +99,7 @@ fn trace_records_and_schedule_steps_survive_open() {
     let created = Ledger::create(&file, &s).unwrap();
     let rec = OpRecord {
         kind: OpKind::Update,
+        account: 0,
         read_seq: 4,
         write_seq: 9,
         seen: 200,
@@ -115,6 +116,50 @@ fn trace_records_and_schedule_steps_survive_open() {
     // A file cut short of its trace region is refused.
     file.set_len(Ledger::size_of(&job) - 48).unwrap();
     assert!(matches!(err(&file), LedgerError::Size { .. }));
+}
+
+#[test]
+fn transfer_records_name_their_account_and_locks_survive_open() {
+    let file = tempfile::tempfile().unwrap();
+    let job = Job {
+        trace_ops: 2,
+        accounts: 3,
+        scenario: crate::vocab::Scenario::Transfer,
+        ..Job::plain(2, 2, 100)
+    };
+    let created = Ledger::create(&file, &spec(job)).unwrap();
+    assert_eq!(created.account_index(created.account(2)), 2);
+    let credit = OpRecord {
+        kind: OpKind::Atomic,
+        account: 2,
+        read_seq: 7,
+        write_seq: 7,
+        seen: 100,
+        written: 105,
+        overwritten: 100,
+    };
+    // Worker 1's second transfer: its credit and its locks (3 records each).
+    created.store_record(1, 4, &credit);
+    let locks = LockRecord {
+        steps: [
+            Some(LockStep {
+                account: 2,
+                wait_seq: 1,
+                locked_seq: 2,
+            }),
+            Some(LockStep {
+                account: 0,
+                wait_seq: 9,
+                locked_seq: 0,
+            }),
+        ],
+    };
+    created.store_locks(1, 5, &locks);
+    let opened = Ledger::open(&file).unwrap();
+    assert_eq!(opened.load_record(1, 4), Some(credit));
+    assert_eq!(opened.load_locks(1, 5), locks);
+    assert_eq!(opened.load_locks(0, 2), LockRecord::default());
+    assert_eq!(opened.load_record(1, 3), None);
 }
 
 #[test]

@@ -147,11 +147,16 @@ impl Plan {
         if !self.trace {
             return Ok(());
         }
-        let per_trial = self.ops_per_trial();
+        // A transfer is three records: its debit, its credit, its locks.
+        let (records, what) = match self.scenario {
+            Scenario::Transfer => (3, "3 x workers x ops"),
+            _ => (1, "workers x ops"),
+        };
+        let per_trial = self.ops_per_trial().saturating_mul(records);
         if per_trial > MAX_TRACED_OPS_PER_TRIAL {
             return Err(UsageError(format!(
                 "--trace records at most {MAX_TRACED_OPS_PER_TRIAL} operations per trial \
-                 (workers x ops), this plan makes {per_trial}: lower --ops or the number of workers"
+                 ({what}), this plan makes {per_trial}: lower --ops or the number of workers"
             )));
         }
         let per_run = per_trial
@@ -160,7 +165,7 @@ impl Plan {
         if per_run > MAX_TRACED_OPS_PER_RUN {
             return Err(UsageError(format!(
                 "--trace records at most {MAX_TRACED_OPS_PER_RUN} operations per run \
-                 (trials x modes x workers x ops), this plan makes {per_run}: \
+                 (trials x modes x {what}), this plan makes {per_run}: \
                  lower --trials, --ops or the number of workers"
             )));
         }

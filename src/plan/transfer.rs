@@ -18,7 +18,6 @@ impl Plan {
         for (flag, given) in [
             ("--depositors", req.depositors.is_some()),
             ("--withdrawers", req.withdrawers.is_some()),
-            ("--trace", req.trace),
             ("--schedule", req.schedule.is_some()),
             ("--kill-holder", req.kill_holder != 0.0),
         ] {
@@ -211,6 +210,24 @@ mod tests {
             ..transfer()
         });
         assert!(unlocked.unwrap_err().contains("needs auditors"));
+    }
+
+    #[test]
+    fn transfers_are_traced_and_each_counts_three_records() {
+        let traced = |ops| {
+            build(Request {
+                trace: true,
+                trials: 1,
+                ops: Some(ops),
+                transferers: Some(2),
+                locks: vec![LockChoice::One(Mode::Mutex)],
+                ..transfer()
+            })
+        };
+        // 2 transferers x 166,666 transfers x 3 records fits in 1,000,000.
+        assert!(traced(166_666).unwrap().trace);
+        let over = traced(166_667).unwrap_err();
+        assert!(over.contains("(3 x workers x ops)"), "{over}");
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use super::fit;
 use crate::explain::{Analysis, Event};
 use crate::stats::{Results, TrialRecord};
-use crate::vocab::{AccessKind, Mode, Scenario, TrialStatus};
+use crate::vocab::{AccessKind, LockStepKind, Mode, Scenario, TrialStatus};
 
 /// The most rows of accesses shown for one trial.
 const MAX_ROWS: usize = 60;
@@ -42,7 +42,10 @@ pub fn render(results: &Results, limit: usize, width: usize) -> String {
                 !t.consistent || !a.lost_updates.is_empty() || !a.overdrafts.is_empty()
             })
             .collect();
-        out.push('\n');
+        let deadlocked: Vec<_> = traced
+            .iter()
+            .filter(|(t, a)| t.status == TrialStatus::Deadlocked && !a.stuck_steps.is_empty())
+            .collect();
         let name = mode.mode.name();
         let what = if overdraft { "overdrew" } else { "ended wrong" };
         let head = if finished.is_empty() {
@@ -69,17 +72,51 @@ pub fn render(results: &Results, limit: usize, width: usize) -> String {
             });
             head
         };
-        push_wrapped(&mut out, &head, width, "", "  ");
+        // A mode whose traced trials all deadlocked has only its cycles to tell.
+        if !finished.is_empty() || deadlocked.is_empty() {
+            out.push('\n');
+            push_wrapped(&mut out, &head, width, "", "  ");
+        }
         for (t, a) in odd.iter().take(limit) {
             out.push('\n');
             trial(&mut out, name, t, a, false, width);
         }
+        deadlocks(&mut out, name, &deadlocked, traced.len(), limit, width);
         for (trial, problem) in &mode.unbalanced {
             out.push('\n');
             push_wrapped(&mut out, &violation(name, *trial, problem), width, "", "  ");
         }
     }
     out
+}
+
+/// How the cycle closed in each of the first `limit` deadlocked traced trials.
+fn deadlocks(
+    out: &mut String,
+    name: &str,
+    deadlocked: &[&(&TrialRecord, &Analysis)],
+    traced: usize,
+    limit: usize,
+    width: usize,
+) {
+    if deadlocked.is_empty() {
+        return;
+    }
+    out.push('\n');
+    let head = format!(
+        "{name}: {} of {traced} traced trials deadlocked; how the cycle closed{}",
+        deadlocked.len(),
+        if deadlocked.len() > limit {
+            format!(" in the first {limit}:")
+        } else {
+            ":".into()
+        }
+    );
+    push_wrapped(out, &head, width, "", "  ");
+    for (t, a) in deadlocked.iter().take(limit) {
+        let line = format!("{name}, trial {}: {}", t.trial, lock_story(a));
+        push_wrapped(out, &line, width, "", "  ");
+    }
 }
 
 fn push_wrapped(out: &mut String, text: &str, width: usize, first: &str, rest: &str) {
@@ -140,9 +177,32 @@ fn trial(out: &mut String, mode: &str, t: &TrialRecord, a: &Analysis, all: bool,
         );
         push_wrapped(out, &text, width, "  ", "   ");
     }
+    for l in a.lost_updates.iter().filter(|l| l.account.is_some()) {
+        push_wrapped(out, &lost_sentence(l), width, "  ", "    ");
+    }
     if let Some(id) = &a.identity {
         push_wrapped(out, &identity_line(id, a), width, "  ", "    ");
     }
+}
+
+/// A lost debit or credit in words: "T1's debit of 7 from #1 was
+/// overwritten by T3's write, computed from its read at seq 1: 7 created".
+fn lost_sentence(l: &crate::explain::LostUpdate) -> String {
+    let a = l.account.unwrap_or(0);
+    let (what, money) = if l.amount < 0 {
+        (format!("debit of {} from #{a}", -l.amount), "created")
+    } else {
+        (format!("credit of {} to #{a}", l.amount), "destroyed")
+    };
+    format!(
+        "{}'s {what} (seq {}) was overwritten by {}'s write at seq {}, computed from its read at seq {}: {} {money}",
+        l.worker,
+        l.write_seq,
+        l.erased_by,
+        l.erased_by_write_seq,
+        l.erased_by_read_seq,
+        l.amount.unsigned_abs()
+    )
 }
 
 /// The accounting identity in the verdict's sign convention: final −
@@ -195,10 +255,12 @@ fn grid(out: &mut String, shown: &[&Event], notes: &BTreeMap<u64, Vec<String>>, 
     let (cells, col_w, columned) = if lead + columns.len() * full_w <= width {
         (full, full_w, true)
     } else if lead + columns.len() * short_w <= width {
-        let _ = writeln!(
-            out,
+        let legend = if shown.iter().any(|e| e.account.is_some()) {
+            "  (r read, w write, cr credit, c check that refused the transfer)"
+        } else {
             "  (r read, w write, c check, d debit, a atomic update)"
-        );
+        };
+        let _ = writeln!(out, "{legend}");
         (short, short_w, true)
     } else {
         (full, 0, false)
@@ -248,13 +310,17 @@ fn grid(out: &mut String, shown: &[&Event], notes: &BTreeMap<u64, Vec<String>>, 
 /// first letter (`r 200`, `d 15000->5000`).
 fn cell(e: &Event, short: bool) -> String {
     let name = if short {
-        e.access.name()[..1].to_string()
+        e.access.short().to_string()
     } else {
         e.access.name().to_string()
     };
+    let name = match e.account {
+        Some(a) => format!("{name} #{a}"),
+        None => name,
+    };
     match (e.access, e.overwrote) {
         (AccessKind::Check, _) if e.refused => format!("{name} {} refused", e.value),
-        (AccessKind::Debit | AccessKind::Atomic, Some(before)) => {
+        (AccessKind::Debit | AccessKind::Atomic | AccessKind::Credit, Some(before)) => {
             format!("{name} {before}->{}", e.value)
         }
         (_, _) => format!("{name} {}", e.value),
@@ -299,6 +365,33 @@ pub(super) fn rows(a: &Analysis, all: bool) -> Vec<std::ops::RangeInclusive<u64>
     merged.into_iter().map(|(s, e)| s..=e).collect()
 }
 
+/// How the transfers a trial's end left waiting got there, in the order of
+/// their lock steps: "T1 locked #1 (seq 2); T2 locked #2 (seq 4); T1 waits
+/// for #2 (seq 7); T2 waits for #1 (seq 8)". A wait that was granted is
+/// told by its "locked" step alone.
+pub(super) fn lock_story(a: &Analysis) -> String {
+    let granted = |e: &crate::explain::LockEvent| {
+        a.stuck_steps
+            .iter()
+            .any(|l| l.step == LockStepKind::Locked && l.index == e.index && l.account == e.account)
+    };
+    let steps: Vec<String> = a
+        .stuck_steps
+        .iter()
+        .filter(|e| e.step == LockStepKind::Locked || !granted(e))
+        .map(|e| {
+            format!(
+                "{} {} #{} (seq {})",
+                e.worker,
+                e.step.name(),
+                e.account,
+                e.seq
+            )
+        })
+        .collect();
+    format!("{}: each waits for a lock another holds", steps.join("; "))
+}
+
 /// The notes on the right of a row, by sequence number.
 fn notes(a: &Analysis) -> BTreeMap<u64, Vec<String>> {
     let mut notes: BTreeMap<u64, Vec<String>> = BTreeMap::new();
@@ -309,13 +402,15 @@ fn notes(a: &Analysis) -> BTreeMap<u64, Vec<String>> {
             "✗ lost: {} writes over it at seq {}",
             l.erased_by, l.erased_by_write_seq
         ));
+        let what = match l.account {
+            Some(a) if l.amount < 0 => format!("debit of {} from #{a}", -l.amount),
+            Some(a) => format!("credit of {} to #{a}", l.amount),
+            None => format!("{:+}", l.amount),
+        };
         erased
             .entry(l.erased_by_write_seq)
             .or_default()
-            .push(format!(
-                "{}'s {:+} (seq {})",
-                l.worker, l.amount, l.write_seq
-            ));
+            .push(format!("{}'s {what} (seq {})", l.worker, l.write_seq));
         read_of.insert(l.erased_by_write_seq, l.erased_by_read_seq);
     }
     for (seq, victims) in erased {

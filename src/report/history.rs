@@ -10,6 +10,12 @@
 //! in the trial's history. Extra keys (`lock`, `trial`, `worker`, `op`) say
 //! which history a line belongs to: each trial of each mode is one history,
 //! with its own `index` from 0.
+//!
+//! In the transfer scenario each transfer is one transaction over the
+//! registers of its two accounts, named `#1`, `#2`, ...: the debit's read
+//! and write of the source, then the credit (a read and a write in one
+//! step) of the destination. A transfer a deadlock stopped before its
+//! credit completes as `info` (indeterminate), not `ok`.
 
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -50,13 +56,17 @@ pub fn render(results: &Results) -> String {
                 let first = events[0];
                 let last = events[events.len() - 1];
                 let (invoke, ok) = transaction(events);
+                let unfinished = first.account.is_some()
+                    && !events
+                        .iter()
+                        .any(|e| e.access == AccessKind::Credit || e.refused);
                 lines.push((first.seq, 0, invoke, first));
-                lines.push((last.seq, 1, ok, first));
+                lines.push((last.seq, if unfinished { 2 } else { 1 }, ok, first));
             }
             lines.sort_by_key(|(time, kind, _, _)| (*time, *kind));
             for (index, (time, kind, value, e)) in lines.into_iter().enumerate() {
                 let line = Line {
-                    kind: if kind == 0 { "invoke" } else { "ok" },
+                    kind: ["invoke", "ok", "info"][usize::from(kind)],
                     f: "txn",
                     value,
                     process: e.index,
@@ -80,21 +90,26 @@ fn transaction(events: &[&Event]) -> (Value, Value) {
     let mut invoke = Vec::new();
     let mut ok = Vec::new();
     for e in events {
+        let register = match e.account {
+            Some(a) => format!("#{a}"),
+            None => "balance".into(),
+        };
+        let key = register.as_str();
         match e.access {
             access if access.only_reads() => {
-                invoke.push(json!(["r", "balance", null]));
-                ok.push(json!(["r", "balance", e.value]));
+                invoke.push(json!(["r", key, null]));
+                ok.push(json!(["r", key, e.value]));
             }
-            // An atomic update reads and writes in one indivisible step.
-            AccessKind::Atomic => {
-                invoke.push(json!(["r", "balance", null]));
-                invoke.push(json!(["w", "balance", e.value]));
-                ok.push(json!(["r", "balance", e.overwrote]));
-                ok.push(json!(["w", "balance", e.value]));
+            // An atomic update (a credit) reads and writes in one indivisible step.
+            AccessKind::Atomic | AccessKind::Credit => {
+                invoke.push(json!(["r", key, null]));
+                invoke.push(json!(["w", key, e.value]));
+                ok.push(json!(["r", key, e.overwrote]));
+                ok.push(json!(["w", key, e.value]));
             }
             _ => {
-                invoke.push(json!(["w", "balance", e.value]));
-                ok.push(json!(["w", "balance", e.value]));
+                invoke.push(json!(["w", key, e.value]));
+                ok.push(json!(["w", key, e.value]));
             }
         }
     }

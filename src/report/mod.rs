@@ -96,13 +96,23 @@ pub fn record(plan: &Plan, t: &TrialOutcome, detail: Detail) -> anyhow::Result<T
     let Some(trace) = &t.trace else {
         return Ok(record);
     };
+    let transfer = plan.scenario == crate::vocab::Scenario::Transfer;
     let context = crate::explain::Context {
         initial: plan.initial,
-        depositors: plan.depositors,
+        depositors: if transfer {
+            plan.transferers
+        } else {
+            plan.depositors
+        },
         expected: record.expected_balance,
         final_balance: record.final_balance,
         complete: record.status == TrialStatus::Ok,
         killed: record.killed_worker,
+        finals: t
+            .transfers
+            .as_ref()
+            .map(|b| b.balances.clone())
+            .unwrap_or_default(),
     };
     // Under `ulimit -v`, an analysis that would leave too little room for
     // the small allocations after it is refused here, before it starts.

@@ -300,6 +300,7 @@ mod tests {
         // An access numbered 2 with no access 1: the books cannot balance.
         let gap = OpRecord {
             kind: OpKind::Atomic,
+            account: 0,
             read_seq: 0,
             write_seq: 2,
             seen: 0,
@@ -309,6 +310,7 @@ mod tests {
         let mut broken = crate::outcome::TrialOutcome::ok(2, plan.initial + 1);
         broken.deposits = 1;
         broken.trace = Some(Trace {
+            locks: Vec::new(),
             workers: vec![vec![gap]],
         });
         let run = fixtures::complete(vec![ModeOutcomes {

@@ -108,6 +108,14 @@ pub trait Hooks {
     /// The lock was released.
     #[inline(always)]
     fn unlocked(&mut self) {}
+
+    /// Transfer scenario: about to ask for account `account`'s lock.
+    #[inline(always)]
+    fn waiting_for(&mut self, _account: u32) {}
+
+    /// Transfer scenario: account `account`'s lock is held.
+    #[inline(always)]
+    fn holding(&mut self, _account: u32) {}
 }
 
 /// The lock-free check-then-act: a `compare_exchange` loop that debits only

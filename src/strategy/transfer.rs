@@ -115,26 +115,26 @@ pub(crate) fn transfer<H: Hooks>(
     // The body once the locks it needs first are held: read, window, debit;
     // then `before_credit` (where mutex-unordered takes its second lock),
     // window, credit.
-    let body = |before_credit: &mut dyn FnMut() -> io::Result<()>, hooks: &mut H| {
+    let body = |before_credit: &mut dyn FnMut(&mut H) -> io::Result<()>, hooks: &mut H| {
         let seen = hooks.read(src)?;
         if seen < t.amount {
             return Ok(false);
         }
         hooks.window();
         hooks.write(src, seen - t.amount)?;
-        before_credit()?;
+        before_credit(hooks)?;
         hooks.window();
         hooks.add(dst, t.amount)?;
         Ok(true)
     };
     match mode {
         Mode::MutexUnordered => {
-            let first = ledger.lock_account(how, me, t.from)?;
+            let first = take(ledger, how, me, t.from, hooks)?;
             gate()?;
             let mut second = None;
             let done = body(
-                &mut || {
-                    second = Some(ledger.lock_account(how, me, t.to)?);
+                &mut |hooks| {
+                    second = Some(take(ledger, how, me, t.to, hooks)?);
                     Ok(())
                 },
                 hooks,
@@ -146,7 +146,7 @@ pub(crate) fn transfer<H: Hooks>(
         Mode::Global => {
             let bank = ledger.lock_bank(me)?;
             gate()?;
-            let done = body(&mut || Ok(()), hooks);
+            let done = body(&mut |_| Ok(()), hooks);
             drop(bank);
             done
         }
@@ -168,15 +168,30 @@ pub(crate) fn transfer<H: Hooks>(
         // names gets this safe order too.
         _ => {
             let (low, high) = (t.from.min(t.to), t.from.max(t.to));
-            let first = ledger.lock_account(how, me, low)?;
+            let first = take(ledger, how, me, low, hooks)?;
             gate()?;
-            let second = ledger.lock_account(how, me, high)?;
-            let done = body(&mut || Ok(()), hooks);
+            let second = take(ledger, how, me, high, hooks)?;
+            let done = body(&mut |_| Ok(()), hooks);
             drop(second);
             drop(first);
             done
         }
     }
+}
+
+/// Account `account`'s lock for worker `me`, the hooks told before it
+/// asks and once it holds it (what `--trace` records of a transfer's locks).
+fn take<'a, H: Hooks>(
+    ledger: &'a Ledger,
+    how: PerAccount<'a>,
+    me: u32,
+    account: u32,
+    hooks: &mut H,
+) -> io::Result<crate::ledger::AccountGuard<'a>> {
+    hooks.waiting_for(account);
+    let guard = ledger.lock_account(how, me, account)?;
+    hooks.holding(account);
+    Ok(guard)
 }
 
 /// One audit by worker `me`: every balance, account 0 first, with the

@@ -492,6 +492,8 @@ pub enum AccessKind {
     Debit,
     /// One indivisible read-modify-write.
     Atomic,
+    /// A transfer's credit: one atomic addition to the destination.
+    Credit,
 }
 
 impl AccessKind {
@@ -502,6 +504,16 @@ impl AccessKind {
             AccessKind::Check => "check",
             AccessKind::Debit => "debit",
             AccessKind::Atomic => "atomic",
+            AccessKind::Credit => "credit",
+        }
+    }
+
+    /// The short name of a cell too narrow for the whole one: the first
+    /// letter, `cr` for a credit (`c` is a check).
+    pub fn short(self) -> &'static str {
+        match self {
+            AccessKind::Credit => "cr",
+            other => &other.name()[..1],
         }
     }
 
@@ -587,59 +599,13 @@ impl Role {
     }
 }
 
-/// A worker as schedules and explanations name it: `D1`, `W2`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct WorkerName {
-    pub role: Role,
-    /// 1-based within its role.
-    pub number: u32,
-}
-
-impl WorkerName {
-    /// The name of worker `index` of a trial with `depositors` depositors
-    /// (depositors come first).
-    pub fn of(index: u32, depositors: u32) -> WorkerName {
-        Self::in_scenario(Scenario::LostUpdate, index, depositors)
-    }
-
-    /// The name of worker `index` of a `scenario` trial whose first role
-    /// (depositors, or transferers) has `firsts` workers.
-    pub fn in_scenario(scenario: Scenario, index: u32, firsts: u32) -> WorkerName {
-        let (first, second) = Role::pair(scenario);
-        if index < firsts {
-            WorkerName {
-                role: first,
-                number: index + 1,
-            }
-        } else {
-            WorkerName {
-                role: second,
-                number: index - firsts + 1,
-            }
-        }
-    }
-
-    /// The worker's index in a trial with `depositors` depositors (or
-    /// transferers).
-    pub fn index(self, depositors: u32) -> u32 {
-        match self.role {
-            Role::Depositor | Role::Transferer => self.number - 1,
-            Role::Withdrawer | Role::Auditor => depositors + self.number - 1,
-        }
-    }
-}
-
-impl fmt::Display for WorkerName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}{}", self.role.letter(), self.number)
-    }
-}
-
 mod backend;
 mod verdict;
+mod worker;
 
 pub use backend::{BackendKind, Failure};
 pub use verdict::Verdict;
+pub use worker::{LockStepKind, WorkerName};
 
 #[cfg(test)]
 mod tests;

@@ -15,7 +15,11 @@
 //! 3. moves the turnstile on.
 //!
 //! After each operation the worker stores the operation's record in its own
-//! region of the mapping: no lock, no sharing.
+//! region of the mapping: no lock, no sharing. A transferer stores its
+//! records as it goes instead (the debit after each of its accesses, the
+//! credit, each lock step), so that a trial ended by a deadlock keeps the
+//! steps that closed the cycle. Auditors are not traced: their reads take
+//! no number.
 
 use std::io;
 use std::sync::atomic::AtomicI64;
@@ -26,7 +30,8 @@ use super::hooks::{OpHooks, die};
 use crate::ledger::Ledger;
 use crate::schedule::{Access, Stuck};
 use crate::strategy::{Hooks, compare_and_debit};
-use crate::trace::{OpKind, OpRecord};
+use crate::trace::{LockRecord, LockStep, OpKind, OpRecord};
+use crate::vocab::{Role, Scenario};
 
 /// How long a worker sleeps at the turnstile before it looks around again
 /// (for a cause recorded by another worker, or a deadlock with a lock).
@@ -78,6 +83,13 @@ pub(crate) struct Instrumented<'a> {
     rec: OpRecord,
     /// Fault injection (`--kill-holder`): die in the next window.
     die_now: bool,
+    /// A traced transferer: records stored as they are made, three per
+    /// operation (see `trace.rs`).
+    transfer: bool,
+    /// The operation under way (0-based).
+    op: u64,
+    /// The locks of the transfer under way.
+    locks: LockRecord,
 }
 
 impl<'a> Instrumented<'a> {
@@ -100,11 +112,16 @@ impl<'a> Instrumented<'a> {
                 (step.worker == index).then_some((s, access))
             })
             .collect();
+        let job = ledger.job();
+        let auditor = ledger.slot(index).role() == Role::Auditor;
         Instrumented {
             ledger,
             index,
             window,
-            trace: ledger.job().trace_ops > 0,
+            trace: job.trace_ops > 0 && !auditor,
+            transfer: job.scenario == Scenario::Transfer,
+            op: 0,
+            locks: LockRecord::default(),
             steps,
             next: 0,
             total,
@@ -116,10 +133,47 @@ impl<'a> Instrumented<'a> {
 
     /// Operation `op` (0-based) is over: stores its record.
     pub(crate) fn op_done(&mut self, op: u64) {
-        if self.trace && op < self.ledger.job().trace_ops {
+        if self.trace && !self.transfer && op < self.ledger.job().trace_ops {
             self.ledger.store_record(self.index, op, &self.rec);
         }
         self.rec = OpRecord::EMPTY;
+        self.locks = LockRecord::default();
+        self.op = op + 1;
+    }
+
+    /// A traced transferer stores `rec` as its operation's `part` (0 the
+    /// debit, 1 the credit) at once.
+    fn store_now(&self, part: u64, rec: &OpRecord) {
+        if self.trace && self.transfer && self.op < self.ledger.job().trace_ops {
+            self.ledger
+                .store_record(self.index, 3 * self.op + part, rec);
+        }
+    }
+
+    /// A lock step of a traced transferer: `locked` false for the wait,
+    /// true for the taking, numbered by the sequencer and stored at once.
+    fn lock_step(&mut self, account: u32, locked: bool) {
+        if !(self.trace && self.transfer && self.op < self.ledger.job().trace_ops) {
+            return;
+        }
+        let (seq, ()) = self.ledger.sequenced(self.ledger.account(account), |_| ());
+        let steps = &mut self.locks.steps;
+        let at = steps
+            .iter()
+            .position(|s| s.is_some_and(|s| s.account == account))
+            .or_else(|| steps.iter().position(Option::is_none));
+        let Some(at) = at else { return };
+        let step = steps[at].get_or_insert(LockStep {
+            account,
+            ..LockStep::default()
+        });
+        if locked {
+            step.locked_seq = seq;
+        } else {
+            step.wait_seq = seq;
+        }
+        self.ledger
+            .store_locks(self.index, 3 * self.op + 2, &self.locks);
     }
 
     /// The worker made all its operations: the schedule must not expect more.
@@ -187,6 +241,15 @@ impl<'a> Instrumented<'a> {
         Ok(())
     }
 
+    /// The account `balance` is, for a transfer's record (0 otherwise).
+    fn account_of(&self, balance: &AtomicI64) -> u32 {
+        if self.transfer && self.trace {
+            self.ledger.account_index(balance)
+        } else {
+            0
+        }
+    }
+
     /// One access: wait for its turn, make it (sequenced when tracing), move the turnstile.
     fn access<T>(
         &mut self,
@@ -196,7 +259,7 @@ impl<'a> Instrumented<'a> {
     ) -> io::Result<(u64, T)> {
         let step = self.enter(kind)?;
         let done = if self.trace {
-            self.ledger.sequenced(op)
+            self.ledger.sequenced(balance, op)
         } else {
             (0, op(balance))
         };
@@ -220,10 +283,12 @@ impl Hooks for Instrumented<'_> {
         // Until a write follows, the operation is a check that refused.
         self.rec = OpRecord {
             kind: OpKind::Refused,
+            account: self.account_of(balance),
             read_seq: seq,
             seen,
             ..OpRecord::EMPTY
         };
+        self.store_now(0, &self.rec);
         Ok(seen)
     }
 
@@ -240,6 +305,7 @@ impl Hooks for Instrumented<'_> {
         self.rec.write_seq = seq;
         self.rec.written = value;
         self.rec.overwritten = old;
+        self.store_now(0, &self.rec);
         Ok(())
     }
 
@@ -255,14 +321,21 @@ impl Hooks for Instrumented<'_> {
 
     fn add(&mut self, balance: &AtomicI64, delta: i64) -> io::Result<i64> {
         let (seq, before) = self.access(Access::Write, balance, |b| b.fetch_add(delta, Relaxed))?;
-        self.rec = OpRecord {
+        let rec = OpRecord {
             kind: OpKind::Atomic,
+            account: self.account_of(balance),
             read_seq: seq,
             write_seq: seq,
             seen: before,
             written: before.wrapping_add(delta),
             overwritten: before,
         };
+        if self.transfer {
+            // A transfer's credit: its own record, beside the debit's.
+            self.store_now(1, &rec);
+        } else {
+            self.rec = rec;
+        }
         Ok(before)
     }
 
@@ -275,6 +348,7 @@ impl Hooks for Instrumented<'_> {
         self.rec = match paid {
             Ok(before) => OpRecord {
                 kind: OpKind::Atomic,
+                account: 0,
                 read_seq: seq,
                 write_seq: seq,
                 seen: before,
@@ -316,6 +390,14 @@ impl Hooks for Instrumented<'_> {
 
     fn unlocked(&mut self) {
         self.holding_lock = false;
+    }
+
+    fn waiting_for(&mut self, account: u32) {
+        self.lock_step(account, false);
+    }
+
+    fn holding(&mut self, account: u32) {
+        self.lock_step(account, true);
     }
 }
 

@@ -23,4 +23,5 @@ mod sweep;
 mod trace;
 mod transfer;
 mod transfer_exports;
+mod transfer_trace;
 mod width;

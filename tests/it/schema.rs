@@ -124,12 +124,14 @@ fn validate_children(
     }
 }
 
-/// The two patterns the schema uses: `^[0-9]+$` and `^[DW][0-9]+$`.
+/// The two patterns the schema uses: `^[0-9]+$` and `^[DWT][0-9]+$`.
 fn matches_pattern(pattern: &str, s: &str) -> bool {
     match pattern {
         "^[0-9]+$" => !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()),
-        "^[DW][0-9]+$" => {
-            s.len() > 1 && s.starts_with(['D', 'W']) && s[1..].bytes().all(|b| b.is_ascii_digit())
+        "^[DWT][0-9]+$" => {
+            s.len() > 1
+                && s.starts_with(['D', 'W', 'T'])
+                && s[1..].bytes().all(|b| b.is_ascii_digit())
         }
         other => panic!("the test's matcher does not know {other}"),
     }
@@ -200,6 +202,24 @@ fn real_reports_of_every_shape_validate() {
             "-n",
             "1",
         ]),
+        // Traced transfers: accounts, credits, lock steps, a deadlock's stuck steps.
+        run_json(&[
+            "--scenario",
+            "transfer",
+            "--accounts",
+            "2",
+            "--transferers",
+            "2",
+            "--ops",
+            "1",
+            "--collide",
+            "--no-lock",
+            "--lock=mutex-unordered",
+            "--lock=mutex",
+            "--trace",
+            "-n",
+            "1",
+        ]),
     ];
     for doc in &docs {
         let errors = violations(doc);
@@ -210,6 +230,10 @@ fn real_reports_of_every_shape_validate() {
     assert_eq!(docs[2]["modes"][0]["trials"][0]["status"], "failed");
     assert!(docs[2]["modes"][0]["summary"]["min"].is_null());
     assert!(docs[3]["modes"][1]["trials"][0]["constraint_broken"].is_boolean());
+    let transfer = &docs[4]["modes"];
+    assert!(transfer[0]["trials"][0]["trace"]["events"][0]["account"].is_u64());
+    assert!(transfer[1]["trials"][0]["trace"]["stuck_steps"][0]["step"].is_string());
+    assert!(transfer[2]["trials"][0]["trace"]["lock_steps"][0]["account"].is_u64());
 }
 
 #[test]

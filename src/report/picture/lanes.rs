@@ -399,7 +399,7 @@ fn legend_width(acc: &[&Access], l: &Lanes) -> f64 {
         .sum::<f64>()
 }
 
-/// The glyph of an access: read ○, write ■, check ◇, debit ◆, atomic ●.
+/// The glyph of an access: read ○, write ■, check ◇, debit ◆, atomic and credit ●.
 fn access_mark(kind: AccessKind, x: f64, y: f64, c: &str, attrs: &str) -> String {
     let filled = format!(r##"fill="{c}" stroke="#fff" stroke-width="1" {attrs}"##);
     let open = format!(r##"fill="#fff" stroke="{c}" stroke-width="2.2" {attrs}"##);
@@ -408,6 +408,6 @@ fn access_mark(kind: AccessKind, x: f64, y: f64, c: &str, attrs: &str) -> String
         AccessKind::Write => marker(1, x, y, 7.0, &filled),
         AccessKind::Check => marker(3, x, y, 6.0, &open),
         AccessKind::Debit => marker(3, x, y, 6.5, &filled),
-        AccessKind::Atomic => marker(0, x, y, 7.0, &filled),
+        AccessKind::Atomic | AccessKind::Credit => marker(0, x, y, 7.0, &filled),
     }
 }

@@ -96,6 +96,7 @@ fn explained() -> crate::stats::Results {
     let mut results = fixtures::results();
     let update = |read_seq, seen: i64, write_seq, overwritten, delta| OpRecord {
         kind: OpKind::Update,
+        account: 0,
         read_seq,
         write_seq,
         seen,
@@ -103,6 +104,7 @@ fn explained() -> crate::stats::Results {
         overwritten,
     };
     let trace = Trace {
+        locks: Vec::new(),
         workers: vec![
             vec![update(1, 200, 3, 200, 1)],
             vec![update(2, 200, 4, 201, -1)],
@@ -119,6 +121,7 @@ fn explained() -> crate::stats::Results {
                 final_balance: 199,
                 complete: true,
                 killed: None,
+                finals: Vec::new(),
             },
             crate::explain::Detail::Events,
         )
