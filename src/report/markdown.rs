@@ -6,11 +6,11 @@ use crate::stats::{ModeResult, Results};
 use crate::vocab::Scenario;
 
 pub fn render(results: &Results) -> String {
-    let [title, workers, balances] = super::text::header(&results.parameters, results.seed);
+    let [title, workers, balances] = super::heading::header(&results.parameters, results.seed);
     let mut out = String::new();
     let _ = writeln!(out, "**{}**\n", escape(&title));
     let _ = writeln!(out, "{}; {}\n", escape(&workers), escape(&balances));
-    for note in super::text::run_notes(results) {
+    for note in super::heading::run_notes(results) {
         let _ = writeln!(out, "*{}*\n", escape(&note));
     }
 

@@ -5,6 +5,7 @@ pub mod bench;
 mod csv;
 mod explain;
 pub(crate) mod fit;
+mod heading;
 mod history;
 pub mod json;
 mod markdown;

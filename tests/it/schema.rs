@@ -149,77 +149,32 @@ pub fn violations_of(file: &str, doc: &Value) -> Vec<String> {
     errors
 }
 
+/// A command line's words (none of them has a space inside).
+fn words(line: &str) -> Vec<&str> {
+    line.split_whitespace().collect()
+}
+
 #[test]
 fn real_reports_of_every_shape_validate() {
+    let scheduled = "--scenario overdraft --no-lock --lock --trace -n 1 --window 0 --schedule";
     let docs = [
         // Every mode, traced: events, lost updates, the identity.
-        run_json(&[
-            "--no-lock",
-            "--lock=all",
-            "--trace",
-            "-n",
-            "2",
-            "--ops",
-            "3",
-            "--window",
-            "0",
-        ]),
+        run_json(&words(
+            "--no-lock --lock=all --trace -n 2 --ops 3 --window 0",
+        )),
         // A forced schedule in the parameters, and the overdraft's trace.
-        run_json(&[
-            "--scenario",
-            "overdraft",
-            "--no-lock",
-            "--lock",
-            "--trace",
-            "-n",
-            "1",
-            "--window",
-            "0",
-            "--schedule",
-            DOUBLE_CHECK,
-        ]),
+        run_json(&[words(scheduled), vec![DOUBLE_CHECK]].concat()),
         // A dead lock holder and failed trials: cause, killed_worker, null statistics.
-        run_json(&[
-            "--lock=spin",
-            "--lock=mutex",
-            "--kill-holder",
-            "1",
-            "--timeout",
-            "300ms",
-            "-n",
-            "1",
-            "--window",
-            "1ms",
-            "--ops",
-            "3",
-        ]),
+        run_json(&words(
+            "--lock=spin --lock=mutex --kill-holder 1 --timeout 300ms -n 1 --window 1ms --ops 3",
+        )),
         // The write skew: each trial's balances and constraint, every memory mode.
-        run_json(&[
-            "--scenario",
-            "write-skew",
-            "--no-lock",
-            "--lock=all",
-            "-n",
-            "1",
-        ]),
+        run_json(&words("--scenario write-skew --no-lock --lock=all -n 1")),
         // Traced transfers: accounts, credits, lock steps, a deadlock's stuck steps.
-        run_json(&[
-            "--scenario",
-            "transfer",
-            "--accounts",
-            "2",
-            "--transferers",
-            "2",
-            "--ops",
-            "1",
-            "--collide",
-            "--no-lock",
-            "--lock=mutex-unordered",
-            "--lock=mutex",
-            "--trace",
-            "-n",
-            "1",
-        ]),
+        run_json(&words(
+            "--scenario transfer --accounts 2 --transferers 2 --ops 1 --collide --no-lock \
+             --lock=mutex-unordered --lock=mutex --trace -n 1",
+        )),
     ];
     for doc in &docs {
         let errors = violations(doc);
