@@ -7,8 +7,6 @@ use crate::plan::Plan;
 use crate::stats::Results;
 use crate::vocab::Scenario;
 
-use super::text::plural;
-
 /// How the run ended, when it ended early: lines below the header.
 pub(super) fn run_notes(results: &Results) -> Vec<String> {
     let mut notes = Vec::new();
@@ -109,4 +107,9 @@ pub(super) fn header(p: &Plan, seed: u64) -> [String; 3] {
             ),
         },
     ]
+}
+
+/// "s" unless `n` is 1.
+pub(super) fn plural(n: u64) -> &'static str {
+    if n == 1 { "" } else { "s" }
 }

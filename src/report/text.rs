@@ -10,7 +10,7 @@ use crate::histogram;
 use crate::stats::{ModeResult, Results, Summary};
 use crate::vocab::{BackendKind, Scenario, TrialStatus};
 
-use super::heading::{header, run_notes, statements};
+use super::heading::{header, plural, run_notes, statements};
 use super::{Row, Tone};
 
 /// The widest histogram bar, however wide the terminal.
@@ -413,10 +413,6 @@ fn verdict_part(s: &Summary, overdraft: bool) -> (String, Tone) {
         Tone::Good
     };
     (part, tone)
-}
-
-pub(super) fn plural(n: u64) -> &'static str {
-    if n == 1 { "" } else { "s" }
 }
 
 fn opt_int(v: Option<i64>) -> String {

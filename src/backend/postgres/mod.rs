@@ -19,6 +19,7 @@ mod connect;
 mod host;
 mod pgpass;
 mod server;
+mod statements;
 mod template;
 mod transfer;
 mod worker;

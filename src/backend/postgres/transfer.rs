@@ -40,7 +40,7 @@ use std::io;
 
 use postgres::Client;
 
-use super::worker::{Miss, Statements, begin, read};
+use super::statements::{Miss, Statements, begin, read};
 use crate::strategy::Hooks;
 use crate::strategy::transfer::Transfer;
 use crate::vocab::Mode;
