@@ -361,56 +361,54 @@ fn quiz(args: &QuizArgs) -> anyhow::Result<u8> {
     })
 }
 
-/// Measures, then prints the chosen format. An interruption ends the
-/// benchmark without a report (its numbers would be partial): 128 + N.
+/// Measures (on a database with `--db`), then prints the chosen format. An
+/// interruption ends the benchmark without a report (its numbers would be
+/// partial): 128 + N.
 fn bench(args: &BenchArgs) -> anyhow::Result<u8> {
     if let Some(db) = &args.db {
-        return bench_db(args, db);
+        let plan = args.db_plan(db)?;
+        let rounds = plan.warmup + plan.repetitions;
+        return benched(
+            rounds,
+            |i, p| bankrace::bench_db::measure(&plan, i, p),
+            |r| match args.format {
+                BenchFormat::Text => report::bench::db_text(r),
+                BenchFormat::Json => report::bench::db_json(r),
+            },
+        );
     }
     let plan = args.plan()?;
-    let interrupts = Interrupts::install().context("cannot install signal handlers")?;
-    let bar = progress::Rounds::new(plan.warmup + plan.repetitions);
-    let measured = bench::measure(&plan, &interrupts, &mut |done, _| bar.update(done));
-    bar.finish();
-    let results = match measured? {
-        bench::Measured::Done(results) => results,
-        bench::Measured::Interrupted(sig) => {
-            return Ok(finish(
-                128 + sig as u8,
-                &[format!("interrupted by {}", signals::name(sig))],
-            ));
-        }
-    };
-    let text = match args.format {
-        BenchFormat::Text => report::bench::text(&results),
-        BenchFormat::Json => report::bench::json(&results),
-    };
-    print(text.as_bytes())?;
-    Ok(EXIT_OK)
+    benched(
+        plan.warmup + plan.repetitions,
+        |i, p| bench::measure(&plan, i, p),
+        |r| match args.format {
+            BenchFormat::Text => report::bench::text(r),
+            BenchFormat::Json => report::bench::json(r),
+        },
+    )
 }
 
-/// `bankrace bench --db TARGET`, as [`bench`] on the database.
-fn bench_db(args: &BenchArgs, db: &str) -> anyhow::Result<u8> {
-    let plan = args.db_plan(db)?;
+/// Measures with a progress bar of `rounds`, then prints what `render`
+/// makes of the results; an interruption prints nothing: 128 + N.
+fn benched<R>(
+    rounds: u32,
+    measure: impl FnOnce(&Interrupts, &mut dyn FnMut(u32, u32)) -> anyhow::Result<bench::Measured<R>>,
+    render: impl FnOnce(&R) -> String,
+) -> anyhow::Result<u8> {
     let interrupts = Interrupts::install().context("cannot install signal handlers")?;
-    let bar = progress::Rounds::new(plan.warmup + plan.repetitions);
-    let measured = bankrace::bench_db::measure(&plan, &interrupts, &mut |done, _| bar.update(done));
+    let bar = progress::Rounds::new(rounds);
+    let measured = measure(&interrupts, &mut |done, _| bar.update(done));
     bar.finish();
-    let results = match measured? {
-        bench::Measured::Done(results) => results,
-        bench::Measured::Interrupted(sig) => {
-            return Ok(finish(
-                128 + sig as u8,
-                &[format!("interrupted by {}", signals::name(sig))],
-            ));
+    match measured? {
+        bench::Measured::Done(results) => {
+            print(render(&results).as_bytes())?;
+            Ok(EXIT_OK)
         }
-    };
-    let text = match args.format {
-        BenchFormat::Text => report::bench::db_text(&results),
-        BenchFormat::Json => report::bench::db_json(&results),
-    };
-    print(text.as_bytes())?;
-    Ok(EXIT_OK)
+        bench::Measured::Interrupted(sig) => Ok(finish(
+            128 + sig as u8,
+            &[format!("interrupted by {}", signals::name(sig))],
+        )),
+    }
 }
 
 /// Where JSON and CSV go as the trials end: stdout (`--format json|csv`)

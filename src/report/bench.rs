@@ -4,13 +4,66 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use super::text::si;
-use crate::bench::{BenchResults, Spread};
+use crate::bench::{BenchResults, ModeBench, Spread};
 use crate::bench_db::DbBenchResults;
 use crate::duration;
 
 /// The JSON report: the results, serialized.
 pub fn json(results: &BenchResults) -> String {
     super::json::document(results)
+}
+
+/// What both benches measured the throughput of: where (`on`, empty for
+/// the memory-mapped ledger), with how many workers and repetitions, and
+/// each mode's figures.
+struct Rates<'a> {
+    on: String,
+    workers: u32,
+    cpus: usize,
+    repetitions: u32,
+    warmup: u32,
+    ops_per_worker: u64,
+    modes: &'a [ModeBench],
+}
+
+/// The heading line and the throughput table, one row per mode.
+fn throughput(out: &mut String, m: &Rates) {
+    let _ = writeln!(
+        out,
+        "bankrace bench: {}{} worker{} on {} CPU{} · {} repetition{} after {} warm-up{} · min, median, max",
+        m.on,
+        m.workers,
+        plural(m.workers),
+        m.cpus,
+        plural(m.cpus as u32),
+        m.repetitions,
+        plural(m.repetitions),
+        m.warmup,
+        plural(m.warmup),
+    );
+    out.push('\n');
+    let _ = writeln!(
+        out,
+        "Throughput: {} operations per worker, no pause, no window, every worker deposits 1",
+        m.ops_per_worker
+    );
+    let mut rows = vec![row(
+        "ops/s",
+        ["min", "median", "max", "lost updates"].map(String::from),
+    )];
+    for mode in m.modes {
+        let s = &mode.ops_per_sec;
+        rows.push(row(
+            mode.mode.name(),
+            [
+                si(s.min),
+                si(s.median),
+                si(s.max),
+                percent(mode.lost_updates.median),
+            ],
+        ));
+    }
+    table(out, &rows);
 }
 
 /// The JSON report of `bankrace bench --db`.
@@ -22,42 +75,18 @@ pub fn db_json(results: &DbBenchResults) -> String {
 /// per database mode, and the set-up cost of a run's database.
 pub fn db_text(r: &DbBenchResults) -> String {
     let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "bankrace bench: postgres at {} · {} worker{} on {} CPU{} · {} repetition{} after {} warm-up{} · min, median, max",
-        r.db,
-        r.workers,
-        plural(r.workers),
-        r.cpus,
-        plural(r.cpus as u32),
-        r.repetitions,
-        plural(r.repetitions),
-        r.warmup,
-        plural(r.warmup),
+    throughput(
+        &mut out,
+        &Rates {
+            on: format!("postgres at {} · ", r.db),
+            workers: r.workers,
+            cpus: r.cpus,
+            repetitions: r.repetitions,
+            warmup: r.warmup,
+            ops_per_worker: r.ops_per_worker,
+            modes: &r.modes,
+        },
     );
-    out.push('\n');
-    let _ = writeln!(
-        out,
-        "Throughput: {} operations per worker, no pause, no window, every worker deposits 1",
-        r.ops_per_worker
-    );
-    let mut rows = vec![row(
-        "ops/s",
-        ["min", "median", "max", "lost updates"].map(String::from),
-    )];
-    for m in &r.modes {
-        let s = &m.ops_per_sec;
-        rows.push(row(
-            m.mode.name(),
-            [
-                si(s.min),
-                si(s.median),
-                si(s.max),
-                percent(m.lost_updates.median),
-            ],
-        ));
-    }
-    table(&mut out, &rows);
     out.push('\n');
     let _ = writeln!(
         out,
@@ -79,41 +108,18 @@ pub fn db_text(r: &DbBenchResults) -> String {
 /// table with the ratio to starting the same number of processes.
 pub fn text(r: &BenchResults) -> String {
     let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "bankrace bench: {} worker{} on {} CPU{} · {} repetition{} after {} warm-up{} · min, median, max",
-        r.workers,
-        plural(r.workers),
-        r.cpus,
-        plural(r.cpus as u32),
-        r.repetitions,
-        plural(r.repetitions),
-        r.warmup,
-        plural(r.warmup),
+    throughput(
+        &mut out,
+        &Rates {
+            on: String::new(),
+            workers: r.workers,
+            cpus: r.cpus,
+            repetitions: r.repetitions,
+            warmup: r.warmup,
+            ops_per_worker: r.ops_per_worker,
+            modes: &r.modes,
+        },
     );
-    out.push('\n');
-    let _ = writeln!(
-        out,
-        "Throughput: {} operations per worker, no pause, no window, every worker deposits 1",
-        r.ops_per_worker
-    );
-    let mut rows = vec![row(
-        "ops/s",
-        ["min", "median", "max", "lost updates"].map(String::from),
-    )];
-    for m in &r.modes {
-        let s = &m.ops_per_sec;
-        rows.push(row(
-            m.mode.name(),
-            [
-                si(s.min),
-                si(s.median),
-                si(s.max),
-                percent(m.lost_updates.median),
-            ],
-        ));
-    }
-    table(&mut out, &rows);
     out.push('\n');
 
     let o = &r.overhead;
