@@ -215,7 +215,8 @@ fn a_signal_ends_the_matrix_with_its_status_and_leaves_nothing_behind() {
 }
 
 /// `bankrace matrix ARGS --format json -q` in `tmp`, started and not
-/// waited for, with interrupting signals at their defaults.
+/// waited for, with interrupting signals at their defaults and no template
+/// cluster cached.
 fn spawn_matrix(args: &[&str], tmp: &Path) -> std::process::Child {
     Command::new("env")
         .arg("--default-signal=HUP,INT,TERM")
@@ -223,6 +224,8 @@ fn spawn_matrix(args: &[&str], tmp: &Path) -> std::process::Child {
         .args(["matrix", "--format", "json", "-q"])
         .args(args)
         .env("TMPDIR", tmp)
+        // No template cluster is cached in the home directory.
+        .env(crate::common::PG_CACHE_OFF.0, crate::common::PG_CACHE_OFF.1)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

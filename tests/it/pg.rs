@@ -917,7 +917,11 @@ fn the_template_cluster_is_cached_copied_by_the_next_run_and_removed_by_db_clean
     assert!(templates[0].join("PG_VERSION").exists());
     // A mark only the template has: the next run's cluster is a copy of it.
     std::fs::write(templates[0].join("bankrace-test-mark"), "").unwrap();
-    let mut child = Command::new(assert_cmd::cargo::cargo_bin!("bankrace"))
+    // Interrupting signals at their defaults, whatever the test runner
+    // inherited (a background job's SIGINT is ignored, and stays so).
+    let mut child = Command::new("env")
+        .arg("--default-signal=HUP,INT,TERM")
+        .arg(assert_cmd::cargo::cargo_bin!("bankrace"))
         .args([
             "run", "--db", "embedded", "--trials", "100000", "--format", "json",
         ])
