@@ -245,7 +245,7 @@ fn transfer_flags(
     }
     if accounts > 1 && !scenario.several_accounts() {
         return Err(LedgerError::Layout(
-            "several accounts outside the transfer and write-skew scenarios",
+            "several accounts in a scenario of one account",
         ));
     }
     let history_words = u64::from(workers)

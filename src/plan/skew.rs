@@ -24,33 +24,39 @@ impl Plan {
         ] {
             if given {
                 return fail(format!(
-                    "{flag} is not available in the write-skew scenario \
-                     (its workers are withdrawers, each with its own account: see --withdrawers)"
+                    "{flag} is not available in the {} scenario \
+                     (its workers are withdrawers, each with its own account: see --withdrawers)",
+                    Scenario::WriteSkew.name()
                 ));
             }
         }
         let withdrawers = i64::from(self.withdrawers);
         if withdrawers < 2 {
             return fail(format!(
-                "--withdrawers must be at least 2 in the write-skew scenario (got {withdrawers}): \
-                 the skew needs two workers, each debiting its own account"
+                "--withdrawers must be at least 2 in the {} scenario (got {withdrawers}): \
+                 the skew needs two workers, each debiting its own account",
+                Scenario::WriteSkew.name()
             ));
         }
         self.accounts = in_range("--withdrawers", withdrawers, 2, i64::from(MAX_ACCOUNTS))? as u32;
         if let Some(m) = self.modes.iter().find(|m| !m.fits(Scenario::WriteSkew)) {
             return fail(format!(
-                "--lock={} is not available in the write-skew scenario: choose own, mutex or \
-                 global (with --db: row, advisory, atomic, cas, repeatable-read or serializable)",
-                m.id()
+                "--lock={} is not available in the {} scenario: choose {} (with --db: {})",
+                m.id(),
+                Scenario::WriteSkew.name(),
+                Mode::listed(&Mode::WRITE_SKEW[1..]),
+                Mode::listed(&Mode::DB_STRATEGIES)
             ));
         }
         if self.backend == BackendKind::Memory && self.modes.contains(&Mode::Atomic) {
-            return fail(
-                "--lock=atomic in the write-skew scenario is one SQL statement and needs --db \
+            return fail(format!(
+                "--lock={} in the {} scenario is one SQL statement and needs --db \
                  (in memory no one instruction reads one account and writes another): \
-                 choose own, mutex or global"
-                    .into(),
-            );
+                 choose {}",
+                Mode::Atomic.id(),
+                Scenario::WriteSkew.name(),
+                Mode::listed(&Mode::WRITE_SKEW[1..])
+            ));
         }
         // However the debits interleave, the sum stays above this.
         let lowest = i128::from(self.initial) * i128::from(self.withdrawers)

@@ -23,8 +23,9 @@ impl Plan {
         ] {
             if given {
                 return fail(format!(
-                    "{flag} is not available in the transfer scenario \
-                     (it has transferers and auditors: see --transferers, --auditors)"
+                    "{flag} is not available in the {} scenario \
+                     (it has transferers and auditors: see --transferers, --auditors)",
+                    Scenario::Transfer.name()
                 ));
             }
         }
@@ -35,15 +36,16 @@ impl Plan {
             .find(|m| !m.fits(Scenario::Transfer) || (in_memory && !Mode::TRANSFER.contains(m)))
         {
             return fail(format!(
-                "--lock={} is not available in the transfer scenario{}: \
-                 choose mutex-unordered, mutex, spin, range or global (with --db: row, advisory, \
-                 atomic, cas, repeatable-read or serializable)",
+                "--lock={} is not available in the {} scenario{}: choose {} (with --db: {})",
                 m.id(),
+                Scenario::Transfer.name(),
                 if in_memory {
                     " on the memory ledger"
                 } else {
                     ""
-                }
+                },
+                Mode::listed(&Mode::TRANSFER[1..]),
+                Mode::listed(&Mode::DB_STRATEGIES)
             ));
         }
         let accounts = req.accounts.unwrap_or(i64::from(TRANSFER.accounts));
@@ -81,8 +83,9 @@ impl Plan {
             ("--export-history", req.history),
         ] {
             if given {
+                let transfer = Scenario::Transfer.name();
                 return fail(format!(
-                    "{flag} belongs to the transfer scenario: add --scenario transfer"
+                    "{flag} belongs to the {transfer} scenario: add --scenario {transfer}"
                 ));
             }
         }
@@ -96,11 +99,11 @@ impl Plan {
                 Scenario::WriteSkew
             };
             return fail(format!(
-                "--lock={} is a mode of the {} scenario: add --scenario {}, \
-                 or choose mutex, flock, spin or atomic",
+                "--lock={} is a mode of the {} scenario: add --scenario {}, or choose {}",
                 m.id(),
                 owner.name(),
-                owner.name()
+                owner.name(),
+                Mode::listed(&Mode::STRATEGIES)
             ));
         }
         Ok(())

@@ -227,6 +227,15 @@ impl Mode {
         }
     }
 
+    /// `modes` as a sentence lists them for `--lock`: "own, mutex or global".
+    pub(crate) fn listed(modes: &[Mode]) -> String {
+        let ids: Vec<&str> = modes.iter().map(|m| m.id()).collect();
+        match ids.split_last() {
+            Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+            _ => ids.join(""),
+        }
+    }
+
     /// The name people read in reports: `no lock`, `mutex`, ...
     pub fn name(self) -> &'static str {
         match self {

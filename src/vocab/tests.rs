@@ -142,3 +142,10 @@ fn worker_names_number_each_role_from_one() {
         assert_eq!(Role::from_code(r.code()), Some(r));
     }
 }
+
+#[test]
+fn modes_are_listed_as_a_sentence() {
+    assert_eq!(Mode::listed(&Mode::WRITE_SKEW[1..]), "own, mutex or global");
+    assert_eq!(Mode::listed(&[Mode::Row]), "row");
+    assert_eq!(Mode::listed(&[]), "");
+}
