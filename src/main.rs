@@ -99,7 +99,7 @@ fn worker_main(args: &cli::WorkerCli) -> anyhow::Result<u8> {
         Ok(()) => Ok(EXIT_OK),
         // Its coordinator reports why, once per trial, from the ledger.
         Err(e)
-            if (worker::is_gave_up(&e) || worker::lost_connection(&e))
+            if (worker::is_gave_up(&e) || worker::in_slot(&e))
                 && worker::under_its_coordinator() =>
         {
             Ok(EXIT_RUNTIME)

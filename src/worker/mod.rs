@@ -56,21 +56,23 @@ pub struct Reuse {
     pub generation: u32,
 }
 
-/// A worker whose connection to the database broke: its coordinator says
-/// so, from the slot, in the trial's cause and (when the whole database is
-/// gone) in its one line on stderr, so the worker says nothing itself.
+/// A worker whose connection to the database broke, or could not be
+/// opened: its coordinator says so, from the slot, in the trial's cause and
+/// (when the whole database is gone) in its one line on stderr, so the
+/// worker says nothing itself. (The coordinator opens its own connection
+/// first, so a server that cannot be reached at all is its one line.)
 #[derive(Debug)]
-pub struct LostConnection;
+pub struct InSlot(Failure);
 
-impl std::fmt::Display for LostConnection {
+impl std::fmt::Display for InSlot {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(Failure::ConnectionLost.describe())
+        f.write_str(self.0.describe())
     }
 }
 
-/// Whether `e` is a worker's lost connection (see [`LostConnection`]).
-pub fn lost_connection(e: &anyhow::Error) -> bool {
-    e.downcast_ref::<LostConnection>().is_some()
+/// Whether `e` is a failure the coordinator reports (see [`InSlot`]).
+pub fn in_slot(e: &anyhow::Error) -> bool {
+    e.downcast_ref::<InSlot>().is_some()
 }
 
 /// How long a reused worker waits for the next trial before it exits
@@ -266,8 +268,9 @@ impl Work<'_> {
     /// Connects to the database the environment names, then runs.
     #[cfg(feature = "postgres")]
     fn run_on_database(&self) -> Result<()> {
-        let bank = crate::backend::postgres::worker(&self.job).inspect_err(|_| {
+        let bank = crate::backend::postgres::worker(&self.job).map_err(|e| {
             self.slot.failure.store(Failure::Connect.code(), Relaxed);
+            e.context(InSlot(Failure::Connect))
         })?;
         self.serve(bank)
     }
@@ -411,7 +414,7 @@ impl Work<'_> {
                     slot.failure.store(failure.code(), Relaxed);
                 }
                 if failure == Some(Failure::ConnectionLost) {
-                    return Err(e.context(LostConnection));
+                    return Err(e.context(InSlot(Failure::ConnectionLost)));
                 }
                 return Err(e);
             }

@@ -668,11 +668,18 @@ fn a_terminated_worker_fails_its_trial_and_the_run_goes_on() {
     let _ = holder.kill();
     let _ = holder.wait();
     // The failed trial's worker never deposited and the next trial starts
-    // at 200: 201 is a later trial's deposit.
+    // at 200: 201 is a later trial's deposit. The balance back at 200 after
+    // it is the trial after that being prepared: the one that deposited has
+    // ended, so a trial completed after the failed one before the signal.
     assert!(
         eventually(Duration::from_secs(60), || balance_in(&bin, &dir)
             .is_some_and(|b| b == "201")),
-        "no trial completed after the terminated one"
+        "no trial deposited after the terminated one"
+    );
+    assert!(
+        eventually(Duration::from_secs(60), || balance_in(&bin, &dir)
+            .is_some_and(|b| b == "200")),
+        "the trial that deposited never ended"
     );
     signal(child.id(), Signal::INT);
     let out = child.wait_with_output().unwrap();
