@@ -186,10 +186,7 @@ fn run(args: &RunArgs) -> anyhow::Result<u8> {
     }
     // A signal that arrives while the output is written still ends the run
     // with 128 + N, even after every trial finished.
-    let late = match export::deliver(items, &interrupts)? {
-        export::Delivered::Done => interrupts.caught(),
-        export::Delivered::Interrupted(sig) => Some(sig),
-    };
+    let late = deliver(items, &interrupts)?;
     let (status, lines) = exit::status(&ending(end, late, &results, output.expect));
     Ok(finish(status, &lines))
 }
@@ -269,17 +266,8 @@ fn sweep(args: &SweepArgs) -> anyhow::Result<u8> {
         };
         items.push((target, page.into_bytes()));
     }
-    let late = match export::deliver(items, &interrupts)? {
-        export::Delivered::Done => interrupts.caught(),
-        export::Delivered::Interrupted(sig) => Some(sig),
-    };
-    Ok(match results.signal.or(late) {
-        Some(sig) => finish(
-            128 + sig as u8,
-            &[format!("interrupted by {}", signals::name(sig))],
-        ),
-        None => EXIT_OK,
-    })
+    let late = deliver(items, &interrupts)?;
+    Ok(interrupted_or_ok(results.signal.or(late)))
 }
 
 /// Runs every cell of the anomaly table and prints it. An interruption
@@ -298,17 +286,28 @@ fn matrix(args: &MatrixArgs) -> anyhow::Result<u8> {
         MatrixFormat::Markdown => report::matrix::markdown(&results),
         MatrixFormat::Json => report::matrix::json(&results),
     };
-    let late = match export::deliver(vec![(Target::Stdout, text.into_bytes())], &interrupts)? {
+    let late = deliver(vec![(Target::Stdout, text.into_bytes())], &interrupts)?;
+    Ok(interrupted_or_ok(results.signal.or(late)))
+}
+
+/// Writes `items` (stdout and exports); the signal that interrupted the
+/// writing, or that came while the output was written, if any.
+fn deliver(items: Vec<(Target, Vec<u8>)>, interrupts: &Interrupts) -> anyhow::Result<Option<i32>> {
+    Ok(match export::deliver(items, interrupts)? {
         export::Delivered::Done => interrupts.caught(),
         export::Delivered::Interrupted(sig) => Some(sig),
-    };
-    Ok(match results.signal.or(late) {
+    })
+}
+
+/// 128 + N with one line after signal N, else 0.
+fn interrupted_or_ok(signal: Option<i32>) -> u8 {
+    match signal {
         Some(sig) => finish(
             128 + sig as u8,
             &[format!("interrupted by {}", signals::name(sig))],
         ),
         None => EXIT_OK,
-    })
+    }
 }
 
 /// Asks the puzzle, runs it for real, and says whether the answer was right:
@@ -404,10 +403,7 @@ fn benched<R>(
             print(render(&results).as_bytes())?;
             Ok(EXIT_OK)
         }
-        bench::Measured::Interrupted(sig) => Ok(finish(
-            128 + sig as u8,
-            &[format!("interrupted by {}", signals::name(sig))],
-        )),
+        bench::Measured::Interrupted(sig) => Ok(interrupted_or_ok(Some(sig))),
     }
 }
 
