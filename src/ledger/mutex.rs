@@ -92,10 +92,9 @@ impl Ledger {
             self.recover(id, rc)?
         };
         Ok(MutexGuard {
-            ledger: self,
-            id,
+            mutex: self.mutex_ptr(id),
             recovered,
-            _on_this_thread: PhantomData,
+            _held: PhantomData,
         })
     }
 
@@ -135,19 +134,24 @@ impl Ledger {
 /// Holds the robust mutex; unlocks it when dropped. Neither `Send` nor
 /// `Sync`: a pthread mutex must be unlocked by the thread that locked it.
 pub struct MutexGuard<'a> {
-    ledger: &'a Ledger,
-    id: MutexId,
+    /// The mutex held, in the mapping of the ledger the guard borrows. The
+    /// pointer itself, so that unlocking has nothing to look up first.
+    mutex: *mut libc::pthread_mutex_t,
     /// The previous holder died while holding the lock.
     pub recovered: bool,
-    _on_this_thread: PhantomData<*const ()>,
+    /// Borrows the ledger (whose mapping holds the mutex) and, being a raw
+    /// pointer, keeps the guard on this thread.
+    _held: PhantomData<(&'a Ledger, *const ())>,
 }
 
 impl Drop for MutexGuard<'_> {
     #[inline(always)]
     fn drop(&mut self) {
         // SAFETY: this guard exists only while this thread holds the mutex,
-        // and it cannot move to another thread (it is `!Send`).
-        let rc = unsafe { libc::pthread_mutex_unlock(self.ledger.mutex_ptr(self.id)) };
+        // and it cannot move to another thread (it is `!Send`); the pointer
+        // is into the mapping of the ledger the guard borrows, so it is
+        // still mapped.
+        let rc = unsafe { libc::pthread_mutex_unlock(self.mutex) };
         if rc != 0 {
             unlock_failed(rc);
         }

@@ -9,6 +9,7 @@
 
 use std::hint;
 use std::io;
+use std::sync::atomic::AtomicU32;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 
 use super::Lock;
@@ -20,13 +21,15 @@ pub struct Spin;
 /// Busy-wait iterations before a waiter starts yielding its CPU.
 const SPINS_BEFORE_YIELD: u32 = 64;
 
-/// Holds the spin lock; stores 0 with `Release` when dropped.
-pub(crate) struct SpinGuard<'a>(&'a Ledger);
+/// Holds the spin lock; stores 0 with `Release` when dropped. It keeps the
+/// word itself, not the ledger, so that releasing is one store with nothing
+/// to look up first: the lock is held no longer than the operation.
+pub(crate) struct SpinGuard<'a>(&'a AtomicU32);
 
 impl Drop for SpinGuard<'_> {
     #[inline(always)]
     fn drop(&mut self) {
-        self.0.spin_word().store(0, Release);
+        self.0.store(0, Release);
     }
 }
 
@@ -49,7 +52,7 @@ impl Lock for Spin {
                 }
             }
         }
-        Ok(SpinGuard(ledger))
+        Ok(SpinGuard(word))
     }
 }
 
