@@ -415,21 +415,18 @@ struct Stalled {
 /// The cause of a timed-out trial in words. Pure.
 fn timeout_cause(s: &Stalled) -> String {
     let after = format!("timed out after {}", crate::duration::human(s.after));
-    match s.died {
-        Some(k) if s.mode.lock_outlives_holder() => {
+    match (s.died, s.idle) {
+        (Some(k), _) if s.mode.lock_outlives_holder() => {
             format!("{after}: lock never released (worker {k} died holding it)")
         }
-        _ if s.idle.is_some() => format!(
-            "{after}: worker {} never reached the start barrier",
-            s.idle.unwrap_or_default()
-        ),
+        (_, Some(w)) => format!("{after}: worker {w} never reached the start barrier"),
         // The dead holder's lock was released: the others were slow.
-        Some(k) => format!(
+        (Some(k), None) => format!(
             "{after}: {} of {} workers finished (worker {k} died holding the lock, \
              which was released)",
             s.finished, s.workers
         ),
-        None => format!("{after}: {} of {} workers finished", s.finished, s.workers),
+        (None, None) => format!("{after}: {} of {} workers finished", s.finished, s.workers),
     }
 }
 

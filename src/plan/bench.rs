@@ -68,6 +68,27 @@ pub(crate) fn default_ops(db: bool) -> i64 {
     if db { 1_000 } else { 1_000_000 }
 }
 
+/// One trial of every mode (no lock first) in which `workers` depositors
+/// each add 1 `ops` times from 0, with no pause and no window: the
+/// throughput trial of both benches.
+fn throughput(workers: i64, ops: i64) -> Request {
+    Request {
+        scenario: Some(Scenario::LostUpdate),
+        trials: 1,
+        initial: Some(0),
+        depositors: Some(workers),
+        withdrawers: Some(0),
+        ops: Some(ops),
+        amount: Some(1),
+        pause: Some(Duration::ZERO),
+        window: Some(Duration::ZERO),
+        seed: Some(0),
+        locks: vec![LockChoice::All],
+        no_lock: true,
+        ..Request::default()
+    }
+}
+
 impl DbBenchPlan {
     /// The plans on database `db` (`embedded` or a connection string).
     pub fn build(req: BenchRequest, db: &str) -> Result<DbBenchPlan, UsageError> {
@@ -77,20 +98,8 @@ impl DbBenchPlan {
         let repetitions = in_range("--repetitions", req.repetitions, 1, max)? as u32;
         let warmup = in_range("--warmup", req.warmup, 0, max)? as u32;
         let throughput = Request {
-            scenario: Some(Scenario::LostUpdate),
-            trials: 1,
-            initial: Some(0),
-            depositors: Some(workers),
-            withdrawers: Some(0),
-            ops: Some(ops),
-            amount: Some(1),
-            pause: Some(Duration::ZERO),
-            window: Some(Duration::ZERO),
-            seed: Some(0),
-            locks: vec![LockChoice::All],
-            no_lock: true,
             db: Some(db.to_string()),
-            ..Request::default()
+            ..throughput(workers, ops)
         };
         let setup = Request {
             ops: Some(1),
@@ -119,26 +128,12 @@ impl BenchPlan {
         let repetitions = in_range("--repetitions", req.repetitions, 1, max)? as u32;
         let warmup = in_range("--warmup", req.warmup, 0, max)? as u32;
         let loss_trials = in_range("--loss-trials", req.loss_trials, 1, i64::from(MAX_TRIALS))?;
-        let base = Request {
-            scenario: Some(Scenario::LostUpdate),
-            trials: 1,
-            initial: Some(0),
-            depositors: Some(workers),
-            withdrawers: Some(0),
-            ops: Some(ops),
-            amount: Some(1),
-            pause: Some(Duration::ZERO),
-            window: Some(Duration::ZERO),
-            seed: Some(0),
-            locks: vec![LockChoice::All],
-            no_lock: true,
-            ..Request::default()
-        };
+        let throughput = throughput(workers, ops);
         let overhead = Request {
             trials,
             ops: Some(1),
             locks: Vec::new(),
-            ..base.clone()
+            ..throughput.clone()
         };
         let reused = Request {
             trials: (trials * i64::from(REUSED_TRIALS_FACTOR)).min(i64::from(MAX_TRIALS)),
@@ -155,7 +150,7 @@ impl BenchPlan {
             workers: workers as u32,
             repetitions,
             warmup,
-            throughput: Plan::build(base, || 0)?,
+            throughput: Plan::build(throughput, || 0)?,
             overhead: Plan::build(overhead, || 0)?,
             reused: Plan::build(reused, || 0)?,
             loss: Plan::build(loss, || 0)?,

@@ -302,15 +302,7 @@ fn sigint_during_an_embedded_matrix_stops_the_server_and_removes_everything() {
     ];
     let child = spawn_matrix(&args, tmp.path());
     let pid = child.id();
-    let mut server = None;
-    assert!(
-        eventually(Duration::from_secs(60), || {
-            server = crate::pg::postmaster_in(tmp.path());
-            server.is_some() && !workers_of(pid).is_empty()
-        }),
-        "the matrix never got its server and workers going"
-    );
-    let (_, postmaster) = server.unwrap();
+    let (_, postmaster) = crate::pg::server_started(tmp.path(), Some(pid));
     signal(pid, Signal::INT);
     let out = child.wait_with_output().unwrap();
     assert_eq!(

@@ -193,6 +193,22 @@ pub(crate) fn postmaster_in(tmp: &Path) -> Option<(PathBuf, u32)> {
     })
 }
 
+/// Waits until the embedded server in `tmp` has a pid and, given the pid
+/// of the run (or matrix) that started it, until that run has workers:
+/// the server's directory and pid.
+pub(crate) fn server_started(tmp: &Path, run: Option<u32>) -> (PathBuf, u32) {
+    let mut server = None;
+    assert!(
+        eventually(Duration::from_secs(60), || {
+            server = postmaster_in(tmp);
+            server.is_some() && run.is_none_or(|pid| !workers_of(pid).is_empty())
+        }),
+        "the embedded server{} never got going",
+        run.map_or("", |_| " and its workers")
+    );
+    server.unwrap()
+}
+
 pub(crate) fn alive(pid: u32) -> bool {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     let state = stat
@@ -211,16 +227,7 @@ fn long_embedded_run(tmp: &Path) -> (std::process::Child, PathBuf, u32) {
         "--db", "embedded", "--trials", "100000", "--ops", "1000", "--window", "1ms",
     ];
     let child = start(&args, tmp);
-    let pid = child.id();
-    let mut server = None;
-    assert!(
-        eventually(Duration::from_secs(60), || {
-            server = postmaster_in(tmp);
-            server.is_some() && !workers_of(pid).is_empty()
-        }),
-        "the run never got its server and workers going"
-    );
-    let (dir, postmaster) = server.unwrap();
+    let (dir, postmaster) = server_started(tmp, Some(child.id()));
     (child, dir, postmaster)
 }
 
@@ -645,15 +652,7 @@ fn a_terminated_worker_fails_its_trial_and_the_run_goes_on() {
     let mut args = ADVISORY_TRIALS.to_vec();
     args.pop(); // -q: the JSON report is wanted
     let child = start(&args, tmp.path());
-    let mut server = None;
-    assert!(
-        eventually(Duration::from_secs(60), || {
-            server = postmaster_in(tmp.path());
-            server.is_some()
-        }),
-        "the run never got its server going"
-    );
-    let (dir, postmaster) = server.unwrap();
+    let (dir, postmaster) = server_started(tmp.path(), None);
     // The server accepts connections once the run's schema holds a balance.
     assert!(
         eventually(Duration::from_secs(60), || balance_in(&bin, &dir).is_some()),
@@ -714,15 +713,7 @@ fn a_server_stopped_mid_run_fails_the_trial_in_flight_and_reports_the_rest() {
     args.extend(["--export-csv", csv.to_str().unwrap()]);
     let child = start(&args, tmp.path());
     let pid = child.id();
-    let mut server = None;
-    assert!(
-        eventually(Duration::from_secs(60), || {
-            server = postmaster_in(tmp.path());
-            server.is_some()
-        }),
-        "the run never got its server going"
-    );
-    let (dir, postmaster) = server.unwrap();
+    let (dir, postmaster) = server_started(tmp.path(), None);
     // A balance of 201 means a trial's worker committed its deposit (each
     // trial starts at 200): that trial completes, since the coordinator
     // needs no lock to read the balance.
