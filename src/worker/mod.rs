@@ -393,8 +393,33 @@ impl Work<'_> {
             ledger.wait_at_fault_gate()?;
         }
         slot.started_ns.store(now_ns(), Relaxed);
+        // Without a fault to inject or pauses to take, the loop is a copy of
+        // its own with nothing to decide between operations.
+        if kill_at.is_none() && job.pause_ns == 0 {
+            self.operations::<B, H, false>(bank, &mut hooks, &mut op, &mut rng)?;
+        } else {
+            self.operations::<B, H, true>(bank, &mut hooks, &mut op, &mut rng)?;
+        }
+        hooks.finished()?;
+        slot.finished_ns.store(now_ns(), Relaxed);
+        slot.mark_done();
+        Ok(())
+    }
+
+    /// `job.ops` calls of `op`; with `CHECKS`, the injected fault and the
+    /// pauses between them.
+    #[inline(always)]
+    fn operations<B: Backend, H: OpHooks, const CHECKS: bool>(
+        &self,
+        bank: &mut B,
+        hooks: &mut H,
+        op: &mut impl FnMut(&mut B, &mut H, u64) -> Result<()>,
+        rng: &mut SmallRng,
+    ) -> Result<()> {
+        let (ledger, slot, job) = (self.ledger, self.slot, &self.job);
+        let kill_at = self.me.kill_at;
         for done in 1..=job.ops {
-            let doomed = kill_at == Some(done - 1);
+            let doomed = CHECKS && kill_at == Some(done - 1);
             if doomed {
                 if !job.mode.has_window() {
                     // Atomic instructions hold nothing: die before the
@@ -404,7 +429,7 @@ impl Work<'_> {
                 // Die inside the window, that is while holding the lock.
                 hooks.arm_fault(true);
             }
-            let result = op(bank, &mut hooks, done - 1);
+            let result = op(bank, hooks, done - 1);
             if B::COUNTS {
                 self.store_costs(bank);
             }
@@ -426,13 +451,10 @@ impl Work<'_> {
             }
             hooks.op_done(done - 1);
             slot.ops_done.store(done, Relaxed);
-            if done < job.ops {
-                pause(job.pause_ns, &mut rng);
+            if CHECKS && done < job.ops {
+                pause(job.pause_ns, rng);
             }
         }
-        hooks.finished()?;
-        slot.finished_ns.store(now_ns(), Relaxed);
-        slot.mark_done();
         Ok(())
     }
 
