@@ -956,3 +956,38 @@ fn the_template_cluster_is_cached_copied_by_the_next_run_and_removed_by_db_clean
     );
     assert_empty(cache.path());
 }
+
+/// `db-cleanup` also removes the cache directory it chose itself
+/// (`$XDG_CACHE_HOME/bankrace`) once the templates are gone, and only then:
+/// a directory that still holds anything else stays, and so does its content.
+#[test]
+fn db_cleanup_removes_its_own_cache_directory_once_empty() {
+    let home = tempfile::tempdir().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let cleanup = || {
+        Command::new(assert_cmd::cargo::cargo_bin!("bankrace"))
+            .arg("db-cleanup")
+            .env_remove("BANKRACE_PG_CACHE")
+            .env("XDG_CACHE_HOME", home.path())
+            .env("TMPDIR", tmp.path())
+            .output()
+            .unwrap()
+    };
+    let cache = home.path().join("bankrace");
+    let template = cache.join("pg-template-0123456789abcdef");
+    std::fs::create_dir_all(&template).unwrap();
+    std::fs::write(cache.join("notes"), "not bankrace's").unwrap();
+    let out = cleanup();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(!template.exists(), "{}", text(&out.stdout));
+    assert!(cache.join("notes").exists(), "something else in it stays");
+
+    std::fs::remove_file(cache.join("notes")).unwrap();
+    let out = cleanup();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(!cache.exists(), "{}", text(&out.stdout));
+    assert_eq!(
+        text(&out.stdout).trim(),
+        format!("removed {}", cache.display())
+    );
+}

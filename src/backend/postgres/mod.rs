@@ -137,12 +137,14 @@ pub(crate) fn worker(job: &crate::spec::Job) -> Result<Postgres> {
 }
 
 /// `bankrace db-cleanup`: removes the directories of dead embedded servers
-/// in `tmp`, the cached template clusters and, given a connection string, drops the schemas of dead runs
-/// of this machine there. Returns one line per thing removed.
+/// in `tmp`, the cached template clusters (and the cache directory, once
+/// empty, if bankrace chose it) and, given a connection string, drops the
+/// schemas of dead runs of this machine there. Returns one line per thing removed.
 pub(crate) fn cleanup(tmp: &std::path::Path, target: Option<&DbTarget>) -> Result<Vec<String>> {
     let mut removed = host::remove_dead_dirs(tmp);
     if let Some(cache) = template::cache_dir() {
         removed.extend(template::remove_all(&cache));
+        removed.extend(template::remove_own_if_empty(&cache));
     }
     let mut lines: Vec<String> = removed
         .into_iter()

@@ -125,6 +125,17 @@ pub(crate) fn remove_all(cache: &Path) -> Vec<PathBuf> {
     })
 }
 
+/// `bankrace db-cleanup`, after [`remove_all`]: the cache directory itself,
+/// when bankrace chose it (not one `$BANKRACE_PG_CACHE` names) and nothing
+/// is left in it. `remove_dir` refuses a directory that is not empty, so a
+/// template another run made meanwhile stays, and so does its directory.
+pub(crate) fn remove_own_if_empty(cache: &Path) -> Option<PathBuf> {
+    if std::env::var_os(CACHE_ENV).is_some() {
+        return None;
+    }
+    fs::remove_dir(cache).ok().map(|()| cache.to_path_buf())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
