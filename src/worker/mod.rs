@@ -380,7 +380,6 @@ impl Work<'_> {
         mut op: impl FnMut(&mut B, &mut H, u64) -> Result<()>,
     ) -> Result<()> {
         let (ledger, slot, job) = (self.ledger, self.slot, &self.job);
-        let mut rng = SmallRng::seed_from_u64(self.me.seed);
         let kill_at = self.me.kill_at;
         let timeout = Duration::from_nanos(job.timeout_ns);
 
@@ -396,9 +395,9 @@ impl Work<'_> {
         // Without a fault to inject or pauses to take, the loop is a copy of
         // its own with nothing to decide between operations.
         if kill_at.is_none() && job.pause_ns == 0 {
-            self.operations::<B, H, false>(bank, &mut hooks, &mut op, &mut rng)?;
+            self.operations::<B, H, false>(bank, &mut hooks, &mut op)?;
         } else {
-            self.operations::<B, H, true>(bank, &mut hooks, &mut op, &mut rng)?;
+            self.operations::<B, H, true>(bank, &mut hooks, &mut op)?;
         }
         hooks.finished()?;
         slot.finished_ns.store(now_ns(), Relaxed);
@@ -414,10 +413,10 @@ impl Work<'_> {
         bank: &mut B,
         hooks: &mut H,
         op: &mut impl FnMut(&mut B, &mut H, u64) -> Result<()>,
-        rng: &mut SmallRng,
     ) -> Result<()> {
         let (ledger, slot, job) = (self.ledger, self.slot, &self.job);
         let kill_at = self.me.kill_at;
+        let mut rng = SmallRng::seed_from_u64(self.me.seed);
         for done in 1..=job.ops {
             let doomed = CHECKS && kill_at == Some(done - 1);
             if doomed {
@@ -452,7 +451,7 @@ impl Work<'_> {
             hooks.op_done(done - 1);
             slot.ops_done.store(done, Relaxed);
             if CHECKS && done < job.ops {
-                pause(job.pause_ns, rng);
+                pause(job.pause_ns, &mut rng);
             }
         }
         Ok(())
